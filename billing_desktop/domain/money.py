@@ -1,0 +1,278 @@
+"""Exact money: ``Decimal`` amounts in one ISO-4217 currency.
+
+Business rule (SPEC §2 "Money is exact"): amounts are ``Decimal`` in the
+domain, integer minor units in the database, one currency per account,
+rounding half-up to the minor unit at the line level; totals are sums of
+rounded lines. No floats anywhere in money: a ``float`` (or ``bool``) given as
+an amount or factor raises ``TypeError``.
+
+"Half-up" is ``decimal.ROUND_HALF_UP``: ties round away from zero, so the
+rounding is symmetric (``-x`` rounds to ``-(round(x))``) and a credit is the
+exact negation of the matching charge.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from billing_desktop.domain.errors import ValidationError
+from billing_desktop.domain.text import QT_TRANSLATE_NOOP
+
+__all__ = [
+    "CURRENCY_EXPONENTS",
+    "Money",
+    "currency_exponent",
+    "round_half_up",
+    "sum_money",
+]
+
+#: Minor-unit exponent (digits after the decimal point) per ISO-4217 code.
+CURRENCY_EXPONENTS: dict[str, int] = {
+    # two decimals
+    "EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "SEK": 2, "DKK": 2, "NOK": 2,
+    "PLN": 2, "CZK": 2, "HUF": 2, "RON": 2, "BGN": 2, "CAD": 2, "AUD": 2,
+    "NZD": 2, "MXN": 2, "BRL": 2, "INR": 2, "SGD": 2, "HKD": 2, "ZAR": 2,
+    "TRY": 2, "ILS": 2, "CNY": 2,
+    # no minor unit
+    "JPY": 0, "KRW": 0, "ISK": 0,
+    # three decimals
+    "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3,
+}  # fmt: skip
+
+# Enough digits for any realistic money product to be exact before rounding.
+_PRECISION = 60
+
+
+def currency_exponent(code: str) -> int:
+    """Number of minor-unit digits of ISO-4217 ``code`` (EUR → 2, JPY → 0, KWD → 3).
+
+    Raises ``ValidationError("currency_unknown")`` for a code not in the table.
+    """
+    if not isinstance(code, str):
+        raise TypeError(f"currency code must be str, not {type(code).__name__}")
+    try:
+        return CURRENCY_EXPONENTS[code.strip().upper()]
+    except KeyError:
+        raise ValidationError(
+            "currency_unknown",
+            QT_TRANSLATE_NOOP("DomainError", "Unknown currency code: {currency}."),
+            currency=code,
+        ) from None
+
+
+def round_half_up(value: Decimal, exponent: int) -> Decimal:
+    """Round ``value`` half-up (ties away from zero) to ``exponent`` decimal places.
+
+    SPEC §2: "rounding half-up to the cent at the line level".
+    """
+    if not isinstance(value, Decimal):
+        raise TypeError(f"value must be Decimal, not {type(value).__name__}")
+    if not value.is_finite():
+        raise ValidationError(
+            "amount_not_finite",
+            QT_TRANSLATE_NOOP("DomainError", "The amount {amount} is not a number."),
+            amount=str(value),
+        )
+    quantum = Decimal(1).scaleb(-exponent)
+    with decimal.localcontext() as ctx:
+        ctx.prec = max(_PRECISION, value.adjusted() + exponent + 2)
+        return value.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def _to_decimal(value: object, what: str) -> Decimal:
+    """Convert an exact number (``Decimal``, ``int``, ``str``) to ``Decimal``; refuse floats."""
+    if isinstance(value, bool | float):
+        raise TypeError(f"{what} must be Decimal, int or str, never {type(value).__name__}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except decimal.InvalidOperation:
+            raise ValidationError(
+                "amount_invalid",
+                QT_TRANSLATE_NOOP("DomainError", "{amount} is not a valid amount."),
+                amount=value,
+            ) from None
+    else:
+        raise TypeError(f"{what} must be Decimal, int or str, not {type(value).__name__}")
+    if not result.is_finite():
+        raise ValidationError(
+            "amount_not_finite",
+            QT_TRANSLATE_NOOP("DomainError", "The amount {amount} is not a number."),
+            amount=str(value),
+        )
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact amount in one currency, always quantized to the currency's minor unit.
+
+    ``Money(amount, currency)`` accepts ``Decimal``, ``int`` or ``str`` amounts
+    and rounds them half-up to the minor unit (SPEC §2). Equality between
+    different currencies is simply ``False``; ordering and arithmetic across
+    currencies raise ``ValueError`` ("one currency per account").
+    """
+
+    amount: Decimal
+    currency: str
+
+    def __init__(self, amount: Decimal | int | str, currency: str) -> None:
+        # Explicit __init__ (kept by @dataclass) so that int and str amounts type-check.
+        if not isinstance(currency, str):
+            raise TypeError(f"currency must be str, not {type(currency).__name__}")
+        currency = currency.strip().upper()
+        exponent = currency_exponent(currency)
+        amount = round_half_up(_to_decimal(amount, "amount"), exponent)
+        if amount.is_zero():
+            amount = abs(amount)  # no "-0.00"
+        object.__setattr__(self, "currency", currency)
+        object.__setattr__(self, "amount", amount)
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """Zero in ``currency``."""
+        return cls(Decimal(0), currency)
+
+    @classmethod
+    def from_minor(cls, minor: int, currency: str) -> Money:
+        """Money from integer minor units (how the database stores it): 1230 EUR → 12.30."""
+        if isinstance(minor, bool) or not isinstance(minor, int):
+            raise TypeError(f"minor units must be int, not {type(minor).__name__}")
+        return cls(Decimal(minor).scaleb(-currency_exponent(currency)), currency)
+
+    # -- views --------------------------------------------------------------------------
+
+    @property
+    def exponent(self) -> int:
+        """Minor-unit digits of this currency."""
+        return currency_exponent(self.currency)
+
+    @property
+    def minor(self) -> int:
+        """The amount in integer minor units (12.30 EUR → 1230)."""
+        return int(self.amount.scaleb(self.exponent))
+
+    @property
+    def is_zero(self) -> bool:
+        return self.amount.is_zero()
+
+    @property
+    def is_negative(self) -> bool:
+        return self.amount < 0
+
+    @property
+    def is_positive(self) -> bool:
+        return self.amount > 0
+
+    def __str__(self) -> str:
+        """Debug form such as ``EUR 12.30``; the UI formats money with ``QLocale``."""
+        return f"{self.currency} {self.amount}"
+
+    # -- arithmetic ---------------------------------------------------------------------
+
+    def _same(self, other: Money) -> None:
+        if self.currency != other.currency:
+            raise ValueError(f"cannot combine {self.currency} and {other.currency}")
+
+    def __add__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __pos__(self) -> Money:
+        return self
+
+    def __abs__(self) -> Money:
+        return Money(abs(self.amount), self.currency)
+
+    def __mul__(self, factor: object) -> Money:
+        """Multiply by an ``int`` or ``Decimal`` factor, rounding half-up to the minor unit."""
+        if isinstance(factor, Money):
+            return NotImplemented
+        if isinstance(factor, bool | float):
+            raise TypeError(f"money factor must be int or Decimal, never {type(factor).__name__}")
+        if not isinstance(factor, int | Decimal):
+            return NotImplemented
+        exact = _to_decimal(factor, "factor")
+        with decimal.localcontext() as ctx:
+            ctx.prec = _PRECISION
+            product = self.amount * exact
+        return Money(round_half_up(product, self.exponent), self.currency)
+
+    __rmul__ = __mul__
+
+    def scaled(self, numerator: int, denominator: int) -> Money:
+        """``self × numerator ÷ denominator`` rounded half-up to the minor unit, exactly.
+
+        Computed on integer minor units, so no intermediate rounding happens
+        (used for "amount × unused days ÷ days in period", SPEC §3).
+        """
+        for name, value in (("numerator", numerator), ("denominator", denominator)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be int, not {type(value).__name__}")
+        if denominator == 0:
+            raise ZeroDivisionError("denominator must not be zero")
+        top = self.minor * numerator
+        if denominator < 0:
+            top, denominator = -top, -denominator
+        quotient, remainder = divmod(abs(top), denominator)
+        if 2 * remainder >= denominator:
+            quotient += 1
+        minor = quotient if top >= 0 else -quotient
+        return Money.from_minor(minor, self.currency)
+
+    # -- ordering (same currency only) --------------------------------------------------
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other)
+        return self.amount >= other.amount
+
+
+def sum_money(items: Iterable[Money], currency: str) -> Money:
+    """Sum ``items`` in ``currency`` (zero when empty); another currency raises ``ValueError``.
+
+    SPEC §2: "totals are sums of rounded lines" — each item is already rounded.
+    """
+    total = Money.zero(currency)
+    for item in items:
+        total = total + item
+    return total

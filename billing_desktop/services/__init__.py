@@ -1,0 +1,1 @@
+"""Use cases: one transaction each, permissions, audit, outbox. No Qt here."""

@@ -1,0 +1,37 @@
+"""Account use cases: listing and counting for the accounts view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing_desktop.services.context import AppContext
+from billing_desktop.store import queries
+from billing_desktop.store.queries import AccountFilter, AccountRow, AccountSort
+
+__all__ = ["AccountFilter", "AccountRow", "AccountSort", "count_accounts", "list_accounts"]
+
+
+def list_accounts(
+    ctx: AppContext,
+    flt: AccountFilter,
+    sort: AccountSort = AccountSort.COMPANY,
+    descending: bool = False,
+    after: tuple[Any, int] | None = None,
+    limit: int = 200,
+) -> list[AccountRow]:
+    """A page of accounts matching ``flt``; pass the last row's cursor to continue."""
+    with ctx.db.sessions() as session:
+        return queries.account_page(
+            session, flt, sort, descending, ctx.clock.today(), after=after, limit=limit
+        )
+
+
+def count_accounts(ctx: AppContext, flt: AccountFilter) -> int:
+    with ctx.db.sessions() as session:
+        return queries.account_count(session, flt, ctx.clock.today())
+
+
+def filter_choices(ctx: AppContext) -> tuple[list[str], list[tuple[int, str]]]:
+    """Countries and representatives offered by the list's filters."""
+    with ctx.db.sessions() as session:
+        return queries.countries(session), list(queries.representatives(session))

@@ -1,0 +1,65 @@
+"""What every service call needs: the database, the clock and who is acting."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from billing_desktop.services.clock import Clock, clock_for
+from billing_desktop.store.database import Database
+from billing_desktop.store.models import Operator
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorInfo:
+    """The signed-in operator, as services and the status bar need it."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    db: Database
+    clock: Clock
+    operator: OperatorInfo
+
+    @property
+    def is_demo(self) -> bool:
+        return self.db.is_demo()
+
+
+def _local_identity() -> tuple[str, str]:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name (containers, services)
+        user = "operator"
+    return f"{user}@localhost", user
+
+
+def local_operator(db: Database) -> OperatorInfo:
+    """The automatic operator of an embedded database (an admin named after the OS user).
+
+    Created on first use so a single-user install needs no sign-in.
+    """
+    email, name = _local_identity()
+    with db.transaction() as session:
+        op = session.scalar(select(Operator).where(Operator.email == email))
+        if op is None:
+            from datetime import datetime
+
+            op = Operator(
+                email=email, name=name, role="admin", active=True, created_at=datetime.now()
+            )
+            session.add(op)
+            session.flush()
+        return OperatorInfo(id=op.id, email=op.email, name=op.name, role=op.role)
+
+
+def open_context(db: Database) -> AppContext:
+    """Context for the embedded single-user case: local operator, database's clock."""
+    return AppContext(db=db, clock=clock_for(db), operator=local_operator(db))

@@ -1,0 +1,91 @@
+"""Shared fixtures: a migrated temporary database, a fixed clock, account factories."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+# Headless Qt for every test run, and a private data dir so tests never touch
+# the user's real databases.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.delenv("BILLING_DESKTOP_DB", raising=False)
+
+
+TODAY = date(2026, 4, 26)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "billing.sqlite3"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[object]:
+    """A brand-new, migrated SQLite database."""
+    from billing_desktop.config import target_from
+    from billing_desktop.store.database import open_database
+
+    database = open_database(target_from(str(db_path)))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock():
+    from billing_desktop.services.clock import FixedClock
+
+    return FixedClock(TODAY)
+
+
+@pytest.fixture
+def ctx(db, clock):
+    """Service context: the local admin operator and a clock fixed on 2026-04-26."""
+    from billing_desktop.services.context import AppContext, local_operator
+
+    return AppContext(db=db, clock=clock, operator=local_operator(db))
+
+
+@pytest.fixture
+def make_account(db) -> Callable[..., int]:
+    """Insert a bare account (no subscriptions); returns its id."""
+    from billing_desktop.store.models import Account
+    from billing_desktop.store.search import fold
+
+    counter = itertools.count(1)
+
+    def make(company: str = "", **fields: object) -> int:
+        n = next(counter)
+        company = company or f"Company {n:05d}"
+        values: dict[str, object] = {
+            "account_number": f"A-{900000 + n}",
+            "company_name": company,
+            "search_name": fold(company),
+            "type": "standard",
+            "status": "active",
+            "country": "IT",
+            "language": "it",
+            "currency": "EUR",
+            "created_at": datetime(2025, 1, 1, 9, 0),
+        }
+        values.update(fields)
+        with db.transaction() as session:
+            account = Account(**values)
+            session.add(account)
+            session.flush()
+            return account.id
+
+    return make

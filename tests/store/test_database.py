@@ -1,0 +1,238 @@
+"""Opening databases: migrations, pragmas, and refusing what must not be touched."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.orm.exc import StaleDataError
+
+from billing_desktop.config import target_from
+from billing_desktop.store import errors
+from billing_desktop.store.database import HEAD_REVISION, known_revisions, open_database
+from billing_desktop.store.models import Account, Base
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_head_revision_constant_matches_migrations() -> None:
+    from alembic.script import ScriptDirectory
+
+    from billing_desktop.store.database import MIGRATIONS_DIR
+
+    assert ScriptDirectory(str(MIGRATIONS_DIR)).get_heads() == [HEAD_REVISION]
+    assert HEAD_REVISION in known_revisions()
+
+
+def test_empty_database_is_migrated_to_head(db_path: Path) -> None:
+    db = open_database(target_from(str(db_path)))
+    try:
+        with db.engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        assert revision == HEAD_REVISION
+        assert set(Base.metadata.tables) <= tables
+        assert db.is_empty()
+    finally:
+        db.dispose()
+
+
+def test_migrated_schema_matches_models(db_path: Path) -> None:
+    """Alembic's autogenerate finds nothing to add: models and migrations agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    db = open_database(target_from(str(db_path)))
+    try:
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+    finally:
+        db.dispose()
+
+
+def test_every_connection_has_wal_foreign_keys_and_busy_timeout(db) -> None:
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+def test_foreign_keys_are_enforced(db) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from billing_desktop.store.models import Contact
+
+    with pytest.raises(IntegrityError), db.transaction() as session:
+        session.add(
+            Contact(
+                account_id=424242, first_name="A", last_name="B", email="a@b.example",
+                email_lower="a@b.example", search_name="b a", roles="user",
+            )
+        )
+
+
+def test_reopening_at_head_keeps_data(db_path: Path, make_account) -> None:
+    make_account("Rossi Impianti S.r.l.")
+    db = open_database(target_from(str(db_path)))
+    try:
+        assert not db.is_empty()
+    finally:
+        db.dispose()
+
+
+def test_newer_schema_is_refused_and_file_untouched(db_path: Path) -> None:
+    open_database(target_from(str(db_path))).dispose()
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    con.commit()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    before = _digest(db_path)
+    with pytest.raises(errors.NewerSchema) as info:
+        open_database(target_from(str(db_path)))
+    assert "newer version of Billing Desktop" in str(info.value)
+    assert "9999_from_the_future" in str(info.value)
+    assert _digest(db_path) == before
+
+
+def test_corrupt_file_is_refused_and_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "broken.sqlite3"
+    path.write_bytes(b"this is a spreadsheet, not a database\n" * 100)
+    before = _digest(path)
+    with pytest.raises(errors.CorruptDatabase) as info:
+        open_database(target_from(str(path)))
+    assert "not a valid Billing Desktop database" in str(info.value)
+    assert _digest(path) == before
+    assert not (tmp_path / "broken.sqlite3-wal").exists()
+
+
+def test_damaged_sqlite_file_is_refused_and_untouched(db_path: Path, make_account) -> None:
+    make_account("Jansen B.V.")
+    con = sqlite3.connect(db_path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    data = bytearray(db_path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # smash the schema page after the header
+    db_path.write_bytes(bytes(data))
+    before = _digest(db_path)
+    with pytest.raises(errors.CorruptDatabase):
+        open_database(target_from(str(db_path)))
+    assert _digest(db_path) == before
+
+
+def test_other_applications_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite3"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE recipes (id INTEGER PRIMARY KEY, name TEXT)")
+    con.commit()
+    con.close()
+    before = _digest(path)
+    with pytest.raises(errors.CorruptDatabase):
+        open_database(target_from(str(path)))
+    assert _digest(path) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_folder_gives_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(errors.UnwritableLocation) as info:
+            open_database(target_from(str(folder / "billing.sqlite3")))
+        assert "not writable" in str(info.value)
+    finally:
+        folder.chmod(0o700)
+
+
+def test_folder_that_cannot_be_created_gives_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(errors.UnwritableLocation) as info:
+        open_database(target_from(str(blocker / "sub" / "billing.sqlite3")))
+    assert "Cannot create the database" in str(info.value)
+
+
+def test_concurrent_edit_is_detected_by_version(db, make_account) -> None:
+    """Two operators load the same account; the second save gets StaleDataError."""
+    account_id = make_account("Müller GmbH")
+    first = db.sessions()
+    second = db.sessions()
+    try:
+        a1 = first.get(Account, account_id)
+        first.commit()  # both screens show version 1, no transaction held open
+        a2 = second.get(Account, account_id)
+        second.commit()
+        a1.city = "Berlin"
+        first.commit()
+        a2.city = "München"
+        with pytest.raises(StaleDataError):
+            second.commit()
+    finally:
+        first.close()
+        second.close()
+    with db.sessions() as session:
+        account = session.get(Account, account_id)
+        assert account.city == "Berlin"
+        assert account.version == 2
+
+
+def test_one_billing_contact_per_account(db, make_account) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from billing_desktop.store.models import Contact
+
+    account_id = make_account()
+
+    def contact(email: str) -> Contact:
+        return Contact(
+            account_id=account_id, first_name="X", last_name="Y", email=email,
+            email_lower=email, search_name="y x", roles="billing_admin", is_billing_contact=True,
+        )
+
+    with db.transaction() as session:
+        session.add(contact("one@x.example"))
+    with pytest.raises(IntegrityError), db.transaction() as session:
+        session.add(contact("two@x.example"))
+
+
+def test_money_columns_are_integers(db) -> None:
+    """Every *_minor column is an INTEGER: no float ever stores an amount."""
+    from sqlalchemy import Integer
+
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            if column.name.endswith("_minor"):
+                assert isinstance(column.type, Integer), f"{table.name}.{column.name}"
+
+
+def test_transaction_rolls_back_on_error(db, make_account) -> None:
+    account_id = make_account("Atomic S.A.")
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        session.get(Account, account_id).company_name = "Half written"
+        raise RuntimeError("crash in the middle")
+    with db.sessions() as session:
+        assert session.get(Account, account_id).company_name == "Atomic S.A."
+
+
+def test_write_transaction_takes_the_lock_at_once(db, db_path: Path) -> None:
+    """A service transaction holds the write lock from its first statement."""
+    with db.transaction() as session:
+        session.execute(text("SELECT 1"))
+        other = sqlite3.connect(db_path, timeout=0)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+    other = sqlite3.connect(db_path, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    other.rollback()
+    other.close()
