@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import String, cast, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from billing_desktop.config import DatabaseTarget, resources_dir
@@ -491,17 +491,19 @@ class _CuratedLoader:
 def _recent_periods(
     anchor: date, freq: Frequency, today: date, count: int, status: str
 ) -> list[Period]:
-    """The last ``count`` billing periods from ``anchor`` (at least one).
+    """The billing periods to invoice for a curated subscription (at least one).
 
-    For a live subscription the newest is the period containing today; for a
-    cancelled one it is the last period that ended by today.
+    A live subscription has the last ``count`` periods, the newest containing
+    today; a cancelled one was billed for its first ``count`` periods from the
+    anchor and ended when the last of them did.
     """
-    k = 0
-    while period_start(anchor, k + 1, freq) <= today:
-        k += 1
     if status == "cancelled":
-        k = max(k - 1, 0)
-    first = max(k - max(count, 1) + 1, 0)
+        first, k = 0, max(count, 1) - 1
+    else:
+        k = 0
+        while period_start(anchor, k + 1, freq) <= today:
+            k += 1
+        first = max(k - max(count, 1) + 1, 0)
     return [
         Period(period_start(anchor, i, freq), period_start(anchor, i + 1, freq))
         for i in range(first, k + 1)
@@ -1040,39 +1042,51 @@ class _Generator:
         accounts: list[_AccountState],
         subs: list[_SubPlan],
     ) -> None:
-        """Invoice every period of every subscription, numbered in issue-date order per year."""
-        events: list[tuple[date, int, int]] = []  # (issue date, sub index, period index)
+        """Invoice every period of every subscription, numbered in issue-date order per year.
+
+        Invoices already in the database (the curated ones) are merged into the
+        same chronological numbering, so every series stays gap-free and in date
+        order however the demo was assembled.
+        """
+        # (issue date, 0 = existing invoice id / 1 = generated: sub index, period index)
+        events: list[tuple[date, int, int, int]] = [
+            (issue, 0, inv_id, 0)
+            for inv_id, issue in conn.execute(select(Invoice.id, Invoice.issue_date)).all()
+        ]
+        existing = len(events)
         for s_idx, sub in enumerate(subs):
             k = 0
             while True:
                 start = add_months_fast(sub.anchor, k * sub.months)
                 if start >= sub.stop or start > self.today:
                     break
-                events.append((start, s_idx, k))
+                events.append((start, 1, s_idx, k))
                 k += 1
         events.sort()
         total = len(events)
-        self.summary.invoices += total
-        year_first: dict[int, int] = {}
-        counts: dict[int, int] = {}
-        for issue, _s, _k in events:
-            counts[issue.year] = counts.get(issue.year, 0) + 1
-        session = Session(bind=conn)
-        for year, count in sorted(counts.items()):
-            year_first[year] = _reserve_numbers(session, year, count)
-        session.flush()
-        session.close()
-        next_in_year = dict(year_first)
+        self.summary.invoices += total - existing
+        if existing:
+            # free the old numbers; the final ones are written at the end
+            conn.execute(
+                update(Invoice.__table__).values(
+                    number=literal("TMP-").concat(cast(Invoice.__table__.c.id, String))
+                )
+            )
+        renumbered: list[dict[str, Any]] = []
+        next_in_year: dict[int, int] = {}
         inv_rows: list[dict[str, Any]] = []
         line_rows: list[dict[str, Any]] = []
         pay_rows: list[dict[str, Any]] = []
         rng = self.rng
-        for done, (issue, s_idx, k) in enumerate(events, start=1):
+        for done, (issue, generated, s_idx, k) in enumerate(events, start=1):
+            number = next_in_year.get(issue.year, 1)
+            next_in_year[issue.year] = number + 1
+            if not generated:
+                renumbered.append({"b_id": s_idx, "b_number": _invoice_number(issue.year, number)})
+                continue
             sub = subs[s_idx]
             acct = accounts[sub.account_idx]
             end = add_months_fast(sub.anchor, (k + 1) * sub.months)
-            number = next_in_year[issue.year]
-            next_in_year[issue.year] = number + 1
             due = issue + timedelta(days=acct.terms)
             total_minor = sub.bill.total.minor
             if acct.pay_mode == "card":
@@ -1151,16 +1165,47 @@ class _Generator:
                 acct.outstanding += total_minor
                 if acct.oldest_due is None or due < acct.oldest_due:
                     acct.oldest_due = due
-            if len(inv_rows) >= 20000 or done == total:
-                conn.execute(insert(Invoice.__table__), inv_rows)
-                conn.execute(insert(InvoiceLine.__table__), line_rows)
-                if pay_rows:
-                    conn.execute(insert(Payment.__table__), pay_rows)
-                inv_rows.clear()
-                line_rows.clear()
-                pay_rows.clear()
-                self._check()
+            if len(inv_rows) >= 20000:
+                self._write_invoices(conn, inv_rows, line_rows, pay_rows)
                 self.progress.update("Writing invoice history", done, total)
+        self._write_invoices(conn, inv_rows, line_rows, pay_rows)
+        self.progress.update("Writing invoice history", total, total)
+        if renumbered:
+            from sqlalchemy import bindparam
+
+            table = Invoice.__table__
+            conn.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(number=bindparam("b_number")),
+                renumbered,
+            )
+        session = Session(bind=conn)
+        for year, following in next_in_year.items():
+            series = session.get(InvoiceSeries, f"INV-{year}")
+            if series is None:
+                session.add(InvoiceSeries(prefix=f"INV-{year}", next_number=following))
+            else:
+                series.next_number = following
+        session.flush()
+        session.close()
+
+    def _write_invoices(
+        self,
+        conn: Any,
+        inv_rows: list[dict[str, Any]],
+        line_rows: list[dict[str, Any]],
+        pay_rows: list[dict[str, Any]],
+    ) -> None:
+        if inv_rows:
+            conn.execute(insert(Invoice.__table__), inv_rows)
+            conn.execute(insert(InvoiceLine.__table__), line_rows)
+        if pay_rows:
+            conn.execute(insert(Payment.__table__), pay_rows)
+        inv_rows.clear()
+        line_rows.clear()
+        pay_rows.clear()
+        self._check()
 
 
 _POSTAL_LETTERS = "ABDEFGHJLNPRSTUWXYZ"
