@@ -95,7 +95,9 @@ def test_curated_demo_has_each_article_situation(db, db_path: Path) -> None:
     # article 002: Resolve on a fixed term with assigned licences and an open invoice
     resolve = [s for s in subs if s[0] == "logmein_resolve" and s[4] == "fixed_term" and s[6]]
     assert resolve
-    open_by_account = {a for (a,) in _rows(db_path, "SELECT account_id FROM invoices WHERE status='open'")}
+    open_by_account = {
+        a for (a,) in _rows(db_path, "SELECT account_id FROM invoices WHERE status='open'")
+    }
     assert any(s[8] in open_by_account for s in resolve)
     # corporate accounts with their representative
     corporate = _rows(
