@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billing_desktop.config import target_from
 from billing_desktop.services.demo import (
@@ -181,3 +183,14 @@ def test_reopened_demo_database_keeps_its_clock(tmp_path: Path) -> None:
         assert clock.today() == TODAY
     finally:
         db.dispose()
+
+
+@given(
+    anchor=st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 12, 31)),
+    months=st.integers(min_value=0, max_value=120),
+)
+def test_generator_month_arithmetic_matches_the_domain(anchor: date, months: int) -> None:
+    from billing_desktop.domain.periods import add_months
+    from billing_desktop.services.demo import add_months_fast
+
+    assert add_months_fast(anchor, months) == add_months(anchor, months)
