@@ -1,0 +1,1 @@
+"""Qt widgets, models and wizards. Calls services only."""

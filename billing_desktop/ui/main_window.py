@@ -1,0 +1,395 @@
+"""The main window: navigation, the view stack, menus and the status bar (SPEC §4).
+
+Navigation lists only views that exist, so no entry ever does nothing. The
+status bar always says who is working, on which database and on which date —
+in a demo database the date is the simulated one and a "DEMO" badge makes it
+impossible to mistake the training data for real customers.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QCoreApplication,
+    QEvent,
+    QSettings,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
+
+from billing_desktop import __version__
+from billing_desktop.services.context import AppContext
+from billing_desktop.ui.formatting import format_date
+from billing_desktop.ui.views.accounts_view import AccountsView
+from billing_desktop.ui.welcome import WelcomePage, remember_welcome_dismissed
+
+__all__ = ["MainWindow"]
+
+log = logging.getLogger("billing_desktop.ui")
+
+ROLE_WORDS = {
+    "admin": QT_TRANSLATE_NOOP("MainWindow", "Administrator"),
+    "support": QT_TRANSLATE_NOOP("MainWindow", "Support"),
+    "representative": QT_TRANSLATE_NOOP("MainWindow", "Representative"),
+    "trainer": QT_TRANSLATE_NOOP("MainWindow", "Trainer"),
+    "viewer": QT_TRANSLATE_NOOP("MainWindow", "Viewer"),
+}
+
+_SETTINGS_GEOMETRY = "mainwindow/geometry"
+_SETTINGS_STATE = "mainwindow/state"
+_SETTINGS_VIEW = "mainwindow/last_view"
+_SETTINGS_NAVIGATION = "mainwindow/navigation_visible"
+
+#: How often the status bar re-reads the date (midnight, a moved demo clock).
+STATUS_REFRESH_MS = 60_000
+
+
+@dataclass(frozen=True)
+class _ViewSpec:
+    key: str
+    title: str  # QT_TRANSLATE_NOOP source, context "MainWindow"
+    factory: Callable[[AppContext, QWidget], QWidget]
+
+
+#: The views that exist today, in navigation order. Add an entry when a view
+#: lands; never before (an entry that does nothing is worse than none).
+VIEWS: tuple[_ViewSpec, ...] = (
+    _ViewSpec("accounts", QT_TRANSLATE_NOOP("MainWindow", "Accounts"), AccountsView),
+)
+
+
+def role_word(role: str) -> str:
+    source = ROLE_WORDS.get(role)
+    return QCoreApplication.translate("MainWindow", source) if source else role
+
+
+class MainWindow(QMainWindow):
+    """The application window over one database (``ctx``)."""
+
+    #: The user asked for the demo database (welcome page, empty state or File menu).
+    demo_requested = Signal()
+
+    def __init__(
+        self, ctx: AppContext, parent: QWidget | None = None, *, show_welcome: bool = False
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.ctx = ctx
+        self._is_demo = ctx.is_demo
+        self._current_key: str | None = None
+
+        self.navigation = QListWidget(self)
+        self.navigation.setObjectName("navigation")
+        self.navigation.setFrameShape(QListWidget.Shape.NoFrame)
+        self.navigation.setSpacing(2)
+        self.navigation.setUniformItemSizes(True)
+        self.stack = QStackedWidget(self)
+        self.stack.setObjectName("viewStack")
+        self.views: dict[str, QWidget] = {}
+        for spec in VIEWS:
+            view = spec.factory(ctx, self.stack)
+            self.views[spec.key] = view
+            self.stack.addWidget(view)
+            item = QListWidgetItem()
+            item.setData(Qt.ItemDataRole.UserRole, spec.key)
+            item.setSizeHint(QSize(0, self.fontMetrics().height() + 16))
+            self.navigation.addItem(item)
+            if hasattr(view, "demo_requested"):
+                view.demo_requested.connect(self.demo_requested)
+
+        self.welcome: WelcomePage | None = None
+        if show_welcome:
+            self.welcome = WelcomePage(ctx.db.target.display_name(), self.stack)
+            self.stack.addWidget(self.welcome)
+            self.welcome.demo_requested.connect(self.demo_requested)
+            self.welcome.empty_requested.connect(self.start_empty)
+
+        central = QWidget(self)
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.navigation)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self.navigation.currentRowChanged.connect(self._on_navigation_row)
+
+        self._create_actions()
+        self._create_status_bar()
+        self.retranslateUi()
+        self._fit_navigation()
+
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(STATUS_REFRESH_MS)
+        self._status_timer.timeout.connect(self.refresh_status)
+        self._status_timer.start()
+
+        self._restore_settings()
+
+    # -- construction --------------------------------------------------------
+
+    def _create_actions(self) -> None:
+        self.file_menu = self.menuBar().addMenu("")
+        self.open_demo_action = QAction(self)
+        self.open_demo_action.triggered.connect(self.demo_requested)
+        self.open_demo_action.setVisible(not self._is_demo)
+        self.file_menu.addAction(self.open_demo_action)
+        self.file_menu.addSeparator()
+        self.quit_action = QAction(self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self.close)
+        self.file_menu.addAction(self.quit_action)
+
+        self.view_menu = self.menuBar().addMenu("")
+        self.view_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        for number, spec in enumerate(VIEWS, start=1):
+            action = QAction(self)
+            action.setCheckable(True)
+            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.triggered.connect(lambda _checked=False, key=spec.key: self.show_view(key))
+            group.addAction(action)
+            self.view_menu.addAction(action)
+            self.view_actions[spec.key] = action
+        self.view_menu.addSeparator()
+        self.navigation_action = QAction(self)
+        self.navigation_action.setCheckable(True)
+        self.navigation_action.setChecked(True)
+        self.navigation_action.toggled.connect(self.navigation.setVisible)
+        self.view_menu.addAction(self.navigation_action)
+        self.refresh_action = QAction(self)
+        self.refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        self.refresh_action.triggered.connect(self.refresh_current_view)
+        self.view_menu.addAction(self.refresh_action)
+
+        self.help_menu = self.menuBar().addMenu("")
+        self.about_action = QAction(self)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+        self.help_menu.addAction(self.about_action)
+
+    def _create_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.operator_label = QLabel(bar)
+        self.operator_label.setObjectName("operatorLabel")
+        self.database_label = QLabel(bar)
+        self.database_label.setObjectName("databaseLabel")
+        self.demo_badge = QLabel(bar)
+        self.demo_badge.setObjectName("demoBadge")
+        self.demo_badge.setStyleSheet(
+            "QLabel#demoBadge { background-color: #c2410c; color: white; font-weight: bold;"
+            " padding: 1px 8px; border-radius: 3px; }"
+        )
+        self.demo_badge.setVisible(self._is_demo)
+        self.date_label = QLabel(bar)
+        self.date_label.setObjectName("dateLabel")
+        for label in (self.operator_label, self.database_label, self.date_label):
+            label.setContentsMargins(6, 0, 6, 0)
+        bar.addWidget(self.operator_label)
+        bar.addWidget(self.database_label)
+        bar.addPermanentWidget(self.demo_badge)
+        bar.addPermanentWidget(self.date_label)
+
+    def _fit_navigation(self) -> None:
+        fm = self.navigation.fontMetrics()
+        widest = max(
+            (
+                fm.horizontalAdvance(self.navigation.item(i).text())
+                for i in range(self.navigation.count())
+            ),
+            default=0,
+        )
+        self.navigation.setFixedWidth(max(160, widest + 48))
+
+    # -- navigation ----------------------------------------------------------
+
+    def current_view_key(self) -> str | None:
+        """The key of the view shown ("accounts"), None while the welcome page shows."""
+        return self._current_key
+
+    def show_view(self, key: str) -> None:
+        """Show the view ``key`` and select it in the navigation."""
+        view = self.views.get(key)
+        if view is None:
+            log.warning("no view %r", key)
+            return
+        self._current_key = key
+        self.stack.setCurrentWidget(view)
+        row = [spec.key for spec in VIEWS].index(key)
+        self.navigation.blockSignals(True)
+        self.navigation.setCurrentRow(row)
+        self.navigation.blockSignals(False)
+        self.view_actions[key].setChecked(True)
+        # Also before the window is shown: the view then gets the first focus,
+        # not the navigation list (whose focus-in would select a row).
+        view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def show_welcome(self) -> None:
+        if self.welcome is None:
+            return
+        self._current_key = None
+        self.stack.setCurrentWidget(self.welcome)
+        self.navigation.blockSignals(True)
+        self.navigation.setCurrentRow(-1)
+        self.navigation.blockSignals(False)
+        for action in self.view_actions.values():
+            action.setChecked(False)
+        self.welcome.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def start_empty(self) -> None:
+        """The welcome page's "start with an empty database": go to the (empty) accounts."""
+        remember_welcome_dismissed(self.ctx)
+        self.show_view("accounts")
+        self._drop_welcome()
+
+    def _drop_welcome(self) -> None:
+        welcome, self.welcome = self.welcome, None
+        if welcome is not None:
+            self.stack.removeWidget(welcome)
+            welcome.deleteLater()
+
+    def _on_navigation_row(self, row: int) -> None:
+        if 0 <= row < len(VIEWS):
+            if self.welcome is not None:
+                remember_welcome_dismissed(self.ctx)
+            self.show_view(VIEWS[row].key)
+            self._drop_welcome()
+
+    def refresh_current_view(self) -> None:
+        view = self.views.get(self._current_key or "")
+        if view is not None and hasattr(view, "refresh"):
+            view.refresh()
+        self.refresh_status()
+
+    # -- status bar and texts ------------------------------------------------
+
+    def database_name(self) -> str:
+        """Short name of the database: the file name, or the URL without password."""
+        target = self.ctx.db.target
+        return target.path.name if target.path is not None else target.display_name()
+
+    def refresh_status(self) -> None:
+        op = self.ctx.operator
+        self.operator_label.setText(
+            self.tr("Operator: {name} ({role})").format(name=op.name, role=role_word(op.role))
+        )
+        self.operator_label.setToolTip(op.email)
+        self.database_label.setText(self.tr("Database: {name}").format(name=self.database_name()))
+        self.database_label.setToolTip(self.ctx.db.target.display_name())
+        today = format_date(self.ctx.clock.today())
+        if self.ctx.clock.simulated:
+            self.date_label.setText(self.tr("Today: {date} (simulated)").format(date=today))
+            self.date_label.setToolTip(
+                self.tr("This database runs on a simulated date, not on the computer's clock.")
+            )
+        else:
+            self.date_label.setText(self.tr("Today: {date}").format(date=today))
+            self.date_label.setToolTip("")
+
+    def about_text(self) -> str:
+        return self.tr(
+            "<h3>Billing Desktop {version}</h3>"
+            "<p>A back-office for software-subscription billing.</p>"
+            "<p>Database: {database}</p>"
+        ).format(
+            version=html.escape(__version__),
+            database=html.escape(self.ctx.db.target.display_name()),
+        )
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, self.tr("About Billing Desktop"), self.about_text())
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.LanguageChange, QEvent.Type.LocaleChange):
+            self.retranslateUi()
+        super().changeEvent(event)
+
+    def retranslateUi(self) -> None:
+        if self._is_demo:
+            self.setWindowTitle(self.tr("{database} (demo)").format(database=self.database_name()))
+        else:
+            self.setWindowTitle(self.database_name())
+        self.file_menu.setTitle(self.tr("&File"))
+        self.open_demo_action.setText(self.tr("Open &Demo Database"))
+        self.open_demo_action.setStatusTip(
+            self.tr("Switch to the demo database with sample accounts")
+        )
+        self.quit_action.setText(self.tr("&Quit"))
+        self.view_menu.setTitle(self.tr("&View"))
+        for index, spec in enumerate(VIEWS):
+            title = QCoreApplication.translate("MainWindow", spec.title)
+            self.view_actions[spec.key].setText(title)
+            self.navigation.item(index).setText(title)
+        self.navigation_action.setText(self.tr("Show &Navigation"))
+        self.refresh_action.setText(self.tr("&Refresh"))
+        self.help_menu.setTitle(self.tr("&Help"))
+        self.about_action.setText(self.tr("&About Billing Desktop"))
+        self.navigation.setAccessibleName(self.tr("Navigation"))
+        self.demo_badge.setText(self.tr("DEMO"))
+        self.demo_badge.setToolTip(
+            self.tr("A demo database: fictitious customers and a simulated date.")
+        )
+        self.refresh_status()
+
+    # -- settings ------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        settings = QSettings()
+        geometry = settings.value(_SETTINGS_GEOMETRY)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self._default_geometry()
+        state = settings.value(_SETTINGS_STATE)
+        if state is not None:
+            self.restoreState(state)
+        visible = settings.value(_SETTINGS_NAVIGATION, True, type=bool)
+        self.navigation_action.setChecked(bool(visible))
+        if self.welcome is not None:
+            self.show_welcome()
+            return
+        key = str(settings.value(_SETTINGS_VIEW, VIEWS[0].key))
+        self.show_view(key if key in self.views else VIEWS[0].key)
+
+    def _default_geometry(self) -> None:
+        screen = QGuiApplication.primaryScreen()
+        width, height = 1280, 800
+        if screen is not None:
+            available = screen.availableGeometry()
+            width = min(width, int(available.width() * 0.95))
+            height = min(height, int(available.height() * 0.95))
+        self.resize(width, height)
+
+    def save_settings(self) -> None:
+        """Remember geometry, layout, the navigation panel and the current view."""
+        settings = QSettings()
+        settings.setValue(_SETTINGS_GEOMETRY, self.saveGeometry())
+        settings.setValue(_SETTINGS_STATE, self.saveState())
+        settings.setValue(_SETTINGS_NAVIGATION, self.navigation_action.isChecked())
+        if self._current_key is not None:
+            settings.setValue(_SETTINGS_VIEW, self._current_key)
+        for view in self.views.values():
+            if hasattr(view, "save_settings"):
+                view.save_settings()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_settings()
+        self._status_timer.stop()
+        super().closeEvent(event)

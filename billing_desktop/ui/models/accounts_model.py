@@ -1,0 +1,307 @@
+"""The accounts table: a lazy window over a sorted, filtered SQL result.
+
+Only rows loaded so far are kept. The first page is read on every reset
+(filter or sort change); the view asks for more through
+``canFetchMore``/``fetchMore`` as the user scrolls, and each page continues
+after the last loaded row's ``(sort value, id)`` cursor, so page *n* costs the
+same as page 1 even at 100 000 accounts. Sorting and filtering happen in SQL
+(DESIGN habit 2); the model never sorts in Python.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor
+
+from billing_desktop.services.accounts import (
+    AccountFilter,
+    AccountRow,
+    AccountSort,
+    count_accounts,
+    list_accounts,
+)
+from billing_desktop.services.context import AppContext
+from billing_desktop.ui.formatting import format_money
+
+__all__ = ["AccountsTableModel"]
+
+log = logging.getLogger("billing_desktop.ui")
+
+_Index = QModelIndex | QPersistentModelIndex
+
+#: Translation context of the constant words below.
+_CONTEXT = "AccountsTableModel"
+
+TYPE_WORDS = {
+    "standard": QT_TRANSLATE_NOOP("AccountsTableModel", "Standard"),
+    "corporate": QT_TRANSLATE_NOOP("AccountsTableModel", "Corporate"),
+}
+
+STATUS_WORDS = {
+    "active": QT_TRANSLATE_NOOP("AccountsTableModel", "Active"),
+    "expired": QT_TRANSLATE_NOOP("AccountsTableModel", "Expired"),
+    "closed": QT_TRANSLATE_NOOP("AccountsTableModel", "Closed"),
+    "overdue": QT_TRANSLATE_NOOP("AccountsTableModel", "Overdue"),
+}
+
+
+def type_word(value: str) -> str:
+    """The translated word for an account type ("standard" → "Standard")."""
+    source = TYPE_WORDS.get(value)
+    return QCoreApplication.translate(_CONTEXT, source) if source else value
+
+
+def status_word(value: str) -> str:
+    """The translated word for an account status ("overdue" → "Overdue")."""
+    source = STATUS_WORDS.get(value)
+    return QCoreApplication.translate(_CONTEXT, source) if source else value
+
+
+class AccountsTableModel(QAbstractTableModel):
+    """Accounts matching a filter, in SQL order, loaded page by page."""
+
+    ID, COMPANY, TYPE, COUNTRY, REPRESENTATIVE, ACTIVE_SUBSCRIPTIONS, BALANCE, STATUS = range(8)
+    COLUMN_COUNT = 8
+
+    #: The :class:`AccountRow` behind a row (any column).
+    ObjectRole = Qt.ItemDataRole.UserRole + 1
+    #: The value the column sorts by in SQL (the keyset cursor value).
+    SortRole = Qt.ItemDataRole.UserRole + 2
+
+    PAGE_SIZE = 200
+
+    HEADERS = (
+        QT_TRANSLATE_NOOP("AccountsTableModel", "Account ID"),
+        QT_TRANSLATE_NOOP("AccountsTableModel", "Company"),
+        QT_TRANSLATE_NOOP("AccountsTableModel", "Type"),
+        QT_TRANSLATE_NOOP("AccountsTableModel", "Country"),
+        QT_TRANSLATE_NOOP("AccountsTableModel", "Representative"),
+        QT_TRANSLATE_NOOP("AccountsTableModel", "Subscriptions"),
+        QT_TRANSLATE_NOOP("AccountsTableModel", "Balance"),
+        QT_TRANSLATE_NOOP("AccountsTableModel", "Status"),
+    )
+
+    HEADER_TIPS = {
+        ACTIVE_SUBSCRIPTIONS: QT_TRANSLATE_NOOP(
+            "AccountsTableModel", "Subscriptions in trial, active or pending cancellation"
+        ),
+        BALANCE: QT_TRANSLATE_NOOP("AccountsTableModel", "Amount due on open invoices"),
+        STATUS: QT_TRANSLATE_NOOP(
+            "AccountsTableModel", "Overdue: an open invoice is past its due date"
+        ),
+    }
+
+    SORT_KEYS = (
+        AccountSort.ACCOUNT_ID,
+        AccountSort.COMPANY,
+        AccountSort.TYPE,
+        AccountSort.COUNTRY,
+        AccountSort.REPRESENTATIVE,
+        AccountSort.ACTIVE_SUBSCRIPTIONS,
+        AccountSort.BALANCE,
+        AccountSort.STATUS,
+    )
+
+    _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+    _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+    _CENTER = Qt.AlignmentFlag.AlignCenter
+    _OVERDUE_COLOR = QColor(176, 0, 32)
+
+    #: Emitted after every reset with the number of accounts matching the filter.
+    totalChanged = Signal(int)
+
+    def __init__(self, ctx: AppContext, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._filter = AccountFilter()
+        self._sort = AccountSort.COMPANY
+        self._descending = False
+        self._rows: list[AccountRow] = []
+        self._exhausted = True
+        self._total = 0
+        self.refresh()
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def account_filter(self) -> AccountFilter:
+        return self._filter
+
+    @property
+    def sort_column(self) -> int:
+        return self.SORT_KEYS.index(self._sort)
+
+    @property
+    def sort_order(self) -> Qt.SortOrder:
+        return Qt.SortOrder.DescendingOrder if self._descending else Qt.SortOrder.AscendingOrder
+
+    @property
+    def total(self) -> int:
+        """How many accounts match the filter (loaded or not)."""
+        return self._total
+
+    def loaded_count(self) -> int:
+        return len(self._rows)
+
+    def row_object(self, row: int) -> AccountRow:
+        return self._rows[row]
+
+    # -- reloading -----------------------------------------------------------
+
+    def set_filter(self, flt: AccountFilter) -> None:
+        """Show only accounts matching ``flt``; reloads the first page."""
+        if flt == self._filter:
+            return
+        self._filter = flt
+        self.refresh()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort in SQL by ``column``; reloads the first page."""
+        if not 0 <= column < self.COLUMN_COUNT:
+            return
+        key = self.SORT_KEYS[column]
+        descending = order == Qt.SortOrder.DescendingOrder
+        if (key, descending) == (self._sort, self._descending):
+            return
+        self._sort, self._descending = key, descending
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Forget loaded rows and read the first page and the count again."""
+        self.beginResetModel()
+        self._rows = self._page(after=None)
+        self._exhausted = len(self._rows) < self.PAGE_SIZE
+        self._total = count_accounts(self._ctx, self._filter)
+        self.endResetModel()
+        self.totalChanged.emit(self._total)
+
+    def retranslate(self) -> None:
+        """Headers and words changed language (or the locale changed money formats)."""
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._rows) - 1, self.COLUMN_COUNT - 1)
+            )
+
+    def _page(self, after: tuple[Any, int] | None) -> list[AccountRow]:
+        return list_accounts(
+            self._ctx,
+            self._filter,
+            self._sort,
+            self._descending,
+            after=after,
+            limit=self.PAGE_SIZE,
+        )
+
+    # -- lazy loading --------------------------------------------------------
+
+    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._exhausted:
+            return
+        last = self._rows[-1] if self._rows else None
+        after = (last.sort_value(self._sort), last.id) if last is not None else None
+        page = self._page(after)
+        if len(page) < self.PAGE_SIZE:
+            self._exhausted = True
+        if not page:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+        self._rows.extend(page)
+        self.endInsertRows()
+        log.debug("loaded accounts %d-%d", first, first + len(page) - 1)
+
+    # -- Qt model API --------------------------------------------------------
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self.COLUMN_COUNT
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < self.COLUMN_COUNT:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return QCoreApplication.translate(_CONTEXT, self.HEADERS[section])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            source = self.HEADER_TIPS.get(section)
+            return QCoreApplication.translate(_CONTEXT, source) if source else None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return self._alignment(section)
+        return None
+
+    def _alignment(self, column: int) -> Qt.AlignmentFlag:
+        """Numbers right-aligned; the status centred so it never touches the balance."""
+        if column in (self.ACTIVE_SUBSCRIPTIONS, self.BALANCE):
+            return self._RIGHT
+        if column == self.STATUS:
+            return self._CENTER
+        return self._LEFT
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == self.ObjectRole:
+            return row
+        if role == self.SortRole:
+            return row.sort_value(self.SORT_KEYS[column])
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return self._alignment(column)
+        if role == Qt.ItemDataRole.ToolTipRole and column == self.COMPANY:
+            return row.company_name
+        if (
+            role == Qt.ItemDataRole.ForegroundRole
+            and row.status == "overdue"
+            and column in (self.BALANCE, self.STATUS)
+        ):
+            return self._OVERDUE_COLOR
+        return None
+
+    def _display(self, row: AccountRow, column: int) -> str | int | None:
+        if column == self.ID:
+            return row.account_number
+        if column == self.COMPANY:
+            return row.company_name
+        if column == self.TYPE:
+            return type_word(row.type)
+        if column == self.COUNTRY:
+            return row.country
+        if column == self.REPRESENTATIVE:
+            return row.representative or ""
+        if column == self.ACTIVE_SUBSCRIPTIONS:
+            return row.active_subscriptions
+        if column == self.BALANCE:
+            return format_money(row.outstanding_minor, row.currency)
+        if column == self.STATUS:
+            return status_word(row.status)
+        return None

@@ -1,0 +1,342 @@
+"""The Accounts view: filter bar, lazily loaded table, count and empty state (SPEC §4).
+
+Everything the user narrows or sorts by is passed to the model as an
+``AccountFilter`` or a sort column and answered in SQL; typing is debounced so
+a fast typist causes one query, not one per key.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QPalette, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from billing_desktop.services.accounts import AccountFilter, filter_choices
+from billing_desktop.services.context import AppContext
+from billing_desktop.ui.formatting import format_money
+from billing_desktop.ui.models.accounts_model import AccountsTableModel, status_word, type_word
+
+__all__ = ["AccountsView"]
+
+log = logging.getLogger("billing_desktop.ui")
+
+#: Typing pause before the filter is applied, in milliseconds.
+FILTER_DELAY_MS = 150
+
+_SETTINGS_HEADER = "accounts/header"
+
+
+class AccountsView(QWidget):
+    """All accounts, filtered and sorted in SQL; only the visible pages are loaded."""
+
+    #: The user chose an account (double-click or Enter); carries the account id.
+    account_activated = Signal(int)
+    #: The empty-database hint's "open the demo database" link was clicked.
+    demo_requested = Signal()
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("accountsView")
+        self._ctx = ctx
+        self._is_demo = ctx.is_demo
+
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setObjectName("accountsFilter")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setMinimumWidth(200)
+        self.type_combo = QComboBox(self)
+        self.type_combo.setObjectName("accountsTypeFilter")
+        self.type_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        for value in (None, "standard", "corporate"):
+            self.type_combo.addItem("", value)
+        self.country_combo = QComboBox(self)
+        self.country_combo.setObjectName("accountsCountryFilter")
+        self.country_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.overdue_check = QCheckBox(self)
+        self.overdue_check.setObjectName("accountsOverdueFilter")
+        self.count_label = QLabel(self)
+        self.count_label.setObjectName("accountsCount")
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+        self.model = AccountsTableModel(ctx, self)
+        self.table = QTableView(self)
+        self.table.setObjectName("accountsTable")
+        self._setup_table()
+
+        self.empty_label = QLabel(self.table.viewport())
+        self.empty_label.setObjectName("accountsEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setTextFormat(Qt.TextFormat.RichText)
+        self.empty_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        palette = self.empty_label.palette()
+        palette.setColor(
+            QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.PlaceholderText)
+        )
+        self.empty_label.setPalette(palette)
+        self.empty_label.linkActivated.connect(self._on_empty_link)
+        self.empty_label.hide()
+        self.table.viewport().installEventFilter(self)
+
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        bar.addWidget(self.filter_edit, 2)
+        bar.addWidget(self.type_combo)
+        bar.addWidget(self.country_combo)
+        bar.addWidget(self.overdue_check)
+        bar.addStretch(1)
+        bar.addWidget(self.count_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(8)
+        layout.addLayout(bar)
+        layout.addWidget(self.table, 1)
+        self.setFocusProxy(self.filter_edit)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(FILTER_DELAY_MS)
+        self._debounce.timeout.connect(self.apply_filter)
+        self.filter_edit.textChanged.connect(self._debounce.start)
+        self.filter_edit.returnPressed.connect(self._on_return)
+        self.type_combo.currentIndexChanged.connect(self.apply_filter)
+        self.country_combo.currentIndexChanged.connect(self.apply_filter)
+        self.overdue_check.toggled.connect(self.apply_filter)
+
+        self._find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        self._find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._find.activated.connect(self.focus_filter)
+        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.filter_edit)
+        self._escape.setContext(Qt.ShortcutContext.WidgetShortcut)
+        self._escape.activated.connect(self.clear_text_filter)
+
+        self.model.totalChanged.connect(self._on_total_changed)
+        self.model.modelReset.connect(self._update_empty_state)
+        self.table.activated.connect(self._on_activated)
+
+        self._load_choices()
+        self.retranslateUi()
+        self._restore_header()
+        self._on_total_changed(self.model.total)
+
+    # -- setup ---------------------------------------------------------------
+
+    def _setup_table(self) -> None:
+        table = self.table
+        table.setModel(self.model)
+        table.setAlternatingRowColors(True)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setWordWrap(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        table.setShowGrid(False)
+        table.setTabKeyNavigation(False)
+        table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        rows = table.verticalHeader()
+        rows.hide()
+        # Fixed row heights: the view never measures rows, which keeps long
+        # tables cheap to lay out.
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(table.fontMetrics().height() + 10)
+        header = table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionsMovable(True)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(AccountsTableModel.COMPANY, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(48)
+        self._default_column_widths()
+        header.setSortIndicator(self.model.sort_column, self.model.sort_order)
+        table.setSortingEnabled(True)
+
+    def _default_column_widths(self) -> None:
+        """Widths that fit typical content, so nothing is elided at 1280 px."""
+        fm = self.table.fontMetrics()
+        m = AccountsTableModel
+        samples = {
+            m.ID: "A-0000000",
+            m.TYPE: type_word("corporate"),
+            m.COUNTRY: "MM",
+            m.REPRESENTATIVE: "Representative Name",
+            m.ACTIVE_SUBSCRIPTIONS: "000",
+            m.BALANCE: format_money(-123456789, "EUR"),
+            m.STATUS: status_word("overdue"),
+        }
+        header = self.table.horizontalHeader()
+        padding = 28  # margins plus the sort indicator
+        for column, sample in samples.items():
+            title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
+            width = max(fm.horizontalAdvance(sample), fm.horizontalAdvance(title)) + padding
+            header.resizeSection(column, width)
+
+    def _restore_header(self) -> None:
+        state = QSettings().value(_SETTINGS_HEADER)
+        header = self.table.horizontalHeader()
+        if state is not None and header.restoreState(state):
+            header.setSectionResizeMode(AccountsTableModel.COMPANY, QHeaderView.ResizeMode.Stretch)
+            self.model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+
+    def save_settings(self) -> None:
+        """Remember column widths, order and sort for next time."""
+        QSettings().setValue(_SETTINGS_HEADER, self.table.horizontalHeader().saveState())
+
+    def _load_choices(self) -> None:
+        countries, _reps = filter_choices(self._ctx)
+        current = self.country_combo.currentData()
+        self.country_combo.blockSignals(True)
+        try:
+            self.country_combo.clear()
+            self.country_combo.addItem("", None)
+            for code in countries:
+                self.country_combo.addItem(code, code)
+            index = self.country_combo.findData(current) if current else 0
+            self.country_combo.setCurrentIndex(max(index, 0))
+        finally:
+            self.country_combo.blockSignals(False)
+        self.country_combo.setItemText(0, self.tr("All countries"))
+
+    # -- behaviour -----------------------------------------------------------
+
+    def current_filter(self) -> AccountFilter:
+        """The filter the widgets describe right now."""
+        return AccountFilter(
+            text=self.filter_edit.text().strip(),
+            type=self.type_combo.currentData(),
+            country=self.country_combo.currentData(),
+            overdue_only=self.overdue_check.isChecked(),
+        )
+
+    def apply_filter(self) -> None:
+        """Apply the widgets' filter now (the debounce timer ends here)."""
+        self._debounce.stop()
+        self.model.set_filter(self.current_filter())
+
+    def refresh(self) -> None:
+        """Read the accounts and the filter choices again (F5)."""
+        self._load_choices()
+        self._debounce.stop()
+        flt = self.current_filter()
+        if flt != self.model.account_filter:
+            self.model.set_filter(flt)
+        else:
+            self.model.refresh()
+
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
+
+    def clear_text_filter(self) -> None:
+        self.filter_edit.clear()
+        self.apply_filter()
+
+    def clear_filters(self) -> None:
+        """Show every account again."""
+        for widget in (self.filter_edit, self.type_combo, self.country_combo, self.overdue_check):
+            widget.blockSignals(True)
+        try:
+            self.filter_edit.clear()
+            self.type_combo.setCurrentIndex(0)
+            self.country_combo.setCurrentIndex(0)
+            self.overdue_check.setChecked(False)
+        finally:
+            for widget in (
+                self.filter_edit,
+                self.type_combo,
+                self.country_combo,
+                self.overdue_check,
+            ):
+                widget.blockSignals(False)
+        self.apply_filter()
+
+    def _on_return(self) -> None:
+        self.apply_filter()
+        if self.model.rowCount() > 0:
+            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.table.selectRow(0)
+
+    def _on_activated(self, index: Any) -> None:
+        row = self.model.data(index, AccountsTableModel.ObjectRole)
+        if row is not None:
+            self.account_activated.emit(row.id)
+
+    def _on_empty_link(self, link: str) -> None:
+        if link == "#clear":
+            self.clear_filters()
+        elif link == "#demo":
+            self.demo_requested.emit()
+
+    def _on_total_changed(self, total: int) -> None:
+        self.count_label.setText(self.tr("%Ln account(s)", "", total))
+        self._update_empty_state()
+
+    def _filter_is_default(self) -> bool:
+        return self.model.account_filter == AccountFilter()
+
+    def _update_empty_state(self) -> None:
+        empty = self.model.rowCount() == 0
+        if empty:
+            self.empty_label.setText(self._empty_text())
+            self.empty_label.setGeometry(self.table.viewport().rect().adjusted(24, 24, -24, -24))
+        self.empty_label.setVisible(empty)
+
+    def _empty_text(self) -> str:
+        if not self._filter_is_default():
+            title = self.tr("No accounts match the filter.")
+            link = self.tr("Clear all filters")
+            return f"<p><b>{title}</b></p><p><a href='#clear'>{link}</a></p>"
+        title = self.tr("This database has no accounts yet.")
+        if self._is_demo:
+            return f"<p><b>{title}</b></p>"
+        hint = self.tr("Accounts appear here as soon as they are created or imported.")
+        link = self.tr("Explore the demo database instead")
+        return f"<p><b>{title}</b></p><p>{hint}</p><p><a href='#demo'>{link}</a></p>"
+
+    # -- Qt events -----------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self.empty_label.setGeometry(self.table.viewport().rect().adjusted(24, 24, -24, -24))
+        return super().eventFilter(watched, event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.LanguageChange, QEvent.Type.LocaleChange):
+            self.retranslateUi()
+        super().changeEvent(event)
+
+    def retranslateUi(self) -> None:
+        self.filter_edit.setPlaceholderText(self.tr("Filter by account ID or company name"))
+        self.filter_edit.setToolTip(
+            self.tr("Type part of a company name or the start of an account ID (Ctrl+F)")
+        )
+        self.type_combo.setItemText(0, self.tr("All types"))
+        self.type_combo.setItemText(1, type_word("standard"))
+        self.type_combo.setItemText(2, type_word("corporate"))
+        self.type_combo.setToolTip(self.tr("Show only accounts of this type"))
+        self.country_combo.setItemText(0, self.tr("All countries"))
+        self.country_combo.setToolTip(self.tr("Show only accounts in this country"))
+        self.overdue_check.setText(self.tr("Overdue only"))
+        self.overdue_check.setToolTip(
+            self.tr("Show only accounts with an invoice past its due date")
+        )
+        self.table.setAccessibleName(self.tr("Accounts"))
+        self.count_label.setText(self.tr("%Ln account(s)", "", self.model.total))
+        self.model.retranslate()
+        self._update_empty_state()
