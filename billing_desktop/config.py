@@ -29,14 +29,29 @@ def resources_dir() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseTarget:
-    """A database the application opens: an SQLAlchemy URL plus, for SQLite, its file."""
+    """A database the application opens: an SQLite file or a server URL.
 
-    url: str
-    path: Path | None  # None for server databases
+    For a file the SQLAlchemy URL is built on demand (with the path quoted, so
+    names holding ``#``, ``?`` or ``%`` are safe) and building it imports
+    nothing at start-up.
+    """
+
+    path: Path | None  # the SQLite file; None for server databases
+    server_url: str | None = None
+
+    @property
+    def url(self) -> str:
+        if self.server_url is not None:
+            return self.server_url
+        from sqlalchemy.engine import URL
+
+        return URL.create("sqlite", database=str(self.path)).render_as_string(
+            hide_password=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
-        return self.url.startswith("sqlite")
+        return self.path is not None
 
     def display_name(self) -> str:
         return str(self.path) if self.path is not None else _hide_password(self.url)
@@ -55,11 +70,11 @@ def target_from(value: str) -> DatabaseTarget:
             from sqlalchemy.engine import make_url
 
             database = make_url(value).database
-            path = Path(database).expanduser().resolve() if database else None
-            return DatabaseTarget(value, path)
-        return DatabaseTarget(value, None)
-    path = Path(value).expanduser().resolve()
-    return DatabaseTarget(f"sqlite:///{path}", path)
+            if not database or database == ":memory:":
+                raise ValueError("an SQLite database must be a file")
+            return DatabaseTarget(Path(database).expanduser().resolve())
+        return DatabaseTarget(None, value)
+    return DatabaseTarget(Path(value).expanduser().resolve())
 
 
 def default_target() -> DatabaseTarget:

@@ -8,7 +8,14 @@ from billing_desktop.services.context import AppContext
 from billing_desktop.store import queries
 from billing_desktop.store.queries import AccountFilter, AccountRow, AccountSort
 
-__all__ = ["AccountFilter", "AccountRow", "AccountSort", "count_accounts", "list_accounts"]
+__all__ = [
+    "AccountFilter",
+    "AccountRow",
+    "AccountSort",
+    "count_accounts",
+    "filter_choices",
+    "list_accounts",
+]
 
 
 def list_accounts(
@@ -19,19 +26,16 @@ def list_accounts(
     after: tuple[Any, int] | None = None,
     limit: int = 200,
 ) -> list[AccountRow]:
-    """A page of accounts matching ``flt``; pass the last row's cursor to continue."""
-    with ctx.db.sessions() as session:
-        return queries.account_page(
-            session, flt, sort, descending, ctx.clock.today(), after=after, limit=limit
-        )
+    """A page of accounts matching ``flt``; pass the last row's ``(sort_key, id)`` to continue."""
+    return queries.account_page(
+        ctx.db.reader, flt, sort, descending, ctx.clock.today(), after=after, limit=limit
+    )
 
 
 def count_accounts(ctx: AppContext, flt: AccountFilter) -> int:
-    with ctx.db.sessions() as session:
-        return queries.account_count(session, flt, ctx.clock.today())
+    return queries.account_count(ctx.db.reader, flt, ctx.clock.today())
 
 
 def filter_choices(ctx: AppContext) -> tuple[list[str], list[tuple[int, str]]]:
     """Countries and representatives offered by the list's filters."""
-    with ctx.db.sessions() as session:
-        return queries.countries(session), list(queries.representatives(session))
+    return queries.countries(ctx.db.reader), list(queries.representatives(ctx.db.reader))

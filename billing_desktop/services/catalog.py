@@ -3,11 +3,21 @@
 The catalog ships as ``resources/catalog.json`` (SPEC §2); the database keeps a
 copy so subscriptions can reference plans. ``ensure_catalog`` is idempotent and
 cheap when the stored copy is current, so it runs at every start.
+
+"Current" means *same content*: the database keeps a SHA-256 digest of the
+catalog it was last synced with (setting ``catalog.digest``). The catalog's
+``version`` field is only the file *format* version (always 1) and says nothing
+about prices or products, so it cannot be used to detect a changed file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import fields, is_dataclass
+from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +26,9 @@ from billing_desktop.domain.catalog import Catalog
 from billing_desktop.store.database import Database
 from billing_desktop.store.models import Addon, AddonPrice, AppSetting, Plan, PlanPrice, Product
 
-CATALOG_VERSION_KEY = "catalog.version"
+CATALOG_DIGEST_KEY = "catalog.digest"
+#: written by earlier releases (the file format version); removed on the next sync
+LEGACY_VERSION_KEY = "catalog.version"
 
 
 @lru_cache(maxsize=1)
@@ -25,19 +37,56 @@ def shipped_catalog() -> Catalog:
     return Catalog.load()
 
 
+def catalog_digest(catalog: Catalog) -> str:
+    """SHA-256 (hex) of the catalog's canonical content.
+
+    Computed from the parsed, validated :class:`Catalog` rather than the file
+    bytes: every field of every product, plan, add-on and price (prices as
+    their quantized decimal strings) is dumped with ``json.dumps(...,
+    sort_keys=True)``. So re-indenting the file or reordering JSON keys does
+    not force a sync, while any change of a price, flag, name, plan or product
+    (including their order, which sets ``sort_order``/``rank``) does. It also
+    works for catalogs built with ``Catalog.from_dict`` that have no file.
+    """
+    canonical = json.dumps(
+        _canonical(catalog), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        # ``compare=False`` fields (the catalog's ``source`` path) are not content
+        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value) if f.compare}
+    if isinstance(value, (tuple, list)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
 def ensure_catalog(db: Database, catalog: Catalog | None = None) -> bool:
-    """Bring the database's catalog in line with the file; True if anything changed."""
+    """Bring the database's catalog in line with ``catalog``; True if anything was written.
+
+    Compares the stored ``catalog.digest`` with the digest of ``catalog``'s
+    content; an unchanged catalog costs one settings read and writes nothing.
+    """
     catalog = catalog or shipped_catalog()
-    version = str(catalog.version)
-    if db.setting(CATALOG_VERSION_KEY) == version:
+    digest = catalog_digest(catalog)
+    if db.setting(CATALOG_DIGEST_KEY) == digest:
         return False
     with db.transaction() as session:
+        setting = session.get(AppSetting, CATALOG_DIGEST_KEY)
+        if setting is not None and setting.value == digest:
+            return False  # another process synced it while we waited for the write lock
         sync_catalog(session, catalog)
-        setting = session.get(AppSetting, CATALOG_VERSION_KEY)
         if setting is None:
-            session.add(AppSetting(key=CATALOG_VERSION_KEY, value=version))
+            session.add(AppSetting(key=CATALOG_DIGEST_KEY, value=digest))
         else:
-            setting.value = version
+            setting.value = digest
+        legacy = session.get(AppSetting, LEGACY_VERSION_KEY)
+        if legacy is not None:
+            session.delete(legacy)
     return True
 
 

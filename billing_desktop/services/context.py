@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
-
-from sqlalchemy import select
+from datetime import datetime
 
 from billing_desktop.services.clock import Clock, clock_for
 from billing_desktop.store.database import Database
-from billing_desktop.store.models import Operator
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +25,8 @@ class AppContext:
     db: Database
     clock: Clock
     operator: OperatorInfo
-
-    @property
-    def is_demo(self) -> bool:
-        return self.db.is_demo()
+    #: a demo database (simulated clock, trainer sandbox); read once when opened
+    is_demo: bool = False
 
 
 def _local_identity() -> tuple[str, str]:
@@ -44,22 +40,25 @@ def _local_identity() -> tuple[str, str]:
 def local_operator(db: Database) -> OperatorInfo:
     """The automatic operator of an embedded database (an admin named after the OS user).
 
-    Created on first use so a single-user install needs no sign-in.
+    Read with a plain query at start-up; created on first use so a single-user
+    install needs no sign-in.
     """
     email, name = _local_identity()
-    with db.transaction() as session:
-        op = session.scalar(select(Operator).where(Operator.email == email))
-        if op is None:
-            from datetime import datetime
+    sql = "SELECT id, email, name, role FROM operators WHERE email = :email"
+    row = db.reader.rows(sql, {"email": email})
+    if row:
+        return OperatorInfo(*row[0])
+    from billing_desktop.store.models import Operator
 
-            op = Operator(
-                email=email, name=name, role="admin", active=True, created_at=datetime.now()
-            )
-            session.add(op)
-            session.flush()
+    with db.transaction() as session:
+        op = Operator(email=email, name=name, role="admin", active=True, created_at=datetime.now())
+        session.add(op)
+        session.flush()
         return OperatorInfo(id=op.id, email=op.email, name=op.name, role=op.role)
 
 
 def open_context(db: Database) -> AppContext:
     """Context for the embedded single-user case: local operator, database's clock."""
-    return AppContext(db=db, clock=clock_for(db), operator=local_operator(db))
+    return AppContext(
+        db=db, clock=clock_for(db), operator=local_operator(db), is_demo=db.is_demo()
+    )

@@ -4,12 +4,17 @@ The curated dataset (``resources/demo/curated.json``) holds one account per
 situation of the seed articles, with dates relative to the day the demo is
 built so it always looks current. The generator adds N realistic accounts with
 up to three years of invoice history, deterministic for a seed, written with
-bulk inserts in one transaction (cancelling leaves nothing half-built).
+bulk inserts in one transaction. A demo SQLite file is built under a temporary
+name and moved into place only when complete, so a failed or cancelled build
+leaves nothing half-built (see ``build_demo_database``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+import os
 import random
 import sys
 import time
@@ -618,6 +623,9 @@ class _Generator:
         self.product_weights = [_PRODUCT_WEIGHTS.get(p.code, 5) for p in products]
         self.start = today - timedelta(days=365 * HISTORY_YEARS)
         self.summary = GenerationSummary()
+        #: set by build_demo_database only: the database was created by this build,
+        #: so its invoices (the curated ones) may be renumbered (see _invoices)
+        self.fresh_database = False
 
     # ---- helpers
     def _check(self) -> None:
@@ -941,33 +949,44 @@ class _Generator:
         trial_end = None
         stop = self.today + timedelta(days=1)
         ended_on = None
-        if roll < 0.03:
-            status = "trial"
-            anchor = self.today - timedelta(days=rng.randrange(0, max(product.trial_days - 1, 1)))
-            trial_end = anchor + timedelta(days=product.trial_days)
-        elif roll < 0.06:
-            status = "trial_expired"
-            trial_end = anchor + timedelta(days=product.trial_days)
-            if trial_end > self.today:
-                trial_end = self.today - timedelta(days=1)
-                anchor = trial_end - timedelta(days=product.trial_days)
+        if roll < 0.06:
+            if product.trial_days <= 0:
+                pass  # no trial for this product: an ordinary active subscription
+            elif roll < 0.03:
+                status = "trial"  # started less than trial_days - 1 days ago: ends after today
+                anchor = self.today - timedelta(
+                    days=rng.randrange(0, max(product.trial_days - 1, 1))
+                )
+                trial_end = anchor + timedelta(days=product.trial_days)
+            else:
+                status = "trial_expired"
+                trial_end = anchor + timedelta(days=product.trial_days)
+                if trial_end > self.today:
+                    trial_end = self.today - timedelta(days=1)
+                    anchor = trial_end - timedelta(days=product.trial_days)
         elif roll < 0.14:
             status = "cancelled"
         elif roll < 0.17:
             status = "cancellation_pending"
         sub_id = ids["sub"]
         ids["sub"] += 1
-        fixed = (corporate and rng.random() < 0.6) or (
-            status in ("active", "cancellation_pending") and rng.random() < 0.08
-        )
-        term_months = rng.choice((12, 24, 36)) if fixed else None
+        # The status is settled first (a "cancelled" draw with nothing billed yet
+        # becomes "active"); only then is the contract chosen, so only a live,
+        # billed subscription (active or cancellation pending) can be on a fixed
+        # term. Cancelled subscriptions and trials are month-to-month: a cancelled
+        # fixed term would need a term history the generator does not model.
+        # A fixed term contains the current period: its length is a whole number
+        # of billing periods and it is counted from the anchor, whose day is at
+        # most 28 so no month end is clamped; every term boundary is then a
+        # period boundary and term_end == domain term_end(term_start, months).
         t_start = t_end = None
-        period_start_d = period_end_d = None
+        term_months = None
+        period_start_d: date
+        period_end_d: date
         if status in ("trial", "trial_expired"):
+            assert trial_end is not None
             period_start_d, period_end_d = anchor, trial_end
             ended_on = trial_end if status == "trial_expired" else None
-            fixed = False
-            term_months = None
         else:
             m = freq.months
             k_now = ((self.today.year - anchor.year) * 12 + self.today.month - anchor.month) // m
@@ -975,24 +994,27 @@ class _Generator:
                 k_now -= 1
             while add_months_fast(anchor, (k_now + 1) * m) <= self.today:
                 k_now += 1
+            if status == "cancelled" and k_now == 0:
+                status = "active"  # nothing billed before today: it cannot have ended yet
             if status == "cancelled":
-                if k_now == 0:
-                    status = "active"
-                else:
-                    k_end = rng.randrange(1, k_now + 1)  # periods 0..k_end-1 were billed
-                    stop = add_months_fast(anchor, k_end * m)
-                    ended_on = stop
-                    period_start_d = add_months_fast(anchor, (k_end - 1) * m)
-                    period_end_d = stop
-            if status != "cancelled":
+                k_end = rng.randrange(1, k_now + 1)  # periods 0..k_end-1 were billed
+                stop = add_months_fast(anchor, k_end * m)
+                ended_on = stop  # <= today, as anchor + k_now periods <= today
+                period_start_d = add_months_fast(anchor, (k_end - 1) * m)
+                period_end_d = stop
+            else:
                 period_start_d = add_months_fast(anchor, k_now * m)
                 period_end_d = add_months_fast(anchor, (k_now + 1) * m)
-            if fixed and term_months:
-                n_terms = 0
-                while add_months_fast(anchor, term_months * (n_terms + 1)) <= self.today:
-                    n_terms += 1
-                t_start = add_months_fast(anchor, term_months * n_terms)
-                t_end = add_months_fast(t_start, term_months)
+                if anchor.day <= 28 and (
+                    (corporate and rng.random() < 0.6) or rng.random() < 0.08
+                ):
+                    term_months = rng.choice((12, 24, 36))
+                    n_terms = 0
+                    while add_months_fast(anchor, term_months * (n_terms + 1)) <= self.today:
+                        n_terms += 1
+                    t_start = add_months_fast(anchor, term_months * n_terms)
+                    t_end = add_months_fast(anchor, term_months * (n_terms + 1))
+        fixed = term_months is not None
         rows["sub"].append(
             {
                 "id": sub_id,
@@ -1078,6 +1100,15 @@ class _Generator:
             for inv_id, issue in conn.execute(select(Invoice.id, Invoice.issue_date)).all()
         ]
         existing = len(events)
+        # Renumbering rewrites invoice numbers, which must never happen to real
+        # invoices. Guard: only a database freshly created by build_demo_database
+        # (refused if it held accounts; its invoices are the curated ones it has
+        # just written) may hold invoices here.
+        if existing and not self.fresh_database:
+            raise RuntimeError(
+                f"refusing to renumber {existing} existing invoices: generated accounts are "
+                "only merged into a demo database being built"
+            )
         for s_idx, sub in enumerate(subs):
             k = 0
             while True:
@@ -1257,10 +1288,31 @@ def add_months_fast(anchor: date, months: int) -> date:
 
 
 def generate_accounts(
-    db: Database, count: int, seed: int, today: date, progress: Progress | None = None
+    db: Database,
+    count: int,
+    seed: int,
+    today: date,
+    progress: Progress | None = None,
+    *,
+    fresh_database: bool = False,
 ) -> GenerationSummary:
-    """Add ``count`` generated accounts with their history, in one transaction."""
+    """Add ``count`` generated accounts with their history, in one transaction.
+
+    Generated invoices are merged with the invoices already in ``db`` into one
+    chronological numbering, which *renumbers* those invoices. That is only
+    allowed on a database the demo build has just created and filled with the
+    curated data (``fresh_database=True``, passed by :func:`build_demo_database`
+    alone); a database with invoices is refused otherwise.
+    """
+    if not fresh_database:
+        with db.sessions() as session:
+            if session.scalar(select(Invoice.id).limit(1)) is not None:
+                raise ValueError(
+                    f"{db.target.display_name()} already holds invoices; generated accounts "
+                    "are only added while building a new demo database"
+                )
     generator = _Generator(db, count, seed, today, progress or Progress())
+    generator.fresh_database = fresh_database
     ensure_catalog(db, generator.catalog)
     with db.sessions() as session:
         catalog_ids = _catalog_ids(session)
@@ -1278,37 +1330,143 @@ def build_demo_database(
 ) -> GenerationSummary:
     """Create a demo database at ``target``: curated scenarios plus ``accounts`` generated.
 
-    Refuses a database that already holds accounts, so a real database is never
-    mixed with demo data.
+    Refuses a database that already holds accounts (checked before any work),
+    so a real database is never mixed with demo data.
+
+    For an SQLite file the build is all-or-nothing: everything is written to
+    ``<name>.building-<pid>`` in the target's folder, checkpointed and closed,
+    and only then moved onto the target with ``os.replace``. A failed or
+    cancelled build (:class:`Cancelled`) removes that file with its -wal/-shm
+    and leaves the target as it was (absent, or the empty database it was), so
+    a retry starts clean. A server database is filled in place, as before:
+    curated data and generated accounts in two transactions.
     """
     started = time.perf_counter()
     today = today or date.today()
-    db = open_database(target)
-    try:
-        if not db.is_empty():
-            raise FileExistsError(
-                f"{target.display_name()} already holds accounts; "
-                "choose a new file for the demo database"
-            )
-        curated = load_curated(db, today)
-        summary = GenerationSummary(curated=curated, accounts=curated)
-        if accounts:
-            generated = generate_accounts(db, accounts, seed, today, progress)
-            summary.accounts += generated.accounts
-            summary.subscriptions += generated.subscriptions
-            summary.invoices += generated.invoices
-        with db.sessions() as session:
-            summary.subscriptions = int(
-                session.scalar(select(func.count()).select_from(Subscription)) or 0
-            )
-            summary.invoices = int(session.scalar(select(func.count()).select_from(Invoice)) or 0)
-    finally:
-        db.dispose()
     if target.is_sqlite and target.path is not None:
-        _compact(target.path)
+        summary = _build_sqlite_file(target, target.path, accounts, seed, today, progress)
+    else:
+        db = open_database(target)
+        try:
+            _refuse_accounts(db)
+            summary = _fill_demo(db, accounts, seed, today, progress)
+        finally:
+            db.dispose()
     summary.seconds = time.perf_counter() - started
     summary.path = target.display_name()
     return summary
+
+
+def _refuse_accounts(db: Database) -> None:
+    if not db.is_empty():
+        raise FileExistsError(
+            f"{db.target.display_name()} already holds accounts; "
+            "choose a new file for the demo database"
+        )
+
+
+def _fill_demo(
+    db: Database, accounts: int, seed: int, today: date, progress: Progress | None
+) -> GenerationSummary:
+    """Curated data then ``accounts`` generated ones into ``db``, which holds no accounts."""
+    curated = load_curated(db, today)
+    summary = GenerationSummary(curated=curated, accounts=curated)
+    if accounts:
+        # The guard for renumbering existing invoices: ``db`` held no accounts
+        # (checked by the caller), so its only invoices are the curated ones
+        # load_curated has just written in this same build.
+        generated = generate_accounts(db, accounts, seed, today, progress, fresh_database=True)
+        summary.accounts += generated.accounts
+    with db.sessions() as session:
+        summary.subscriptions = int(
+            session.scalar(select(func.count()).select_from(Subscription)) or 0
+        )
+        summary.invoices = int(session.scalar(select(func.count()).select_from(Invoice)) or 0)
+    return summary
+
+
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _remove_side_files(path: Path) -> None:
+    """Delete the WAL, shared-memory and rollback-journal files of an SQLite file."""
+    for suffix in _SQLITE_SIDE_FILES:
+        _unlink(path.with_name(path.name + suffix))
+
+
+def _remove_sqlite_files(path: Path) -> None:
+    """Delete an SQLite file and its side files."""
+    _unlink(path)
+    _remove_side_files(path)
+
+
+def _check_target_file(target: DatabaseTarget, path: Path) -> None:
+    """Refuse an existing target file that holds accounts (or cannot be opened)."""
+    if not path.exists():
+        return
+    db = open_database(target, create=False)
+    try:
+        _refuse_accounts(db)
+    finally:
+        db.dispose()
+
+
+def _build_sqlite_file(
+    target: DatabaseTarget,
+    path: Path,
+    accounts: int,
+    seed: int,
+    today: date,
+    progress: Progress | None,
+) -> GenerationSummary:
+    _check_target_file(target, path)
+    building = path.with_name(f"{path.name}.building-{os.getpid()}")
+    _remove_sqlite_files(building)  # left over by a crashed build of a process with our pid
+    temp_target = dataclasses.replace(target, path=building)
+    try:
+        db = open_database(temp_target)
+        try:
+            summary = _fill_demo(db, accounts, seed, today, progress)
+        finally:
+            db.dispose()
+        _compact(building)  # ANALYZE, fold the WAL into the file, close
+        _sync_file(building)
+        _check_target_file(target, path)  # still free after the (possibly long) build?
+        # All connections are closed and the WAL is folded in, so the temp file's
+        # side files are empty; stale ones of the (empty) database being replaced
+        # would be applied to the new file when it is next opened.
+        _remove_side_files(building)
+        _remove_side_files(path)
+        os.replace(building, path)
+        _sync_dir(path.parent)
+    except BaseException:
+        _remove_sqlite_files(building)
+        raise
+    return summary
+
+
+def _sync_file(path: Path) -> None:
+    with path.open("rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def _sync_dir(folder: Path) -> None:
+    """Make the rename durable where the platform allows syncing a folder (POSIX)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _compact(path: Path) -> None:

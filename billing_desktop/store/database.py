@@ -6,29 +6,32 @@ Order matters so a bad file is never modified:
 2. a schema newer than this application is refused;
 3. only then is the file opened read-write, pragmas set and Alembic run.
 
-A database already at head skips importing Alembic, which keeps cold start fast.
+Start-up speed: a SQLite database already at the head revision is opened
+without importing SQLAlchemy or Alembic. Lists and look-ups read through a
+plain ``sqlite3`` connection (:class:`Reader`); the SQLAlchemy engine and
+sessions, needed for writes, are created on first use (or warmed up in the
+background by the application once its window is on screen).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import create_engine, event, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError as SADatabaseError
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Any
 
 from billing_desktop.config import DatabaseTarget
 from billing_desktop.store import errors
-from billing_desktop.store.models import AppSetting
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("billing_desktop.store")
 
@@ -40,15 +43,103 @@ HEAD_REVISION = "0001_initial"
 WRITE_OPTION = "billing_desktop_write"
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_MS = 5000
 
 
-@dataclass
+# --------------------------------------------------------------------------- reading
+
+
+class Reader:
+    """Runs read-only SQL written in the store (named ``:params``) and returns tuples.
+
+    SQLite: one ``sqlite3`` connection per thread with ``query_only`` on, so a
+    list query can never write. Other engines: a SQLAlchemy connection.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _sqlite(self) -> sqlite3.Connection:
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None:
+            path = self._database.target.path
+            assert path is not None
+            con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+            con.isolation_level = None  # autocommit: every read sees the latest commit
+            con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            con.execute("PRAGMA query_only = ON")
+            self._local.con = con
+            with self._lock:
+                self._all.append(con)
+        return con
+
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """All rows of ``sql``."""
+        if self._database.target.is_sqlite:
+            return self._sqlite().execute(sql, _sqlite_params(params or {})).fetchall()
+        from sqlalchemy import text
+
+        with self._database.engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql), dict(params or {}))]
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._all:
+                con.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+def _sqlite_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Dates become the ISO text SQLAlchemy stores; everything else passes as is."""
+    out = {}
+    for key, value in params.items():
+        if hasattr(value, "isoformat") and not isinstance(value, str):
+            value = value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+        out[key] = value
+    return out
+
+
+# --------------------------------------------------------------------------- the database
+
+
 class Database:
-    """An open, migrated database: engine plus a session factory."""
+    """An open, migrated database: a reader for lists, SQLAlchemy sessions for changes."""
 
-    target: DatabaseTarget
-    engine: Engine
-    sessions: sessionmaker[Session] = field(repr=False)
+    def __init__(self, target: DatabaseTarget, engine: Engine | None = None) -> None:
+        self.target = target
+        self.reader = Reader(self)
+        self._engine_lock = threading.Lock()
+        if engine is not None:
+            self.__dict__["engine"] = engine
+
+    def __repr__(self) -> str:
+        return f"Database({self.target.display_name()!r})"
+
+    @cached_property
+    def engine(self) -> Engine:
+        with self._engine_lock:
+            cached = self.__dict__.get("engine")
+            return cached if cached is not None else make_engine(self.target)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        from sqlalchemy.orm import sessionmaker
+
+        return sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def warm_up(self) -> None:
+        """Import the ORM and open the engine now, so the first change is instant."""
+        import billing_desktop.store.models  # noqa: F401
+
+        _ = self.sessions
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -63,22 +154,24 @@ class Database:
             yield session
 
     def setting(self, key: str, default: str | None = None) -> str | None:
-        with self.sessions() as session:
-            row = session.get(AppSetting, key)
-            return row.value if row is not None else default
+        value = self.reader.scalar("SELECT value FROM app_settings WHERE key = :key", {"key": key})
+        return default if value is None else str(value)
 
     def is_demo(self) -> bool:
         return self.setting("database.kind") == "demo"
 
     def is_empty(self) -> bool:
         """True for a brand-new database that holds no accounts yet."""
-        from billing_desktop.store.models import Account
-
-        with self.sessions() as session:
-            return session.scalar(select(Account.id).limit(1)) is None
+        return self.reader.scalar("SELECT id FROM accounts LIMIT 1") is None
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        self.reader.close()
+        engine = self.__dict__.get("engine")
+        if engine is not None:
+            engine.dispose()
+
+
+# --------------------------------------------------------------------------- engine
 
 
 def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -88,7 +181,7 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA busy_timeout = 5000")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
@@ -101,20 +194,32 @@ def _sqlite_on_begin(conn: Any) -> None:
 
 
 def make_engine(target: DatabaseTarget) -> Engine:
-    """Create the engine for ``target`` with per-connection SQLite pragmas."""
-    if target.is_sqlite:
-        engine = create_engine(target.url, connect_args={"timeout": 5})
-        event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
-        return engine
-    return create_engine(target.url, pool_pre_ping=True)
+    """Create the engine for ``target`` with per-connection SQLite pragmas.
+
+    Raises :class:`errors.DatabaseError` for a URL no installed driver serves.
+    """
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        if target.is_sqlite:
+            engine = create_engine(target.url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+            event.listen(engine, "connect", _sqlite_on_connect)
+            event.listen(engine, "begin", _sqlite_on_begin)
+            return engine
+        return create_engine(target.url, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise errors.UnsupportedDatabase(target.display_name(), str(exc)) from exc
+
+
+# --------------------------------------------------------------------------- checks
 
 
 def _check_sqlite_file(path: Path) -> str | None:
     """Inspect an existing SQLite file without changing it; return its revision.
 
     Raises :class:`errors.CorruptDatabase` for anything that is not a readable
-    SQLite database.
+    Billing Desktop database.
     """
     try:
         with path.open("rb") as fh:
@@ -123,9 +228,9 @@ def _check_sqlite_file(path: Path) -> str | None:
         raise errors.ReadOnlyDatabase(str(path), str(exc)) from exc
     if header != SQLITE_HEADER:
         raise errors.CorruptDatabase(str(path))
-    uri = f"file:{path}?mode=ro"
+    uri = path.resolve().as_uri() + "?mode=ro"  # as_uri quotes '#', '?' and '%'
     try:
-        con = sqlite3.connect(uri, uri=True, timeout=5)
+        con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:
         raise errors.CorruptDatabase(str(path), str(exc)) from exc
     try:
@@ -149,12 +254,17 @@ def _check_sqlite_file(path: Path) -> str | None:
         con.close()
 
 
-def known_revisions() -> set[str]:
-    """Every revision this application's migrations know about."""
-    from alembic.script import ScriptDirectory
+_REVISION_LINE = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
 
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
-    return {rev.revision for rev in script.walk_revisions()}
+
+def known_revisions() -> set[str]:
+    """Every revision this application's migrations know about (read from the files)."""
+    found = set()
+    for file in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        match = _REVISION_LINE.search(file.read_text(encoding="utf-8"))
+        if match:
+            found.add(match.group(1))
+    return found
 
 
 def _alembic_config(connection: Any) -> Any:
@@ -183,42 +293,54 @@ def _current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def _refuse_newer(name: str, revision: str | None) -> None:
+    if revision is not None and revision != HEAD_REVISION and revision not in known_revisions():
+        raise errors.NewerSchema(name, revision=revision)
+
+
+def _prepare_sqlite(target: DatabaseTarget, create: bool) -> str | None:
+    """Checks on the file and its folder before anything is written; returns the revision."""
+    path = target.path
+    assert path is not None
+    if path.exists():
+        if path.is_dir():
+            raise errors.CorruptDatabase(str(path), "is a folder")
+        revision = _check_sqlite_file(path)
+        if not os.access(path, os.W_OK):
+            raise errors.ReadOnlyDatabase(str(path))
+        _refuse_newer(str(path), revision)
+        return revision
+    if not create:
+        raise errors.DatabaseError(str(path), "file not found")
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise errors.UnwritableLocation(str(path), exc.strerror or str(exc)) from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise errors.UnwritableLocation(str(path), "permission denied")
+    return None
+
+
 def open_database(target: DatabaseTarget, *, create: bool = True) -> Database:
     """Open ``target``, creating and migrating it as needed.
 
     Raises a :class:`errors.DatabaseError` subclass with a clear message for an
-    unwritable folder, a corrupt, locked, read-only or newer database.
+    unwritable folder, a corrupt, locked, read-only or newer database, or a
+    server that cannot be reached.
     """
-    revision: str | None = None
-    if target.is_sqlite and target.path is not None:
-        path = target.path
-        if path.exists():
-            if path.is_dir():
-                raise errors.CorruptDatabase(str(path), "is a folder")
-            revision = _check_sqlite_file(path)
-            if not os.access(path, os.W_OK):
-                raise errors.ReadOnlyDatabase(str(path))
-        else:
-            if not create:
-                raise errors.DatabaseError(str(path), "file not found")
-            folder = path.parent
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise errors.UnwritableLocation(str(path), exc.strerror or str(exc)) from exc
-            if not os.access(folder, os.W_OK | os.X_OK):
-                raise errors.UnwritableLocation(str(path), "permission denied")
-        if revision is not None and revision != HEAD_REVISION and revision not in known_revisions():
-            raise errors.NewerSchema(str(path), revision=revision)
+    revision = _prepare_sqlite(target, create) if target.is_sqlite else None
+    if target.is_sqlite and revision == HEAD_REVISION:
+        return Database(target)  # the fast path: no SQLAlchemy needed yet
+
+    from sqlalchemy.exc import DatabaseError as SADatabaseError
+    from sqlalchemy.exc import OperationalError
 
     engine = make_engine(target)
     try:
         if not target.is_sqlite:
             revision = _current_revision(engine)
-            if revision is not None and revision != HEAD_REVISION and (
-                revision not in known_revisions()
-            ):
-                raise errors.NewerSchema(target.display_name(), revision=revision)
+            _refuse_newer(target.display_name(), revision)
         if revision != HEAD_REVISION:
             log.info("migrating %s from %s to %s", target.display_name(), revision, HEAD_REVISION)
             migrate(engine)
@@ -227,18 +349,21 @@ def open_database(target: DatabaseTarget, *, create: bool = True) -> Database:
         raise
     except OperationalError as exc:
         engine.dispose()
-        text = str(exc.orig)
-        if "locked" in text:
-            raise errors.DatabaseLocked(target.display_name(), text) from exc
-        if "readonly" in text or "read-only" in text:
-            raise errors.ReadOnlyDatabase(target.display_name(), text) from exc
-        if "unable to open" in text:
-            raise errors.UnwritableLocation(target.display_name(), text) from exc
-        if not target.is_sqlite:
-            raise errors.ServerUnavailable(target.display_name(), text) from exc
-        raise errors.DatabaseError(target.display_name(), text) from exc
+        raise _operational_error(target, str(exc.orig)) from exc
     except SADatabaseError as exc:
         engine.dispose()
         raise errors.CorruptDatabase(target.display_name(), str(exc.orig)) from exc
-    sessions = sessionmaker(bind=engine, expire_on_commit=False)
-    return Database(target=target, engine=engine, sessions=sessions)
+    return Database(target, engine)
+
+
+def _operational_error(target: DatabaseTarget, text: str) -> errors.DatabaseError:
+    name = target.display_name()
+    if "locked" in text:
+        return errors.DatabaseLocked(name, text)
+    if "readonly" in text or "read-only" in text:
+        return errors.ReadOnlyDatabase(name, text)
+    if "unable to open" in text:
+        return errors.UnwritableLocation(name, text)
+    if not target.is_sqlite:
+        return errors.ServerUnavailable(name, text)
+    return errors.DatabaseError(name, text)

@@ -70,3 +70,11 @@ class ServerUnavailable(DatabaseError):
     message = QT_TRANSLATE_NOOP(
         "DatabaseError", "Cannot connect to the database server {path}: {detail}"
     )
+
+
+class UnsupportedDatabase(DatabaseError):
+    code = "unsupported"
+    message = QT_TRANSLATE_NOOP(
+        "DatabaseError",
+        "{path} is not a database address Billing Desktop can use: {detail}",
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -125,7 +126,7 @@ class PlanPrice(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
     currency: Mapped[str] = mapped_column(String(3))
     frequency: Mapped[str] = mapped_column(String(10))
-    unit_price_minor: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
 
 
 class Addon(Base):
@@ -156,7 +157,7 @@ class AddonPrice(Base):
     addon_id: Mapped[int] = mapped_column(ForeignKey("addons.id", ondelete="CASCADE"))
     currency: Mapped[str] = mapped_column(String(3))
     frequency: Mapped[str] = mapped_column(String(10))
-    unit_price_minor: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
 
 
 # --------------------------------------------------------------------------- accounts
@@ -173,7 +174,12 @@ class Account(Base):
         # holds the folded company name so prefix search is an index range scan
         # on every database engine.
         Index("ix_accounts_search_name", "search_name"),
-        Index("ix_accounts_country", "country"),
+        # sortable list columns: (key, id) serves ORDER BY key, id in both directions
+        Index("ix_accounts_country_id", "country", "id"),
+        Index("ix_accounts_type_id", "type", "id"),
+        Index("ix_accounts_active_subscriptions_id", "active_subscriptions", "id"),
+        Index("ix_accounts_outstanding_minor_id", "outstanding_minor", "id"),
+        Index("ix_accounts_oldest_due_date", "oldest_due_date"),
         Index("ix_accounts_representative_id", "representative_id"),
     )
 
@@ -194,9 +200,9 @@ class Account(Base):
     region: Mapped[str] = mapped_column(String(100), default="")
     vat_number: Mapped[str | None] = mapped_column(String(30))
     #: account credit available for later invoices (minor units, >= 0)
-    credit_balance_minor: Mapped[int] = mapped_column(Integer, default=0)
+    credit_balance_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     #: sum of amounts due on open invoices (minor units), kept by the services
-    outstanding_minor: Mapped[int] = mapped_column(Integer, default=0)
+    outstanding_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     #: earliest due date among open invoices; overdue when it is before today
     oldest_due_date: Mapped[date | None] = mapped_column(Date)
     #: number of subscriptions that are trial/active/cancellation pending
@@ -466,7 +472,7 @@ class Order(Base):
         ForeignKey("contacts.id", ondelete="SET NULL")
     )
     currency: Mapped[str] = mapped_column(String(3))
-    total_minor: Mapped[int] = mapped_column(Integer)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
     summary: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -503,15 +509,15 @@ class Invoice(Base):
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3))
-    subtotal_minor: Mapped[int] = mapped_column(Integer)
+    subtotal_minor: Mapped[int] = mapped_column(BigInteger)
     #: VAT rate in hundredths of a percent (2200 = 22 %)
     vat_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
-    vat_minor: Mapped[int] = mapped_column(Integer, default=0)
+    vat_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     reverse_charge: Mapped[bool] = mapped_column(Boolean, default=False)
     vat_number: Mapped[str | None] = mapped_column(String(30))
-    credit_applied_minor: Mapped[int] = mapped_column(Integer, default=0)
-    total_minor: Mapped[int] = mapped_column(Integer)
-    paid_minor: Mapped[int] = mapped_column(Integer, default=0)
+    credit_applied_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(10), default="open")
     language: Mapped[str] = mapped_column(String(10))
     po_number: Mapped[str | None] = mapped_column(String(60))
@@ -550,9 +556,9 @@ class InvoiceLine(Base):
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)
     quantity: Mapped[int] = mapped_column(Integer, default=1)
-    unit_price_minor: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     #: signed: a proration credit is negative
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
 
@@ -571,7 +577,7 @@ class Payment(Base):
         ForeignKey("payment_methods.id", ondelete="SET NULL")
     )
     currency: Mapped[str] = mapped_column(String(3))
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(DateTime)
     method_summary: Mapped[str] = mapped_column(String(100), default="")
     reference: Mapped[str] = mapped_column(String(100), default="")
@@ -587,7 +593,7 @@ class Credit(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id", ondelete="SET NULL"))
     currency: Mapped[str] = mapped_column(String(3))
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -629,9 +635,8 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
-    account_id: Mapped[int | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="CASCADE")
-    )
+    #: no cascade: the audit trail outlives nothing it describes (append-only)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     requested_by_contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="SET NULL")
     )

@@ -1,9 +1,13 @@
 """Read queries for lists and search, answered by SQL indexes (SPEC §4).
 
+These are plain SQL run through :class:`~billing_desktop.store.database.Reader`
+and return plain rows ("Core rows, not ORM objects, for grids"): the accounts
+list of a 100 000-account database paints before SQLAlchemy is even imported.
+
 The accounts list is read in pages with keyset pagination: a page is
 ``ORDER BY <sort key>, id LIMIT n`` continuing after the last row seen, so the
-first page of a 100 000-account database costs the same as of a 10-account one,
-and sorting and filtering happen in SQL, never over all rows in Python.
+first page costs the same at any database size, and sorting and filtering
+happen in SQL, never over all rows in Python.
 """
 
 from __future__ import annotations
@@ -14,10 +18,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, tuple_
-from sqlalchemy.orm import Session
-
-from billing_desktop.store.models import Account, Operator
+from billing_desktop.store.database import Reader
 from billing_desktop.store.search import fold, like_escape
 
 
@@ -59,6 +60,8 @@ class AccountRow:
     outstanding_minor: int
     currency: str
     status: str  # active | expired | closed | overdue
+    #: the value of the list's sort key for this row: the keyset cursor
+    sort_key: Any = None
 
     def sort_value(self, sort: AccountSort) -> Any:
         """The value of this row's sort key, used as the keyset cursor."""
@@ -74,67 +77,86 @@ class AccountRow:
         }[sort]
 
 
-def _status_expr(today: date) -> ColumnElement[str]:
-    return case(
-        (
-            and_(Account.oldest_due_date.is_not(None), Account.oldest_due_date < today),
-            "overdue",
-        ),
-        else_=Account.status,
-    )
+_STATUS_SQL = (
+    "CASE WHEN a.oldest_due_date IS NOT NULL AND a.oldest_due_date < :today "
+    "THEN 'overdue' ELSE a.status END"
+)
+
+_SORT_SQL = {
+    AccountSort.ACCOUNT_ID: "a.account_number",
+    AccountSort.COMPANY: "a.search_name",
+    AccountSort.TYPE: "a.type",
+    AccountSort.COUNTRY: "a.country",
+    AccountSort.REPRESENTATIVE: "COALESCE(o.name, '')",
+    AccountSort.ACTIVE_SUBSCRIPTIONS: "a.active_subscriptions",
+    AccountSort.BALANCE: "a.outstanding_minor",
+    AccountSort.STATUS: _STATUS_SQL,
+}
 
 
-def _sort_expr(sort: AccountSort, today: date) -> ColumnElement[Any]:
-    return {
-        AccountSort.ACCOUNT_ID: Account.account_number,
-        AccountSort.COMPANY: Account.search_name,
-        AccountSort.TYPE: Account.type,
-        AccountSort.COUNTRY: Account.country,
-        AccountSort.REPRESENTATIVE: func.coalesce(Operator.name, ""),
-        AccountSort.ACTIVE_SUBSCRIPTIONS: Account.active_subscriptions,
-        AccountSort.BALANCE: Account.outstanding_minor,
-        AccountSort.STATUS: _status_expr(today),
-    }[sort]
-
-
-def _filtered(flt: AccountFilter, today: date) -> Select[Any]:
-    stmt = select(
-        Account.id,
-        Account.account_number,
-        Account.company_name,
-        Account.type,
-        Account.country,
-        Operator.name,
-        Account.active_subscriptions,
-        Account.outstanding_minor,
-        Account.currency,
-        _status_expr(today),
-    ).outerjoin(Operator, Operator.id == Account.representative_id)
-    conditions: list[ColumnElement[bool]] = []
+def _where(flt: AccountFilter, today: date) -> tuple[list[str], dict[str, Any]]:
+    conditions: list[str] = []
+    params: dict[str, Any] = {"today": today}
     term = flt.text.strip()
     if term:
-        folded = like_escape(fold(term))
         conditions.append(
-            or_(
-                Account.account_number.like(like_escape(term.upper()) + "%", escape="\\"),
-                Account.search_name.like("%" + folded + "%", escape="\\"),
-            )
+            "(a.account_number LIKE :id_prefix ESCAPE '\\' "
+            "OR a.search_name LIKE :name_part ESCAPE '\\')"
         )
+        params["id_prefix"] = like_escape(term.upper()) + "%"
+        params["name_part"] = "%" + like_escape(fold(term)) + "%"
     if flt.type:
-        conditions.append(Account.type == flt.type)
+        conditions.append("a.type = :type")
+        params["type"] = flt.type
     if flt.country:
-        conditions.append(Account.country == flt.country)
+        conditions.append("a.country = :country")
+        params["country"] = flt.country
     if flt.representative_id is not None:
-        conditions.append(Account.representative_id == flt.representative_id)
+        conditions.append("a.representative_id = :rep")
+        params["rep"] = flt.representative_id
     if flt.overdue_only:
-        conditions.append(Account.oldest_due_date < today)
-    if conditions:
-        stmt = stmt.where(and_(*conditions))
-    return stmt
+        conditions.append("a.oldest_due_date < :today")
+    return conditions, params
+
+
+def account_page_sql(
+    flt: AccountFilter,
+    sort: AccountSort,
+    descending: bool,
+    today: date,
+    after: tuple[Any, int] | None = None,
+    limit: int = 200,
+) -> tuple[str, dict[str, Any]]:
+    """The SQL and parameters of one page of the accounts list."""
+    key = _SORT_SQL[sort]
+    conditions, params = _where(flt, today)
+    if after is not None:
+        conditions.append(f"({key}, a.id) {'<' if descending else '>'} (:after_key, :after_id)")
+        params["after_key"], params["after_id"] = after
+    direction = "DESC" if descending else "ASC"
+    sql = (
+        "SELECT a.id, a.account_number, a.company_name, a.type, a.country, o.name, "
+        "a.active_subscriptions, a.outstanding_minor, a.currency, "
+        f"{_STATUS_SQL}, {key} "
+        "FROM accounts a LEFT JOIN operators o ON o.id = a.representative_id"
+        + (" WHERE " + " AND ".join(conditions) if conditions else "")
+        + f" ORDER BY {key} {direction}, a.id {direction} LIMIT :limit"
+    )
+    params["limit"] = limit
+    return sql, params
+
+
+def account_count_sql(flt: AccountFilter, today: date) -> tuple[str, dict[str, Any]]:
+    """The SQL and parameters counting the accounts that match ``flt``."""
+    conditions, params = _where(flt, today)
+    sql = "SELECT COUNT(*) FROM accounts a" + (
+        " WHERE " + " AND ".join(conditions) if conditions else ""
+    )
+    return sql, params
 
 
 def account_page(
-    session: Session,
+    reader: Reader,
     flt: AccountFilter,
     sort: AccountSort,
     descending: bool,
@@ -142,40 +164,26 @@ def account_page(
     after: tuple[Any, int] | None = None,
     limit: int = 200,
 ) -> list[AccountRow]:
-    """One page of the accounts list, continuing after the ``(sort value, id)`` cursor."""
-    key = _sort_expr(sort, today)
-    stmt = _filtered(flt, today)
-    if after is not None:
-        cursor = tuple_(key, Account.id)
-        bound = tuple_(*after)
-        stmt = stmt.where(cursor < bound if descending else cursor > bound)
-    if descending:
-        stmt = stmt.order_by(key.desc(), Account.id.desc())
-    else:
-        stmt = stmt.order_by(key.asc(), Account.id.asc())
-    rows = session.execute(stmt.limit(limit)).all()
-    return [AccountRow(*row) for row in rows]
+    """One page of the accounts list, continuing after the ``(sort key, id)`` cursor."""
+    sql, params = account_page_sql(flt, sort, descending, today, after, limit)
+    return [AccountRow(*row) for row in reader.rows(sql, params)]
 
 
-def account_count(session: Session, flt: AccountFilter, today: date) -> int:
+def account_count(reader: Reader, flt: AccountFilter, today: date) -> int:
     """How many accounts match ``flt`` (shown next to the filter)."""
-    sub = _filtered(flt, today).with_only_columns(Account.id).subquery()
-    return int(session.scalar(select(func.count()).select_from(sub)) or 0)
+    sql, params = account_count_sql(flt, today)
+    return int(reader.scalar(sql, params) or 0)
 
 
-def representatives(session: Session) -> Sequence[tuple[int, str]]:
+def representatives(reader: Reader) -> Sequence[tuple[int, str]]:
     """Operators who can be assigned corporate accounts, for filter menus."""
-    rows = session.execute(
-        select(Operator.id, Operator.name)
-        .where(Operator.role == "representative", Operator.active.is_(True))
-        .order_by(Operator.name)
-    ).all()
+    rows = reader.rows(
+        "SELECT id, name FROM operators WHERE role = 'representative' AND active "
+        "ORDER BY name"
+    )
     return [(int(r[0]), str(r[1])) for r in rows]
 
 
-def countries(session: Session) -> list[str]:
-    """Countries that have accounts, for the country filter."""
-    return [
-        str(c)
-        for c in session.scalars(select(Account.country).distinct().order_by(Account.country))
-    ]
+def countries(reader: Reader) -> list[str]:
+    """Countries that have accounts, for the country filter (an index-only scan)."""
+    return [str(r[0]) for r in reader.rows("SELECT DISTINCT country FROM accounts ORDER BY 1")]

@@ -65,7 +65,11 @@ def test_system_clock_is_not_marked_simulated(qtbot, db) -> None:
 
 
 def test_demo_database_shows_a_badge(qtbot, ctx) -> None:
+    from billing_desktop.services.context import open_context
+
     mark_demo(ctx.db)
+    ctx = open_context(ctx.db)
+    assert ctx.is_demo
     win = MainWindow(ctx)
     qtbot.addWidget(win)
     win.show()

@@ -57,9 +57,11 @@ def test_no_welcome_for_a_database_with_accounts(ctx, make_account) -> None:
 
 
 def test_no_welcome_for_a_demo_database(ctx) -> None:
+    from billing_desktop.services.context import open_context
+
     with ctx.db.transaction() as session:
         session.add(AppSetting(key="database.kind", value="demo"))
-    assert not welcome_wanted(ctx)
+    assert not welcome_wanted(open_context(ctx.db))
 
 
 def test_window_opens_on_welcome_and_start_empty_shows_accounts(qtbot, ctx) -> None:

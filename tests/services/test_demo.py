@@ -165,10 +165,20 @@ def test_cancelled_generation_writes_nothing(db, db_path: Path) -> None:
     before = _rows(db_path, "SELECT COUNT(*) FROM accounts")[0][0]
     progress = _CancelAfter(1)
     with pytest.raises(Cancelled):
-        generate_accounts(db, 5000, seed=1, today=TODAY, progress=progress)
+        generate_accounts(db, 5000, seed=1, today=TODAY, progress=progress, fresh_database=True)
     assert progress.seen[0][0] == "Generating accounts"
     assert _rows(db_path, "SELECT COUNT(*) FROM accounts")[0][0] == before
     assert _rows(db_path, "SELECT COUNT(*) FROM invoices WHERE account_id > 1000") == [(0,)]
+
+
+def test_generation_refuses_to_renumber_invoices_of_a_database_it_did_not_build(
+    db, db_path: Path
+) -> None:
+    load_curated(db, TODAY)
+    numbers = _rows(db_path, "SELECT id, number FROM invoices ORDER BY id")
+    with pytest.raises(ValueError, match="already holds invoices"):
+        generate_accounts(db, 10, seed=1, today=TODAY)
+    assert _rows(db_path, "SELECT id, number FROM invoices ORDER BY id") == numbers
 
 
 def test_reopened_demo_database_keeps_its_clock(tmp_path: Path) -> None:
@@ -194,3 +204,122 @@ def test_generator_month_arithmetic_matches_the_domain(anchor: date, months: int
     from billing_desktop.services.demo import add_months_fast
 
     assert add_months_fast(anchor, months) == add_months(anchor, months)
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_generated_subscriptions_are_consistent(tmp_path: Path, seed: int) -> None:
+    """Statuses, contract terms, periods and end dates of generated data agree with each other."""
+    from billing_desktop.domain.periods import term_end
+
+    path = tmp_path / "consistent.sqlite3"
+    build_demo_database(target_from(str(path)), accounts=400, seed=seed, today=TODAY)
+    today = TODAY.isoformat()
+    subs = _rows(
+        path,
+        "SELECT s.id, s.status, s.contract, s.term_months, s.term_start, s.term_end, "
+        "s.period_start, s.period_end, s.ended_on, s.trial_end, s.cancellation_effective "
+        "FROM subscriptions s JOIN accounts a ON a.id = s.account_id "
+        "WHERE a.account_number >= 'A-200001'",
+    )
+    assert len(subs) >= 400
+    statuses = {s[1] for s in subs}
+    assert {"active", "cancelled", "cancellation_pending", "trial", "trial_expired"} <= statuses
+    assert any(s[2] == "fixed_term" for s in subs)
+    for (
+        sid,
+        status,
+        contract,
+        months,
+        t_start,
+        t_end,
+        p_start,
+        p_end,
+        ended,
+        trial_end,
+        effective,
+    ) in subs:
+        assert p_start is not None and p_end is not None and p_start < p_end, sid
+        if contract == "fixed_term":
+            assert status not in ("trial", "trial_expired"), sid
+            assert months and t_start and t_end, sid
+            assert t_end == term_end(date.fromisoformat(t_start), months).isoformat(), sid
+            assert t_start <= p_start < p_end <= t_end, sid
+        else:
+            assert (months, t_start, t_end) == (None, None, None), sid
+        if status in ("cancelled", "trial_expired"):
+            assert ended is not None and ended <= today, sid
+        else:
+            assert ended is None, sid
+        if status == "cancelled":
+            assert contract == "month_to_month" or ended == t_end, sid
+            assert ended == p_end, sid
+        if status == "cancellation_pending":
+            assert effective is not None and effective >= today, sid
+            assert effective == (t_end if contract == "fixed_term" else p_end), sid
+        else:
+            assert effective is None, sid
+        if status == "trial":
+            assert trial_end is not None and trial_end > today, sid
+        if status == "trial_expired":
+            assert trial_end is not None and trial_end <= today, sid
+    # no invoice of a cancelled subscription covers time after it ended
+    late = _rows(
+        path,
+        "SELECT COUNT(*) FROM invoice_lines l JOIN subscriptions s ON s.id = l.subscription_id "
+        "WHERE s.status = 'cancelled' AND l.period_end > s.ended_on",
+    )
+    assert late == [(0,)]
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_cancelled_build_leaves_no_file_and_a_retry_succeeds(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    path = folder / "demo.sqlite3"
+    progress = _CancelAfter(1)
+    with pytest.raises(Cancelled):
+        build_demo_database(target_from(str(path)), accounts=5000, today=TODAY, progress=progress)
+    assert progress.seen  # generation had started: curated data was already written somewhere
+    assert _leftovers(folder) == []  # no demo file, no temporary file, no -wal/-shm
+
+    summary = build_demo_database(target_from(str(path)), accounts=50, today=TODAY)
+    assert summary.accounts == summary.curated + 50
+    assert _leftovers(folder) == ["demo.sqlite3"]
+    _assert_books_balance(path)
+
+
+def test_failed_build_leaves_an_existing_empty_target_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import billing_desktop.services.demo as demo
+
+    path = tmp_path / "empty.sqlite3"
+    open_database(target_from(str(path))).dispose()  # a migrated database without accounts
+    before = path.read_bytes()
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("generation failed")
+
+    monkeypatch.setattr(demo, "generate_accounts", broken)
+    with pytest.raises(RuntimeError, match="generation failed"):
+        build_demo_database(target_from(str(path)), accounts=10, today=TODAY)
+    assert path.read_bytes() == before
+    assert _leftovers(tmp_path) == ["empty.sqlite3"]
+
+    monkeypatch.undo()
+    summary = build_demo_database(target_from(str(path)), accounts=10, today=TODAY)
+    assert summary.accounts == summary.curated + 10
+    assert _leftovers(tmp_path) == ["empty.sqlite3"]
+
+
+def test_build_refuses_a_database_with_accounts_and_leaves_it_alone(tmp_path: Path) -> None:
+    path = tmp_path / "real.sqlite3"
+    build_demo_database(target_from(str(path)), today=TODAY)
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError, match="already holds accounts"):
+        build_demo_database(target_from(str(path)), accounts=10, today=TODAY)
+    assert path.read_bytes() == before
+    assert _leftovers(tmp_path) == ["real.sqlite3"]

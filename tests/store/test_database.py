@@ -203,14 +203,20 @@ def test_one_billing_contact_per_account(db, make_account) -> None:
         session.add(contact("two@x.example"))
 
 
-def test_money_columns_are_integers(db) -> None:
-    """Every *_minor column is an INTEGER: no float ever stores an amount."""
-    from sqlalchemy import Integer
+def test_money_columns_are_64_bit_integers(db) -> None:
+    """Every *_minor column is a 64-bit integer: no float ever stores an amount,
+    and totals beyond 21 million (a 32-bit limit in cents) fit on every engine."""
+    from sqlalchemy import BigInteger
 
-    for table in Base.metadata.tables.values():
-        for column in table.columns:
-            if column.name.endswith("_minor"):
-                assert isinstance(column.type, Integer), f"{table.name}.{column.name}"
+    columns = [
+        (table.name, column)
+        for table in Base.metadata.tables.values()
+        for column in table.columns
+        if column.name.endswith("_minor")
+    ]
+    assert len(columns) >= 14
+    for table_name, column in columns:
+        assert isinstance(column.type, BigInteger), f"{table_name}.{column.name}"
 
 
 def test_transaction_rolls_back_on_error(db, make_account) -> None:
@@ -236,3 +242,57 @@ def test_write_transaction_takes_the_lock_at_once(db, db_path: Path) -> None:
     other.execute("BEGIN IMMEDIATE")
     other.rollback()
     other.close()
+
+
+@pytest.mark.parametrize("name", ["other#app.sqlite3", "q?x.sqlite3", "pct%41.sqlite3"])
+def test_odd_file_names_are_opened_as_themselves(tmp_path: Path, name: str) -> None:
+    """A path with URI characters is never confused with another file."""
+    path = tmp_path / name
+    db = open_database(target_from(str(path)))
+    db.dispose()
+    assert path.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
+        name
+    ]
+    # and a foreign database under such a name is still refused untouched
+    foreign = tmp_path / ("foreign-" + name)
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE recipes (id INTEGER PRIMARY KEY)")
+    con.commit()
+    con.close()
+    before = _digest(foreign)
+    with pytest.raises(errors.CorruptDatabase):
+        open_database(target_from(str(foreign)))
+    assert _digest(foreign) == before
+
+
+def test_unknown_database_url_is_a_clear_error() -> None:
+    with pytest.raises(errors.UnsupportedDatabase) as info:
+        open_database(target_from("nosuchdriver://somewhere/db"))
+    assert "not a database address" in str(info.value)
+
+
+def test_opening_at_head_does_not_import_sqlalchemy(db_path: Path) -> None:
+    """Start-up on an existing database reads through sqlite3 only (fast cold start)."""
+    import subprocess
+    import sys
+
+    from billing_desktop.services.context import open_context
+
+    first = open_database(target_from(str(db_path)))
+    open_context(first)  # the first run creates the local operator (a write)
+    first.dispose()
+    script = (
+        "import sys\n"
+        "from billing_desktop.config import target_from\n"
+        "from billing_desktop.store.database import open_database\n"
+        "from billing_desktop.services.context import open_context\n"
+        "from billing_desktop.services.accounts import list_accounts, AccountFilter\n"
+        f"db = open_database(target_from({str(db_path)!r}))\n"
+        "ctx = open_context(db)\n"
+        "list_accounts(ctx, AccountFilter())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

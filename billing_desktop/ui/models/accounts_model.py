@@ -213,7 +213,7 @@ class AccountsTableModel(QAbstractTableModel):
         if parent.isValid() or self._exhausted:
             return
         last = self._rows[-1] if self._rows else None
-        after = (last.sort_value(self._sort), last.id) if last is not None else None
+        after = (last.sort_key, last.id) if last is not None else None
         page = self._page(after)
         if len(page) < self.PAGE_SIZE:
             self._exhausted = True

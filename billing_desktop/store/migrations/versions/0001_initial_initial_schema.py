@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-22 01:29:52.179465
+Create Date: 2026-11-22
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ def upgrade() -> None:
     sa.Column('city', sa.String(length=100), nullable=False),
     sa.Column('region', sa.String(length=100), nullable=False),
     sa.Column('vat_number', sa.String(length=30), nullable=True),
-    sa.Column('credit_balance_minor', sa.Integer(), nullable=False),
-    sa.Column('outstanding_minor', sa.Integer(), nullable=False),
+    sa.Column('credit_balance_minor', sa.BigInteger(), nullable=False),
+    sa.Column('outstanding_minor', sa.BigInteger(), nullable=False),
     sa.Column('oldest_due_date', sa.Date(), nullable=True),
     sa.Column('active_subscriptions', sa.Integer(), nullable=False),
     sa.Column('autopay', sa.Boolean(), nullable=False),
@@ -91,9 +91,13 @@ def upgrade() -> None:
     sa.UniqueConstraint('account_number', name=op.f('uq_accounts_account_number'))
     )
     with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.create_index('ix_accounts_country', ['country'], unique=False)
+        batch_op.create_index('ix_accounts_active_subscriptions_id', ['active_subscriptions', 'id'], unique=False)
+        batch_op.create_index('ix_accounts_country_id', ['country', 'id'], unique=False)
+        batch_op.create_index('ix_accounts_oldest_due_date', ['oldest_due_date'], unique=False)
+        batch_op.create_index('ix_accounts_outstanding_minor_id', ['outstanding_minor', 'id'], unique=False)
         batch_op.create_index('ix_accounts_representative_id', ['representative_id'], unique=False)
         batch_op.create_index('ix_accounts_search_name', ['search_name'], unique=False)
+        batch_op.create_index('ix_accounts_type_id', ['type', 'id'], unique=False)
 
     op.create_table('addons',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -121,7 +125,7 @@ def upgrade() -> None:
     sa.Column('addon_id', sa.Integer(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('frequency', sa.String(length=10), nullable=False),
-    sa.Column('unit_price_minor', sa.Integer(), nullable=False),
+    sa.Column('unit_price_minor', sa.BigInteger(), nullable=False),
     sa.CheckConstraint("frequency IN ('monthly','annual')", name=op.f('ck_addon_prices_frequency')),
     sa.CheckConstraint('unit_price_minor >= 0', name=op.f('ck_addon_prices_non_negative')),
     sa.ForeignKeyConstraint(['addon_id'], ['addons.id'], name=op.f('fk_addon_prices_addon_id_addons'), ondelete='CASCADE'),
@@ -210,7 +214,7 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.Integer(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('frequency', sa.String(length=10), nullable=False),
-    sa.Column('unit_price_minor', sa.Integer(), nullable=False),
+    sa.Column('unit_price_minor', sa.BigInteger(), nullable=False),
     sa.CheckConstraint("frequency IN ('monthly','annual')", name=op.f('ck_plan_prices_frequency')),
     sa.CheckConstraint('unit_price_minor >= 0', name=op.f('ck_plan_prices_non_negative')),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_plan_prices_plan_id_plans'), ondelete='CASCADE'),
@@ -265,7 +269,7 @@ def upgrade() -> None:
     sa.Column('action', sa.String(length=60), nullable=False),
     sa.Column('before_json', sa.Text(), nullable=True),
     sa.Column('after_json', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_audit_entries_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_audit_entries_account_id_accounts')),
     sa.ForeignKeyConstraint(['operator_id'], ['operators.id'], name=op.f('fk_audit_entries_operator_id_operators')),
     sa.ForeignKeyConstraint(['requested_by_contact_id'], ['contacts.id'], name=op.f('fk_audit_entries_requested_by_contact_id_contacts'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_entries'))
@@ -318,7 +322,7 @@ def upgrade() -> None:
     sa.Column('operator_id', sa.Integer(), nullable=True),
     sa.Column('requested_by_contact_id', sa.Integer(), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('total_minor', sa.Integer(), nullable=False),
+    sa.Column('total_minor', sa.BigInteger(), nullable=False),
     sa.Column('summary', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_orders_account_id_accounts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['operator_id'], ['operators.id'], name=op.f('fk_orders_operator_id_operators')),
@@ -352,14 +356,14 @@ def upgrade() -> None:
     sa.Column('period_start', sa.Date(), nullable=True),
     sa.Column('period_end', sa.Date(), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('subtotal_minor', sa.Integer(), nullable=False),
+    sa.Column('subtotal_minor', sa.BigInteger(), nullable=False),
     sa.Column('vat_rate_bp', sa.Integer(), nullable=False),
-    sa.Column('vat_minor', sa.Integer(), nullable=False),
+    sa.Column('vat_minor', sa.BigInteger(), nullable=False),
     sa.Column('reverse_charge', sa.Boolean(), nullable=False),
     sa.Column('vat_number', sa.String(length=30), nullable=True),
-    sa.Column('credit_applied_minor', sa.Integer(), nullable=False),
-    sa.Column('total_minor', sa.Integer(), nullable=False),
-    sa.Column('paid_minor', sa.Integer(), nullable=False),
+    sa.Column('credit_applied_minor', sa.BigInteger(), nullable=False),
+    sa.Column('total_minor', sa.BigInteger(), nullable=False),
+    sa.Column('paid_minor', sa.BigInteger(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('language', sa.String(length=10), nullable=False),
     sa.Column('po_number', sa.String(length=60), nullable=True),
@@ -382,7 +386,7 @@ def upgrade() -> None:
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('invoice_id', sa.Integer(), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('amount_minor', sa.Integer(), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
     sa.Column('reason', sa.String(length=200), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_credits_account_id_accounts'), ondelete='CASCADE'),
@@ -402,8 +406,8 @@ def upgrade() -> None:
     sa.Column('period_start', sa.Date(), nullable=True),
     sa.Column('period_end', sa.Date(), nullable=True),
     sa.Column('quantity', sa.Integer(), nullable=False),
-    sa.Column('unit_price_minor', sa.Integer(), nullable=False),
-    sa.Column('amount_minor', sa.Integer(), nullable=False),
+    sa.Column('unit_price_minor', sa.BigInteger(), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
     sa.CheckConstraint("kind IN ('charge','proration_credit','addon','termination','manual')", name=op.f('ck_invoice_lines_kind')),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], name=op.f('fk_invoice_lines_invoice_id_invoices'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['subscription_id'], ['subscriptions.id'], name=op.f('fk_invoice_lines_subscription_id_subscriptions'), ondelete='SET NULL'),
@@ -418,7 +422,7 @@ def upgrade() -> None:
     sa.Column('invoice_id', sa.Integer(), nullable=True),
     sa.Column('payment_method_id', sa.Integer(), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('amount_minor', sa.Integer(), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
     sa.Column('received_at', sa.DateTime(), nullable=False),
     sa.Column('method_summary', sa.String(length=100), nullable=False),
     sa.Column('reference', sa.String(length=100), nullable=False),
@@ -498,9 +502,13 @@ def downgrade() -> None:
     op.drop_table('plans')
     op.drop_table('addons')
     with op.batch_alter_table('accounts', schema=None) as batch_op:
+        batch_op.drop_index('ix_accounts_type_id')
         batch_op.drop_index('ix_accounts_search_name')
         batch_op.drop_index('ix_accounts_representative_id')
-        batch_op.drop_index('ix_accounts_country')
+        batch_op.drop_index('ix_accounts_outstanding_minor_id')
+        batch_op.drop_index('ix_accounts_oldest_due_date')
+        batch_op.drop_index('ix_accounts_country_id')
+        batch_op.drop_index('ix_accounts_active_subscriptions_id')
 
     op.drop_table('accounts')
     op.drop_table('products')
