@@ -854,54 +854,40 @@ class _Generator:
             )
             contact_ids.append(ids["contact"])
             ids["contact"] += 1
-        # payment method
-        if pay_mode == "card" or rng.random() < 0.3:
-            brand = rng.choice(("visa", "visa", "mastercard", "amex"))
-            state.method_id = ids["pm"]
-            card_last4 = f"{rng.randrange(10000):04d}"
-            state.method_summary = f"{brand.title()} •••• {card_last4}"
-            rows["pm"].append(
-                {
-                    "id": ids["pm"],
-                    "account_id": account_id,
-                    "kind": "card",
-                    "brand": brand,
-                    "last4": card_last4,
-                    "exp_month": rng.randrange(1, 13),
-                    "exp_year": self.today.year + rng.randrange(0, 5),
-                    "holder_name": f"{rng.choice(country['first_names'])} {last}",
-                    "iban_country": None,
-                    "billing_line1": line1,
-                    "billing_postal_code": postal,
-                    "billing_city": city["name"],
-                    "billing_country": cc,
-                    "is_default": True,
-                    "created_at": datetime.combine(created, datetime.min.time()),
-                    "version": 1,
-                }
-            )
-            ids["pm"] += 1
-        elif corporate:
-            rows["pm"].append(
-                {
-                    "id": ids["pm"],
-                    "account_id": account_id,
-                    "kind": "invoice",
-                    "brand": None,
-                    "last4": None,
-                    "exp_month": None,
-                    "exp_year": None,
-                    "holder_name": company,
-                    "iban_country": None,
-                    "billing_line1": line1,
-                    "billing_postal_code": postal,
-                    "billing_city": city["name"],
-                    "billing_country": cc,
-                    "is_default": True,
-                    "created_at": datetime.combine(created, datetime.min.time()),
-                    "version": 1,
-                }
-            )
+        # payment method: a card for most, an invoice arrangement for corporate accounts
+        has_card = pay_mode == "card" or rng.random() < 0.3
+        if has_card or corporate:
+            method = {
+                "id": ids["pm"],
+                "account_id": account_id,
+                "kind": "invoice",
+                "brand": None,
+                "last4": None,
+                "exp_month": None,
+                "exp_year": None,
+                "holder_name": company,
+                "iban_country": None,
+                "billing_line1": line1,
+                "billing_postal_code": postal,
+                "billing_city": city["name"],
+                "billing_country": cc,
+                "is_default": True,
+                "created_at": datetime.combine(created, datetime.min.time()),
+                "version": 1,
+            }
+            if has_card:
+                brand = rng.choice(("visa", "visa", "mastercard", "amex"))
+                card_last4 = f"{rng.randrange(10000):04d}"
+                state.method_summary = f"{brand.title()} •••• {card_last4}"
+                method.update(
+                    kind="card",
+                    brand=brand,
+                    last4=card_last4,
+                    exp_month=rng.randrange(1, 13),
+                    exp_year=self.today.year + rng.randrange(0, 5),
+                    holder_name=f"{rng.choice(country['first_names'])} {last}",
+                )
+            rows["pm"].append(method)
             state.method_id = ids["pm"]
             ids["pm"] += 1
         vat = vat_treatment(cc, None, self.rates)
