@@ -9,6 +9,12 @@ an amount or factor raises ``TypeError``.
 "Half-up" is ``decimal.ROUND_HALF_UP``: ties round away from zero, so the
 rounding is symmetric (``-x`` rounds to ``-(round(x))``) and a credit is the
 exact negation of the matching charge.
+
+Range: the database column is a signed 64-bit integer of minor units, so an
+amount whose minor-unit value would exceed :data:`MAX_MINOR` in magnitude is
+refused with ``ValidationError("amount_too_large")``; NaN and infinities with
+``ValidationError("amount_invalid")``. Both are checked before any rounding,
+so absurd inputs such as ``"1e400000000000000"`` fail fast and cleanly.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 
 __all__ = [
     "CURRENCY_EXPONENTS",
+    "MAX_MINOR",
     "Money",
     "currency_exponent",
     "round_half_up",
@@ -44,6 +51,13 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 
 # Enough digits for any realistic money product to be exact before rounding.
 _PRECISION = 60
+
+#: Largest magnitude of an amount in minor units: it must fit a signed 64-bit
+#: integer column (``|minor| <= 2**63 - 1``).
+MAX_MINOR = 2**63 - 1
+# Decimal digits of MAX_MINOR (19): a value with ``adjusted() >= _MAX_MINOR_DIGITS`` is
+# at least 10**19 > MAX_MINOR.
+_MAX_MINOR_DIGITS = len(str(MAX_MINOR))
 
 
 def currency_exponent(code: str) -> int:
@@ -101,13 +115,45 @@ def _to_decimal(value: object, what: str) -> Decimal:
             ) from None
     else:
         raise TypeError(f"{what} must be Decimal, int or str, not {type(value).__name__}")
-    if not result.is_finite():
+    if not result.is_finite():  # NaN, sNaN, ±Infinity
         raise ValidationError(
-            "amount_not_finite",
-            QT_TRANSLATE_NOOP("DomainError", "The amount {amount} is not a number."),
-            amount=str(value),
+            "amount_invalid",
+            QT_TRANSLATE_NOOP("DomainError", "{amount} is not a valid amount."),
+            amount=_display(result),
         )
     return result
+
+
+def _display(value: Decimal) -> str:
+    """``value`` as text for an error message, in short scientific form when it is huge."""
+    if value.is_finite() and not value.is_zero() and value.adjusted() > 30:
+        return f"{value:.6E}"
+    return str(value)
+
+
+def _too_large(value: Decimal) -> ValidationError:
+    return ValidationError(
+        "amount_too_large",
+        QT_TRANSLATE_NOOP("DomainError", "The amount {amount} is too large."),
+        amount=_display(value),
+    )
+
+
+def _to_minor_range(value: Decimal, exponent: int) -> Decimal:
+    """Round finite ``value`` half-up to ``exponent`` places, refusing out-of-range amounts.
+
+    The cheap exponent test (``Decimal.adjusted()``) comes first, so a value such
+    as ``1E+400000000000000`` is refused without ever being expanded; the exact
+    test on the rounded minor units then decides the values near the limit.
+    """
+    if value.is_zero():
+        return Decimal(0).scaleb(-exponent)  # also normalises "0E+1000000" and "-0"
+    if value.adjusted() + exponent >= _MAX_MINOR_DIGITS:
+        raise _too_large(value)
+    rounded = round_half_up(value, exponent)
+    if abs(rounded.scaleb(exponent)) > MAX_MINOR:
+        raise _too_large(value)
+    return rounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +161,10 @@ class Money:
     """An exact amount in one currency, always quantized to the currency's minor unit.
 
     ``Money(amount, currency)`` accepts ``Decimal``, ``int`` or ``str`` amounts
-    and rounds them half-up to the minor unit (SPEC §2). Equality between
+    and rounds them half-up to the minor unit (SPEC §2). An amount whose minor
+    units would not fit a signed 64-bit integer (``|minor| > MAX_MINOR``) raises
+    ``ValidationError("amount_too_large")``; garbage, NaN or infinity raise
+    ``ValidationError("amount_invalid")``. Equality between
     different currencies is simply ``False``; ordering and arithmetic across
     currencies raise ``ValueError`` ("one currency per account").
     """
@@ -129,7 +178,7 @@ class Money:
             raise TypeError(f"currency must be str, not {type(currency).__name__}")
         currency = currency.strip().upper()
         exponent = currency_exponent(currency)
-        amount = round_half_up(_to_decimal(amount, "amount"), exponent)
+        amount = _to_minor_range(_to_decimal(amount, "amount"), exponent)
         if amount.is_zero():
             amount = abs(amount)  # no "-0.00"
         object.__setattr__(self, "currency", currency)
@@ -144,9 +193,18 @@ class Money:
 
     @classmethod
     def from_minor(cls, minor: int, currency: str) -> Money:
-        """Money from integer minor units (how the database stores it): 1230 EUR → 12.30."""
+        """Money from integer minor units (how the database stores it): 1230 EUR → 12.30.
+
+        ``|minor| > MAX_MINOR`` raises ``ValidationError("amount_too_large")``.
+        """
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise TypeError(f"minor units must be int, not {type(minor).__name__}")
+        if abs(minor) > MAX_MINOR:
+            # Decimal(int) does not go through str(), so no int-digits limit applies; the
+            # wide exponent range keeps scaleb from overflowing (the display may round).
+            with decimal.localcontext() as ctx:
+                ctx.Emin, ctx.Emax = decimal.MIN_EMIN, decimal.MAX_EMAX
+                raise _too_large(Decimal(minor).scaleb(-currency_exponent(currency)))
         return cls(Decimal(minor).scaleb(-currency_exponent(currency)), currency)
 
     # -- views --------------------------------------------------------------------------
@@ -213,10 +271,20 @@ class Money:
         if not isinstance(factor, int | Decimal):
             return NotImplemented
         exact = _to_decimal(factor, "factor")
+        if exact.is_zero() or self.amount.is_zero():
+            return Money.zero(self.currency)
+        if self.amount.adjusted() + exact.adjusted() + self.exponent > _MAX_MINOR_DIGITS:
+            # The product cannot fit: refuse it before computing it.
+            raise ValidationError(
+                "amount_too_large",
+                QT_TRANSLATE_NOOP("DomainError", "The amount {amount} is too large."),
+                amount=f"{self.amount} × {_display(exact)}",
+            )
         with decimal.localcontext() as ctx:
             ctx.prec = _PRECISION
+            ctx.Emin, ctx.Emax = decimal.MIN_EMIN, decimal.MAX_EMAX  # no under/overflow
             product = self.amount * exact
-        return Money(round_half_up(product, self.exponent), self.currency)
+        return Money(product, self.currency)  # rounds half-up once, checks the range
 
     __rmul__ = __mul__
 

@@ -34,6 +34,7 @@ __all__ = [
     "Period",
     "add_months",
     "iter_periods",
+    "months_between",
     "months_remaining",
     "next_period",
     "period_at",
@@ -119,7 +120,12 @@ def period_start(anchor: date, k: int, freq: Frequency) -> date:
     return add_months(anchor, k * Frequency(freq).months)
 
 
-def _months_between(earlier: date, later: date) -> int:
+def months_between(earlier: date, later: date) -> int:
+    """Calendar months from ``earlier``'s month to ``later``'s month (days are ignored).
+
+    ``months_between(start, add_months(start, n)) == n`` for every ``start``, since
+    ``relativedelta`` only clips the day, never the month.
+    """
     return (later.year - earlier.year) * 12 + later.month - earlier.month
 
 
@@ -138,7 +144,7 @@ def period_at(anchor: date, freq: Frequency, day: date) -> Period:
             day=day,
             anchor=anchor,
         )
-    k = max(_months_between(anchor, day) // freq.months - 1, 0)
+    k = max(months_between(anchor, day) // freq.months - 1, 0)
     while period_start(anchor, k + 1, freq) <= day:
         k += 1
     return Period(period_start(anchor, k, freq), period_start(anchor, k + 1, freq))
@@ -179,48 +185,45 @@ def term_end(start: date, months: int) -> date:
     return add_months(start, months)
 
 
-def months_remaining(term_end: date, on: date, *, term_start: date | None = None) -> int:
+def months_remaining(term_end: date, on: date, *, term_start: date) -> int:
     """Billing months of a fixed term still to be paid when it is cancelled on ``on``.
 
     Article 002 (SPEC §3, cancellation step 4): "a fixed-term agreement
     cancelled early is billed for its remaining months". Definition: the
-    number of monthly periods that end after ``on`` and start before
-    ``term_end`` — the monthly period containing ``on`` counts in full (a month
-    already begun is billed whole), plus every later month up to the end.
+    number of monthly periods, anchored at ``term_start`` (exactly the periods
+    that were invoiced), that end after ``on`` and start before ``term_end`` —
+    the monthly period containing ``on`` counts in full (a month already begun
+    is billed whole), plus every later month up to the end.
 
-    Monthly periods are anchored at ``term_start`` when it is given (exactly
-    the periods that were invoiced); otherwise they are counted backwards from
-    ``term_end`` (boundaries ``term_end − j months``), which agrees with the
-    anchored periods at every period boundary.
+    ``term_start`` is required (keyword-only): ``term_end`` alone does not
+    determine the month boundaries. For example 2023-01-29, 2023-01-30 and
+    2023-01-31 plus 13 months all end on 2024-02-29, yet on 2023-08-29 the first
+    term has 6 months left (a period starts that day) and the last has 7 (the
+    period 2023-07-31 – 2023-08-31 is under way).
 
     Examples: a 15-month contract 2025-01-01 → 2026-04-01 cancelled on
     2026-01-01 or on 2026-01-15 → 3 (January, February, March); on or after
     ``term_end`` → 0; before ``term_start`` → the whole term.
+    ``term_start >= term_end`` raises ``ValidationError("period_empty")``.
     """
     _check_date(term_end, "term_end")
     _check_date(on, "on")
+    _check_date(term_start, "term_start")
+    if term_start >= term_end:
+        raise ValidationError(
+            "period_empty",
+            QT_TRANSLATE_NOOP(
+                "DomainError", "A period must end after it starts ({start} – {end})."
+            ),
+            start=term_start,
+            end=term_end,
+        )
     if on >= term_end:
         return 0
-    if term_start is not None:
-        _check_date(term_start, "term_start")
-        if term_start >= term_end:
-            raise ValidationError(
-                "period_empty",
-                QT_TRANSLATE_NOOP(
-                    "DomainError", "A period must end after it starts ({start} – {end})."
-                ),
-                start=term_start,
-                end=term_end,
-            )
-        first = period_at(term_start, Frequency.MONTHLY, max(on, term_start))
-        count = 0
-        k = _months_between(term_start, first.start)
-        while period_start(term_start, k, Frequency.MONTHLY) < term_end:
-            count += 1
-            k += 1
-        return count
-    # Smallest j with term_end − j months <= on.
-    j = max(_months_between(on, term_end) - 1, 0)
-    while add_months(term_end, -j) > on:
-        j += 1
-    return j
+    first = period_at(term_start, Frequency.MONTHLY, max(on, term_start))
+    k = months_between(term_start, first.start)
+    count = 0
+    while period_start(term_start, k, Frequency.MONTHLY) < term_end:
+        count += 1
+        k += 1
+    return count

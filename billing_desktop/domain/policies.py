@@ -16,7 +16,13 @@ from enum import StrEnum
 
 from billing_desktop.domain.errors import PolicyViolation, ValidationError
 from billing_desktop.domain.money import Money
-from billing_desktop.domain.periods import Frequency, Period, months_remaining
+from billing_desktop.domain.periods import (
+    Frequency,
+    Period,
+    add_months,
+    months_between,
+    months_remaining,
+)
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 
 __all__ = [
@@ -238,6 +244,10 @@ class CancellationOutcome:
       early-termination amount the renewal engine bills (``amount_still_billed``
       minus the current period's amount).
     * ``refund`` — always zero: "no refunds".
+    * ``renewed`` — ``True`` when a fixed term was cancelled less than 30 days
+      before its end, so it renewed for another term first (SPEC §3: "the flow
+      warns when that window has passed"); ``effective_end`` and the amounts
+      then include the renewed term.
     """
 
     effective_end: date
@@ -245,6 +255,7 @@ class CancellationOutcome:
     months_billed: int
     refund: Money
     additional_charge: Money
+    renewed: bool = False
 
     @property
     def data_deletion_date(self) -> date:
@@ -260,6 +271,8 @@ def cancellation_outcome(
     period_amount: Money,
     on: date,
     term_end: date | None = None,
+    term_start: date | None = None,
+    term_months: int | None = None,
 ) -> CancellationOutcome:
     """What is still billed when a subscription is cancelled on ``on`` (article 002).
 
@@ -270,12 +283,36 @@ def cancellation_outcome(
     * Fixed term: "a fixed-term agreement cancelled early is billed for its
       remaining months and stays active to its original end date". Billed
       months = the current period plus every month after it until
-      ``term_end`` (monthly billing: ``period_amount × months_remaining``);
-      an annually billed term charges the months after the current year at
+      ``term_end`` (monthly billing: ``period_amount × months``); an annually
+      billed term charges the months after the current year at
       ``period_amount × months ÷ 12``.
+    * Renewal: "a fixed-term agreement renews for another term unless
+      cancelled at least 30 days before its end". When ``on`` is after
+      :func:`renewal_notice_deadline` of ``term_end`` the agreement renews for
+      another ``term_months`` (repeatedly, while the deadline of the renewed
+      term has passed too); the plan then stays active to the end of the
+      renewed term and the renewed term's months are billed as well
+      (``renewed=True``). Cancelling exactly 30 days before the end is in time.
     * "No refunds."
 
-    ``on`` must lie in ``current_period``; ``term_end`` is required for a fixed term.
+    Parameters of a fixed term (``term_end`` is required; the others have defaults):
+
+    * ``term_start`` — start of the current term (``Subscription.term_start``).
+      When given, the months are counted on monthly periods anchored at it
+      (:func:`~billing_desktop.domain.periods.months_remaining`) and a renewed
+      term ends at ``term_start + k × term_months`` months. When omitted, the
+      months after the current period are counted back from ``term_end``,
+      which is exact when billing periods are anchored at the term start (the
+      current period then ends on a month boundary of the term); a renewed
+      term then ends at ``term_end + k × term_months`` months (for terms
+      anchored on the 29th–31st this end may fall a few days earlier).
+    * ``term_months`` — length of one term in months, i.e. of a renewal
+      (``Subscription.term_months``). Default: the months from ``term_start``
+      to ``term_end`` when ``term_start`` is given, otherwise 12 (an annual
+      agreement). Only used when the renewal window has passed.
+
+    ``on`` must lie in ``current_period`` (``ValidationError("date_outside_period")``);
+    a fixed term without ``term_end`` raises ``ValidationError("term_end_missing")``.
     """
     contract = Contract(contract)
     frequency = Frequency(frequency)
@@ -303,15 +340,50 @@ def cancellation_outcome(
             "term_end_missing",
             QT_TRANSLATE_NOOP("DomainError", "A fixed-term agreement needs an end date."),
         )
-    later_months = months_remaining(term_end, current_period.end)
+    # Renewed terms are anchored at the term start when known (Jan 31 terms stay on the 31st).
+    if term_start is None:
+        anchor, offset = term_end, 0
+    else:
+        Period(term_start, term_end)  # validates: ValidationError("period_empty")
+        anchor, offset = term_start, months_between(term_start, term_end)
+    if term_months is None:
+        term_months = 12 if term_start is None else offset
+    if isinstance(term_months, bool) or not isinstance(term_months, int):
+        raise TypeError(f"term_months must be int, not {type(term_months).__name__}")
+    if term_months < 1:
+        raise ValidationError(
+            "term_too_short",
+            QT_TRANSLATE_NOOP("DomainError", "A fixed term must last at least one month."),
+            months=term_months,
+        )
+    end, renewals = term_end, 0
+    while renewal_window_passed(end, on):
+        renewals += 1
+        end = add_months(anchor, offset + renewals * term_months)
+    if term_start is None:
+        later_months = _months_counted_back(end, current_period.end)
+    else:
+        later_months = months_remaining(end, current_period.end, term_start=term_start)
     additional = period_amount.scaled(later_months, frequency.months)
     return CancellationOutcome(
-        effective_end=max(term_end, current_period.end),
+        effective_end=max(end, current_period.end),
         amount_still_billed=period_amount + additional,
         months_billed=frequency.months + later_months,
         refund=zero,
         additional_charge=additional,
+        renewed=renewals > 0,
     )
+
+
+def _months_counted_back(end: date, boundary: date) -> int:
+    """Smallest ``j >= 0`` with ``end − j months <= boundary``: the months from a
+    month boundary of a term to its ``end`` (0 once ``boundary >= end``)."""
+    if boundary >= end:
+        return 0
+    j = max(months_between(boundary, end) - 1, 0)
+    while add_months(end, -j) > boundary:
+        j += 1
+    return j
 
 
 # -- checkout (articles 001, 003, 004) ------------------------------------------------------
@@ -335,6 +407,13 @@ def may_change_plan_online(
     )
 
 
+#: Operator roles that make account changes (SPEC §6); the account/database limits of
+#: ``representative`` and ``trainer`` are checked by :func:`operator_may_modify`.
+_MODIFYING_ROLES = frozenset(
+    {OperatorRole.ADMIN, OperatorRole.SUPPORT, OperatorRole.REPRESENTATIVE, OperatorRole.TRAINER}
+)
+
+
 def tier_change(
     current_rank: int, new_rank: int, online_downgrade: bool, actor: OperatorRole | None
 ) -> Decision:
@@ -343,9 +422,15 @@ def tier_change(
     SPEC §3: "a lower tier cannot be chosen online — the flow says to contact
     Customer Care; support staff may perform it". ``actor`` is the operator
     performing the change, ``None`` for a customer-side (self-service)
-    request; ``SUPPORT`` and ``ADMIN`` may downgrade. Products with
-    ``online_downgrade`` allow it to anyone. Choosing the current tier is
-    refused as "tier_unchanged".
+    request. Every operator role that may modify accounts may downgrade:
+    ``ADMIN``, ``SUPPORT``, ``REPRESENTATIVE`` and ``TRAINER`` (SPEC §6: full
+    changes). This rule does not check *which* account or database: whether
+    this operator may change this account at all (a representative only on
+    the corporate accounts assigned to them, a trainer only in a demo
+    database) is :func:`operator_may_modify`'s decision, which services check
+    as well. ``VIEWER`` (read-only) and the customer-side request are refused
+    with the Customer Care message. Products with ``online_downgrade`` allow
+    it to anyone. Choosing the current tier is refused as "tier_unchanged".
     """
     if new_rank > current_rank:
         return Decision.allow("tier_upgrade")
@@ -354,9 +439,7 @@ def tier_change(
             "tier_unchanged",
             QT_TRANSLATE_NOOP("DomainError", "This is already the current plan."),
         )
-    if online_downgrade or (
-        actor is not None and OperatorRole(actor) in (OperatorRole.SUPPORT, OperatorRole.ADMIN)
-    ):
+    if online_downgrade or (actor is not None and OperatorRole(actor) in _MODIFYING_ROLES):
         return Decision.allow("tier_downgrade")
     return Decision.refuse(
         "downgrade_requires_customer_care",

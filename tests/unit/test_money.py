@@ -106,6 +106,149 @@ def test_money_refuses_garbage_and_non_finite(value: object) -> None:
         Money(value, "EUR")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("value", ["NaN", "-sNaN", "Infinity", Decimal("NaN"), Decimal("-Inf")])
+def test_money_refuses_non_finite_as_invalid(value: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        Money(value, "EUR")  # type: ignore[arg-type]
+    assert info.value.code == "amount_invalid"
+
+
+# -- range: minor units must fit a signed 64-bit integer column ----------------------------
+
+MAX_MINOR = 2**63 - 1  # 9_223_372_036_854_775_807
+
+
+def expected_minor(value: Decimal, exponent: int) -> int | None:
+    """Independent oracle: the half-up minor units of ``value``, ``None`` when out of range."""
+    if value.is_zero():
+        return 0
+    if value.adjusted() + exponent >= 19:  # |value| × 10**exponent >= 10**19 > MAX_MINOR
+        return None
+    if value.adjusted() + exponent <= -2:  # |value| × 10**exponent < 0.1 → rounds to 0
+        return 0
+    minor = int(half_up_fraction(Fraction(value), exponent).scaleb(exponent))
+    return minor if abs(minor) <= MAX_MINOR else None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1e400000000000000",  # was MemoryError
+        "1e1000000",  # was decimal.InvalidOperation
+        "1E+30",  # was accepted; .minor does not fit 64 bits
+        "-1E+30",
+        Decimal("1e999999999999999999"),
+        "92233720368547758.075",  # rounds to MAX_MINOR + 1 cents
+        "-92233720368547758.08",
+        10**20,
+        pytest.param(-(10**5000), id="-10**5000"),
+    ],
+)
+def test_money_refuses_amounts_too_large_for_the_database(value: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        Money(value, "EUR")  # type: ignore[arg-type]
+    assert info.value.code == "amount_too_large"
+    assert str(info.value).startswith("The amount ")
+    assert str(info.value).endswith(" is too large.")
+    assert len(str(info.value)) < 80  # huge values are shown in short form
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "minor"),
+    [
+        ("92233720368547758.07", "EUR", MAX_MINOR),
+        ("-92233720368547758.07", "EUR", -MAX_MINOR),
+        ("92233720368547758.074999", "EUR", MAX_MINOR),
+        ("9223372036854775807", "JPY", MAX_MINOR),
+        ("9223372036854775.807", "KWD", MAX_MINOR),
+        ("1e-400000000000000", "EUR", 0),
+        ("-1e-999999999999999999", "EUR", 0),
+        ("0E+1000000", "EUR", 0),
+    ],
+)
+def test_money_accepts_the_whole_64_bit_range(value: str, currency: str, minor: int) -> None:
+    money = Money(value, currency)
+    assert money.minor == minor
+    assert Money.from_minor(minor, currency) == money
+
+
+@pytest.mark.parametrize(
+    "minor",
+    [
+        MAX_MINOR + 1,
+        -MAX_MINOR - 1,
+        pytest.param(10**10000, id="10**10000"),
+        pytest.param(-(10**10000), id="-10**10000"),
+    ],
+)
+def test_from_minor_refuses_out_of_range(minor: int) -> None:
+    with pytest.raises(ValidationError) as info:
+        Money.from_minor(minor, "EUR")
+    assert info.value.code == "amount_too_large"
+
+
+def test_arithmetic_beyond_the_range_is_a_validation_error() -> None:
+    top = Money.from_minor(MAX_MINOR, "EUR")
+    for compute in (
+        lambda: top + eur("0.01"),
+        lambda: -top - eur("0.01"),
+        lambda: top * 2,
+        lambda: eur("1.50") * Decimal("1e400000000000000"),
+        lambda: eur("1.50") * Decimal("1e999999999999999999"),
+        lambda: top.scaled(3, 2),
+    ):
+        with pytest.raises(ValidationError) as info:
+            compute()
+        assert info.value.code == "amount_too_large"
+    assert eur("1.50") * Decimal("1e-999999999999999999") == eur("0")
+
+
+huge_or_tiny_decimals = st.builds(
+    lambda sign, digits, exponent: Decimal((sign, tuple(digits), exponent)),
+    st.integers(0, 1),
+    st.lists(st.integers(0, 9), min_size=1, max_size=30),
+    st.one_of(
+        st.integers(-40, 25),  # around the limit
+        st.integers(-(10**17), 10**17),  # absurd exponents
+    ),
+)
+near_the_limit = st.integers(-MAX_MINOR - 10**4, MAX_MINOR + 10**4).map(
+    lambda n: Decimal(n).scaleb(-3)
+)
+
+
+@given(
+    st.one_of(
+        huge_or_tiny_decimals,
+        near_the_limit,
+        st.decimals(allow_nan=False, allow_infinity=False),
+    ),
+    st.sampled_from(CURRENCIES),
+)
+def test_any_decimal_round_trips_or_is_refused_cleanly(value: Decimal, currency: str) -> None:
+    exponent = currency_exponent(currency)
+    expected = expected_minor(value, exponent)
+    if expected is None:
+        with pytest.raises(ValidationError) as info:  # never another exception
+            Money(value, currency)
+        assert info.value.code == "amount_too_large"
+        return
+    money = Money(value, currency)
+    assert money.minor == expected
+    assert Money.from_minor(money.minor, currency) == money
+    assert Money(money.amount, currency) == money
+    assert Money(str(value), currency) == money
+
+
+@given(st.integers(), st.sampled_from(CURRENCIES))
+def test_from_minor_accepts_exactly_the_64_bit_range(minor: int, currency: str) -> None:
+    if abs(minor) <= MAX_MINOR:
+        assert Money.from_minor(minor, currency).minor == minor
+    else:
+        with pytest.raises(ValidationError):
+            Money.from_minor(minor, currency)
+
+
 def test_str_is_debug_form() -> None:
     assert str(eur("12.3")) == "EUR 12.30"
     assert str(Money(-5, "JPY")) == "JPY -5"

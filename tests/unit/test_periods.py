@@ -166,7 +166,6 @@ def test_term_end() -> None:
 def test_months_remaining_of_a_15_month_contract(on: date, expected: int) -> None:
     start = date(2025, 1, 1)
     end = term_end(start, 15)  # 2026-04-01
-    assert months_remaining(end, on) == expected
     assert months_remaining(end, on, term_start=start) == expected
 
 
@@ -184,8 +183,27 @@ def test_months_remaining_with_clipped_anchor_uses_term_start() -> None:
     assert months_remaining(end, date(2025, 3, 31), term_start=start) == 1
 
 
+def test_months_remaining_requires_term_start() -> None:
+    # Review finding: counted back from term_end alone, a 13-month term from 2023-01-31
+    # (ends 2024-02-29) had 6 months left on 2023-08-29 instead of 7 (the period
+    # 2023-07-31 – 2023-08-31 is under way). term_end alone cannot decide it: a term from
+    # 2023-01-29 ends on the same day and does have 6 left. So term_start is required.
+    end = term_end(date(2023, 1, 31), 13)
+    assert end == term_end(date(2023, 1, 29), 13) == date(2024, 2, 29)
+    on = date(2023, 8, 29)
+    assert months_remaining(end, on, term_start=date(2023, 1, 31)) == 7
+    assert months_remaining(end, on, term_start=date(2023, 1, 29)) == 6
+    with pytest.raises(TypeError):
+        months_remaining(end, on)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError) as info:
+        months_remaining(end, on, term_start=end)
+    assert info.value.code == "period_empty"
+    with pytest.raises(TypeError):
+        months_remaining(end, on, term_start=datetime(2023, 1, 31))
+
+
 @settings(deadline=None)
-@given(anchors(), st.integers(1, 36), st.integers(0, 40 * 31))
+@given(anchors(), st.integers(1, 36), st.integers(-40, 40 * 31))
 def test_months_remaining_counts_monthly_periods_not_yet_over(
     start: date, months: int, offset: int
 ) -> None:
@@ -194,6 +212,6 @@ def test_months_remaining_counts_monthly_periods_not_yet_over(
     periods = list(itertools.islice(iter_periods(start, M), months))
     expected = sum(1 for p in periods if p.end > on)
     assert months_remaining(end, on, term_start=start) == expected
-    # Counted backwards from the end, the result agrees at every period boundary.
-    for p in periods:
-        assert months_remaining(end, p.start) == months_remaining(end, p.start, term_start=start)
+    # At every period boundary the count is the calendar months left to the end.
+    for k, p in enumerate(periods):
+        assert months_remaining(end, p.start, term_start=start) == months - k

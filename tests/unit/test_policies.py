@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+import calendar
+import itertools
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from billing_desktop.domain.errors import PolicyViolation, ValidationError
 from billing_desktop.domain.money import Money
-from billing_desktop.domain.periods import Frequency, Period, term_end
+from billing_desktop.domain.periods import Frequency, Period, iter_periods, period_at, term_end
 from billing_desktop.domain.policies import (
     CANCELLATION_REASONS,
     CancellationChannel,
+    CancellationOutcome,
     ContactRole,
     Contract,
     Decision,
@@ -221,6 +226,168 @@ def test_fixed_term_billed_annually() -> None:
     assert outcome.effective_end == date(2027, 3, 1)
 
 
+def annual_term_from_2025_04_20(on: date, **extra: object) -> CancellationOutcome:
+    # 12-month fixed term from 2025-04-20 (ends 2026-04-20), billed yearly at €1,200.00.
+    return cancellation_outcome(
+        contract=Contract.FIXED_TERM,
+        frequency=Frequency.ANNUAL,
+        current_period=Period(date(2025, 4, 20), date(2026, 4, 20)),
+        period_amount=eur("1200.00"),
+        on=on,
+        term_end=date(2026, 4, 20),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"term_months": 12}, {"term_start": date(2025, 4, 20)}],
+    ids=["defaults", "term_months", "term_start"],
+)
+def test_fixed_term_cancelled_after_the_renewal_window_renews_first(
+    extra: dict[str, object],
+) -> None:
+    # "A fixed-term agreement renews for another term unless cancelled at least 30 days
+    # before its end": cancelled 2026-03-31 (deadline 2026-03-21) → it renews to 2027-04-20
+    # and the next term is billed too; no refund.
+    outcome = annual_term_from_2025_04_20(date(2026, 3, 31), **extra)
+    assert outcome.renewed
+    assert outcome.effective_end == date(2027, 4, 20)
+    assert outcome.additional_charge == eur("1200.00")
+    assert outcome.amount_still_billed == eur("2400.00")
+    assert outcome.months_billed == 24
+    assert outcome.refund == eur("0.00")
+    assert outcome.data_deletion_date == date(2027, 7, 19)
+
+
+@pytest.mark.parametrize("on", [date(2025, 6, 1), date(2026, 3, 20), date(2026, 3, 21)])
+def test_fixed_term_cancelled_in_time_does_not_renew(on: date) -> None:
+    assert renewal_notice_deadline(date(2026, 4, 20)) == date(2026, 3, 21)
+    outcome = annual_term_from_2025_04_20(on)
+    assert not outcome.renewed
+    assert outcome.effective_end == date(2026, 4, 20)
+    assert outcome.additional_charge == eur("0.00")
+    assert outcome.amount_still_billed == eur("1200.00")
+    assert outcome.months_billed == 12
+
+
+def test_renewal_length_is_the_term_length() -> None:
+    # 15-month term from 2025-01-01 (ends 2026-04-01), €100.00/month, cancelled 2026-03-15
+    # (deadline 2026-03-02): March is paid; it renews for 15 more months → 1500.00.
+    def cancel(**extra: object) -> CancellationOutcome:
+        return cancellation_outcome(
+            contract=Contract.FIXED_TERM,
+            frequency=Frequency.MONTHLY,
+            current_period=Period(date(2026, 3, 1), date(2026, 4, 1)),
+            period_amount=eur("100.00"),
+            on=date(2026, 3, 15),
+            term_end=date(2026, 4, 1),
+            **extra,  # type: ignore[arg-type]
+        )
+
+    for outcome in (cancel(term_start=date(2025, 1, 1)), cancel(term_months=15)):
+        assert outcome.renewed
+        assert outcome.effective_end == date(2027, 7, 1)
+        assert outcome.additional_charge == eur("1500.00")
+        assert outcome.months_billed == 16
+    default = cancel()  # without term_start or term_months a term is 12 months
+    assert default.effective_end == date(2027, 4, 1)
+    assert default.additional_charge == eur("1200.00")
+
+
+def test_renewal_of_a_month_end_term_stays_anchored_at_term_start() -> None:
+    # 3-month term from 2025-01-31 (ends 2025-04-30), €10.00/month, cancelled 2025-04-10:
+    # renews to 2025-07-31; April, May, June (to Jul 31) follow the current period.
+    outcome = cancellation_outcome(
+        contract=Contract.FIXED_TERM,
+        frequency=Frequency.MONTHLY,
+        current_period=Period(date(2025, 3, 31), date(2025, 4, 30)),
+        period_amount=eur("10.00"),
+        on=date(2025, 4, 10),
+        term_end=date(2025, 4, 30),
+        term_start=date(2025, 1, 31),
+    )
+    assert outcome.renewed
+    assert outcome.effective_end == date(2025, 7, 31)
+    assert outcome.months_billed == 4
+    assert outcome.additional_charge == eur("30.00")
+
+
+def test_cancellation_outcome_term_errors() -> None:
+    common: dict[str, object] = {
+        "contract": Contract.FIXED_TERM,
+        "frequency": Frequency.MONTHLY,
+        "current_period": Period(date(2026, 3, 1), date(2026, 4, 1)),
+        "period_amount": eur("1"),
+        "on": date(2026, 3, 15),
+        "term_end": date(2026, 4, 1),
+    }
+    with pytest.raises(ValidationError) as info:
+        cancellation_outcome(**common, term_months=0)  # type: ignore[arg-type]
+    assert info.value.code == "term_too_short"
+    with pytest.raises(TypeError):
+        cancellation_outcome(**common, term_months=12.0)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as info:
+        cancellation_outcome(**common, term_start=date(2026, 4, 1))  # type: ignore[arg-type]
+    assert info.value.code == "period_empty"
+
+
+@st.composite
+def fixed_terms(draw: st.DrawFn) -> tuple[date, int, Frequency, date]:
+    """A fixed term (start, months, billing frequency) and a day within it."""
+    year, month = draw(st.integers(1990, 2090)), draw(st.integers(1, 12))
+    day = min(draw(st.integers(1, 31)), calendar.monthrange(year, month)[1])
+    start = date(year, month, day)
+    freq = draw(st.sampled_from([Frequency.MONTHLY, Frequency.ANNUAL]))
+    months = draw(st.sampled_from([12, 24, 36]) if freq is Frequency.ANNUAL else st.integers(2, 48))
+    end = term_end(start, months)
+    on = start + timedelta(days=draw(st.integers(0, (end - start).days - 1)))
+    return start, months, freq, on
+
+
+@settings(deadline=None)
+@given(fixed_terms(), st.integers(1, 10**6))
+def test_cancellation_outcome_with_and_without_term_start_agree(
+    term: tuple[date, int, Frequency, date], minor: int
+) -> None:
+    start, months, freq, on = term
+    end = term_end(start, months)
+    period = period_at(start, freq, on)
+    amount = Money.from_minor(minor, "EUR")
+
+    def cancel(**extra: object) -> CancellationOutcome:
+        return cancellation_outcome(
+            contract=Contract.FIXED_TERM,
+            frequency=freq,
+            current_period=period,
+            period_amount=amount,
+            on=on,
+            term_end=end,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    anchored = cancel(term_start=start)
+    # Oracle: renewal iff cancelled less than 30 days before the end; the billed months are
+    # the periods (anchored at the term start) of the term(s) that have not ended by `on`.
+    renewed = on > end - timedelta(days=30)
+    total = months * (2 if renewed else 1)
+    periods = list(itertools.islice(iter_periods(start, freq), total // freq.months))
+    billed = freq.months * sum(1 for p in periods if p.end > on)
+    assert anchored.renewed is renewed
+    assert anchored.effective_end == term_end(start, total)
+    assert anchored.months_billed == billed
+    assert anchored.amount_still_billed == amount.scaled(billed, freq.months)
+    assert anchored.refund.is_zero
+    # Without term_start (term_months given) the same months and amounts are billed.
+    counted_back = cancel(term_months=months)
+    assert counted_back.renewed is renewed
+    assert counted_back.months_billed == anchored.months_billed
+    assert counted_back.additional_charge == anchored.additional_charge
+    assert counted_back.amount_still_billed == anchored.amount_still_billed
+    if start.day <= 28:  # the renewed end is counted from term_end: equal unless clipped
+        assert counted_back.effective_end == anchored.effective_end
+
+
 def test_cancellation_outcome_input_errors() -> None:
     period = Period(date(2026, 4, 11), date(2026, 5, 11))
     with pytest.raises(ValidationError) as info:
@@ -262,11 +429,14 @@ def test_only_the_billing_contact_changes_plans_online() -> None:
         (2, 3, False, OperatorRole.REPRESENTATIVE, True, "tier_upgrade"),
         (2, 2, False, OperatorRole.SUPPORT, False, "tier_unchanged"),
         (3, 1, False, None, False, "downgrade_requires_customer_care"),
-        (3, 1, False, OperatorRole.REPRESENTATIVE, False, "downgrade_requires_customer_care"),
-        (3, 1, False, OperatorRole.TRAINER, False, "downgrade_requires_customer_care"),
         (3, 1, False, OperatorRole.VIEWER, False, "downgrade_requires_customer_care"),
+        # SPEC §6: every role that makes account changes may downgrade (which accounts and
+        # databases it may change is operator_may_modify's decision).
+        (3, 1, False, OperatorRole.REPRESENTATIVE, True, "tier_downgrade"),
+        (3, 1, False, OperatorRole.TRAINER, True, "tier_downgrade"),
         (3, 1, False, OperatorRole.SUPPORT, True, "tier_downgrade"),
         (3, 1, False, OperatorRole.ADMIN, True, "tier_downgrade"),
+        (3, 1, False, "trainer", True, "tier_downgrade"),
         (3, 1, True, None, True, "tier_downgrade"),
     ],
 )
