@@ -89,3 +89,40 @@ def make_account(db) -> Callable[..., int]:
             return account.id
 
     return make
+
+
+@pytest.fixture
+def demo_ctx(db, clock):
+    """The curated demo accounts, loaded for 2026-04-26, and a context on them."""
+    from billing_desktop.services.context import AppContext, local_operator
+    from billing_desktop.services.demo import load_curated
+
+    load_curated(db, TODAY)
+    return AppContext(db=db, clock=clock, operator=local_operator(db), is_demo=True)
+
+
+@pytest.fixture
+def as_role(demo_ctx):
+    """Make a context for an operator with another role (created on demand)."""
+    import dataclasses
+
+    from billing_desktop.services.context import OperatorInfo
+    from billing_desktop.store.models import Operator
+
+    def make(role: str, email: str | None = None, *, is_demo: bool = True):
+        email = email or f"{role}@operators.example"
+        with demo_ctx.db.transaction() as session:
+            from sqlalchemy import select
+
+            op = session.scalar(select(Operator).where(Operator.email == email))
+            if op is None:
+                op = Operator(
+                    email=email, name=role.title(), role=role, active=True,
+                    created_at=datetime(2026, 1, 1, 9, 0),
+                )
+                session.add(op)
+                session.flush()
+            info = OperatorInfo(id=op.id, email=op.email, name=op.name, role=op.role)
+        return dataclasses.replace(demo_ctx, operator=info, is_demo=is_demo)
+
+    return make

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from billing_desktop.services.clock import Clock, clock_for
 from billing_desktop.store.database import Database
@@ -27,6 +28,8 @@ class AppContext:
     operator: OperatorInfo
     #: a demo database (simulated clock, trainer sandbox); read once when opened
     is_demo: bool = False
+    #: renders customer emails in their language (see services.mail); None = plain English
+    renderer: Any = None
 
 
 def _local_identity() -> tuple[str, str]:
