@@ -29,6 +29,8 @@ for pair in "${want_libs[@]}"; do
 done
 # fonts: without any, Qt renders empty boxes
 fc-list 2>/dev/null | grep -q . || missing+=("fonts-dejavu-core" "fontconfig")
+# programs the tests use to read the invoice PDFs back (pdftotext, pdftoppm)
+command -v pdftotext >/dev/null 2>&1 || missing+=("poppler-utils")
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "sysdeps: please install the Qt runtime libraries: ${missing[*]}" >&2
