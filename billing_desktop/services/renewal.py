@@ -1,0 +1,1334 @@
+"""The renewal engine (SPEC §5; issue 3 item 8): everything that happens because time passes.
+
+:func:`advance` processes every due event up to a date, in date order, across
+all accounts:
+
+=====================  ====================================================================
+event                  what happens on its date
+=====================  ====================================================================
+cancellation end       a pending cancellation reaches ``cancellation_effective``: status
+                       ``cancelled``, ``ended_on``, the live-subscription count drops and
+                       the product appears under *Discover other products*. A
+                       month-to-month subscription that is active with auto-renew off
+                       ends the same way at its period end.
+term renewal           a fixed-term agreement reaches ``term_end`` without having been
+                       cancelled in time: ``term_start``/``term_end`` move by
+                       ``term_months`` (also for a cancellation made inside the 30-day
+                       window, whose ``cancellation_effective`` lies in the renewed term).
+renewal                an active subscription reaches ``period_end``: a new period starting
+                       there (anchored at ``anchor_date``), a *renewal* invoice with the
+                       lines of :func:`~billing_desktop.services.billing_lines.period_bill`
+                       issued by :func:`~billing_desktop.services.invoicing.issue_invoice`
+                       (credit, autopay, corporate terms), one *renewal invoice* email
+                       saying whether the amount was charged (autopay) or is due by when
+                       (no separate *payment received* email for an autopay charge).
+                       A *cancellation pending* subscription keeps being billed for the
+                       periods that start before its effective end (a fixed term
+                       cancelled online, a renewed term), the last one shortened; a
+                       period already billed on an early-termination invoice (assisted
+                       cancellation, line kind ``termination``) only moves on.
+trial expiry           ``trial_end`` reached: status ``trial_expired``, no charge,
+                       *trial ended* email. A trial becomes paid only through checkout.
+trial-ending notice    :data:`TRIAL_NOTICE_DAYS` days before ``trial_end``, once per trial
+                       (not for a trial the customer cancelled): *trial ending* email.
+invoice overdue        the day after an open invoice's due date: the account totals are
+                       refreshed (``oldest_due_date`` drives the overdue status); nothing else.
+data retention         :func:`~billing_desktop.domain.policies.data_deletion_date` of a
+                       cancelled subscription: one audit entry ``data.marked_for_deletion``
+                       (nothing is deleted).
+=====================  ====================================================================
+
+Order and dates. Events run in ``(date, kind, account, subscription)`` order,
+so invoice numbers follow issue dates across accounts. Billing and status
+changes happen on their own date even when a run catches up late (an invoice
+is dated its period start); the two notices (trial ending, data retention) are
+never back-dated before the run: a late one is done on the run's first day.
+
+Transactions. Events are processed in chunks of at most :data:`CHUNK_EVENTS`
+events or :data:`CHUNK_SECONDS` seconds per transaction (short enough not to
+hold the write lock long): a chunk commits whole or not at all, so every event
+is all or nothing. An event that fails (a price missing from the catalog, an
+invalid VAT number…) rolls its chunk back; the chunk is then replayed with a
+savepoint per event (savepoints are too slow to use always), the failing event
+is left out, reported in :attr:`RenewalSummary.failures` and retried by the
+next run, and the others go ahead. Every event is recognised from the data itself (a subscription
+whose ``period_end`` is due, a trial whose ``trial_end`` passed, a notice
+without its audit entry), so after a crash or a cancelled run the next run
+simply continues, and running twice to the same date changes nothing more.
+The setting ``renewal.processed_through`` records the last date all of whose
+events are done; it bounds the overdue scan and is what the panel shows.
+
+Clock. On a demo database the run moves the simulated clock along with it
+(``clock.today`` = the last date fully processed, ending at ``to_date``), so
+a cancelled run leaves the clock on a consistent day. A real database only
+runs up to today.
+
+Who. ``advance`` needs :attr:`Action.RUN_RENEWALS` on a real database and
+:attr:`Action.MOVE_CLOCK` on a demo database. The engine acts as the operator
+who ran it: its audit entries carry that operator, stamped with the event's
+date (the simulated date in a demo).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from billing_desktop.domain.errors import DomainError, ValidationError
+from billing_desktop.domain.money import Money
+from billing_desktop.domain.periods import (
+    Frequency,
+    Period,
+    add_months,
+    months_between,
+    next_period,
+    period_at,
+    term_end,
+)
+from billing_desktop.domain.policies import (
+    DATA_RETENTION_DAYS,
+    blocks_plan_change,
+    data_deletion_date,
+)
+from billing_desktop.domain.text import QT_TRANSLATE_NOOP
+from billing_desktop.services import audit
+from billing_desktop.services.auth import Action, authorize
+from billing_desktop.services.billing_lines import period_bill
+from billing_desktop.services.catalog import shipped_catalog
+from billing_desktop.services.clock import SIMULATED_KEY, FixedClock, store_simulated_date
+from billing_desktop.services.demo import Cancelled, Progress
+from billing_desktop.services.invoicing import (
+    DraftLine,
+    account_vat,
+    figures_for_account,
+    issue_invoice,
+    method_summary,
+    payable_method,
+)
+from billing_desktop.services.mail import EmailKind, queue_email
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from billing_desktop.services.context import AppContext
+    from billing_desktop.store.models import Account, Subscription
+
+__all__ = [
+    "CHUNK_EVENTS",
+    "CHUNK_SECONDS",
+    "PROCESSED_KEY",
+    "TRIAL_NOTICE_DAYS",
+    "DiscoverItem",
+    "EventFailure",
+    "EventKind",
+    "RenewalCancelled",
+    "RenewalSummary",
+    "UpcomingEvent",
+    "advance",
+    "discover_products",
+    "next_event_date",
+    "processed_through",
+    "upcoming_events",
+]
+
+#: app_settings key: the last date whose events are all processed (ISO date)
+PROCESSED_KEY = "renewal.processed_through"
+#: the "trial ending" email goes out this many days before ``trial_end``
+TRIAL_NOTICE_DAYS = 3
+#: at most this many events per transaction …
+CHUNK_EVENTS = 200
+#: … and a transaction stops taking new events after this many seconds
+CHUNK_SECONDS = 1.0
+#: the progress stage shown while the engine runs
+STAGE = QT_TRANSLATE_NOOP("Progress", "Running renewals")
+
+NOTICE_ACTION = "trial.ending_notice"
+RETENTION_ACTION = "data.marked_for_deletion"
+
+
+class EventKind(StrEnum):
+    """What happens on an event's date; the order is the processing order within a day."""
+
+    CANCELLATION_END = "cancellation_end"
+    TERM_RENEWAL = "term_renewal"
+    RENEWAL = "renewal"
+    TRIAL_EXPIRY = "trial_expiry"
+    TRIAL_ENDING_NOTICE = "trial_ending_notice"
+    INVOICE_OVERDUE = "invoice_overdue"
+    DATA_RETENTION = "data_retention"
+
+
+_RANK = {kind: rank for rank, kind in enumerate(EventKind)}
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class EventFailure:
+    """An event that could not be processed; it was rolled back and is retried next run."""
+
+    date: date
+    kind: EventKind
+    account_number: str
+    subscription_id: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalSummary:
+    """What one run of the engine did."""
+
+    #: the run covered the days after this date …
+    started_after: date
+    #: … up to and including this one
+    through: date
+    events: int
+    renewed: int
+    #: renewal invoices issued, in issue order
+    invoices: tuple[str, ...]
+    invoices_paid: int
+    invoices_open: int
+    #: total of the renewal invoices, one amount per currency
+    billed: tuple[Money, ...]
+    terms_renewed: int
+    trials_expired: int
+    trial_notices: int
+    cancellations_ended: int
+    #: open invoices that fell overdue during the run
+    invoices_overdue: int
+    marked_for_deletion: int
+    emails: int
+    failures: tuple[EventFailure, ...]
+    #: the simulated date after the run (demo databases), else None
+    clock: date | None = None
+
+    def describe(self) -> str:
+        """One English line for the command line and logs."""
+        billed = ", ".join(f"{m.amount:,} {m.currency}" for m in self.billed) or "nothing"
+        text = (
+            f"Renewals through {self.through.isoformat()}: {self.events} events; "
+            f"{self.renewed} renewed ({len(self.invoices)} invoices: {self.invoices_paid} paid, "
+            f"{self.invoices_open} open; billed {billed}), {self.terms_renewed} terms renewed, "
+            f"{self.trials_expired} trials expired, {self.trial_notices} trial-ending notices, "
+            f"{self.cancellations_ended} cancellations ended, {self.invoices_overdue} invoices "
+            f"overdue, {self.marked_for_deletion} marked for deletion; "
+            f"{self.emails} emails queued"
+        )
+        if self.failures:
+            text += f"; {len(self.failures)} events failed"
+        return text + "."
+
+
+class RenewalCancelled(Cancelled):
+    """The run was cancelled between two events; what was done is kept (``summary``)."""
+
+    def __init__(self, summary: RenewalSummary) -> None:
+        super().__init__(f"renewal run cancelled after {summary.events} events")
+        self.summary = summary
+
+
+@dataclass(frozen=True, slots=True)
+class UpcomingEvent:
+    """One future (or due, not yet processed) event, for the trainer's panel."""
+
+    date: date
+    kind: EventKind
+    account_id: int
+    account_number: str
+    company_name: str
+    product: str | None
+    subscription_id: int | None
+    invoice_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoverItem:
+    """A product listed under *Discover other products* for an account."""
+
+    product_code: str
+    product_name: str
+    family: str
+    description: str
+    #: ``never_bought`` or ``cancelled``
+    reason: str
+    #: when the last subscription of it ended (cancelled products)
+    ended_on: date | None
+    #: when that subscription's data is marked for deletion (cancelled products)
+    data_deletion_date: date | None
+    can_buy: bool
+    #: why it cannot be bought now (English template, ``QT_TRANSLATE_NOOP`` marked)
+    blocked_code: str | None = None
+    blocked_message: str | None = None
+    blocked_params: dict[str, object] = field(default_factory=dict, hash=False)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class _Progress:
+    """Adapts a :class:`~billing_desktop.services.demo.Progress` or a ``(done, total)`` callable."""
+
+    def __init__(self, target: Progress | Callable[[int, int], Any] | None) -> None:
+        self._target = target
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(getattr(self._target, "cancelled", False))
+
+    def update(self, done: int, total: int) -> None:
+        target = self._target
+        if target is None:
+            return
+        if hasattr(target, "update"):
+            target.update(STAGE, done, total)
+        else:
+            target(done, total)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def _read_date(session: Session, key: str) -> date | None:
+    from billing_desktop.store.models import AppSetting
+
+    row = session.get(AppSetting, key)
+    return date.fromisoformat(row.value) if row is not None and row.value else None
+
+
+def _write_date(session: Session, key: str, value: date) -> None:
+    from billing_desktop.store.models import AppSetting
+
+    row = session.get(AppSetting, key)
+    if row is None:
+        session.add(AppSetting(key=key, value=value.isoformat()))
+    elif row.value != value.isoformat():
+        row.value = value.isoformat()
+
+
+def processed_through(ctx: AppContext) -> date | None:
+    """The last date whose events are all processed (None before the first run)."""
+    value = ctx.db.setting(PROCESSED_KEY)
+    return date.fromisoformat(value) if value else None
+
+
+def _default_cursor(ctx: AppContext) -> date:
+    """Before the first run everything up to yesterday counts as done (the data was current)."""
+    return ctx.clock.today() - timedelta(days=1)
+
+
+# --------------------------------------------------------------------------- finding events
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class _Due:
+    date: date
+    rank: int
+    account_id: int
+    #: the subscription, or the account for an overdue event
+    target_id: int
+    kind: EventKind = field(compare=False)
+
+
+def _due(when: date, kind: EventKind, account_id: int, target_id: int) -> _Due:
+    return _Due(when, _RANK[kind], account_id, target_id, kind)
+
+
+def _markers(session: Session, action: str) -> set[int]:
+    """Subscription ids named by the audit entries of ``action`` (the "once" markers)."""
+    from billing_desktop.store.models import AuditEntry
+
+    found: set[int] = set()
+    for (raw,) in session.execute(select(AuditEntry.after_json).where(AuditEntry.action == action)):
+        try:
+            sub_id = json.loads(raw or "{}").get("subscription_id")
+        except ValueError:
+            continue
+        if isinstance(sub_id, int):
+            found.add(sub_id)
+    return found
+
+
+def _cap(
+    stmt: Any, column: Any, until: date | None, limit: int | None, above: date | None = None
+) -> Any:
+    """Restrict ``stmt`` to ``above < column <= until``; the first ``limit`` rows by ``column``."""
+    if until is not None:
+        stmt = stmt.where(column <= until)
+    if above is not None:
+        stmt = stmt.where(column > above)
+    if limit is not None:
+        stmt = stmt.order_by(column).limit(limit)
+    return stmt
+
+
+def _find_events(
+    session: Session,
+    *,
+    cursor: date,
+    until: date | None,
+    limit: int | None = None,
+    after: date | None = None,
+    notices_sent: set[int],
+    marked: set[int],
+) -> list[_Due]:
+    """Every due event with a date up to ``until`` (all of them when ``until`` is None).
+
+    ``limit`` takes only the first rows of each kind (the upcoming panel);
+    ``after`` keeps only events dated after it (the next event).
+    """
+    from billing_desktop.store.models import Invoice
+    from billing_desktop.store.models import Subscription as S
+
+    events: list[_Due] = []
+    first_day = cursor + timedelta(days=1)
+
+    # active subscriptions at their period end: renewal, or the end when auto-renew is off
+    stmt = select(S.id, S.account_id, S.period_end, S.auto_renew, S.contract).where(
+        S.status == "active", S.period_end.is_not(None)
+    )
+    rows = session.execute(_cap(stmt, S.period_end, until, limit, after))
+    for sid, aid, end, auto, contract in rows:
+        renews = auto or contract == "fixed_term"
+        kind = EventKind.RENEWAL if renews else EventKind.CANCELLATION_END
+        events.append(_due(end, kind, aid, sid))
+
+    # pending cancellations: billed periods before the effective end, then the end
+    effective = func.coalesce(S.cancellation_effective, S.period_end)
+    stmt = select(S.id, S.account_id, S.period_end).where(
+        S.status == "cancellation_pending", S.period_end < effective
+    )
+    for sid, aid, end in session.execute(_cap(stmt, S.period_end, until, limit, after)):
+        events.append(_due(end, EventKind.RENEWAL, aid, sid))
+    stmt = select(S.id, S.account_id, effective).where(
+        S.status == "cancellation_pending", effective.is_not(None)
+    )
+    for sid, aid, end in session.execute(_cap(stmt, effective, until, limit, after)):
+        events.append(_due(end, EventKind.CANCELLATION_END, aid, sid))
+
+    # fixed terms reaching their end (a late cancellation ends inside the renewed term)
+    stmt = select(S.id, S.account_id, S.term_end).where(
+        S.contract == "fixed_term",
+        S.term_end.is_not(None),
+        S.term_months.is_not(None),
+        or_(
+            S.status == "active",
+            and_(S.status == "cancellation_pending", S.cancellation_effective > S.term_end),
+        ),
+    )
+    for sid, aid, end in session.execute(_cap(stmt, S.term_end, until, limit, after)):
+        events.append(_due(end, EventKind.TERM_RENEWAL, aid, sid))
+
+    # trials
+    trial_end = func.coalesce(S.trial_end, S.period_end)
+    stmt = select(S.id, S.account_id, trial_end, S.period_start, S.cancel_requested_at).where(
+        S.status == "trial", trial_end.is_not(None)
+    )
+    notice_until = until + timedelta(days=TRIAL_NOTICE_DAYS) if until is not None else None
+    for sid, aid, end, start, cancel_requested in session.execute(
+        # no limit: a later trial's notice may come before an earlier trial's end, and
+        # notices already sent are only known here (live trials are few anyway)
+        _cap(stmt, trial_end, notice_until, None, after)  # a notice comes before its end
+    ):
+        if until is None or end <= until:
+            events.append(_due(end, EventKind.TRIAL_EXPIRY, aid, sid))
+        if sid in notices_sent or cancel_requested is not None:
+            continue
+        notice = end - timedelta(days=TRIAL_NOTICE_DAYS)
+        notice = max(notice, start or notice, first_day)  # not before the trial, nor the run
+        if notice < end and (until is None or notice <= until):
+            events.append(_due(notice, EventKind.TRIAL_ENDING_NOTICE, aid, sid))
+
+    # invoices falling overdue (the day after the due date), one event per account and day
+    stmt = (
+        select(Invoice.account_id, Invoice.due_date)
+        .where(Invoice.status == "open", Invoice.due_date >= cursor)
+        .distinct()
+    )
+    overdue_until = until - timedelta(days=1) if until is not None else None
+    overdue_above = after - timedelta(days=1) if after is not None else None
+    for aid, due in session.execute(
+        _cap(stmt, Invoice.due_date, overdue_until, limit, overdue_above)
+    ):
+        events.append(_due(due + timedelta(days=1), EventKind.INVOICE_OVERDUE, aid, aid))
+
+    # data retention of cancelled subscriptions, once each
+    stmt = select(S.id, S.account_id, S.ended_on).where(
+        S.status == "cancelled", S.ended_on.is_not(None)
+    )
+    if until is None:
+        stmt = stmt.where(S.ended_on >= cursor - timedelta(days=DATA_RETENTION_DAYS))
+    if after is not None:
+        stmt = stmt.where(S.ended_on > after - timedelta(days=DATA_RETENTION_DAYS))
+    retention_until = until - timedelta(days=DATA_RETENTION_DAYS) if until is not None else None
+    if limit is not None:
+        stmt = _cap(stmt, S.ended_on, retention_until, limit + len(marked))
+    elif retention_until is not None:
+        stmt = stmt.where(S.ended_on <= retention_until)
+    for sid, aid, ended in session.execute(stmt):
+        if sid in marked:
+            continue
+        events.append(
+            _due(max(data_deletion_date(ended), first_day), EventKind.DATA_RETENTION, aid, sid)
+        )
+    if after is not None:
+        events = [e for e in events if e.date > after]
+    return events
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class _Tally:
+    events: int = 0
+    renewed: int = 0
+    invoices: list[str] = field(default_factory=list)
+    paid: int = 0
+    open: int = 0
+    billed: dict[str, Money] = field(default_factory=dict)
+    terms: int = 0
+    trials: int = 0
+    notices: int = 0
+    cancellations: int = 0
+    overdue: int = 0
+    marked: int = 0
+    emails: int = 0
+    failures: list[EventFailure] = field(default_factory=list)
+
+
+@dataclass
+class _Outcome:
+    """What one event did; counted in the summary once its transaction has committed."""
+
+    counter: str | None = None
+    amount: Money | None = None
+    invoice: tuple[str, str] | None = None  # number, status
+    emails: int = 0
+    overdue: int = 0
+    follow_ups: list[_Due] = field(default_factory=list)
+    notice_for: int | None = None
+    marked: int | None = None
+
+
+class _FastPathFailed(Exception):
+    """An event failed in a chunk run without savepoints: replay the chunk carefully."""
+
+
+def _recoverable(exc: Exception) -> bool:
+    """Errors that concern one event (bad data, a conflict): skip it, keep the run going."""
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    return isinstance(exc, DomainError | LookupError | ValueError | IntegrityError | StaleDataError)
+
+
+class _Engine:
+    def __init__(self, ctx: AppContext, to_date: date, progress: _Progress) -> None:
+        self.undo: list[tuple[set[Any], Any]] = []
+        self.uncommitted: list[_Outcome | EventFailure] = []
+        self.ctx = ctx
+        self.to_date = to_date
+        self.progress = progress
+        self.catalog = shipped_catalog()
+        self.tally = _Tally()
+        self.time_of_day = ctx.clock.now().time()
+        self.heap: list[_Due] = []
+        self.overdue_seen: set[tuple[int, date]] = set()
+
+    # -- driving ----------------------------------------------------------------------------
+
+    def run(self) -> RenewalSummary:
+        ctx = self.ctx
+        with ctx.db.sessions() as session:
+            stored = _read_date(session, PROCESSED_KEY)
+            self.start_cursor = stored if stored is not None else _default_cursor(ctx)
+            self.cursor = self.start_cursor
+            self.notices_sent = _markers(session, NOTICE_ACTION)
+            self.marked = _markers(session, RETENTION_ACTION)
+            events = _find_events(
+                session,
+                cursor=self.cursor,
+                until=self.to_date,
+                notices_sent=self.notices_sent,
+                marked=self.marked,
+            )
+            self.clock_before = _read_date(session, SIMULATED_KEY) if ctx.is_demo else None
+        for event in events:
+            self._push(event)
+        self.total = self._estimate(events)
+        done = 0
+        self.progress.update(0, self.total)
+        cancelled = False
+        while self.heap:
+            if self.progress.cancelled:
+                cancelled = True
+                break
+            done += self._transaction()
+            self.total = max(self.total, done + len(self.heap)) if self.heap else done
+            self.progress.update(done, self.total)
+        with ctx.db.transaction() as session:
+            self._mark_progress(session, final=True)
+        summary = self._summary()
+        if cancelled:
+            raise RenewalCancelled(summary)
+        return summary
+
+    def _transaction(self) -> int:
+        """One chunk in one transaction; return the number of events it took.
+
+        The chunk runs without savepoints (they cost more than the events on
+        SQLite). If an event fails, the whole transaction is rolled back, the
+        queue restored, and the same chunk replayed with one savepoint per
+        event, so only the failing event is left out.
+        """
+        saved_heap = list(self.heap)
+        self.undo = []
+        self.uncommitted = []
+        try:
+            with self.ctx.db.transaction() as session:
+                count = self._chunk(session, careful=False)
+                self._mark_progress(session)
+        except _FastPathFailed:
+            self.heap = saved_heap
+            for collection, key in reversed(self.undo):
+                collection.discard(key)
+            self.undo = []
+            self.uncommitted = []
+            with self.ctx.db.transaction() as session:
+                count = self._chunk(session, careful=True)
+                self._mark_progress(session)
+        for item in self.uncommitted:
+            self._count(item)
+        self.uncommitted = []
+        return count
+
+    def _estimate(self, events: Iterable[_Due]) -> int:
+        """Events expected, counting the periods a late subscription will renew through."""
+        total = 0
+        for event in events:
+            total += 1
+            if event.kind is EventKind.RENEWAL:
+                total += max(months_between(event.date, self.to_date), 0)
+        return total
+
+    def _push(self, event: _Due) -> None:
+        if event.date <= self.to_date:
+            heapq.heappush(self.heap, event)
+
+    def _chunk(self, session: Session, *, careful: bool) -> int:
+        """Process the next events in order within one transaction; return how many."""
+        started = time.monotonic()
+        batch = [heapq.heappop(self.heap) for _ in range(min(CHUNK_EVENTS, len(self.heap)))]
+        loaded = self._prefetch(session, batch)
+        index = count = 0
+        while index < len(batch):
+            # a follow-up (pushed to the heap) may fall before the rest of the batch
+            if self.heap and self.heap[0] < batch[index]:
+                event = heapq.heappop(self.heap)
+            else:
+                event = batch[index]
+                index += 1
+            self._one(session, event, careful)
+            count += 1
+            if self.progress.cancelled or time.monotonic() - started > CHUNK_SECONDS:
+                break
+        for event in batch[index:]:  # not reached in this transaction: back to the queue
+            heapq.heappush(self.heap, event)
+        del loaded
+        return count
+
+    def _prefetch(self, session: Session, batch: list[_Due]) -> list[Any]:
+        """Load the batch's subscriptions with everything a renewal reads, in a few queries.
+
+        The caller keeps the returned objects for the transaction: the session
+        only holds weak references, and a collected object would be loaded
+        again, lazily, one relationship at a time.
+        """
+        from billing_desktop.store.models import Account, Subscription, SubscriptionAddon
+
+        ids = sorted({e.target_id for e in batch if e.kind is not EventKind.INVOICE_OVERDUE})
+        loaded: list[Any] = []
+        for start in range(0, len(ids), 500):
+            loaded += session.scalars(
+                select(Subscription)
+                .where(Subscription.id.in_(ids[start : start + 500]))
+                .options(
+                    joinedload(Subscription.account).options(
+                        selectinload(Account.contacts), selectinload(Account.payment_methods)
+                    ),
+                    selectinload(Subscription.addons).joinedload(SubscriptionAddon.addon),
+                    joinedload(Subscription.product),
+                    joinedload(Subscription.plan),
+                )
+            ).unique().all()
+        return loaded
+
+    def _mark_progress(self, session: Session, final: bool = False) -> None:
+        """Advance ``processed_through`` (and a demo's clock) to the last fully done date."""
+        nxt = self.heap[0].date if self.heap else None
+        done_through = self.to_date if nxt is None else min(nxt - timedelta(days=1), self.to_date)
+        if done_through > self.cursor:
+            _write_date(session, PROCESSED_KEY, done_through)
+            self.cursor = done_through
+        if self.ctx.is_demo:
+            store_simulated_date(session, self.cursor)
+        if final and (self.tally.events or self._clock_after() != self.clock_before):
+            audit.record(
+                session,
+                self._at(self.cursor),
+                "renewal.run",
+                None,
+                {"processed_through": self.start_cursor, "clock": self.clock_before},
+                {
+                    "processed_through": self.cursor,
+                    "clock": self._clock_after(),
+                    "events": self.tally.events,
+                    "invoices": len(self.tally.invoices),
+                    "failures": len(self.tally.failures),
+                },
+            )
+
+    def _clock_after(self) -> date | None:
+        if not self.ctx.is_demo:
+            return None
+        before = self.clock_before
+        return self.cursor if before is None or self.cursor > before else before
+
+    def _summary(self) -> RenewalSummary:
+        t = self.tally
+        return RenewalSummary(
+            started_after=self.start_cursor,
+            through=self.to_date,
+            events=t.events,
+            renewed=t.renewed,
+            invoices=tuple(t.invoices),
+            invoices_paid=t.paid,
+            invoices_open=t.open,
+            billed=tuple(t.billed[c] for c in sorted(t.billed)),
+            terms_renewed=t.terms,
+            trials_expired=t.trials,
+            trial_notices=t.notices,
+            cancellations_ended=t.cancellations,
+            invoices_overdue=t.overdue,
+            marked_for_deletion=t.marked,
+            emails=t.emails,
+            failures=tuple(t.failures),
+            clock=self._clock_after(),
+        )
+
+    # -- one event --------------------------------------------------------------------------
+
+    def _at(self, day: date) -> AppContext:
+        """The context as of ``day``: audit entries and emails carry the event's date."""
+        when = datetime.combine(day, self.time_of_day)
+        return dataclasses.replace(self.ctx, clock=FixedClock(when))
+
+    def _one(self, session: Session, event: _Due, careful: bool) -> None:
+        handler = {
+            EventKind.CANCELLATION_END: self._cancellation_end,
+            EventKind.TERM_RENEWAL: self._term_renewal,
+            EventKind.RENEWAL: self._renewal,
+            EventKind.TRIAL_EXPIRY: self._trial_expiry,
+            EventKind.TRIAL_ENDING_NOTICE: self._trial_notice,
+            EventKind.INVOICE_OVERDUE: self._overdue,
+            EventKind.DATA_RETENTION: self._retention,
+        }[event.kind]
+        ectx = self._at(event.date)
+        try:
+            if careful:
+                with session.begin_nested():
+                    outcome = handler(session, event, ectx)
+            else:
+                outcome = handler(session, event, ectx)
+        except Exception as exc:
+            if not _recoverable(exc):
+                raise
+            if not careful:
+                raise _FastPathFailed from exc
+            self.uncommitted.append(self._failure(session, event, exc))
+            return
+        if outcome is not None:  # None: no longer due (done already, or changed since)
+            self._apply(outcome)
+
+    def _failure(self, session: Session, event: _Due, exc: Exception) -> EventFailure:
+        from billing_desktop.store.models import Account
+
+        account = session.get(Account, event.account_id)
+        return EventFailure(
+            date=event.date,
+            kind=event.kind,
+            account_number=account.account_number if account else str(event.account_id),
+            subscription_id=None if event.kind is EventKind.INVOICE_OVERDUE else event.target_id,
+            message=str(exc),
+        )
+
+    def _remember(self, collection: set[Any], key: Any) -> bool:
+        """Add ``key`` to ``collection`` (undone if the transaction is replayed); False if there."""
+        if key in collection:
+            return False
+        collection.add(key)
+        self.undo.append((collection, key))
+        return True
+
+    def _apply(self, outcome: _Outcome) -> None:
+        """Queue the follow-ups at once (they may be due in this chunk); count at commit."""
+        if outcome.notice_for is not None:
+            self._remember(self.notices_sent, outcome.notice_for)
+        if outcome.marked is not None:
+            self._remember(self.marked, outcome.marked)
+        for follow in outcome.follow_ups:
+            if follow.kind is EventKind.INVOICE_OVERDUE and not self._remember(
+                self.overdue_seen, (follow.account_id, follow.date)
+            ):
+                continue
+            self._push(follow)
+        self.uncommitted.append(outcome)
+
+    def _count(self, item: _Outcome | EventFailure) -> None:
+        t = self.tally
+        if isinstance(item, EventFailure):
+            t.failures.append(item)
+            return
+        t.events += 1
+        if item.counter:
+            setattr(t, item.counter, getattr(t, item.counter) + 1)
+        if item.invoice:
+            number, status = item.invoice
+            t.invoices.append(number)
+            if status == "paid":
+                t.paid += 1
+            else:
+                t.open += 1
+        if item.amount is not None:
+            cur = item.amount.currency
+            t.billed[cur] = t.billed.get(cur, Money.zero(cur)) + item.amount
+        t.emails += item.emails
+        t.overdue += item.overdue
+
+    def _subscription(self, session: Session, event: _Due) -> Subscription | None:
+        from billing_desktop.store.models import Subscription
+
+        return session.get(Subscription, event.target_id)
+
+    # -- handlers (in the chunk's transaction; return None when nothing is due any more) ---
+
+    def _renewal(self, session: Session, event: _Due, ectx: AppContext) -> _Outcome | None:
+        sub = self._subscription(session, event)
+        if sub is None or sub.period_end != event.date:
+            return None
+        d = event.date
+        if sub.status == "active":
+            if not (sub.auto_renew or sub.contract == "fixed_term"):
+                return None
+            period = _following_period(sub)
+            effective = None
+        elif sub.status == "cancellation_pending":
+            effective = sub.cancellation_effective or sub.period_end
+            if d >= effective:
+                return None
+            period = _following_period(sub)
+            if period.end > effective:
+                period = Period(d, effective)
+        else:
+            return None
+        account = sub.account
+        before = audit.snapshot(sub, "period_start", "period_end")
+        outcome = _Outcome(counter="renewed")
+        if effective is not None and _termination_billed(session, sub, d):
+            # the early-termination invoice already covers this period: it only moves on
+            sub.period_start, sub.period_end = period.start, period.end
+            audit.record(
+                session, ectx, "subscription.period_advanced", account.id, before,
+                {"period_start": period.start, "period_end": period.end,
+                 "subscription_id": sub.id, "billed_on": "termination invoice"},
+            )
+        else:
+            lines = self._lines(sub, account, period)
+            figures = figures_for_account(account, lines)
+            invoice = issue_invoice(
+                session, account, figures, kind="renewal", issued_at=ectx.clock.now(),
+                period=period, charge=True,
+            )
+            sub.period_start, sub.period_end = period.start, period.end
+            audit.record(
+                session, ectx, "subscription.renewed", account.id, before,
+                {
+                    "period_start": period.start,
+                    "period_end": period.end,
+                    "subscription_id": sub.id,
+                    "invoice": invoice.number,
+                    "total": str(figures.total.amount),
+                    "currency": figures.currency,
+                    "invoice_status": invoice.status,
+                },
+            )
+            params: dict[str, Any] = {
+                "product": sub.product.name,
+                "period": period,
+                "invoice_number": invoice.number,
+                "total": figures.total,
+                "amount_due": Money.from_minor(invoice.due_minor, invoice.currency),
+            }
+            method = payable_method(account)
+            if invoice.status == "paid" and figures.amount_due.is_positive and method:
+                params["charged_to"] = method_summary(method)
+            elif invoice.status == "open":
+                params["due_date"] = invoice.due_date
+            queue_email(session, ectx, account, EmailKind.RENEWAL_INVOICE, params)
+            outcome.invoice = (invoice.number, invoice.status)
+            outcome.amount = figures.total
+            outcome.emails = 1
+            if invoice.status == "open":
+                outcome.follow_ups.append(
+                    _due(
+                        invoice.due_date + timedelta(days=1),
+                        EventKind.INVOICE_OVERDUE, account.id, account.id,
+                    )
+                )
+        if effective is None or period.end < effective:
+            outcome.follow_ups.append(_due(period.end, EventKind.RENEWAL, account.id, sub.id))
+        return outcome
+
+    def _lines(self, sub: Subscription, account: Account, period: Period) -> list[DraftLine]:
+        """The period's invoice lines: plan × licences and each active add-on (SPEC §2)."""
+        product = self.catalog.product(sub.product.code)
+        plan = product.plan(sub.plan.code)
+        addons = [product.addon(sa.addon.code) for sa in sub.addons if sa.active]
+        bill = period_bill(
+            product, plan, addons, sub.licence_count, account.currency, sub.frequency,
+            account_vat(account),
+        )
+        full = _full_period(sub, period.start)
+        scale = _share(period, full, Frequency(sub.frequency))
+        lines = []
+        for line in bill.lines:
+            unit = line.unit_price if scale is None else line.unit_price.scaled(*scale)
+            lines.append(
+                DraftLine(
+                    kind=line.kind,
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_price=unit,
+                    amount=unit * line.quantity,
+                    subscription_id=sub.id,
+                    period=period,
+                )
+            )
+        return lines
+
+    def _term_renewal(self, session: Session, event: _Due, ectx: AppContext) -> _Outcome | None:
+        sub = self._subscription(session, event)
+        if (
+            sub is None
+            or sub.contract != "fixed_term"
+            or sub.term_end != event.date
+            or not sub.term_months
+        ):
+            return None
+        if sub.status == "cancellation_pending":
+            if not (sub.cancellation_effective and sub.cancellation_effective > sub.term_end):
+                return None
+        elif sub.status != "active":
+            return None
+        before = audit.snapshot(sub, "term_start", "term_end")
+        new_end = _next_term_end(sub)
+        sub.term_start, sub.term_end = sub.term_end, new_end
+        audit.record(
+            session, ectx, "subscription.term_renewed", sub.account_id, before,
+            {"term_start": sub.term_start, "term_end": sub.term_end, "subscription_id": sub.id,
+             "term_months": sub.term_months},
+        )
+        return _Outcome(
+            counter="terms",
+            follow_ups=[_due(new_end, EventKind.TERM_RENEWAL, sub.account_id, sub.id)],
+        )
+
+    def _cancellation_end(
+        self, session: Session, event: _Due, ectx: AppContext
+    ) -> _Outcome | None:
+        from billing_desktop.store.totals import refresh_account_totals
+
+        sub = self._subscription(session, event)
+        if sub is None:
+            return None
+        d = event.date
+        if sub.status == "cancellation_pending":
+            if (sub.cancellation_effective or sub.period_end) != d:
+                return None
+        elif sub.status == "active":
+            # auto-renew off on a month-to-month plan: it runs out at its period end
+            if sub.auto_renew or sub.contract == "fixed_term" or sub.period_end != d:
+                return None
+        else:
+            return None
+        before = audit.snapshot(sub, "status", "auto_renew", "ended_on")
+        sub.status = "cancelled"
+        sub.auto_renew = False
+        sub.ended_on = d
+        refresh_account_totals(session, sub.account)
+        audit.record(
+            session, ectx, "subscription.cancelled", sub.account_id, before,
+            {"status": sub.status, "auto_renew": False, "ended_on": d, "subscription_id": sub.id,
+             "data_deletion_date": data_deletion_date(d)},
+        )
+        return _Outcome(
+            counter="cancellations",
+            follow_ups=[
+                _due(data_deletion_date(d), EventKind.DATA_RETENTION, sub.account_id, sub.id)
+            ],
+        )
+
+    def _trial_expiry(self, session: Session, event: _Due, ectx: AppContext) -> _Outcome | None:
+        from billing_desktop.store.totals import refresh_account_totals
+
+        sub = self._subscription(session, event)
+        if sub is None or sub.status != "trial" or (sub.trial_end or sub.period_end) != event.date:
+            return None
+        before = audit.snapshot(sub, "status", "auto_renew", "ended_on")
+        sub.status = "trial_expired"
+        sub.auto_renew = False
+        sub.ended_on = event.date
+        refresh_account_totals(session, sub.account)
+        audit.record(
+            session, ectx, "subscription.trial_expired", sub.account_id, before,
+            {"status": sub.status, "auto_renew": False, "ended_on": event.date,
+             "subscription_id": sub.id},
+        )
+        queue_email(
+            session, ectx, sub.account, EmailKind.TRIAL_ENDED,
+            {"product": sub.product.name, "trial_end": event.date},
+        )
+        return _Outcome(counter="trials", emails=1)
+
+    def _trial_notice(self, session: Session, event: _Due, ectx: AppContext) -> _Outcome | None:
+        sub = self._subscription(session, event)
+        if (
+            sub is None
+            or sub.status != "trial"
+            or sub.id in self.notices_sent
+            or sub.cancel_requested_at is not None
+        ):
+            return None
+        ends = sub.trial_end or sub.period_end
+        if ends is None or ends <= event.date:
+            return None
+        queue_email(
+            session, ectx, sub.account, EmailKind.TRIAL_ENDING,
+            {"product": sub.product.name, "trial_end": ends},
+        )
+        audit.record(
+            session, ectx, NOTICE_ACTION, sub.account_id, None,
+            {"subscription_id": sub.id, "trial_end": ends, "email": EmailKind.TRIAL_ENDING.value},
+        )
+        return _Outcome(counter="notices", emails=1, notice_for=sub.id)
+
+    def _overdue(self, session: Session, event: _Due, ectx: AppContext) -> _Outcome | None:
+        from billing_desktop.store.models import Account, Invoice
+        from billing_desktop.store.totals import refresh_account_totals
+
+        fell_due = event.date - timedelta(days=1)
+        count = session.scalar(
+            select(func.count())
+            .select_from(Invoice)
+            .where(
+                Invoice.account_id == event.account_id,
+                Invoice.status == "open",
+                Invoice.due_date == fell_due,
+            )
+        )
+        if not count:
+            return None
+        account = session.get(Account, event.account_id)
+        if account is None:
+            return None
+        refresh_account_totals(session, account)
+        return _Outcome(overdue=int(count))
+
+    def _retention(self, session: Session, event: _Due, ectx: AppContext) -> _Outcome | None:
+        sub = self._subscription(session, event)
+        if sub is None or sub.status != "cancelled" or sub.ended_on is None:
+            return None
+        deletion = data_deletion_date(sub.ended_on)
+        if sub.id in self.marked or deletion > event.date:
+            return None
+        audit.record(
+            session, ectx, RETENTION_ACTION, sub.account_id, None,
+            {"subscription_id": sub.id, "product": sub.product.code, "ended_on": sub.ended_on,
+             "data_deletion_date": deletion},
+        )
+        return _Outcome(counter="marked", marked=sub.id)
+
+
+# --------------------------------------------------------------------------- period rules
+
+
+def _full_period(sub: Subscription, start: date) -> Period:
+    """The whole billing period of ``sub`` starting on ``start`` (kept on the anchor)."""
+    freq = Frequency(sub.frequency)
+    anchor = sub.anchor_date
+    if anchor is not None and anchor <= start:
+        period = period_at(anchor, freq, start)
+        if period.start == start:
+            return period
+    return next_period(start, freq)  # off the anchor (inconsistent data): restart here
+
+
+def _following_period(sub: Subscription) -> Period:
+    """The period after the current one: from ``period_end``, anchored at ``anchor_date``.
+
+    SPEC §3: Jan 31 + 1 month = Feb 28/29, and the period after returns to the 31st.
+    """
+    assert sub.period_end is not None
+    return _full_period(sub, sub.period_end)
+
+
+def _share(part: Period, full: Period, freq: Frequency) -> tuple[int, int] | None:
+    """The fraction of a full period's price a shortened last period costs (None: all of it).
+
+    Whole months when the short period ends on a month boundary of its start
+    (``amount × months ÷ months per period``, as the cancellation quote), else days.
+    """
+    if part.end >= full.end:
+        return None
+    months = months_between(part.start, part.end)
+    if months and add_months(part.start, months) == part.end:
+        return months, freq.months
+    return part.days, full.days
+
+
+def _next_term_end(sub: Subscription) -> date:
+    """End of the next term: ``term_months`` more, kept on the anchor's day of the month."""
+    assert sub.term_end is not None and sub.term_months
+    anchor = sub.anchor_date
+    if anchor is not None and anchor <= sub.term_end:
+        offset = months_between(anchor, sub.term_end)
+        if add_months(anchor, offset) == sub.term_end:
+            return add_months(anchor, offset + sub.term_months)
+    return term_end(sub.term_end, sub.term_months)
+
+
+def _termination_billed(session: Session, sub: Subscription, day: date) -> bool:
+    """Whether an early-termination invoice (not void) already bills ``sub`` on ``day``."""
+    from billing_desktop.store.models import Invoice, InvoiceLine
+
+    found = session.scalar(
+        select(InvoiceLine.id)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(
+            InvoiceLine.subscription_id == sub.id,
+            InvoiceLine.kind == "termination",
+            Invoice.status != "void",
+            or_(InvoiceLine.period_start.is_(None), InvoiceLine.period_start <= day),
+            or_(InvoiceLine.period_end.is_(None), InvoiceLine.period_end > day),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def advance(
+    ctx: AppContext,
+    to_date: date,
+    *,
+    progress: Progress | Callable[[int, int], Any] | None = None,
+) -> RenewalSummary:
+    """Process every due event up to and including ``to_date``, in date order.
+
+    Idempotent: a second run to the same date finds nothing due and writes
+    nothing. On a demo database the simulated clock moves along to
+    ``to_date`` (never back); a real database refuses a date after today.
+    ``progress`` (a :class:`~billing_desktop.services.demo.Progress` or a
+    ``(done, total)`` callable) is told after each transaction; when its
+    ``cancelled`` flag is set the run stops between two events and raises
+    :class:`RenewalCancelled` with the summary of what was done (and kept).
+    """
+    if not isinstance(to_date, date) or isinstance(to_date, datetime):
+        raise TypeError(f"to_date must be a datetime.date, not {type(to_date).__name__}")
+    authorize(ctx, Action.MOVE_CLOCK if ctx.is_demo else Action.RUN_RENEWALS)
+    today = ctx.clock.today()
+    if not ctx.is_demo and to_date > today:
+        raise ValidationError(
+            "renewal_date_in_future",
+            QT_TRANSLATE_NOOP(
+                "ServiceError",
+                "Renewals can run only up to today ({today}) on a real database, not to {date}.",
+            ),
+            today=today,
+            date=to_date,
+        )
+    return _Engine(ctx, to_date, _Progress(progress)).run()
+
+
+def _cursor_of(session: Session, ctx: AppContext) -> date:
+    stored = _read_date(session, PROCESSED_KEY)
+    return stored if stored is not None else _default_cursor(ctx)
+
+
+def _pending(
+    session: Session, ctx: AppContext, limit: int | None, after: date | None = None
+) -> list[_Due]:
+    cursor = _cursor_of(session, ctx)
+    events = _find_events(
+        session,
+        cursor=cursor,
+        until=None,
+        limit=limit,
+        after=after,
+        notices_sent=_markers(session, NOTICE_ACTION),
+        marked=_markers(session, RETENTION_ACTION),
+    )
+    return sorted(events)
+
+
+def upcoming_events(ctx: AppContext, limit: int = 20) -> list[UpcomingEvent]:
+    """The next ``limit`` events not processed yet, earliest first (due ones included)."""
+    from billing_desktop.store.models import Account, Invoice, Product, Subscription
+
+    authorize(ctx, Action.VIEW)
+    with ctx.db.sessions() as session:
+        events = _pending(session, ctx, limit)[:limit]
+        account_ids = {e.account_id for e in events}
+        sub_ids = {e.target_id for e in events if e.kind is not EventKind.INVOICE_OVERDUE}
+        accounts = {
+            aid: (number, name)
+            for aid, number, name in session.execute(
+                select(Account.id, Account.account_number, Account.company_name).where(
+                    Account.id.in_(account_ids)
+                )
+            )
+        }
+        products = dict(
+            session.execute(
+                select(Subscription.id, Product.name)
+                .join(Product, Product.id == Subscription.product_id)
+                .where(Subscription.id.in_(sub_ids))
+            ).all()
+        )
+        result = []
+        for e in events:
+            number, name = accounts.get(e.account_id, ("", ""))
+            invoice_number = None
+            if e.kind is EventKind.INVOICE_OVERDUE:
+                invoice_number = session.scalar(
+                    select(Invoice.number)
+                    .where(
+                        Invoice.account_id == e.account_id,
+                        Invoice.status == "open",
+                        Invoice.due_date == e.date - timedelta(days=1),
+                    )
+                    .order_by(Invoice.number)
+                    .limit(1)
+                )
+            result.append(
+                UpcomingEvent(
+                    date=e.date,
+                    kind=e.kind,
+                    account_id=e.account_id,
+                    account_number=number,
+                    company_name=name,
+                    product=None if e.kind is EventKind.INVOICE_OVERDUE else products.get(
+                        e.target_id
+                    ),
+                    subscription_id=None
+                    if e.kind is EventKind.INVOICE_OVERDUE
+                    else e.target_id,
+                    invoice_number=invoice_number,
+                )
+            )
+        return result
+
+
+def next_event_date(ctx: AppContext, after: date | None = None) -> date | None:
+    """The date of the first event after ``after`` (default: today), for "next event"."""
+    authorize(ctx, Action.VIEW)
+    after = after or ctx.clock.today()
+    with ctx.db.sessions() as session:
+        events = _pending(session, ctx, 1, after=after)
+        return events[0].date if events else None
+
+
+def discover_products(ctx: AppContext, account_id: int | str) -> list[DiscoverItem]:
+    """Products the account has no live or expired-trial subscription of (SPEC §3).
+
+    Cancelled products (all their subscriptions cancelled) and products never
+    bought are listed in catalog order, with whether each can be bought again
+    now: not while an overdue invoice is open (SPEC §3 "what blocks a change"),
+    nor when the catalog has no price in the account's currency.
+    """
+    from billing_desktop.services.base import get_account
+    from billing_desktop.store.models import Invoice, Product
+
+    authorize(ctx, Action.VIEW)
+    today = ctx.clock.today()
+    with ctx.db.sessions() as session:
+        account = get_account(session, account_id)
+        by_product: dict[int, list[Subscription]] = {}
+        for sub in account.subscriptions:
+            by_product.setdefault(sub.product_id, []).append(sub)
+        overdue = session.scalar(
+            select(func.count())
+            .select_from(Invoice)
+            .where(
+                Invoice.account_id == account.id,
+                Invoice.status == "open",
+                Invoice.due_date < today,
+            )
+        )
+        decision = blocks_plan_change(bool(overdue), account.status == "expired")
+        catalog = shipped_catalog()
+        items = []
+        for product in session.scalars(select(Product).order_by(Product.sort_order, Product.id)):
+            subs = by_product.get(product.id, [])
+            if any(s.status != "cancelled" for s in subs):
+                continue  # live, or an expired trial shown with Subscribe now
+            ended = max((s.ended_on for s in subs if s.ended_on), default=None)
+            code: str | None = None
+            message: str | None = None
+            params: dict[str, object] = {}
+            if not _sold_in(catalog, product.code, account.currency):
+                code = "no_price_in_currency"
+                message = QT_TRANSLATE_NOOP("ServiceError", "{product} is not sold in {currency}.")
+                params = {"product": product.name, "currency": account.currency}
+            elif not decision.allowed:
+                code, message, params = decision.code, decision.message, dict(decision.params)
+            items.append(
+                DiscoverItem(
+                    product_code=product.code,
+                    product_name=product.name,
+                    family=product.family,
+                    description=product.description,
+                    reason="cancelled" if subs else "never_bought",
+                    ended_on=ended,
+                    data_deletion_date=data_deletion_date(ended) if ended else None,
+                    can_buy=code is None,
+                    blocked_code=code,
+                    blocked_message=message,
+                    blocked_params=params,
+                )
+            )
+        return items
+
+
+def _sold_in(catalog: Any, product_code: str, currency: str) -> bool:
+    """Whether the catalog prices every plan of the product in ``currency``."""
+    try:
+        product = catalog.product(product_code)
+        for plan in product.plans:
+            plan.price(currency)
+    except LookupError:
+        return False
+    return bool(product.plans)
