@@ -5,16 +5,23 @@ logging and the crash handler come first so nothing that goes wrong later is
 lost; translations come before the first message box; the database is opened
 (checked, migrated) before any window exists, and a database that cannot be
 used ends in one clear, translated message instead of a traceback.
+
+Start-up speed: everything the first paint of the accounts list does not need
+waits until the window is on screen. Until then log records are kept in memory
+(warnings also go to stderr at once) and written to the rotating log file once
+it is opened, shortly after the window shows, on a crash, or at exit at the
+latest; the SQLAlchemy write path is warmed up in a background thread about a
+second later. The message box, the about box and the welcome page are imported
+only when shown.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
-import traceback
-from datetime import date
-from logging.handlers import RotatingFileHandler
+import threading
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,10 +31,11 @@ from PySide6.QtCore import (
     QMessageLogContext,
     QObject,
     Qt,
+    QTimer,
     QtMsgType,
     qInstallMessageHandler,
 )
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from billing_desktop import __version__, i18n
 from billing_desktop.config import APP_NAME, ORG_NAME, DatabaseTarget, demo_target
@@ -39,6 +47,7 @@ __all__ = [
     "database_error_text",
     "install_excepthook",
     "install_qt_message_handler",
+    "open_log_file",
     "run_gui",
     "setup_logging",
 ]
@@ -48,7 +57,14 @@ qt_log = logging.getLogger("billing_desktop.qt")
 
 LOG_FILE_NAME = "billing-desktop.log"
 LOG_LEVEL_ENV = "BILLING_DESKTOP_LOG_LEVEL"
+LOG_MAX_BYTES = 1_000_000
+LOG_BACKUPS = 5
 _HANDLER_MARK = "_billing_desktop_handler"
+_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+#: After the window is shown: open the log file, then warm up the write path.
+LOG_FILE_DELAY_MS = 300
+WARM_UP_DELAY_MS = 800
 
 
 # -- logging -----------------------------------------------------------------
@@ -61,12 +77,89 @@ def log_dir() -> Path:
     return Path(user_log_dir(APP_NAME, appauthor=False))
 
 
-def setup_logging(level: int | None = None) -> Path | None:
+class _StartupBuffer(logging.Handler):
+    """Holds the records logged before the log file is open (see :func:`open_log_file`)."""
+
+    CAPACITY = 10_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self.dropped = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.records) >= self.CAPACITY:
+            self.dropped += 1
+            return
+        # Freeze the text now: the arguments may change before the file is written.
+        record.msg, record.args = record.getMessage(), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        self.records.append(record)
+
+
+class RotatingLogFile(logging.FileHandler):
+    """The log file, renamed to ``.1`` … ``.N`` when it would exceed ``max_bytes``.
+
+    What ``logging.handlers.RotatingFileHandler`` does, without importing
+    ``logging.handlers`` (socket, pickle, queue: several milliseconds of every start).
+    """
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        super().__init__(path, mode="a", encoding="utf-8")
+        self.max_bytes = max_bytes
+        self.backups = backups
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self._should_roll_over(record):
+                self._roll_over()
+        except Exception:
+            self.handleError(record)
+            return
+        super().emit(record)
+
+    def _should_roll_over(self, record: logging.LogRecord) -> bool:
+        if self.stream is None or self.max_bytes <= 0:
+            return False
+        name = self.baseFilename
+        if os.path.exists(name) and not os.path.isfile(name):  # /dev/null never rolls
+            return False
+        # The standard handler's rule (characters of the new line, bytes so far).
+        self.stream.seek(0, 2)
+        return self.stream.tell() + len(self.format(record) + self.terminator) >= self.max_bytes
+
+    def _roll_over(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        base = self.baseFilename
+        for index in range(self.backups - 1, 0, -1):
+            older = f"{base}.{index}"
+            if os.path.exists(older):
+                os.replace(older, f"{base}.{index + 1}")
+        if self.backups > 0:
+            os.replace(base, f"{base}.1")
+        self.stream = self._open()
+
+
+def _our_handler(logger: logging.Logger, kind: type[logging.Handler]) -> Any:
+    for handler in logger.handlers:
+        if getattr(handler, _HANDLER_MARK, False) and isinstance(handler, kind):
+            return handler
+    return None
+
+
+def setup_logging(level: int | None = None, *, defer_file: bool = False) -> Path | None:
     """Log ``billing_desktop.*`` to a rotating file (and warnings to stderr).
 
     Returns the log file, or None when the log directory cannot be written (the
     application still runs; logging then only goes to stderr). Calling it again
     does not add handlers twice.
+
+    With ``defer_file`` the file is not opened yet (that costs imports and disk
+    access before the first paint): records are kept in memory until
+    :func:`open_log_file` writes them, and None is returned.
     """
     if level is None:
         level = logging.getLevelName(os.environ.get(LOG_LEVEL_ENV, "INFO").upper())
@@ -74,29 +167,58 @@ def setup_logging(level: int | None = None) -> Path | None:
             level = logging.INFO
     logger = logging.getLogger("billing_desktop")
     logger.setLevel(level)
-    for handler in logger.handlers:
-        if getattr(handler, _HANDLER_MARK, False) and isinstance(handler, RotatingFileHandler):
-            return Path(handler.baseFilename)
-    formatter = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.WARNING)
-    console.setFormatter(formatter)
-    setattr(console, _HANDLER_MARK, True)
-    logger.addHandler(console)
-    try:
-        directory = log_dir()
-        directory.mkdir(parents=True, exist_ok=True)
-        file_handler = RotatingFileHandler(
-            directory / LOG_FILE_NAME, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
-        )
-    except OSError as exc:
-        logger.warning("cannot write the log file: %s", exc)
-        return None
-    file_handler.setFormatter(formatter)
-    setattr(file_handler, _HANDLER_MARK, True)
-    logger.addHandler(file_handler)
-    logger.info("Billing Desktop %s starting", __version__)
-    return Path(file_handler.baseFilename)
+    existing = _our_handler(logger, RotatingLogFile)
+    if existing is not None:
+        return Path(existing.baseFilename)
+    if _our_handler(logger, _StartupBuffer) is None:
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(logging.WARNING)
+        console.setFormatter(logging.Formatter(_FORMAT))
+        buffer = _StartupBuffer()
+        for handler in (console, buffer):
+            setattr(handler, _HANDLER_MARK, True)
+            logger.addHandler(handler)
+        logger.info("Billing Desktop %s starting", __version__)
+    return None if defer_file else open_log_file()
+
+
+_log_file_lock = threading.Lock()
+
+
+def open_log_file() -> Path | None:
+    """Open the rotating log file and write what was logged so far into it.
+
+    Returns the log file, or None when it cannot be written (logging then only
+    goes to stderr) or :func:`setup_logging` was not called. Once the file is
+    open, only returns it; safe to call from any thread and more than once.
+    """
+    logger = logging.getLogger("billing_desktop")
+    with _log_file_lock:
+        existing = _our_handler(logger, RotatingLogFile)
+        if existing is not None:
+            return Path(existing.baseFilename)
+        buffer: _StartupBuffer | None = _our_handler(logger, _StartupBuffer)
+        if buffer is None:
+            return None
+        try:
+            directory = log_dir()
+            directory.mkdir(parents=True, exist_ok=True)
+            file_handler = RotatingLogFile(directory / LOG_FILE_NAME, LOG_MAX_BYTES, LOG_BACKUPS)
+        except OSError as exc:
+            logger.removeHandler(buffer)
+            logger.warning("cannot write the log file: %s", exc)
+            return None
+        file_handler.setFormatter(logging.Formatter(_FORMAT))
+        setattr(file_handler, _HANDLER_MARK, True)
+        with buffer.lock:  # records logged meanwhile by other threads wait here
+            for record in buffer.records:
+                file_handler.handle(record)
+            logger.addHandler(file_handler)
+            logger.removeHandler(buffer)
+            dropped, buffer.records, buffer.dropped = buffer.dropped, [], 0
+        if dropped:
+            logger.warning("%d start-up log records were not kept", dropped)
+        return Path(file_handler.baseFilename)
 
 
 _QT_LEVELS = {
@@ -145,6 +267,10 @@ class CrashHandler:
             QCoreApplication.exit(130)
             return
         log.critical("unexpected error", exc_info=(exc_type, exc, tb))
+        if self.log_file is None:
+            # Still starting (the file opens after the first paint): write it now,
+            # so the details are on disk and the dialog can say where.
+            self.log_file = open_log_file()
         if self._showing or QApplication.instance() is None:
             return
         self._showing = True
@@ -156,6 +282,10 @@ class CrashHandler:
     def _show(
         self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
     ) -> None:
+        import traceback
+
+        from PySide6.QtWidgets import QMessageBox
+
         tr = QCoreApplication.translate
         box = QMessageBox(QApplication.activeWindow())
         box.setIcon(QMessageBox.Icon.Critical)
@@ -201,6 +331,8 @@ def database_error_text(err: DatabaseError) -> str:
 
 def show_error(parent: QWidget | None, text: str) -> None:
     """The one message box for errors the user must read (modal)."""
+    from PySide6.QtWidgets import QMessageBox
+
     QMessageBox.critical(parent, QCoreApplication.translate("App", "Billing Desktop"), text)
 
 
@@ -237,6 +369,8 @@ class GuiSession(QObject):
             db = open_database(target)
             try:
                 if demo and db.is_empty():
+                    from datetime import date
+
                     from billing_desktop.services.demo import load_curated
 
                     log.info("filling the demo database %s", target.display_name())
@@ -259,7 +393,7 @@ class GuiSession(QObject):
     def _show(self, db: Database) -> None:
         from billing_desktop.services.context import open_context
         from billing_desktop.ui.main_window import MainWindow
-        from billing_desktop.ui.welcome import welcome_wanted
+        from billing_desktop.ui.welcome_state import welcome_wanted
 
         ctx = open_context(db)
         old_window, old_db = self.window, self.db
@@ -276,6 +410,15 @@ class GuiSession(QObject):
             old_window.deleteLater()
         if old_db is not None and old_db is not db:
             old_db.dispose()
+        # The first change should not wait for SQLAlchemy: import it and open
+        # the engine in the background, well after the first paint.
+        QTimer.singleShot(WARM_UP_DELAY_MS, self, lambda: self._warm_up(db))
+
+    def _warm_up(self, db: Database) -> None:
+        if db is not self.db:
+            return  # closed or replaced meanwhile
+        thread = threading.Thread(target=_warm_up_database, args=(db,), name="warm-up", daemon=True)
+        thread.start()
 
     def close(self) -> None:
         if self.db is not None:
@@ -283,24 +426,46 @@ class GuiSession(QObject):
             self.db = None
 
 
+def _warm_up_database(db: Database) -> None:
+    """Runs in a daemon thread: a failure only costs the first change some time."""
+    try:
+        db.warm_up()
+    except Exception:
+        log.warning("warming up the database write path failed", exc_info=True)
+    else:
+        log.debug("database write path ready")
+
+
 def run_gui(target: DatabaseTarget, *, lang: str | None = None, demo: bool = False) -> int:
     """Start the desktop application on ``target`` (or the demo database); returns the exit code."""
-    log_file = setup_logging()
+    # What is loaded by now (Python, the Qt bindings, our modules: tens of
+    # thousands of objects) lives until exit: keep the cyclic garbage collector
+    # from walking it again in every older-generation collection, during
+    # start-up, while the user works (each full one a pause of milliseconds)
+    # and at exit.
+    gc.freeze()
+    setup_logging(defer_file=True)
     install_qt_message_handler()
     QCoreApplication.setOrganizationName(ORG_NAME)
     QCoreApplication.setApplicationName(APP_NAME)
     QCoreApplication.setApplicationVersion(__version__)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
-    install_excepthook(log_file)
-    locale = i18n.install(app, lang)
-    log.info("language %s", locale.name())
-    QApplication.setApplicationDisplayName(QCoreApplication.translate("App", "Billing Desktop"))
-
-    session = GuiSession(app)
-    if not session.open(target, demo=demo):
-        return 1
+    # The log file is opened after the first paint (or by the crash handler).
+    install_excepthook(None)
     try:
-        return app.exec()
+        locale = i18n.install(app, lang)
+        log.info("language %s", locale.name())
+        QApplication.setApplicationDisplayName(QCoreApplication.translate("App", "Billing Desktop"))
+        session = GuiSession(app)
+        if not session.open(target, demo=demo):
+            return 1
+        gc.freeze()  # the window and the modules it imported, likewise
+        try:
+            QTimer.singleShot(LOG_FILE_DELAY_MS, app, open_log_file)
+            return app.exec()
+        finally:
+            session.close()
     finally:
-        session.close()
+        # A short session or a failed start still ends up in the file.
+        open_log_file()

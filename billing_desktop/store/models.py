@@ -382,6 +382,8 @@ class SubscriptionAddon(Base):
     addon_id: Mapped[int] = mapped_column(ForeignKey("addons.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     added_on: Mapped[date] = mapped_column(Date)
+    #: a cancelled add-on stays usable until this date (the paid period's end)
+    ends_on: Mapped[date | None] = mapped_column(Date)
 
     subscription: Mapped[Subscription] = relationship(back_populates="addons")
     addon: Mapped[Addon] = relationship()
@@ -523,6 +525,8 @@ class Invoice(Base):
     po_number: Mapped[str | None] = mapped_column(String(60))
     disputed_at: Mapped[datetime | None] = mapped_column(DateTime)
     dispute_note: Mapped[str | None] = mapped_column(Text)
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    void_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     lines: Mapped[list[InvoiceLine]] = relationship(
@@ -533,7 +537,8 @@ class Invoice(Base):
 
     @property
     def due_minor(self) -> int:
-        return self.total_minor - self.credit_applied_minor - self.paid_minor
+        """What is still to pay; never negative (a credit invoice leaves nothing due)."""
+        return max(self.total_minor - self.credit_applied_minor - self.paid_minor, 0)
 
 
 class InvoiceLine(Base):
@@ -561,6 +566,20 @@ class InvoiceLine(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class InvoiceRecipient(Base):
+    """Up to five addresses that receive invoices besides the billing contact (SPEC §3)."""
+
+    __tablename__ = "invoice_recipients"
+    __table_args__ = (
+        UniqueConstraint("account_id", "email", name="uq_invoice_recipients_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    email: Mapped[str] = mapped_column(String(254))
 
 
 class Payment(Base):
@@ -608,7 +627,7 @@ class Email(Base):
     __table_args__ = (
         CheckConstraint("status IN ('queued','sent','failed')", name="status"),
         Index("ix_emails_account_id", "account_id"),
-        Index("ix_emails_status", "status"),
+        Index("ix_emails_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -623,6 +642,8 @@ class Email(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: when a failed delivery is tried again (exponential back-off)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
 
 

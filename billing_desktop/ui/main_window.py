@@ -8,10 +8,9 @@ impossible to mistake the training data for real customers.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
@@ -30,7 +29,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QMessageBox,
     QStackedWidget,
     QWidget,
 )
@@ -39,7 +37,10 @@ from billing_desktop import __version__
 from billing_desktop.services.context import AppContext
 from billing_desktop.ui.formatting import format_date
 from billing_desktop.ui.views.accounts_view import AccountsView
-from billing_desktop.ui.welcome import WelcomePage, remember_welcome_dismissed
+from billing_desktop.ui.welcome_state import remember_welcome_dismissed
+
+if TYPE_CHECKING:
+    from billing_desktop.ui.welcome import WelcomePage
 
 __all__ = ["MainWindow"]
 
@@ -62,8 +63,7 @@ _SETTINGS_NAVIGATION = "mainwindow/navigation_visible"
 STATUS_REFRESH_MS = 60_000
 
 
-@dataclass(frozen=True)
-class _ViewSpec:
+class _ViewSpec(NamedTuple):
     key: str
     title: str  # QT_TRANSLATE_NOOP source, context "MainWindow"
     factory: Callable[[AppContext, QWidget], QWidget]
@@ -117,6 +117,8 @@ class MainWindow(QMainWindow):
 
         self.welcome: WelcomePage | None = None
         if show_welcome:
+            from billing_desktop.ui.welcome import WelcomePage
+
             self.welcome = WelcomePage(ctx.db.target.display_name(), self.stack)
             self.stack.addWidget(self.welcome)
             self.welcome.demo_requested.connect(self.demo_requested)
@@ -195,10 +197,11 @@ class MainWindow(QMainWindow):
         self.database_label.setObjectName("databaseLabel")
         self.demo_badge = QLabel(bar)
         self.demo_badge.setObjectName("demoBadge")
-        self.demo_badge.setStyleSheet(
-            "QLabel#demoBadge { background-color: #c2410c; color: white; font-weight: bold;"
-            " padding: 1px 8px; border-radius: 3px; }"
-        )
+        if self._is_demo:  # a style sheet costs style and polish work: only when shown
+            self.demo_badge.setStyleSheet(
+                "QLabel#demoBadge { background-color: #c2410c; color: white; font-weight: bold;"
+                " padding: 1px 8px; border-radius: 3px; }"
+            )
         self.demo_badge.setVisible(self._is_demo)
         self.date_label = QLabel(bar)
         self.date_label.setObjectName("dateLabel")
@@ -306,6 +309,8 @@ class MainWindow(QMainWindow):
             self.date_label.setToolTip("")
 
     def about_text(self) -> str:
+        import html
+
         return self.tr(
             "<h3>Billing Desktop {version}</h3>"
             "<p>A back-office for software-subscription billing.</p>"
@@ -316,6 +321,8 @@ class MainWindow(QMainWindow):
         )
 
     def show_about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.about(self, self.tr("About Billing Desktop"), self.about_text())
 
     def changeEvent(self, event: QEvent) -> None:

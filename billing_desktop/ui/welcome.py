@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QEvent, QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
@@ -22,33 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from billing_desktop.services.context import AppContext
+from billing_desktop.ui.welcome_state import remember_welcome_dismissed, welcome_wanted
 
 __all__ = ["WelcomePage", "remember_welcome_dismissed", "welcome_wanted"]
-
-_SETTINGS_DISMISSED = "welcome/dismissed"
-
-
-def _dismissed() -> list[str]:
-    value = QSettings().value(_SETTINGS_DISMISSED, [])
-    if isinstance(value, str):  # QSettings returns a lone string for one-item lists
-        return [value]
-    return [str(v) for v in value or []]
-
-
-def welcome_wanted(ctx: AppContext) -> bool:
-    """True for an empty, non-demo database whose welcome was never dismissed."""
-    if ctx.is_demo or not ctx.db.is_empty():
-        return False
-    return ctx.db.target.display_name() not in _dismissed()
-
-
-def remember_welcome_dismissed(ctx: AppContext) -> None:
-    """Do not show the Welcome page again for this database."""
-    name = ctx.db.target.display_name()
-    dismissed = _dismissed()
-    if name not in dismissed:
-        QSettings().setValue(_SETTINGS_DISMISSED, [*dismissed, name])
 
 
 class _Choice(QFrame):

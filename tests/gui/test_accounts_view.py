@@ -54,6 +54,8 @@ def view(qtbot, ctx) -> AccountsView:
     widget.resize(1100, 700)
     widget.show()
     qtbot.waitExposed(widget)
+    # The filter choices (and the clear button) are filled in after the first paint.
+    qtbot.waitUntil(widget.filter_edit.isClearButtonEnabled)
     return widget
 
 
@@ -251,6 +253,37 @@ def test_type_filter(qtbot, mixed, view) -> None:
     assert blocker.args == [2]
     assert set(companies(view.model)) == {"Bergmann Logistik", "Città Nuova"}
     assert [view.type_combo.itemText(i) for i in range(3)] == ["All types", "Standard", "Corporate"]
+
+
+def test_filter_choices_wait_for_the_first_paint(qtbot, ctx, mixed) -> None:
+    widget = AccountsView(ctx)
+    qtbot.addWidget(widget)
+    # The rows are there; what the first paint does not need is not: no count,
+    # no country query, no icon plugins.
+    assert widget.model.rowCount() == 5
+    assert not widget.model.total_known
+    assert widget.count_label.text() == ""
+    assert widget.country_combo.count() == 1
+    assert widget.country_combo.itemText(0) == "All countries"
+    assert widget.country_combo.currentData() is None
+    assert not widget.filter_edit.isClearButtonEnabled()
+    with qtbot.waitSignal(widget.model.totalChanged) as blocker:
+        widget.show()
+    assert blocker.args == [5]
+    assert widget.count_label.text() == "5 account(s)"
+    assert widget.country_combo.count() == 4
+    assert widget.filter_edit.isClearButtonEnabled()
+    assert widget.country_combo.itemText(0) == "All countries"
+
+
+def test_refresh_before_the_first_paint_loads_the_choices(ctx, mixed) -> None:
+    widget = AccountsView(ctx)
+    widget.refresh()
+    assert widget.model.total == 5
+    assert widget.count_label.text() == "5 account(s)"
+    assert widget.country_combo.count() == 4
+    assert widget.filter_edit.isClearButtonEnabled()
+    widget.deleteLater()
 
 
 def test_country_filter(qtbot, mixed, view) -> None:

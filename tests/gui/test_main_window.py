@@ -27,6 +27,8 @@ def window(qtbot, ctx, make_account) -> MainWindow:
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
+    # The count (and the filter choices) come right after the first paint.
+    qtbot.waitUntil(lambda: win.views["accounts"].model.total_known)
     return win
 
 

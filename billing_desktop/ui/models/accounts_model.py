@@ -40,6 +40,13 @@ log = logging.getLogger("billing_desktop.ui")
 
 _Index = QModelIndex | QPersistentModelIndex
 
+# Roles as plain ints: data() runs for every visible cell and role on each paint.
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_HORIZONTAL = Qt.Orientation.Horizontal
+
 #: Translation context of the constant words below.
 _CONTEXT = "AccountsTableModel"
 
@@ -118,10 +125,18 @@ class AccountsTableModel(QAbstractTableModel):
     _CENTER = Qt.AlignmentFlag.AlignCenter
     _OVERDUE_COLOR = QColor(176, 0, 32)
 
+    _OBJECT = int(ObjectRole)
+    _SORT = int(SortRole)
+    #: The roles data() answers; every other one is None at once.
+    _DATA_ROLES = frozenset({_DISPLAY, _TOOLTIP, _ALIGNMENT, _FOREGROUND, _OBJECT, _SORT})
+
     #: Emitted after every reset with the number of accounts matching the filter.
     totalChanged = Signal(int)
 
-    def __init__(self, ctx: AppContext, parent: Any = None) -> None:
+    def __init__(self, ctx: AppContext, parent: Any = None, *, load: bool = True) -> None:
+        """With ``load=False`` nothing is read until :meth:`refresh` (sort and
+        filter set before that only take note), so a view can restore its
+        saved sort first and read the first page once, in that order."""
         super().__init__(parent)
         self._ctx = ctx
         self._filter = AccountFilter()
@@ -129,8 +144,13 @@ class AccountsTableModel(QAbstractTableModel):
         self._descending = False
         self._rows: list[AccountRow] = []
         self._exhausted = True
-        self._total = 0
-        self.refresh()
+        self._loaded = False
+        self._total: int | None = None
+        #: Translated header titles and tips; retranslate() drops them.
+        self._titles: tuple[str, ...] | None = None
+        self._tips: dict[int, str] = {}
+        if load:
+            self.refresh()
 
     # -- state ---------------------------------------------------------------
 
@@ -148,8 +168,13 @@ class AccountsTableModel(QAbstractTableModel):
 
     @property
     def total(self) -> int:
-        """How many accounts match the filter (loaded or not)."""
-        return self._total
+        """How many accounts match the filter (loaded or not); 0 until counted."""
+        return self._total or 0
+
+    @property
+    def total_known(self) -> bool:
+        """False between ``refresh(count=False)`` and :meth:`count_total`."""
+        return self._total is not None
 
     def loaded_count(self) -> int:
         return len(self._rows)
@@ -164,7 +189,8 @@ class AccountsTableModel(QAbstractTableModel):
         if flt == self._filter:
             return
         self._filter = flt
-        self.refresh()
+        if self._loaded:
+            self.refresh()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort in SQL by ``column``; reloads the first page."""
@@ -175,19 +201,33 @@ class AccountsTableModel(QAbstractTableModel):
         if (key, descending) == (self._sort, self._descending):
             return
         self._sort, self._descending = key, descending
-        self.refresh()
+        if self._loaded:
+            self.refresh()
 
-    def refresh(self) -> None:
-        """Forget loaded rows and read the first page and the count again."""
+    def refresh(self, *, count: bool = True) -> None:
+        """Forget loaded rows and read the first page and the count again.
+
+        With ``count=False`` the count waits for :meth:`count_total` (counting
+        100 000 accounts takes longer than reading the first page).
+        """
+        self._loaded = True
         self.beginResetModel()
         self._rows = self._page(after=None)
         self._exhausted = len(self._rows) < self.PAGE_SIZE
-        self._total = count_accounts(self._ctx, self._filter)
+        self._total = count_accounts(self._ctx, self._filter) if count else None
         self.endResetModel()
-        self.totalChanged.emit(self._total)
+        if self._total is not None:
+            self.totalChanged.emit(self._total)
+
+    def count_total(self) -> None:
+        """Count the matching accounts if that was left for later; emits ``totalChanged``."""
+        if self._total is None and self._loaded:
+            self._total = count_accounts(self._ctx, self._filter)
+            self.totalChanged.emit(self._total)
 
     def retranslate(self) -> None:
         """Headers and words changed language (or the locale changed money formats)."""
+        self._titles = None
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
         if self._rows:
             self.dataChanged.emit(
@@ -242,17 +282,27 @@ class AccountsTableModel(QAbstractTableModel):
             | Qt.ItemFlag.ItemNeverHasChildren
         )
 
+    def _translate_headers(self) -> tuple[str, ...]:
+        translate = QCoreApplication.translate
+        self._titles = tuple(translate(_CONTEXT, title) for title in self.HEADERS)
+        self._tips = {
+            column: translate(_CONTEXT, source) for column, source in self.HEADER_TIPS.items()
+        }
+        return self._titles
+
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < self.COLUMN_COUNT:
+        if orientation != _HORIZONTAL or not 0 <= section < self.COLUMN_COUNT:
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return QCoreApplication.translate(_CONTEXT, self.HEADERS[section])
-        if role == Qt.ItemDataRole.ToolTipRole:
-            source = self.HEADER_TIPS.get(section)
-            return QCoreApplication.translate(_CONTEXT, source) if source else None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
+        if role == _DISPLAY:
+            titles = self._titles
+            return (titles if titles is not None else self._translate_headers())[section]
+        if role == _TOOLTIP:
+            if self._titles is None:
+                self._translate_headers()
+            return self._tips.get(section)
+        if role == _ALIGNMENT:
             return self._alignment(section)
         return None
 
@@ -265,27 +315,26 @@ class AccountsTableModel(QAbstractTableModel):
         return self._LEFT
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if role not in self._DATA_ROLES:
             return None
-        row = self._rows[index.row()]
+        number = index.row()
+        if not 0 <= number < len(self._rows) or not index.isValid():
+            return None
+        row = self._rows[number]
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return self._display(row, column)
-        if role == self.ObjectRole:
-            return row
-        if role == self.SortRole:
-            return row.sort_value(self.SORT_KEYS[column])
-        if role == Qt.ItemDataRole.TextAlignmentRole:
+        if role == _ALIGNMENT:
             return self._alignment(column)
-        if role == Qt.ItemDataRole.ToolTipRole and column == self.COMPANY:
-            return row.company_name
-        if (
-            role == Qt.ItemDataRole.ForegroundRole
-            and row.status == "overdue"
-            and column in (self.BALANCE, self.STATUS)
-        ):
-            return self._OVERDUE_COLOR
-        return None
+        if role == _FOREGROUND:
+            if row.status == "overdue" and column in (self.BALANCE, self.STATUS):
+                return self._OVERDUE_COLOR
+            return None
+        if role == _TOOLTIP:
+            return row.company_name if column == self.COMPANY else None
+        if role == self._OBJECT:
+            return row
+        return row.sort_value(self.SORT_KEYS[column])  # SortRole
 
     def _display(self, row: AccountRow, column: int) -> str | int | None:
         if column == self.ID:

@@ -3,15 +3,19 @@
 Everything the user narrows or sorts by is passed to the model as an
 ``AccountFilter`` or a sort column and answered in SQL; typing is debounced so
 a fast typist causes one query, not one per key.
+
+Start-up: the first page is read once, in the saved sort order; the count,
+the country choices and the clear button (its icon loads plugins) come right
+after the first paint, and the empty-table hint only when the table is empty.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QPalette, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -29,6 +33,9 @@ from billing_desktop.services.accounts import AccountFilter, filter_choices
 from billing_desktop.services.context import AppContext
 from billing_desktop.ui.formatting import format_money
 from billing_desktop.ui.models.accounts_model import AccountsTableModel, status_word, type_word
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QPaintEvent
 
 __all__ = ["AccountsView"]
 
@@ -56,7 +63,6 @@ class AccountsView(QWidget):
 
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setObjectName("accountsFilter")
-        self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setMinimumWidth(200)
         self.type_combo = QComboBox(self)
         self.type_combo.setObjectName("accountsTypeFilter")
@@ -66,34 +72,23 @@ class AccountsView(QWidget):
         self.country_combo = QComboBox(self)
         self.country_combo.setObjectName("accountsCountryFilter")
         self.country_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.country_combo.addItem("", None)  # "All countries"; the rest after the first paint
         self.overdue_check = QCheckBox(self)
         self.overdue_check.setObjectName("accountsOverdueFilter")
         self.count_label = QLabel(self)
         self.count_label.setObjectName("accountsCount")
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
-        self.model = AccountsTableModel(ctx, self)
+        # Read once, below, in the saved sort order.
+        self.model = AccountsTableModel(ctx, self, load=False)
         self.table = QTableView(self)
         self.table.setObjectName("accountsTable")
         self._setup_table()
-
-        self.empty_label = QLabel(self.table.viewport())
-        self.empty_label.setObjectName("accountsEmpty")
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setWordWrap(True)
-        self.empty_label.setTextFormat(Qt.TextFormat.RichText)
-        self.empty_label.setTextInteractionFlags(
-            Qt.TextInteractionFlag.LinksAccessibleByMouse
-            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
-        )
-        palette = self.empty_label.palette()
-        palette.setColor(
-            QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.PlaceholderText)
-        )
-        self.empty_label.setPalette(palette)
-        self.empty_label.linkActivated.connect(self._on_empty_link)
-        self.empty_label.hide()
-        self.table.viewport().installEventFilter(self)
+        # Created when the table is first empty (most starts never need it).
+        self._empty_label: QLabel | None = None
+        # The count, the filter choices, the clear button: after the first paint.
+        self._painted = False
+        self._deferred_done = False
 
         bar = QHBoxLayout()
         bar.setSpacing(8)
@@ -131,25 +126,19 @@ class AccountsView(QWidget):
         self.model.modelReset.connect(self._update_empty_state)
         self.table.activated.connect(self._on_activated)
 
-        self._load_choices()
-        self.retranslateUi()
+        self._retranslate_widgets()
         self._restore_header()
-        self._on_total_changed(self.model.total)
+        # The first page now; the count (a scan of every matching account)
+        # after the first paint, with the filter choices.
+        self.model.refresh(count=False)
 
     # -- setup ---------------------------------------------------------------
 
     def _setup_table(self) -> None:
         table = self.table
-        table.setModel(self.model)
-        table.setAlternatingRowColors(True)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(False)
-        table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        table.setShowGrid(False)
-        table.setTabKeyNavigation(False)
-        table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Everything that decides the headers' sizes is set before the model:
+        # each change afterwards would make the headers measure every section
+        # again (hundreds of headerData calls).
         rows = table.verticalHeader()
         rows.hide()
         # Fixed row heights: the view never measures rows, which keeps long
@@ -161,8 +150,18 @@ class AccountsView(QWidget):
         header.setSectionsMovable(True)
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(AccountsTableModel.COMPANY, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(48)
+        table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        table.setModel(self.model)
+        table.setAlternatingRowColors(True)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setWordWrap(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        table.setShowGrid(False)
+        table.setTabKeyNavigation(False)
+        header.setSectionResizeMode(AccountsTableModel.COMPANY, QHeaderView.ResizeMode.Stretch)
         self._default_column_widths()
         header.setSortIndicator(self.model.sort_column, self.model.sort_order)
         table.setSortingEnabled(True)
@@ -198,6 +197,22 @@ class AccountsView(QWidget):
         """Remember column widths, order and sort for next time."""
         QSettings().setValue(_SETTINGS_HEADER, self.table.horizontalHeader().saveState())
 
+    def _after_first_paint(self) -> None:
+        if not self.isVisible():  # closed (or hidden) meanwhile: when shown again
+            self._painted = False
+            return
+        self._finish_setup()
+
+    def _finish_setup(self) -> None:
+        """What the first paint does not need: the count, the filter choices, the clear button."""
+        if self._deferred_done:
+            return
+        self._deferred_done = True
+        self.model.count_total()
+        # Its icon loads the icon-engine and image-format plugins.
+        self.filter_edit.setClearButtonEnabled(True)
+        self._load_choices()
+
     def _load_choices(self) -> None:
         countries, _reps = filter_choices(self._ctx)
         current = self.country_combo.currentData()
@@ -231,7 +246,10 @@ class AccountsView(QWidget):
 
     def refresh(self) -> None:
         """Read the accounts and the filter choices again (F5)."""
-        self._load_choices()
+        if self._deferred_done:
+            self._load_choices()
+        else:
+            self._finish_setup()
         self._debounce.stop()
         flt = self.current_filter()
         if flt != self.model.account_filter:
@@ -283,19 +301,55 @@ class AccountsView(QWidget):
         elif link == "#demo":
             self.demo_requested.emit()
 
-    def _on_total_changed(self, total: int) -> None:
-        self.count_label.setText(self.tr("%Ln account(s)", "", total))
+    def _on_total_changed(self, _total: int) -> None:
+        self.count_label.setText(self._count_text())
         self._update_empty_state()
+
+    def _count_text(self) -> str:
+        if not self.model.total_known:
+            return ""  # counted right after the first paint
+        return self.tr("%Ln account(s)", "", self.model.total)
 
     def _filter_is_default(self) -> bool:
         return self.model.account_filter == AccountFilter()
 
+    @property
+    def empty_label(self) -> QLabel:
+        """The hint shown over an empty table (created the first time it is needed)."""
+        if self._empty_label is None:
+            from PySide6.QtGui import QPalette
+
+            viewport = self.table.viewport()
+            label = QLabel(viewport)
+            label.setObjectName("accountsEmpty")
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setTextInteractionFlags(
+                Qt.TextInteractionFlag.LinksAccessibleByMouse
+                | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+            )
+            palette = label.palette()
+            palette.setColor(
+                QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.PlaceholderText)
+            )
+            label.setPalette(palette)
+            label.linkActivated.connect(self._on_empty_link)
+            label.hide()
+            label.setGeometry(viewport.rect().adjusted(24, 24, -24, -24))
+            viewport.installEventFilter(self)
+            self._empty_label = label
+        return self._empty_label
+
     def _update_empty_state(self) -> None:
         empty = self.model.rowCount() == 0
+        if not empty and self._empty_label is None:
+            return
+        label = self.empty_label
         if empty:
-            self.empty_label.setText(self._empty_text())
-            self.empty_label.setGeometry(self.table.viewport().rect().adjusted(24, 24, -24, -24))
-        self.empty_label.setVisible(empty)
+            label.setText(self._empty_text())
+            label.setGeometry(self.table.viewport().rect().adjusted(24, 24, -24, -24))
+        label.setVisible(empty)
 
     def _empty_text(self) -> str:
         if not self._filter_is_default():
@@ -312,9 +366,20 @@ class AccountsView(QWidget):
     # -- Qt events -----------------------------------------------------------
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
-            self.empty_label.setGeometry(self.table.viewport().rect().adjusted(24, 24, -24, -24))
+        if (
+            event.type() == QEvent.Type.Resize
+            and self._empty_label is not None
+            and watched is self._empty_label.parent()
+        ):
+            self._empty_label.setGeometry(self.table.viewport().rect().adjusted(24, 24, -24, -24))
         return super().eventFilter(watched, event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            # Children (the table) paint in this same pass; the rest comes next.
+            self._painted = True
+            QTimer.singleShot(0, self, self._after_first_paint)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.LanguageChange, QEvent.Type.LocaleChange):
@@ -322,6 +387,11 @@ class AccountsView(QWidget):
         super().changeEvent(event)
 
     def retranslateUi(self) -> None:
+        self._retranslate_widgets()
+        self.model.retranslate()
+        self._update_empty_state()
+
+    def _retranslate_widgets(self) -> None:
         self.filter_edit.setPlaceholderText(self.tr("Filter by account ID or company name"))
         self.filter_edit.setToolTip(
             self.tr("Type part of a company name or the start of an account ID (Ctrl+F)")
@@ -337,6 +407,4 @@ class AccountsView(QWidget):
             self.tr("Show only accounts with an invoice past its due date")
         )
         self.table.setAccessibleName(self.tr("Accounts"))
-        self.count_label.setText(self.tr("%Ln account(s)", "", self.model.total))
-        self.model.retranslate()
-        self._update_empty_state()
+        self.count_label.setText(self._count_text())

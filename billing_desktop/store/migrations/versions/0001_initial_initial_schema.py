@@ -176,6 +176,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.CheckConstraint("status IN ('queued','sent','failed')", name=op.f('ck_emails_status')),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_emails_account_id_accounts'), ondelete='CASCADE'),
@@ -183,8 +184,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('emails', schema=None) as batch_op:
         batch_op.create_index('ix_emails_account_id', ['account_id'], unique=False)
-        batch_op.create_index('ix_emails_status', ['status'], unique=False)
+        batch_op.create_index('ix_emails_status_next_attempt_at', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('invoice_recipients',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_invoice_recipients_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_invoice_recipients')),
+    sa.UniqueConstraint('account_id', 'email', name='uq_invoice_recipients_key')
+    )
     op.create_table('payment_methods',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -340,6 +350,7 @@ def upgrade() -> None:
     sa.Column('addon_id', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('added_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['addon_id'], ['addons.id'], name=op.f('fk_subscription_addons_addon_id_addons')),
     sa.ForeignKeyConstraint(['subscription_id'], ['subscriptions.id'], name=op.f('fk_subscription_addons_subscription_id_subscriptions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscription_addons')),
@@ -369,6 +380,8 @@ def upgrade() -> None:
     sa.Column('po_number', sa.String(length=60), nullable=True),
     sa.Column('disputed_at', sa.DateTime(), nullable=True),
     sa.Column('dispute_note', sa.Text(), nullable=True),
+    sa.Column('voided_at', sa.DateTime(), nullable=True),
+    sa.Column('void_reason', sa.Text(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.CheckConstraint("kind IN ('order','renewal','termination','manual')", name=op.f('ck_invoices_kind')),
     sa.CheckConstraint("status IN ('open','paid','void')", name=op.f('ck_invoices_status')),
@@ -485,8 +498,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_payment_methods_account_id')
 
     op.drop_table('payment_methods')
+    op.drop_table('invoice_recipients')
     with op.batch_alter_table('emails', schema=None) as batch_op:
-        batch_op.drop_index('ix_emails_status')
+        batch_op.drop_index('ix_emails_status_next_attempt_at')
         batch_op.drop_index('ix_emails_account_id')
 
     op.drop_table('emails')
