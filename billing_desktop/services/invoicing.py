@@ -30,6 +30,12 @@ if TYPE_CHECKING:
     from billing_desktop.store.models import Account, Invoice, PaymentMethod
 
 
+#: an invoice autopay could not collect is due this many days after issue
+SELF_SERVICE_GRACE_DAYS = 14
+#: payment terms of a corporate account that has none recorded ("net 30")
+CORPORATE_TERMS_DAYS = 30
+
+
 @dataclass(frozen=True, slots=True)
 class DraftLine:
     """One invoice line before it is written; a credit has a negative amount."""
@@ -174,14 +180,17 @@ def issue_invoice(
     from billing_desktop.store.totals import refresh_account_totals
 
     issue_date = issued_at.date()
-    terms = account.payment_terms_days if account.type == "corporate" else 0
+    if account.type == "corporate":
+        terms = account.payment_terms_days or CORPORATE_TERMS_DAYS
+    else:
+        terms = SELF_SERVICE_GRACE_DAYS
     invoice = Invoice(
         number=next_invoice_number(session, issue_date),
         account_id=account.id,
         order_id=order_id,
         kind=kind,
         issue_date=issue_date,
-        due_date=issue_date + timedelta(days=terms or 0),
+        due_date=issue_date + timedelta(days=terms),
         period_start=period.start if period else None,
         period_end=period.end if period else None,
         currency=account.currency,
