@@ -143,6 +143,9 @@ class AccountsTableModel(QAbstractTableModel):
         self._sort = AccountSort.COMPANY
         self._descending = False
         self._rows: list[AccountRow] = []
+        #: display texts per row, built on first paint of the row (formatting money
+        #: and translating words once, not on every repaint)
+        self._texts: dict[int, tuple[str | int, ...]] = {}
         self._exhausted = True
         self._loaded = False
         self._total: int | None = None
@@ -212,6 +215,7 @@ class AccountsTableModel(QAbstractTableModel):
         """
         self._loaded = True
         self.beginResetModel()
+        self._texts.clear()
         self._rows = self._page(after=None)
         self._exhausted = len(self._rows) < self.PAGE_SIZE
         self._total = count_accounts(self._ctx, self._filter) if count else None
@@ -228,6 +232,7 @@ class AccountsTableModel(QAbstractTableModel):
     def retranslate(self) -> None:
         """Headers and words changed language (or the locale changed money formats)."""
         self._titles = None
+        self._texts.clear()
         self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
         if self._rows:
             self.dataChanged.emit(
@@ -323,7 +328,11 @@ class AccountsTableModel(QAbstractTableModel):
         row = self._rows[number]
         column = index.column()
         if role == _DISPLAY:
-            return self._display(row, column)
+            texts = self._texts.get(number)
+            if texts is None:
+                texts = tuple(self._display(row, c) for c in range(self.COLUMN_COUNT))
+                self._texts[number] = texts
+            return texts[column]
         if role == _ALIGNMENT:
             return self._alignment(column)
         if role == _FOREGROUND:
