@@ -8,17 +8,17 @@ year ("26/04/2026"): the locale's short format with its ``yy`` widened.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from PySide6.QtCore import QDate, QLocale, QTime
+from PySide6.QtCore import QLocale, QTime
 
 from billing_desktop.domain.money import Money
 from billing_desktop.domain.periods import Period
+from billing_desktop.ui.formatting import format_date as ui_format_date
 from billing_desktop.ui.formatting import format_money
 
 __all__ = [
@@ -33,19 +33,14 @@ __all__ = [
     "format_values",
 ]
 
-_TWO_DIGIT_YEAR = re.compile(r"(?<!y)yy(?!y)")
 _NBSP = "\u00a0"
 #: languages whose CLDR percent pattern puts a space before the sign ("22 %")
 _SPACED_PERCENT = frozenset({"de", "fr", "es", "sv", "nb", "no", "da", "fi", "cs", "sk", "pl"})
 
 
-def _date_pattern(locale: QLocale) -> str:
-    return _TWO_DIGIT_YEAR.sub("yyyy", locale.dateFormat(QLocale.FormatType.ShortFormat))
-
-
 def format_date(d: date, locale: QLocale) -> str:
     """``d`` in the locale's short date order with a four-digit year: "26/04/2026"."""
-    return locale.toString(QDate(d.year, d.month, d.day), _date_pattern(locale))
+    return ui_format_date(d, locale)
 
 
 def format_datetime(moment: datetime, locale: QLocale) -> str:

@@ -749,7 +749,7 @@ class _Generator:
         city = rng.choice(country["cities"])
         company = rng.choice(country["company_patterns"]).format(
             last=last,
-            last2=rng.choice([n for n in country["last_names"][:8] if n != last]),
+            last2=rng.choice([n for n in country["last_names"] if n != last]),
             first=rng.choice(country["first_names"]),
             city=city["name"],
             word=rng.choice(country.get("company_words") or ["Services"]),

@@ -12,6 +12,7 @@ exactly what Qt's CLDR data says for that locale.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 
 from PySide6.QtCore import QDate, QLocale
@@ -95,7 +96,15 @@ def format_money(minor: int, currency: str, locale: QLocale | None = None) -> st
     return pattern.replace(one, digits, 1).replace(_PLACEHOLDER, symbol)
 
 
+_TWO_DIGIT_YEAR = re.compile(r"(?<!y)yy(?!y)")
+
+
+def date_pattern(locale: QLocale) -> str:
+    """The locale's short date order with a four-digit year (billing dates span years)."""
+    return _TWO_DIGIT_YEAR.sub("yyyy", locale.dateFormat(QLocale.FormatType.ShortFormat))
+
+
 def format_date(d: date, locale: QLocale | None = None) -> str:
-    """``d`` in the locale's short date format ("26/04/26", "4/26/26")."""
+    """``d`` in the locale's short date order with a four-digit year ("26/04/2026")."""
     loc = locale if locale is not None else QLocale()
-    return loc.toString(QDate(d.year, d.month, d.day), QLocale.FormatType.ShortFormat)
+    return loc.toString(QDate(d.year, d.month, d.day), date_pattern(loc))

@@ -51,7 +51,7 @@ def test_status_bar_shows_operator_database_and_simulated_date(window, ctx, db_p
     assert window.operator_label.text() == f"Operator: {ctx.operator.name} (Administrator)"
     # The fixture's FixedClock counts as simulated.
     assert window.date_label.text() == f"Today: {format_date(TODAY)} (simulated)"
-    assert window.date_label.text() == "Today: 4/26/26 (simulated)"
+    assert window.date_label.text() == "Today: 4/26/2026 (simulated)"
     assert window.demo_badge.isHidden()
     assert window.windowTitle() == db_path.name
 
@@ -192,7 +192,7 @@ def test_i18n_install_sets_locale_and_qt_translations(qtbot, qapp, window) -> No
         assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Annulla"
         assert format_money(123_456_789, "EUR") == "1.234.567,89\u00a0€"
         # The status bar follows the new locale's date format.
-        qtbot.waitUntil(lambda: "26/04/26" in window.date_label.text())
+        qtbot.waitUntil(lambda: "26/04/2026" in window.date_label.text())
         i18n.install(qapp, "de_DE")  # a runtime switch replaces the translators
         assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Abbrechen"
         assert len([p for p in i18n.installed_files() if "qtbase_" in p]) == 1
