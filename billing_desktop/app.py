@@ -12,7 +12,9 @@ waits until the window is on screen. Until then log records are kept in memory
 it is opened, shortly after the window shows, on a crash, or at exit at the
 latest; the SQLAlchemy write path is warmed up in a background thread about a
 second later. The message box, the about box and the welcome page are imported
-only when shown.
+only when shown, and the email renderer (``billing_desktop.documents``: QtGui
+documents, translators, locale formatting) only when the first email is
+written (:class:`LazyRenderer`).
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QCoreApplication,
@@ -42,8 +45,12 @@ from billing_desktop.config import APP_NAME, ORG_NAME, DatabaseTarget, demo_targ
 from billing_desktop.store.database import Database, open_database
 from billing_desktop.store.errors import DatabaseError
 
+if TYPE_CHECKING:
+    from billing_desktop.services.mail import EmailKind, Renderer
+
 __all__ = [
     "GuiSession",
+    "LazyRenderer",
     "database_error_text",
     "install_excepthook",
     "install_qt_message_handler",
@@ -336,6 +343,45 @@ def show_error(parent: QWidget | None, text: str) -> None:
     QMessageBox.critical(parent, QCoreApplication.translate("App", "Billing Desktop"), text)
 
 
+def _qt_renderer() -> Renderer:
+    from billing_desktop.documents import QtRenderer
+
+    return QtRenderer()
+
+
+class LazyRenderer:
+    """The application's email renderer, a ``QtRenderer`` made on the first email.
+
+    Services call ``ctx.renderer.email(kind, language, params)`` inside the
+    transaction that writes the email; only then is ``billing_desktop.documents``
+    imported, so the cold start never pays for it. Safe to share between
+    threads and between the contexts of successive databases.
+    """
+
+    def __init__(self, factory: Callable[[], Renderer] = _qt_renderer) -> None:
+        self._factory = factory
+        self._renderer: Renderer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the real renderer exists yet."""
+        return self._renderer is not None
+
+    def renderer(self) -> Renderer:
+        """The real renderer, created (once) now if needed."""
+        renderer = self._renderer
+        if renderer is None:
+            with self._lock:
+                if self._renderer is None:
+                    self._renderer = self._factory()
+                renderer = self._renderer
+        return renderer
+
+    def email(self, kind: EmailKind, language: str, params: Mapping[str, Any]) -> tuple[str, str]:
+        return self.renderer().email(kind, language, params)
+
+
 class GuiSession(QObject):
     """The open database and the window showing it; switches to the demo database."""
 
@@ -343,6 +389,8 @@ class GuiSession(QObject):
         super().__init__(parent)
         self.db: Database | None = None
         self.window: Any = None  # MainWindow; imported lazily to keep start-up light
+        #: customer emails in the account's language, for every database opened
+        self.renderer = LazyRenderer()
 
     def open(self, target: DatabaseTarget, *, demo: bool = False) -> bool:
         """Open ``target`` (or the demo database) and show a main window on it.
@@ -395,7 +443,7 @@ class GuiSession(QObject):
         from billing_desktop.ui.main_window import MainWindow
         from billing_desktop.ui.welcome_state import welcome_wanted
 
-        ctx = open_context(db)
+        ctx = open_context(db, renderer=self.renderer)
         old_window, old_db = self.window, self.db
         if old_window is not None:
             old_window.save_settings()

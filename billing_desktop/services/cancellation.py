@@ -47,12 +47,18 @@ renewal engine):
   but the status stays ``trial`` and ``cancellation_effective`` is the trial
   end: the trial simply ends then, as every trial does, without any charge
   (article 000). Reactivating it clears the cancellation and keeps the trial.
-* **Add-ons** (assisted flow): a cancelled add-on is marked inactive at once
-  (``subscription_addons.active = False``) so no later renewal bills it; the
-  current period, already paid, covers it until its effective date (returned
-  and recorded in the audit entry). An add-on of a fixed term is billed for
-  its remaining months like the plan. Selecting an add-on of a subscription
-  that is cancelled as a whole adds nothing (it ends with the subscription).
+* **Add-ons** (assisted flow): a cancelled add-on stays usable until its paid
+  period ends: ``subscription_addons.ends_on`` is set to the effective end
+  (exclusive, like ``cancellation_effective``: the first day without it) and
+  ``active`` stays True until then. ``ends_on`` set means "cancelled": it
+  cannot be cancelled again, and a later cancellation of the whole
+  subscription counts it in the current period only, never in the months
+  after (those were billed with the add-on's own cancellation, or it ends
+  first). The renewal engine must not bill an add-on for a period starting on
+  or after its ``ends_on`` (and may then set ``active = False``). An add-on of
+  a fixed term is billed for its remaining months like the plan. Selecting an
+  add-on of a subscription that is cancelled as a whole adds nothing (it ends
+  with the subscription).
 * Online cancellation follows the rules of any online plan change: only the
   billing contact, no overdue invoice, not an expired account — and the
   product's own cancel rules (a product bought through a representative needs
@@ -840,18 +846,26 @@ def assisted_cancel(
             )
         for sa in addons:
             preview = next(items)
-            sa.active = False
+            before_addon = {
+                "subscription_addon_id": sa.id,
+                "addon": sa.addon.code,
+                "active": sa.active,
+                "ends_on": sa.ends_on,
+            }
+            # Still usable (and active) until the paid period ends.
+            sa.ends_on = preview.effective_end
             done.append(preview)
             audit.record(
                 session,
                 ctx,
                 AUDIT_CANCEL_ADDON,
                 account.id,
-                {"subscription_addon_id": sa.id, "addon": sa.addon.code, "active": True},
+                before_addon,
                 {
                     "subscription_addon_id": sa.id,
                     "addon": sa.addon.code,
-                    "active": False,
+                    "active": sa.active,
+                    "ends_on": sa.ends_on,
                     "cancel_reason": code,
                     "cancel_reason_text": text or None,
                     **_outcome_facts(preview),
@@ -1053,25 +1067,42 @@ def _outcome_facts(preview: CancellationPreview) -> dict[str, object]:
 
 def _components(
     account: Account, sub: Subscription, only: SubscriptionAddon | None
-) -> list[PeriodLine]:
-    """The priced lines of one billing period: plan and active add-ons (or one add-on)."""
+) -> list[tuple[PeriodLine, bool]]:
+    """The priced lines of the current billing period: plan and active add-ons (or one
+    add-on), each with whether it goes on after the period.
+
+    An add-on already cancelled (``ends_on`` set) was billed for the current
+    period if it was still running when the period began; it never goes on
+    after it (its own cancellation billed or ended it).
+    """
     product = shipped_catalog().product(sub.product.code)
     plan = product.plan(sub.plan.code)
     if only is not None:
-        addons = [product.addon(only.addon.code)]
+        chosen = [only]
     else:
-        active = sorted((sa for sa in sub.addons if sa.active), key=lambda sa: sa.id)
-        addons = [product.addon(sa.addon.code) for sa in active]
+        start = sub.period_start
+        chosen = sorted(
+            (
+                sa
+                for sa in sub.addons
+                if sa.active and (sa.ends_on is None or start is None or sa.ends_on > start)
+            ),
+            key=lambda sa: sa.id,
+        )
     bill = period_bill(
         product,
         plan,
-        addons,
+        [product.addon(sa.addon.code) for sa in chosen],
         sub.licence_count,
         account.currency,
         sub.frequency,
         account_vat(account),
     )
-    return list(bill.lines[1:]) if only is not None else list(bill.lines)
+    addon_lines = [
+        (line, only is not None or sa.ends_on is None)
+        for line, sa in zip(bill.lines[1:], chosen, strict=True)
+    ]
+    return addon_lines if only is not None else [(bill.lines[0], True), *addon_lines]
 
 
 def _current_period(sub: Subscription) -> Period:
@@ -1117,7 +1148,7 @@ def _preview(
         renewed = False
     else:
         components = _components(account, sub, only)
-        period_amount = sum_money((c.amount for c in components), currency)
+        period_amount = sum_money((c.amount for c, _goes_on in components), currency)
         outcome = cancellation_outcome(
             contract=contract,
             frequency=frequency,
@@ -1134,7 +1165,9 @@ def _preview(
         later = outcome.months_billed - frequency.months
         if later > 0:
             billed = Period(period.end, effective)
-            for component in components:
+            for component, goes_on in components:
+                if not goes_on:
+                    continue
                 lines.append(
                     DraftLine(
                         kind="termination",
@@ -1241,7 +1274,7 @@ def _selection(
             raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Add-on"), addon_id)
         if sa.subscription_id in by_id and by_id[sa.subscription_id] in subs:
             continue  # ends with its subscription
-        if not sa.active:
+        if not sa.active or sa.ends_on is not None:
             raise PolicyViolation(
                 "addon_already_cancelled",
                 QT_TRANSLATE_NOOP("ServiceError", "{addon} has already been cancelled."),

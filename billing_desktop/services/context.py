@@ -5,10 +5,13 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from billing_desktop.services.clock import Clock, clock_for
 from billing_desktop.store.database import Database
+
+if TYPE_CHECKING:
+    from billing_desktop.services.mail import Renderer
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +63,17 @@ def local_operator(db: Database) -> OperatorInfo:
         return OperatorInfo(id=op.id, email=op.email, name=op.name, role=op.role)
 
 
-def open_context(db: Database) -> AppContext:
-    """Context for the embedded single-user case: local operator, database's clock."""
+def open_context(db: Database, *, renderer: Renderer | None = None) -> AppContext:
+    """Context for the embedded single-user case: local operator, database's clock.
+
+    ``renderer`` writes customer emails in the account's language; the GUI
+    passes one backed by ``billing_desktop.documents.QtRenderer``. Without it
+    emails are plain English (command line, tests).
+    """
     return AppContext(
-        db=db, clock=clock_for(db), operator=local_operator(db), is_demo=db.is_demo()
+        db=db,
+        clock=clock_for(db),
+        operator=local_operator(db),
+        is_demo=db.is_demo(),
+        renderer=renderer,
     )

@@ -12,12 +12,12 @@
   the status becomes ``void`` and its number stays used (numbers are never
   reused, so the series stays gap-free). Account credit that the invoice had
   used is given back to the account. Subscription changes of the order behind
-  the invoice are *not* undone. The reason is kept in the audit trail (the
-  invoice has no column for it).
+  the invoice are *not* undone. The time (``voided_at``) and the reason
+  (``void_reason``) are kept on the invoice and in the audit trail.
 - :func:`set_invoice_recipients`: up to five addresses besides the billing
-  contact. Stored for now as JSON in ``app_settings`` under
-  ``account.<id>.invoice_recipients`` (no table exists yet); read them with
-  :func:`recipients_for` inside a transaction.
+  contact, one ``invoice_recipients`` row each (``position`` keeps the order
+  they were given in); read them with :func:`recipients_for` inside a
+  transaction.
 
 Invoice numbers are taken by ``invoicing.next_invoice_number`` in the
 transaction that issues the invoice (gap-free per yearly series).
@@ -25,7 +25,6 @@ transaction that issues the invoice (gap-free per yearly series).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from billing_desktop.domain.money import Money
 from billing_desktop.domain.policies import dispute_deadline, may_dispute
@@ -67,7 +66,6 @@ __all__ = [
     "invoice_recipients",
     "list_invoices",
     "recipients_for",
-    "recipients_key",
     "set_invoice_recipients",
     "void_invoice",
 ]
@@ -108,6 +106,9 @@ class InvoiceRow:
     disputed: bool
     #: open and past its due date
     overdue: bool
+    #: when support voided it (None unless ``status`` is ``void``)
+    voided_at: datetime | None = None
+    void_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,9 @@ class InvoiceDetail:
     overdue: bool
     payments: tuple[InvoicePaymentRow, ...]
     version: int
+    #: when support voided it and why (None unless ``status`` is ``void``)
+    voided_at: datetime | None = None
+    void_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +283,8 @@ def _detail(session: Session, invoice: Invoice, account: Account, today: date) -
             for p in payments
         ),
         version=invoice.version,
+        voided_at=invoice.voided_at,
+        void_reason=invoice.void_reason,
     )
 
 
@@ -358,6 +364,8 @@ def list_invoices(
                     status=inv.status,
                     disputed=inv.disputed_at is not None,
                     overdue=_is_overdue(inv, today),
+                    voided_at=inv.voided_at,
+                    void_reason=inv.void_reason,
                 )
             )
         return tuple(result)
@@ -476,6 +484,8 @@ def void_invoice(
             "credit_applied": str(_money(invoice.credit_applied_minor, invoice.currency).amount),
         }
         invoice.status = "void"
+        invoice.voided_at = now
+        invoice.void_reason = text
         if invoice.credit_applied_minor:
             account.credit_balance_minor += invoice.credit_applied_minor
             session.add(
@@ -496,7 +506,12 @@ def void_invoice(
             "invoice.voided",
             account.id,
             before,
-            {"invoice": invoice.number, "status": "void", "reason": text},
+            {
+                "invoice": invoice.number,
+                "status": "void",
+                "voided_at": now,
+                "reason": text,
+            },
             requested_by_contact_id=requester,
         )
         return _detail(session, invoice, account, now.date())
@@ -505,23 +520,18 @@ def void_invoice(
 # --------------------------------------------------------------------------- recipients
 
 
-def recipients_key(account_id: int) -> str:
-    """The ``app_settings`` key holding an account's extra invoice recipients."""
-    return f"account.{int(account_id)}.invoice_recipients"
-
-
 def recipients_for(session: Session, account_id: int) -> tuple[str, ...]:
-    """The extra invoice recipients of an account, inside the caller's transaction."""
-    from billing_desktop.store.models import AppSetting
+    """The extra invoice recipients of an account in their order, inside the caller's
+    transaction."""
+    from billing_desktop.store.models import InvoiceRecipient
 
-    row = session.get(AppSetting, recipients_key(account_id))
-    if row is None:
-        return ()
-    try:
-        values = json.loads(row.value)
-    except ValueError:
-        return ()
-    return tuple(v for v in values if isinstance(v, str))
+    return tuple(
+        session.scalars(
+            select(InvoiceRecipient.email)
+            .where(InvoiceRecipient.account_id == int(account_id))
+            .order_by(InvoiceRecipient.position, InvoiceRecipient.id)
+        )
+    )
 
 
 def _normalise_recipients(emails: Iterable[str], billing_email: str | None) -> list[str]:
@@ -582,7 +592,7 @@ def set_invoice_recipients(
     Blank entries and duplicates (case-insensitive) are dropped, as is the
     billing contact's own address. An empty list removes them all.
     """
-    from billing_desktop.store.models import AppSetting
+    from billing_desktop.store.models import InvoiceRecipient
 
     with ctx.db.transaction() as session:
         account = get_account(session, account_id, expected_version=expected_version)
@@ -593,15 +603,17 @@ def set_invoice_recipients(
         wanted = _normalise_recipients(emails, billing_email)
         before = list(recipients_for(session, account.id))
         if wanted != before:
-            key = recipients_key(account.id)
-            row = session.get(AppSetting, key)
-            if not wanted:
-                if row is not None:
-                    session.delete(row)
-            elif row is None:
-                session.add(AppSetting(key=key, value=json.dumps(wanted, ensure_ascii=False)))
-            else:
-                row.value = json.dumps(wanted, ensure_ascii=False)
+            # Delete first, in SQL: the unit of work would insert before deleting, and
+            # an address kept (or only re-cased or moved) would hit the unique key.
+            session.execute(
+                delete(InvoiceRecipient)
+                .where(InvoiceRecipient.account_id == account.id)
+                .execution_options(synchronize_session=False)
+            )
+            session.add_all(
+                InvoiceRecipient(account_id=account.id, position=position, email=email)
+                for position, email in enumerate(wanted, start=1)
+            )
             session.flush()
             audit.record(
                 session,

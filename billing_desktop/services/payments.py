@@ -22,7 +22,11 @@ Decisions where the spec is silent:
   not linked to an invoice plus a ``Credit`` row), so that
   Σ invoices − Σ payments = outstanding balance − account credit still holds;
   without ``method_id`` the default card or bank account on file is charged,
-  and when there is none the payment is recorded as a bank transfer.
+  and when there is none the payment is recorded as a bank transfer;
+- the "payment received" email gets values only: ``amount``,
+  ``invoice_numbers`` (the invoices paid, a list, empty when everything went to
+  account credit) and ``to_credit`` (the surplus that became account credit,
+  zero when none), so the template words them in the account's language.
 """
 
 from __future__ import annotations
@@ -690,13 +694,18 @@ def record_payment(
             },
             requested_by_contact_id=requester,
         )
-        numbers = ", ".join(a.invoice_number for a in applied)
+        # Values, not prose: the renderer words them in the account's language
+        # (no invoice paid → the whole amount went to account credit).
         email = queue_email(
             session,
             ctx,
             account,
             EmailKind.PAYMENT_RECEIVED,
-            {"amount": amount, "invoice_numbers": numbers or "account credit"},
+            {
+                "amount": amount,
+                "invoice_numbers": [a.invoice_number for a in applied],
+                "to_credit": credit_created,
+            },
         )
         session.flush()
         return PaymentResult(

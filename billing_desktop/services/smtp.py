@@ -14,9 +14,12 @@ move it to the operating system's keyring.
 
 Retries: a failed email waits :func:`retry_delay` after its last attempt
 (1, 5, 15, 60 minutes, 4 hours, then every 12 hours), counted from its
-``attempts``. The time of the last attempt is kept at the start of
-``last_error`` as ``[YYYY-MM-DD HH:MM:SS]`` because the ``emails`` table has no
-column for it yet (see :func:`_stamp` / :func:`last_attempt_at`).
+``attempts``. The failed attempt stores when the next one is due in
+``emails.next_attempt_at`` (cleared once the email is sent or made due again
+by :func:`retry_now`) and the error text, alone, in ``last_error``. A delivery
+run selects ``status = 'queued' OR (status = 'failed' AND next_attempt_at <=
+now)``, which the index on ``(status, next_attempt_at)`` answers without
+reading the sent emails.
 
 Transactions: each email's new status is written in its own small transaction
 right after the server accepted or refused it, so a crash or a server dying
@@ -49,6 +52,8 @@ from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
+
     from billing_desktop.services.context import AppContext
     from billing_desktop.store.models import Email
 
@@ -60,10 +65,9 @@ __all__ = [
     "SmtpSecurity",
     "SmtpSettings",
     "deliver_outbox",
-    "last_attempt_at",
     "load_smtp_settings",
-    "next_attempt_at",
     "outbox",
+    "retry_at",
     "retry_delay",
     "retry_now",
     "save_smtp_settings",
@@ -141,8 +145,9 @@ class OutboxEmail:
     created_at: datetime
     sent_at: datetime | None
     attempts: int
-    #: the server's or the connection's complaint, without the time stamp
+    #: the server's or the connection's complaint of the last failed attempt
     last_error: str | None
+    #: when the last failed attempt was made (None for queued and sent ones)
     last_attempt_at: datetime | None
     #: when a failed email is tried again (None for queued and sent ones)
     next_attempt_at: datetime | None
@@ -284,26 +289,6 @@ def _audit_view(settings: SmtpSettings) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- retry timing
 
-_STAMP = re.compile(r"^\[(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\] ?")
-
-
-def _stamp(when: datetime, message: str) -> str:
-    """``last_error`` text: the attempt's time, then the error."""
-    return f"[{when:%Y-%m-%d %H:%M:%S}] {message}"
-
-
-def last_attempt_at(last_error: str | None) -> datetime | None:
-    """The time of the failed attempt recorded in ``last_error`` (None if unknown)."""
-    match = _STAMP.match(last_error or "")
-    return datetime.fromisoformat(match.group(1)) if match else None
-
-
-def error_text(last_error: str | None) -> str | None:
-    """``last_error`` without its time stamp."""
-    if last_error is None:
-        return None
-    return _STAMP.sub("", last_error, count=1)
-
 
 def retry_delay(attempts: int) -> timedelta:
     """How long a failed email waits after its ``attempts``-th attempt."""
@@ -311,21 +296,16 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=RETRY_MINUTES[index])
 
 
-def next_attempt_at(status: str, attempts: int, last_error: str | None) -> datetime | None:
-    """When a failed email is due again; None for queued (due now) and sent emails."""
-    if status != "failed":
+def retry_at(attempts: int, failed_at: datetime) -> datetime:
+    """``next_attempt_at`` of an email whose ``attempts``-th attempt failed at ``failed_at``."""
+    return failed_at + retry_delay(attempts)
+
+
+def _last_attempt_at(status: str, attempts: int, next_at: datetime | None) -> datetime | None:
+    """When a failed email was last tried: its retry time minus the back-off it waits."""
+    if status != "failed" or next_at is None:
         return None
-    last = last_attempt_at(last_error)
-    return last + retry_delay(attempts) if last is not None else None
-
-
-def _is_due(status: str, attempts: int, last_error: str | None, now: datetime) -> bool:
-    if status == "queued":
-        return True
-    if status != "failed":
-        return False
-    due = next_attempt_at(status, attempts, last_error)
-    return due is None or due <= now
+    return next_at - retry_delay(attempts)
 
 
 # --------------------------------------------------------------------------- delivery
@@ -424,7 +404,6 @@ class _Outgoing:
     body_text: str
     language: str
     attempts: int
-    last_error: str | None
     status: str
 
 
@@ -451,38 +430,44 @@ def _recipients(item: _Outgoing) -> list[str]:
     return [addr for _name, addr in pairs if addr]
 
 
-def _due_emails(ctx: AppContext, now: datetime, limit: int) -> list[_Outgoing]:
-    """Queued emails and failed ones whose retry time has come, oldest first."""
-    from sqlalchemy import select
+def _due_query(now: datetime, limit: int) -> Select[Any]:
+    """Queued emails and failed ones whose retry time has come, oldest first.
+
+    Both branches are ranges of the ``ix_emails_status_next_attempt_at`` index.
+    """
+    from sqlalchemy import and_, or_, select
 
     from billing_desktop.store.models import Email
 
-    due: list[_Outgoing] = []
-    with ctx.db.sessions.begin() as session:  # a plain read: no write lock
-        query = (
-            select(Email)
-            .where(Email.status.in_(("queued", "failed")))
-            .order_by(Email.created_at, Email.id)
-            .execution_options(yield_per=500)
+    return (
+        select(Email)
+        .where(
+            or_(
+                Email.status == "queued",
+                and_(Email.status == "failed", Email.next_attempt_at <= now),
+            )
         )
-        for email in session.scalars(query):
-            if _is_due(email.status, email.attempts, email.last_error, now):
-                due.append(
-                    _Outgoing(
-                        id=email.id,
-                        to_address=email.to_address,
-                        cc_addresses=email.cc_addresses or "",
-                        subject=email.subject,
-                        body_text=email.body_text,
-                        language=email.language,
-                        attempts=email.attempts,
-                        last_error=email.last_error,
-                        status=email.status,
-                    )
-                )
-                if len(due) >= limit:
-                    break
-    return due
+        .order_by(Email.created_at, Email.id)
+        .limit(limit)
+    )
+
+
+def _due_emails(ctx: AppContext, now: datetime, limit: int) -> list[_Outgoing]:
+    """The due emails (see :func:`_due_query`), read without a write lock."""
+    with ctx.db.sessions.begin() as session:  # a plain read: no write lock
+        return [
+            _Outgoing(
+                id=email.id,
+                to_address=email.to_address,
+                cc_addresses=email.cc_addresses or "",
+                subject=email.subject,
+                body_text=email.body_text,
+                language=email.language,
+                attempts=email.attempts,
+                status=email.status,
+            )
+            for email in session.scalars(_due_query(now, limit))
+        ]
 
 
 def _record(ctx: AppContext, item: _Outgoing, now: datetime, error: str | None) -> bool:
@@ -497,10 +482,12 @@ def _record(ctx: AppContext, item: _Outgoing, now: datetime, error: str | None) 
         if error is None:
             email.status = "sent"
             email.sent_at = now
+            email.next_attempt_at = None
             email.last_error = None
         else:
             email.status = "failed"
-            email.last_error = _stamp(now, error)
+            email.next_attempt_at = retry_at(email.attempts, now)
+            email.last_error = error
     return True
 
 
@@ -643,14 +630,15 @@ def outbox(
     sql = (
         "SELECT e.id, e.account_id, a.account_number, a.company_name, e.kind, e.to_address, "
         "e.cc_addresses, e.subject, e.body_text, e.language, e.status, e.created_at, "
-        "e.sent_at, e.attempts, e.last_error "
+        "e.sent_at, e.attempts, e.last_error, e.next_attempt_at "
         "FROM emails e LEFT JOIN accounts a ON a.id = e.account_id"
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY e.created_at DESC, e.id DESC LIMIT :limit"
     )
     rows = []
     for r in ctx.db.reader.rows(sql, params):
-        status_value, attempts, last_error = r[10], int(r[13] or 0), r[14]
+        status_value, attempts = r[10], int(r[13] or 0)
+        next_at = _when(r[15]) if status_value == "failed" else None
         rows.append(
             OutboxEmail(
                 id=r[0],
@@ -667,9 +655,9 @@ def outbox(
                 created_at=_when(r[11]),  # type: ignore[arg-type]
                 sent_at=_when(r[12]),
                 attempts=attempts,
-                last_error=error_text(last_error),
-                last_attempt_at=last_attempt_at(last_error),
-                next_attempt_at=next_attempt_at(status_value, attempts, last_error),
+                last_error=r[14],
+                last_attempt_at=_last_attempt_at(status_value, attempts, next_at),
+                next_attempt_at=next_at,
             )
         )
     return rows
@@ -678,8 +666,9 @@ def outbox(
 def retry_now(ctx: AppContext, email_ids: Sequence[int] | None = None) -> int:
     """Make failed emails due at once (all of them, or ``email_ids``); returns how many.
 
-    They go back to ``queued`` (attempts and the last error are kept), so the
-    next delivery run sends them without waiting for their retry time.
+    They go back to ``queued`` with no ``next_attempt_at`` (attempts and the
+    last error are kept), so the next delivery run sends them without waiting
+    for their retry time.
     """
     from sqlalchemy import select
 
@@ -693,6 +682,7 @@ def retry_now(ctx: AppContext, email_ids: Sequence[int] | None = None) -> int:
         emails = list(session.scalars(query))
         for email in emails:
             email.status = "queued"
+            email.next_attempt_at = None
         if emails:
             audit.record(
                 session, ctx, "emails_retried", None, None, {"email_ids": [e.id for e in emails]}

@@ -11,6 +11,7 @@ import pytest
 
 from billing_desktop import app as app_module
 from billing_desktop.config import target_from
+from billing_desktop.domain.money import Money
 
 
 @pytest.fixture
@@ -182,3 +183,132 @@ def test_no_warm_up_for_a_database_closed_meanwhile(
     session.close()
     session._warm_up(db)
     assert calls == []
+
+
+# -- the email renderer --------------------------------------------------------------
+
+
+def test_the_app_context_writes_emails_with_the_qt_renderer(
+    qtbot, session, make_account, db_path: Path
+) -> None:
+    """Emails queued through the window's context are rendered by ``QtRenderer``: the
+    values are formatted for the account's language (Italian: 12.345,67 €), where the
+    plain renderer of the services would write "12,345.67 EUR"."""
+    from billing_desktop.documents import QtRenderer
+    from billing_desktop.services.mail import EmailKind, queue_email
+    from billing_desktop.store.models import Account
+
+    account_id = make_account("Rossi Impianti S.r.l.", country="IT", language="it")
+    assert session.open(target_from(str(db_path)))
+    qtbot.addWidget(session.window)
+    ctx = session.window.ctx
+    assert ctx.renderer is session.renderer
+    assert not session.renderer.loaded  # nothing rendered yet: not even created
+
+    with ctx.db.transaction() as s:
+        email = queue_email(
+            s, ctx, s.get(Account, account_id), EmailKind.PAYMENT_RECEIVED,
+            {"amount": Money("12345.67", "EUR"), "invoice_numbers": ["INV-2026-000042"]},
+        )  # fmt: skip
+        s.flush()
+        subject, body, language = email.subject, email.body_text, email.language
+
+    assert isinstance(session.renderer.renderer(), QtRenderer)
+    assert language == "it"
+    assert subject == "Payment received: 12.345,67\u00a0€"
+    assert "12.345,67\u00a0€ for INV-2026-000042." in body
+
+
+def test_lazy_renderer_creates_the_real_one_once_and_delegates() -> None:
+    made: list[object] = []
+
+    class Echo:
+        def email(self, kind, language, params):
+            return f"{kind}:{language}", ",".join(sorted(params))
+
+    def factory() -> Echo:
+        made.append(Echo())
+        return made[-1]
+
+    lazy = app_module.LazyRenderer(factory)
+    assert not lazy.loaded and made == []
+    assert lazy.email("trial_ended", "nl", {"product": "x", "trial_end": 1}) == (
+        "trial_ended:nl", "product,trial_end",
+    )  # fmt: skip
+    lazy.email("trial_ended", "de", {})
+    assert lazy.loaded and len(made) == 1  # created on first use only
+
+
+_FIRST_PAINT_SCRIPT = """
+import json, sys
+from datetime import date
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+app = QApplication(sys.argv[:1])
+result = {}
+
+
+def after_first_paint():
+    from billing_desktop.ui.main_window import MainWindow
+
+    window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+    if not window.isVisible():
+        QTimer.singleShot(10, after_first_paint)
+        return
+    QApplication.processEvents()  # the first paint of the window
+    result["at_paint"] = sorted(m for m in sys.modules if m.startswith("billing_desktop.documents"))
+    print("=== first paint ===", file=sys.stderr, flush=True)
+    result["subject"], result["body"] = window.ctx.renderer.email(
+        "trial_ended", "it",
+        {"contact_name": "Marco Rossi", "account_number": "A-900001", "company_name": "X",
+         "product": "GoTo Meeting", "trial_end": date(2026, 4, 20)},
+    )
+    result["after_email"] = "billing_desktop.documents" in sys.modules
+    QApplication.quit()
+
+
+QTimer.singleShot(0, after_first_paint)
+from billing_desktop.app import run_gui
+from billing_desktop.config import target_from
+
+code = run_gui(target_from(sys.argv[1]), lang="en_US")
+print(json.dumps({"code": code, **result}))
+"""
+
+
+def test_documents_are_not_imported_before_the_first_paint(
+    make_account, db_path: Path
+) -> None:
+    """``python -X importtime``: the start-up up to the first paint imports no module of
+    ``billing_desktop.documents``; the first email imports it, and renders."""
+    import json
+    import subprocess
+    import sys
+
+    make_account("Rossi Impianti S.r.l.")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", _FIRST_PAINT_SCRIPT, str(db_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["code"] == 0
+    assert outcome["at_paint"] == []
+    assert outcome["after_email"] is True
+    assert outcome["subject"] == "Your GoTo Meeting trial has ended"
+    assert "ended on 20/04/2026." in outcome["body"]  # QtRenderer: an Italian date
+
+    before, marker, after = result.stderr.partition("=== first paint ===")
+    assert marker, result.stderr[-3000:]
+
+    def imported(text: str) -> set[str]:
+        return {
+            line.rsplit("|", 1)[1].strip()
+            for line in text.splitlines()
+            if line.startswith("import time:") and "|" in line
+        }
+
+    assert "billing_desktop.app" in imported(before)  # importtime is on
+    assert not {m for m in imported(before) if m.startswith("billing_desktop.documents")}
+    assert {"billing_desktop.documents", "billing_desktop.documents.email"} <= imported(after)

@@ -727,11 +727,12 @@ def test_representative_channel_needs_product_admin(demo_ctx) -> None:
         assert item.passed is passed
 
 
-def test_cancelling_an_addon_alone(demo_ctx) -> None:
+def test_cancelling_an_addon_alone(demo_ctx, db_path) -> None:
     """A-100001: only the camera-share add-on of the annual v4 plan is cancelled.
 
-    It stops renewing (inactive at once); the year already paid (3 × 43.00 = 129.00)
-    covers it until 2026-10-13; the plan itself stays active.
+    The year already paid (3 × 43.00 = 129.00) covers it: it stays active until
+    2026-10-13 (``ends_on``, the first day without it) and does not renew; the plan
+    itself stays active.
     """
     a = acct(demo_ctx, "A-100001")
     sub_id = a.subs["gotoassist_rs_v4"]
@@ -755,12 +756,81 @@ def test_cancelling_an_addon_alone(demo_ctx) -> None:
     assert item.effective_end == date(2026, 10, 13)
     assert result.termination is None
     with demo_ctx.db.transaction() as s:
-        assert s.get(SubscriptionAddon, addon_id).active is False
+        addon = s.get(SubscriptionAddon, addon_id)
+        assert (addon.active, addon.ends_on) == (True, date(2026, 10, 13))
         sub = s.get(Subscription, sub_id)
         assert (sub.status, sub.auto_renew) == ("active", True)
     assert [e[0] for e in emails(demo_ctx, a.id)] == ["cancellation_confirmed"]
     [entry] = audits(demo_ctx, a.id, "cancel_addon")
-    assert json.loads(entry.after_json)["effective_end"] == "2026-10-13"
+    assert json.loads(entry.before_json)["ends_on"] is None
+    after = json.loads(entry.after_json)
+    assert (after["effective_end"], after["ends_on"], after["active"]) == (
+        "2026-10-13", "2026-10-13", True,
+    )  # fmt: skip
+    # cancelled once: a second request is refused and changes nothing
+    before = dump(db_path)
+    with pytest.raises(PolicyViolation) as err:
+        cx.assisted_cancel(
+            demo_ctx, a.id, verification=verification, requester_contact_id=a.contacts["Marco"],
+            subscription_ids=[], addon_ids=[addon_id], reason="too_expensive",
+            backup_confirmed=True,
+        )  # fmt: skip
+    assert err.value.code == "addon_already_cancelled"
+    assert dump(db_path) == before
+    # the plan's own cancellation still counts the add-on in the year already paid:
+    # 3 × 486.00 plan (1 458.00) + 129.00 add-on = 1 587.00; nothing after 2026-10-13
+    preview = cx.cancellation_preview(demo_ctx, sub_id)
+    assert preview.effective_end == date(2026, 10, 13)
+    assert (preview.period_amount, preview.additional_charge) == (eur("1587.00"), eur("0.00"))
+
+
+def test_addon_of_a_fixed_term_is_billed_once_for_its_remaining_months(demo_ctx) -> None:
+    """A-100005: the patch-management add-on of the 24-month Resolve term (8 licences,
+    billed monthly, term end 2027-02-21) is cancelled first, the plan later.
+
+    Add-on: 8 × 6.00 = 48.00 a month; the 9 months after the current period
+    (2026-05-21 → 2027-02-21) are billed at once: 9 × 48.00 = 432.00. It stays active
+    until 2027-02-21. The plan's cancellation then bills only the plan's 9 months,
+    9 × 464.00 = 4 176.00 — not the add-on again — while the current period still
+    shows both (464.00 + 48.00 = 512.00).
+    """
+    a = acct(demo_ctx, "A-100005")
+    sub_id = a.subs["logmein_resolve"]
+    with demo_ctx.db.transaction() as s:
+        [addon_id] = s.scalars(
+            select(SubscriptionAddon.id).where(SubscriptionAddon.subscription_id == sub_id)
+        )
+    settle_open_invoices(demo_ctx, a.id)
+    good = verify_a100005(demo_ctx)
+    first = cx.assisted_cancel(
+        demo_ctx, a.id, verification=good, requester_contact_id=a.contacts["Sanne"],
+        subscription_ids=[], addon_ids=[addon_id], reason="no_longer_needed",
+        backup_confirmed=True,
+    )  # fmt: skip
+    [item] = first.items
+    assert (item.effective_end, item.months_billed) == (date(2027, 2, 21), 10)
+    assert item.additional_charge == eur("432.00")
+    assert first.termination is not None and first.termination.total == eur("432.00")
+    with demo_ctx.db.transaction() as s:
+        addon = s.get(SubscriptionAddon, addon_id)
+        assert (addon.active, addon.ends_on) == (True, date(2027, 2, 21))
+        assert s.get(Subscription, sub_id).status == "active"
+
+    assert settle_open_invoices(demo_ctx, a.id) == eur("432.00")
+    unassign_all(demo_ctx, sub_id)
+    second = cx.assisted_cancel(
+        demo_ctx, a.id, verification=good, requester_contact_id=a.contacts["Sanne"],
+        subscription_ids=[sub_id], reason="no_longer_needed", backup_confirmed=True,
+    )  # fmt: skip
+    [item] = second.items
+    assert item.period_amount == eur("512.00")
+    assert item.additional_charge == eur("4176.00")
+    assert item.amount_still_billed == eur("4688.00")  # 512.00 + 4 176.00
+    with demo_ctx.db.transaction() as s:
+        inv = s.scalar(select(Invoice).where(Invoice.number == second.termination_invoice_number))
+        assert [(ln.quantity, ln.unit_price_minor, ln.amount_minor) for ln in inv.lines] == [
+            (9, 46400, 417600)
+        ]
 
 
 def test_assisted_cancel_is_for_support_staff_only(demo_ctx, as_role, db_path) -> None:

@@ -30,7 +30,10 @@ from billing_desktop.services.invoices import (
 from billing_desktop.services.invoicing import DraftLine, figures_for_account, issue_invoice
 from billing_desktop.services.payments import record_payment
 
-TABLES = ("invoices", "payments", "credits", "accounts", "app_settings", "audit_entries")
+TABLES = (
+    "invoices", "payments", "credits", "accounts", "app_settings", "invoice_recipients",
+    "audit_entries",
+)  # fmt: skip
 OVERDUE = "INV-2026-000036"  # A-100009, 186.40, issued 2026-03-09, due 2026-04-08
 RECENT = "INV-2026-000064"  # A-100002, 480.00, issued 2026-04-19, paid by autopay
 
@@ -180,14 +183,29 @@ def test_dispute_needs_a_note_and_a_non_void_invoice(demo_ctx, as_role) -> None:
 def test_support_voids_an_open_unpaid_invoice_and_its_number_stays_used(demo_ctx, as_role) -> None:
     db = demo_ctx.db
     assert _status(demo_ctx, "A-100009") == "overdue"
-    detail = void_invoice(as_role("support"), OVERDUE, "Minutes billed to the wrong account")
+    detail = void_invoice(as_role("support"), OVERDUE, " Minutes billed to the wrong account ")
     assert (detail.status, detail.number, detail.due) == ("void", OVERDUE, eur("0.00"))
+    # when and why are on the invoice itself (the clock: 2026-04-26 09:00)
+    assert detail.voided_at == datetime(2026, 4, 26, 9, 0)
+    assert detail.void_reason == "Minutes billed to the wrong account"
+    assert db.reader.rows(
+        "SELECT status, voided_at, void_reason FROM invoices WHERE number = :n", {"n": OVERDUE}
+    ) == [("void", "2026-04-26 09:00:00.000000", "Minutes billed to the wrong account")]
+    again = invoice_detail(demo_ctx, OVERDUE)
+    assert (again.voided_at, again.void_reason) == (detail.voided_at, detail.void_reason)
     assert _status(demo_ctx, "A-100009") == "active"
     assert db.reader.rows(
         "SELECT outstanding_minor, oldest_due_date FROM accounts WHERE account_number = 'A-100009'"
     ) == [(0, None)]
     assert list_invoices(demo_ctx, "A-100009", "open") == ()
-    assert [r.number for r in list_invoices(demo_ctx, "A-100009", "void")] == [OVERDUE]
+    [voided] = list_invoices(demo_ctx, "A-100009", "void")
+    assert (voided.number, voided.voided_at, voided.void_reason) == (
+        OVERDUE, datetime(2026, 4, 26, 9, 0), "Minutes billed to the wrong account",
+    )  # fmt: skip
+    # invoices that were never voided carry neither
+    assert {(r.voided_at, r.void_reason) for r in list_invoices(demo_ctx, "A-100009", "paid")} == {
+        (None, None)
+    }
     ((after,),) = db.reader.rows(
         "SELECT after_json FROM audit_entries WHERE action = 'invoice.voided'"
     )
@@ -317,9 +335,24 @@ def test_invoice_recipients_up_to_five_besides_the_billing_contact(demo_ctx) -> 
         "Pablo.Sanchez@martinezasesores.example",
     )
     account_id = db.reader.scalar("SELECT id FROM accounts WHERE account_number='A-100009'")
-    stored = db.setting(f"account.{account_id}.invoice_recipients")
-    assert json.loads(stored) == list(result.recipients)
+    # one row each in the invoice_recipients table, in the order given; nothing in app_settings
+    assert recipient_rows(db, account_id) == [
+        (1, "contabilidad@martinezasesores.example"),
+        (2, "Pablo.Sanchez@martinezasesores.example"),
+    ]
+    assert db.setting(f"account.{account_id}.invoice_recipients") is None
     assert invoice_recipients(demo_ctx, "A-100009").recipients == result.recipients
+    # keeping an address while re-casing and reordering does not trip the unique key
+    assert set_invoice_recipients(
+        demo_ctx, "A-100009",
+        ["pablo.sanchez@martinezasesores.example", "contabilidad@martinezasesores.example"],
+    ).recipients == (
+        "pablo.sanchez@martinezasesores.example", "contabilidad@martinezasesores.example",
+    )  # fmt: skip
+    assert recipient_rows(db, account_id) == [
+        (1, "pablo.sanchez@martinezasesores.example"),
+        (2, "contabilidad@martinezasesores.example"),
+    ]
     snapshot = _dump(db)
     with pytest.raises(ValidationError) as err:
         set_invoice_recipients(demo_ctx, "A-100009", [f"r{n}@example.com" for n in range(6)])
@@ -331,8 +364,33 @@ def test_invoice_recipients_up_to_five_besides_the_billing_contact(demo_ctx) -> 
     assert len(set_invoice_recipients(
         demo_ctx, "A-100009", [f"r{n}@example.com" for n in range(5)]
     ).recipients) == 5  # fmt: skip
+    assert [n for n, _email in recipient_rows(db, account_id)] == [1, 2, 3, 4, 5]
     assert set_invoice_recipients(demo_ctx, "A-100009", []).recipients == ()
-    assert db.setting(f"account.{account_id}.invoice_recipients") is None
+    assert recipient_rows(db, account_id) == []
+    entries = db.reader.rows(
+        "SELECT before_json, after_json FROM audit_entries "
+        "WHERE action = 'account.invoice_recipients_changed' ORDER BY id"
+    )
+    assert len(entries) == 4  # set, reordered, five, cleared
+    assert json.loads(entries[-1][1]) == {"invoice_recipients": []}
+
+
+def test_invoice_recipients_of_accounts_are_separate(demo_ctx) -> None:
+    """The same address may receive invoices of two accounts (unique per account only)."""
+    shared = "shared.accounting@example.com"
+    set_invoice_recipients(demo_ctx, "A-100009", [shared])
+    set_invoice_recipients(demo_ctx, "A-100002", [shared, "it@example.com"])
+    assert invoice_recipients(demo_ctx, "A-100009").recipients == (shared,)
+    assert invoice_recipients(demo_ctx, "A-100002").recipients == (shared, "it@example.com")
+    set_invoice_recipients(demo_ctx, "A-100002", [])
+    assert invoice_recipients(demo_ctx, "A-100009").recipients == (shared,)
+
+
+def recipient_rows(db, account_id: int) -> list[tuple[int, str]]:
+    return db.reader.rows(
+        "SELECT position, email FROM invoice_recipients WHERE account_id = :a ORDER BY position",
+        {"a": account_id},
+    )
 
 
 # --------------------------------------------------------------------------- permissions

@@ -148,6 +148,11 @@ def emails(ctx) -> dict[int, tuple]:
     return {r[0]: r[1:] for r in rows}
 
 
+def retry_times(ctx) -> dict[int, str | None]:
+    """``next_attempt_at`` of each email, as stored."""
+    return dict(ctx.db.reader.rows("SELECT id, next_attempt_at FROM emails ORDER BY id"))
+
+
 def at(ctx, moment: datetime):
     """The same context with the clock moved to ``moment``."""
     return dataclasses.replace(ctx, clock=FixedClock(moment))
@@ -227,7 +232,9 @@ def test_server_down_marks_failed_then_retries_later(ctx, account_id, smtp_serve
     assert summary.error is not None and f"127.0.0.1:{smtp_server.port}" in summary.error
     status, attempts, sent_at, last_error = emails(ctx)[email_id]
     assert (status, attempts, sent_at) == ("failed", 1, None)
-    assert last_error.startswith("[2026-04-26 09:00:00] Cannot connect to 127.0.0.1:")
+    # the error text alone; the retry time has its own column: 09:00 + 1 minute
+    assert last_error.startswith(f"Cannot connect to 127.0.0.1:{smtp_server.port}: ")
+    assert retry_times(ctx) == {email_id: "2026-04-26 09:01:00.000000"}
     [row] = outbox(ctx, status="failed")
     assert row.last_error.startswith("Cannot connect to 127.0.0.1:")
     assert row.last_attempt_at == NOW
@@ -245,6 +252,9 @@ def test_server_down_marks_failed_then_retries_later(ctx, account_id, smtp_serve
     summary = deliver_outbox(at(ctx, later))
     assert (summary.sent, summary.failed, summary.waiting) == (1, 0, 0)
     assert emails(ctx)[email_id] == ("sent", 2, "2026-04-26 09:01:00.000000", None)
+    assert retry_times(ctx) == {email_id: None}  # cleared once sent
+    [sent] = outbox(ctx, status="sent")
+    assert (sent.last_error, sent.last_attempt_at, sent.next_attempt_at) == (None, None, None)
     assert len(smtp_server.handler.envelopes) == 1
 
 
@@ -258,6 +268,8 @@ def test_backoff_grows_with_each_failed_attempt(ctx, account_id) -> None:
         assert deliver_outbox(at(ctx, moment)).failed == 1
         [row] = outbox(ctx)
         waits.append(int((row.next_attempt_at - moment).total_seconds() // 60))
+        assert row.last_attempt_at == moment
+        assert retry_times(ctx)[email_id] == f"{row.next_attempt_at:%Y-%m-%d %H:%M:%S}.000000"
         # one second early: not attempted
         assert deliver_outbox(at(ctx, row.next_attempt_at - timedelta(seconds=1))).failed == 0
         moment = row.next_attempt_at
@@ -266,6 +278,73 @@ def test_backoff_grows_with_each_failed_attempt(ctx, account_id) -> None:
     assert [retry_delay(n).total_seconds() // 60 for n in range(1, 8)] == [
         *RETRY_MINUTES, RETRY_MINUTES[-1]
     ]
+
+
+def test_due_emails_are_picked_by_status_and_retry_time(ctx, account_id) -> None:
+    """Only queued emails and failed ones whose ``next_attempt_at`` has come are sent,
+    oldest first, up to the limit; sent ones and later retries are left alone."""
+    from billing_desktop.store.models import Email
+
+    ids = [queue(ctx, account_id) for _ in range(5)]
+    states = [
+        ("queued", None),
+        ("failed", NOW - timedelta(minutes=1)),  # due a minute ago
+        ("failed", NOW),  # due now
+        ("failed", NOW + timedelta(seconds=1)),  # not yet
+        ("sent", None),
+    ]
+    with ctx.db.transaction() as session:
+        for email_id, (status, next_at) in zip(ids, states, strict=True):
+            email = session.get(Email, email_id)
+            email.status, email.next_attempt_at = status, next_at
+            email.attempts = 0 if status == "queued" else 1
+    sent: list[str] = []
+
+    class Recording:
+        def __init__(self, host, port, timeout) -> None:
+            pass
+
+        def ehlo(self) -> None:
+            pass
+
+        def starttls(self, context) -> None:
+            pass
+
+        def send_message(self, msg, from_addr, to_addrs) -> dict:
+            sent.append(msg["X-Billing-Desktop-Email-Id"])
+            return {}
+
+        def quit(self) -> None:
+            pass
+
+    configure(ctx, free_port())
+    assert deliver_outbox(ctx, limit=2, smtp_factory=Recording).sent == 2
+    assert sent == [str(ids[0]), str(ids[1])]  # oldest first, only two
+    assert deliver_outbox(ctx, smtp_factory=Recording).sent == 1
+    assert sent[2:] == [str(ids[2])]  # the one due "now"; ids[3] waits one more second
+    assert deliver_outbox(at(ctx, NOW + timedelta(seconds=1)), smtp_factory=Recording).sent == 1
+    assert sent[3:] == [str(ids[3])]
+    assert {e.id: e.status for e in outbox(ctx)} == dict.fromkeys(ids, "sent")
+
+
+def test_the_due_query_uses_the_status_and_retry_time_index(ctx) -> None:
+    """``EXPLAIN QUERY PLAN`` of the delivery query: the emails table is searched through
+    ``ix_emails_status_next_attempt_at``, never scanned."""
+    from sqlalchemy.dialects import sqlite
+
+    from billing_desktop.services.smtp import _due_query
+
+    sql = str(
+        _due_query(NOW, 100).compile(
+            dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
+        )
+    )
+    plan = [row[-1] for row in ctx.db.reader.rows("EXPLAIN QUERY PLAN " + sql)]
+    assert any(
+        "USING INDEX ix_emails_status_next_attempt_at (status=? AND next_attempt_at<?)" in step
+        for step in plan
+    ), plan
+    assert not any(step.startswith("SCAN emails") for step in plan), plan
 
 
 def test_server_dying_mid_batch_keeps_earlier_sends(ctx, account_id, smtp_server) -> None:
@@ -332,8 +411,11 @@ def test_retry_now_makes_failed_emails_due_at_once(ctx, account_id, smtp_server)
     deliver_outbox(ctx)
     smtp_server.start()
 
+    assert retry_times(ctx)[email_id] == "2026-04-26 09:01:00.000000"
     assert retry_now(ctx) == 1
     assert emails(ctx)[email_id][:2] == ("queued", 1)  # attempts kept
+    assert emails(ctx)[email_id][3].startswith("Cannot connect")  # and the last error
+    assert retry_times(ctx)[email_id] is None  # due at once
     summary = deliver_outbox(ctx)  # same minute: no waiting for the back-off
 
     assert summary.sent == 1
@@ -350,7 +432,7 @@ def test_email_without_address_fails_with_a_reason(ctx, make_account, smtp_serve
     assert deliver_outbox(ctx).failed == 1
     status, attempts, _sent, error = emails(ctx)[email_id]
     assert (status, attempts) == ("failed", 1)
-    assert error.endswith("The email has no recipient address.")
+    assert error == "The email has no recipient address."
 
 
 # --------------------------------------------------------------------------- settings

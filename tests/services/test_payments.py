@@ -398,6 +398,38 @@ def test_overpayment_becomes_account_credit(demo_ctx) -> None:
     assert invoices - payments == 0 - 1360
 
 
+def test_payment_email_gets_values_not_english_words(demo_ctx) -> None:
+    """The "payment received" email of a Spanish account gets the invoices paid (a list)
+    and the part that became account credit (Money), never English prose to paste in."""
+    from billing_desktop.services.mail import EmailKind, PlainRenderer
+
+    seen: list[tuple[str, str, dict]] = []
+
+    class Recording(PlainRenderer):
+        def email(self, kind, language, params):
+            seen.append((kind, language, dict(params)))
+            return super().email(kind, language, params)
+
+    ctx = dataclasses.replace(demo_ctx, renderer=Recording())
+    # 200.00 pays INV-2026-000036 (186.40); 200.00 − 186.40 = 13.60 becomes credit
+    record_payment(ctx, "A-100009", amount=eur("200.00"))
+    # nothing is due any more: all of 50.00 becomes account credit
+    record_payment(ctx, "A-100009", amount=eur("50.00"))
+    paid, credit_only = seen
+    assert paid[:2] == credit_only[:2] == (EmailKind.PAYMENT_RECEIVED, "es")
+    assert {k: paid[2][k] for k in ("amount", "invoice_numbers", "to_credit")} == {
+        "amount": eur("200.00"), "invoice_numbers": ["INV-2026-000036"],
+        "to_credit": eur("13.60"),
+    }  # fmt: skip
+    assert {k: credit_only[2][k] for k in ("amount", "invoice_numbers", "to_credit")} == {
+        "amount": eur("50.00"), "invoice_numbers": [], "to_credit": eur("50.00"),
+    }  # fmt: skip
+    bodies = demo_ctx.db.reader.rows(
+        "SELECT body_text FROM emails WHERE kind = 'payment_received' ORDER BY id"
+    )
+    assert all("account credit" not in body for (body,) in bodies)
+
+
 def test_partial_payment_leaves_the_invoice_open(demo_ctx) -> None:
     result = record_payment(demo_ctx, "A-100009", amount=eur("100.00"))
     assert [(a.amount, a.settled) for a in result.applied] == [(eur("100.00"), False)]
