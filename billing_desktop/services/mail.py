@@ -30,7 +30,7 @@ kind                        values
                             period_end as stored), invoice_number, total, and either
                             charged_to ("Visa •••• 4242": paid by autopay) or due_date
                             (left open); amount_due optional
-``payment_received``        amount, invoice_numbers (text or a list)
+``payment_received``        amount, invoice_numbers (a list; empty: all to credit), to_credit
 ==========================  ==============================================================
 
 A missing value renders as an empty string (logged), never as an error: an
@@ -155,6 +155,18 @@ _BODIES: dict[tuple[EmailKind, str], str] = {
         "Hello {contact_name},\n\n"
         "we have received your payment of {amount} for {invoice_numbers}. Thank you.\n",
     ),
+    (EmailKind.PAYMENT_RECEIVED, "credit"): QT_TRANSLATE_NOOP(
+        "Email",
+        "Hello {contact_name},\n\n"
+        "we have received your payment of {amount}. It has been added to your account "
+        "credit and will pay your next invoices. Thank you.\n",
+    ),
+    (EmailKind.PAYMENT_RECEIVED, "mixed"): QT_TRANSLATE_NOOP(
+        "Email",
+        "Hello {contact_name},\n\n"
+        "we have received your payment of {amount} for {invoice_numbers}; {to_credit} of it "
+        "has been added to your account credit. Thank you.\n",
+    ),
 }
 
 #: Appended to every body.
@@ -175,6 +187,13 @@ def template_for(kind: EmailKind | str, params: Mapping[str, Any]) -> tuple[str,
             variant = "charged"
         elif params.get("due_date"):
             variant = "open"
+    elif kind is EmailKind.PAYMENT_RECEIVED:
+        to_credit = params.get("to_credit")
+        has_credit = to_credit is not None and getattr(to_credit, "is_positive", False)
+        if not params.get("invoice_numbers"):
+            variant = "credit"
+        elif has_credit:
+            variant = "mixed"
     return _SUBJECTS[kind], _BODIES[(kind, variant)]
 
 

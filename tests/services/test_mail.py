@@ -548,3 +548,31 @@ def test_a_failing_renderer_falls_back_to_plain_english(ctx, account_id) -> None
     )
     assert subject == "Your GoTo Meeting Größe Ü subscription has been cancelled"
     assert language == "de"
+
+
+def test_payment_email_words_credit_only_and_mixed_payments() -> None:
+    from billing_desktop.domain.money import Money
+    from billing_desktop.services.mail import EmailKind, PlainRenderer
+
+    renderer = PlainRenderer()
+    euro = Money("120.00", "EUR")
+    _, credit_only = renderer.email(
+        EmailKind.PAYMENT_RECEIVED, "en",
+        {"contact_name": "Ada", "amount": euro, "invoice_numbers": [], "to_credit": euro},
+    )
+    assert "It has been added to your account credit" in credit_only
+    assert " for ." not in credit_only
+    _, mixed = renderer.email(
+        EmailKind.PAYMENT_RECEIVED, "en",
+        {
+            "contact_name": "Ada", "amount": euro, "invoice_numbers": ["INV-2026-000007"],
+            "to_credit": Money("20.00", "EUR"),
+        },
+    )
+    assert "INV-2026-000007" in mixed and "of it has been added to your account credit" in mixed
+    _, plain = renderer.email(
+        EmailKind.PAYMENT_RECEIVED, "en",
+        {"contact_name": "Ada", "amount": euro, "invoice_numbers": ["INV-2026-000007"],
+         "to_credit": Money("0.00", "EUR")},
+    )
+    assert "account credit" not in plain
