@@ -113,6 +113,14 @@ def authorize(ctx: AppContext, action: Action, account: Account | None = None) -
             QT_TRANSLATE_NOOP("ServiceError", "Your role ({role}) does not allow this action."),
             role=role.value,
         )
+    if role is OperatorRole.TRAINER and not ctx.is_demo:
+        # SPEC §6: a trainer changes demo databases only — sending a real
+        # database's emails or changing its SMTP settings included.
+        decision = operator_may_modify(
+            role, account_is_corporate=False, is_assigned_representative=False,
+            database_is_demo=False,
+        )  # fmt: skip
+        raise PermissionDenied(decision.code, decision.message, decision.params)
     if action is Action.MOVE_CLOCK and not ctx.is_demo:
         raise _refuse(
             "clock_demo_only",
