@@ -1,0 +1,1 @@
+"""The account page and its tabs (SPEC §4 "Account")."""
