@@ -47,8 +47,17 @@ from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
 from billing_desktop.services.base import get_account, requesting_contact
 from billing_desktop.services.context import AppContext
-from billing_desktop.services.errors import NotFound, PolicyViolation, ValidationError
-from billing_desktop.services.invoicing import apply_payment, method_summary
+from billing_desktop.services.errors import (
+    NotFound,
+    PermissionDenied,
+    PolicyViolation,
+    ValidationError,
+)
+from billing_desktop.services.invoicing import (
+    CORPORATE_TERMS_DAYS,
+    apply_payment,
+    method_summary,
+)
 from billing_desktop.services.mail import EmailKind, queue_email
 
 if TYPE_CHECKING:
@@ -61,9 +70,11 @@ __all__ = [
     "AutopayState",
     "PaymentMethodInfo",
     "PaymentResult",
+    "PaymentSettings",
     "add_bank_account",
     "add_card",
     "list_payment_methods",
+    "payment_settings",
     "record_payment",
     "remove_method",
     "set_autopay",
@@ -99,6 +110,31 @@ class PaymentMethodInfo:
     summary: str
     #: a card whose expiry month is before today's month
     expired: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSettings:
+    """How an account pays: what the Payment methods and Invoices tabs show around the lists."""
+
+    account_id: int
+    account_number: str
+    type: str  # standard | corporate
+    autopay: bool
+    #: net days of a corporate account's invoices (the default when none is recorded);
+    #: None for a self-service account
+    payment_terms_days: int | None
+    #: amount due on open invoices ("Pay balance" pays it) and account credit
+    outstanding: Money
+    credit_balance: Money
+    #: what "Pay balance" charges: the default card or bank account ("Visa •••• 4242"),
+    #: None when the payment is recorded as a bank transfer
+    pay_with: str | None
+    #: that default card has expired: "Pay balance" would be refused until it is replaced
+    pay_with_expired: bool
+    #: the operator may change payment methods, autopay and record payments here (SPEC §6)
+    may_change: bool
+    #: the account's version, for ``expected_version`` of the writes
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +304,36 @@ def list_payment_methods(ctx: AppContext, account_id: int | str) -> tuple[Paymen
         today = ctx.clock.today()
         methods = sorted(account.payment_methods, key=lambda m: (not m.is_default, m.id))
         return tuple(_info(m, today) for m in methods)
+
+
+def payment_settings(ctx: AppContext, account_id: int | str) -> PaymentSettings:
+    """Autopay, payment terms, balances and whether the operator may change them."""
+    with _reading(ctx) as session:
+        account = get_account(session, account_id)
+        authorize(ctx, Action.VIEW, account)
+        try:
+            authorize(ctx, Action.MANAGE_PAYMENT_METHODS, account)
+        except PermissionDenied:
+            may_change = False
+        else:
+            may_change = True
+        corporate = account.type == "corporate"
+        charged = _default_chargeable(account)
+        return PaymentSettings(
+            account_id=account.id,
+            account_number=account.account_number,
+            type=account.type,
+            autopay=bool(account.autopay) and not corporate,
+            payment_terms_days=(account.payment_terms_days or CORPORATE_TERMS_DAYS)
+            if corporate
+            else None,
+            outstanding=Money.from_minor(account.outstanding_minor, account.currency),
+            credit_balance=Money.from_minor(account.credit_balance_minor, account.currency),
+            pay_with=method_summary(charged) if charged is not None else None,
+            pay_with_expired=charged is not None and _is_expired(charged, ctx.clock.today()),
+            may_change=may_change,
+            version=account.version,
+        )
 
 
 def add_card(
@@ -551,12 +617,19 @@ def _payment_method_for(
     if method_id is not None:
         method = _get_method(account, method_id)
     else:
-        chargeable = [m for m in account.payment_methods if m.kind in _CHARGEABLE]
-        method = next((m for m in chargeable if m.is_default), None)
+        method = _default_chargeable(account)
         if method is None:
             return None  # recorded as a bank transfer
     _refuse_expired(method, today)
     return method
+
+
+def _default_chargeable(account: Account) -> PaymentMethod | None:
+    """The method "Pay balance" charges without a ``method_id``: the default card or bank
+    account (None: the payment is recorded as a bank transfer)."""
+    return next(
+        (m for m in account.payment_methods if m.kind in _CHARGEABLE and m.is_default), None
+    )
 
 
 def record_payment(

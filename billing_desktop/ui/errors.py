@@ -28,10 +28,16 @@ def translate_message(message: str) -> str:
 
 def error_text(err: DomainError) -> str:
     """The translated sentence for ``err`` with its values formatted for the UI locale."""
-    from billing_desktop.documents.formatting import format_values
+    from billing_desktop.documents.formatting import format_value
 
     template = translate_message(err.message)
-    values = format_values(err.params, QLocale())
+    locale = QLocale()
+    # whole numbers stay numbers so a template may format them ("{month:02d}")
+    values = {
+        key: value if isinstance(value, int) and not isinstance(value, bool)
+        else format_value(value, locale)
+        for key, value in err.params.items()
+    }
     try:
         return template.format(**values)
     except (KeyError, IndexError, ValueError):

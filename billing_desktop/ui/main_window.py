@@ -4,6 +4,10 @@ Navigation lists only views that exist, so no entry ever does nothing. The
 status bar always says who is working, on which database and on which date —
 in a demo database the date is the simulated one and a "DEMO" badge makes it
 impossible to mistake the training data for real customers.
+
+An account opened from the accounts list (double-click or Enter) or from the
+quick search (Ctrl+K) shows as an :class:`AccountPage` in the view stack, one
+at a time; Back returns to the list. Which account was open is not remembered.
 """
 
 from __future__ import annotations
@@ -34,12 +38,16 @@ from PySide6.QtWidgets import (
 )
 
 from billing_desktop import __version__
+from billing_desktop.domain.errors import DomainError
 from billing_desktop.services.context import AppContext
+from billing_desktop.ui.errors import show_service_error
 from billing_desktop.ui.formatting import format_date
 from billing_desktop.ui.views.accounts_view import AccountsView
 from billing_desktop.ui.welcome_state import remember_welcome_dismissed
 
 if TYPE_CHECKING:
+    from billing_desktop.ui.account.page import AccountPage
+    from billing_desktop.ui.quick_search import QuickSearchDialog
     from billing_desktop.ui.welcome import WelcomePage
 
 __all__ = ["MainWindow"]
@@ -114,6 +122,11 @@ class MainWindow(QMainWindow):
             self.navigation.addItem(item)
             if hasattr(view, "demo_requested"):
                 view.demo_requested.connect(self.demo_requested)
+            if hasattr(view, "account_activated"):
+                view.account_activated.connect(self.open_account)
+        #: the account shown, if any (one at a time, built when opened)
+        self.account_page: AccountPage | None = None
+        self._quick_search: QuickSearchDialog | None = None
 
         self.welcome: WelcomePage | None = None
         if show_welcome:
@@ -132,6 +145,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.navigation.currentRowChanged.connect(self._on_navigation_row)
+        # Clicking the selected entry (Accounts, under an open account) goes to it too.
+        self.navigation.itemClicked.connect(
+            lambda item: self._on_navigation_row(self.navigation.row(item))
+        )
 
         self._create_actions()
         self._create_status_bar()
@@ -161,6 +178,12 @@ class MainWindow(QMainWindow):
         self.file_menu.addAction(self.quit_action)
 
         self.view_menu = self.menuBar().addMenu("")
+        self.quick_search_action = QAction(self)
+        self.quick_search_action.setShortcut(QKeySequence("Ctrl+K"))
+        self.quick_search_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.quick_search_action.triggered.connect(self.show_quick_search)
+        self.view_menu.addAction(self.quick_search_action)
+        self.view_menu.addSeparator()
         self.view_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
         group.setExclusive(True)
@@ -235,16 +258,86 @@ class MainWindow(QMainWindow):
         if view is None:
             log.warning("no view %r", key)
             return
+        if self.account_page is not None and not self.close_account():
+            self._select_navigation(self._current_key)
+            return
         self._current_key = key
         self.stack.setCurrentWidget(view)
-        row = [spec.key for spec in VIEWS].index(key)
-        self.navigation.blockSignals(True)
-        self.navigation.setCurrentRow(row)
-        self.navigation.blockSignals(False)
-        self.view_actions[key].setChecked(True)
+        self._select_navigation(key)
         # Also before the window is shown: the view then gets the first focus,
         # not the navigation list (whose focus-in would select a row).
         view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _select_navigation(self, key: str | None) -> None:
+        keys = [spec.key for spec in VIEWS]
+        self.navigation.blockSignals(True)
+        self.navigation.setCurrentRow(keys.index(key) if key in keys else -1)
+        self.navigation.blockSignals(False)
+        if key in self.view_actions:
+            self.view_actions[key].setChecked(True)
+
+    # -- accounts ------------------------------------------------------------
+
+    def open_account(self, account_id: int) -> None:
+        """Show the account's page (replacing the one shown, if any)."""
+        from billing_desktop.services.accounts import account_overview
+        from billing_desktop.ui.account.page import AccountPage
+
+        page = self.account_page
+        if page is not None and page.account_id == account_id:
+            self.stack.setCurrentWidget(page)
+            page.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        if page is not None and not page.confirm_leave():
+            return
+        try:
+            overview = account_overview(self.ctx, account_id)
+        except DomainError as err:
+            show_service_error(self, err)
+            return
+        self._drop_account_page()
+        if self.welcome is not None:
+            remember_welcome_dismissed(self.ctx)
+            self._drop_welcome()
+        page = AccountPage(self.ctx, account_id, self.stack, overview=overview)
+        page.back_requested.connect(self.back_to_accounts)
+        self.account_page = page
+        self.stack.addWidget(page)
+        self._current_key = "accounts"
+        self.stack.setCurrentWidget(page)
+        self._select_navigation("accounts")
+        page.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def close_account(self) -> bool:
+        """Close the account page (asking first about unsaved edits); False if the user stays."""
+        page = self.account_page
+        if page is None:
+            return True
+        if not page.confirm_leave():
+            return False
+        self._drop_account_page()
+        return True
+
+    def back_to_accounts(self) -> None:
+        """The page's Back: close it and show the list where it was."""
+        if self.close_account():
+            self.show_view("accounts")
+
+    def _drop_account_page(self) -> None:
+        page, self.account_page = self.account_page, None
+        if page is not None:
+            self.stack.removeWidget(page)
+            page.hide()
+            page.deleteLater()
+
+    def show_quick_search(self) -> None:
+        """Ctrl+K: the quick search box over the window."""
+        if self._quick_search is None:
+            from billing_desktop.ui.quick_search import QuickSearchDialog
+
+            self._quick_search = QuickSearchDialog(self.ctx, self)
+            self._quick_search.account_chosen.connect(self.open_account)
+        self._quick_search.start()
 
     def show_welcome(self) -> None:
         if self.welcome is None:
@@ -272,12 +365,21 @@ class MainWindow(QMainWindow):
 
     def _on_navigation_row(self, row: int) -> None:
         if 0 <= row < len(VIEWS):
+            if (
+                VIEWS[row].key == self._current_key
+                and self.stack.currentWidget() is self.views[VIEWS[row].key]
+            ):
+                return  # already shown
             if self.welcome is not None:
                 remember_welcome_dismissed(self.ctx)
             self.show_view(VIEWS[row].key)
             self._drop_welcome()
 
     def refresh_current_view(self) -> None:
+        if self.account_page is not None and self.stack.currentWidget() is self.account_page:
+            self.account_page.refresh()
+            self.refresh_status()
+            return
         view = self.views.get(self._current_key or "")
         if view is not None and hasattr(view, "refresh"):
             view.refresh()
@@ -342,6 +444,10 @@ class MainWindow(QMainWindow):
         )
         self.quit_action.setText(self.tr("&Quit"))
         self.view_menu.setTitle(self.tr("&View"))
+        self.quick_search_action.setText(self.tr("&Find Account…"))
+        self.quick_search_action.setStatusTip(
+            self.tr("Find an account by ID, company, contact name or email, or invoice number")
+        )
         for index, spec in enumerate(VIEWS):
             title = QCoreApplication.translate("MainWindow", spec.title)
             self.view_actions[spec.key].setText(title)

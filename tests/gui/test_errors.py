@@ -23,3 +23,10 @@ def test_values_are_formatted_for_the_ui_locale(qapp) -> None:
 def test_service_error_text(qapp) -> None:
     text = error_text(NotFound("Account", "A-999999"))
     assert text == "Account A-999999 was not found; it may have been deleted."
+
+
+def test_whole_numbers_keep_their_format_spec(qapp) -> None:
+    err = PolicyViolation(
+        "card_expired", "The card expired in {month:02d}/{year}.", month=3, year=2025
+    )
+    assert error_text(err) == "The card expired in 03/2025."

@@ -1,0 +1,1 @@
+"""Dialogs opened from the account tabs and wizards (one module per dialog)."""
