@@ -45,14 +45,28 @@ is dated its period start); the two notices (trial ending, data retention) are
 never back-dated before the run: a late one is done on the run's first day.
 
 Transactions. Events are processed in chunks of at most :data:`CHUNK_EVENTS`
-events or :data:`CHUNK_SECONDS` seconds per transaction (short enough not to
-hold the write lock long): a chunk commits whole or not at all, so every event
-is all or nothing. An event that fails (a price missing from the catalog, an
-invalid VAT number…) rolls its chunk back; the chunk is then replayed with a
-savepoint per event (savepoints are too slow to use always), the failing event
-is left out, reported in :attr:`RenewalSummary.failures` and retried by the
-next run, and the others go ahead. Every event is recognised from the data itself (a subscription
-whose ``period_end`` is due, a trial whose ``trial_end`` passed, a notice
+events (:data:`PER_EVENT_CHUNK` on the per-event path) or :data:`CHUNK_SECONDS`
+seconds of processing per transaction (short enough not to hold the write lock
+long: about a second): a chunk commits whole or not at all, so every event is
+all or nothing. An event that fails (a price missing from the catalog, an
+invalid VAT number…) is left out, reported in :attr:`RenewalSummary.failures`
+and retried by the next run, and the others go ahead.
+
+Two ways to run a chunk, with the same result row for row (a test compares
+them). On SQLite the *bulk path* (:data:`BULK`) loads what the chunk's events
+read with a few queries, processes the events in order in memory with the
+same domain functions (lines, VAT, credit, autopay, numbers, email texts,
+audit values) and writes the chunk's rows with one ``executemany`` per table;
+an event whose computation fails is simply not applied. The *per-event path*
+(other databases, ``BULK = False``) runs each event through the ORM and
+:func:`~billing_desktop.services.invoicing.issue_invoice`, one flush per
+event; if an event fails, the chunk is rolled back and replayed with a
+savepoint per event (savepoints are too slow to use always) so only the
+failing event is left out. The bulk path falls back to that careful replay
+if writing its rows fails.
+
+Every event is recognised from the data itself (a subscription whose
+``period_end`` is due, a trial whose ``trial_end`` passed, a notice
 without its audit entry), so after a crash or a cancelled run the next run
 simply continues, and running twice to the same date changes nothing more.
 The setting ``renewal.processed_through`` records the last date all of whose
@@ -74,12 +88,16 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from json.encoder import encode_basestring
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -100,6 +118,7 @@ from billing_desktop.domain.policies import (
     blocks_plan_change,
     data_deletion_date,
 )
+from billing_desktop.domain.tax import VatTreatment, vat_treatment
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
@@ -108,14 +127,28 @@ from billing_desktop.services.catalog import shipped_catalog
 from billing_desktop.services.clock import SIMULATED_KEY, FixedClock, store_simulated_date
 from billing_desktop.services.demo import Cancelled, Progress
 from billing_desktop.services.invoicing import (
+    CORPORATE_TERMS_DAYS,
+    SELF_SERVICE_GRACE_DAYS,
     DraftLine,
     account_vat,
     figures_for_account,
+    invoice_figures,
     issue_invoice,
     method_summary,
     payable_method,
+    vat_rates,
 )
-from billing_desktop.services.mail import EmailKind, queue_email
+from billing_desktop.services.mail import (
+    SIGNATURE,
+    EmailKind,
+    PlainRenderer,
+    _Missing,
+    plain_value,
+    queue_email,
+    template_for,
+    template_values,
+    tidy,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -124,8 +157,10 @@ if TYPE_CHECKING:
     from billing_desktop.store.models import Account, Subscription
 
 __all__ = [
+    "BULK",
     "CHUNK_EVENTS",
     "CHUNK_SECONDS",
+    "PER_EVENT_CHUNK",
     "PROCESSED_KEY",
     "TRIAL_NOTICE_DAYS",
     "DiscoverItem",
@@ -146,11 +181,18 @@ PROCESSED_KEY = "renewal.processed_through"
 #: the "trial ending" email goes out this many days before ``trial_end``
 TRIAL_NOTICE_DAYS = 3
 #: at most this many events per transaction …
-CHUNK_EVENTS = 200
+CHUNK_EVENTS = 10_000
+#: … or this many on the per-event path (a few milliseconds each) …
+PER_EVENT_CHUNK = 200
 #: … and a transaction stops taking new events after this many seconds
 CHUNK_SECONDS = 1.0
+#: run chunks on the bulk path on SQLite (see "Transactions" above); False: per event
+BULK = True
 #: the progress stage shown while the engine runs
 STAGE = QT_TRANSLATE_NOOP("Progress", "Running renewals")
+
+#: the logger ``queue_email`` reports a failing renderer to
+mail_log = logging.getLogger("billing_desktop.mail")
 
 NOTICE_ACTION = "trial.ending_notice"
 RETENTION_ACTION = "data.marked_for_deletion"
@@ -169,6 +211,7 @@ class EventKind(StrEnum):
 
 
 _RANK = {kind: rank for rank, kind in enumerate(EventKind)}
+_ZERO = Decimal(0)
 
 
 # --------------------------------------------------------------------------- results
@@ -330,14 +373,18 @@ def _default_cursor(ctx: AppContext) -> date:
 # --------------------------------------------------------------------------- finding events
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class _Due:
+class _Due(NamedTuple):
+    """An event; a tuple so the queue compares them fast: date, kind's rank, account, target.
+
+    ``kind`` comes last and is decided by ``rank``, so it never changes an order.
+    """
+
     date: date
     rank: int
     account_id: int
     #: the subscription, or the account for an overdue event
     target_id: int
-    kind: EventKind = field(compare=False)
+    kind: EventKind
 
 
 def _due(when: date, kind: EventKind, account_id: int, target_id: int) -> _Due:
@@ -496,7 +543,8 @@ class _Tally:
     invoices: list[str] = field(default_factory=list)
     paid: int = 0
     open: int = 0
-    billed: dict[str, Money] = field(default_factory=dict)
+    #: per currency, the sum of the amounts (Decimal: quicker than adding Money)
+    billed: dict[str, Decimal] = field(default_factory=dict)
     terms: int = 0
     trials: int = 0
     notices: int = 0
@@ -507,7 +555,7 @@ class _Tally:
     failures: list[EventFailure] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Outcome:
     """What one event did; counted in the summary once its transaction has committed."""
 
@@ -545,6 +593,15 @@ class _Engine:
         self.time_of_day = ctx.clock.now().time()
         self.heap: list[_Due] = []
         self.overdue_seen: set[tuple[int, date]] = set()
+        self.bulk = BULK and ctx.db.target.is_sqlite
+        self.moments: dict[date, tuple[datetime, str]] = {}
+        #: bulk path: records of earlier chunks, valid while ``bulk_token`` is unchanged
+        self.bulk_subs: dict[int, _SubRec] = {}
+        self.bulk_accounts: dict[int, _AccountRec] = {}
+        self.bulk_token: tuple[int, int, int] | None = None
+        #: lines and figures per configuration (bulk path; the catalog is fixed for a run)
+        self.figures: dict[tuple[Any, ...], _Figures] = {}
+        self.contexts: dict[date, AppContext] = {}
 
     # -- driving ----------------------------------------------------------------------------
 
@@ -597,9 +654,18 @@ class _Engine:
         self.uncommitted = []
         try:
             with self.ctx.db.transaction() as session:
-                count = self._chunk(session, careful=False)
-                self._mark_progress(session)
+                if self.bulk:
+                    count = self._bulk_chunk(session)
+                    self._mark_progress(session)
+                    session.flush()
+                    self.bulk_token = _records_token(
+                        session.connection().connection.driver_connection
+                    )
+                else:
+                    count = self._chunk(session, careful=False)
+                    self._mark_progress(session)
         except _FastPathFailed:
+            self.forget_records()  # changed in memory by the chunk that was rolled back
             self.heap = saved_heap
             for collection, key in reversed(self.undo):
                 collection.discard(key)
@@ -612,6 +678,12 @@ class _Engine:
             self._count(item)
         self.uncommitted = []
         return count
+
+    def forget_records(self) -> None:
+        """Drop the bulk path's records (another writer, or a rolled-back chunk)."""
+        self.bulk_subs.clear()
+        self.bulk_accounts.clear()
+        self.bulk_token = None
 
     def _estimate(self, events: Iterable[_Due]) -> int:
         """Events expected, counting the periods a late subscription will renew through."""
@@ -629,7 +701,8 @@ class _Engine:
     def _chunk(self, session: Session, *, careful: bool) -> int:
         """Process the next events in order within one transaction; return how many."""
         started = time.monotonic()
-        batch = [heapq.heappop(self.heap) for _ in range(min(CHUNK_EVENTS, len(self.heap)))]
+        size = min(CHUNK_EVENTS, PER_EVENT_CHUNK, len(self.heap))
+        batch = [heapq.heappop(self.heap) for _ in range(size)]
         loaded = self._prefetch(session, batch)
         index = count = 0
         while index < len(batch):
@@ -646,6 +719,32 @@ class _Engine:
         for event in batch[index:]:  # not reached in this transaction: back to the queue
             heapq.heappush(self.heap, event)
         del loaded
+        return count
+
+    def _bulk_chunk(self, session: Session) -> int:
+        """:meth:`_chunk` on the bulk path: the same events in the same order, rows in bulk."""
+        started = time.monotonic()
+        batch = [heapq.heappop(self.heap) for _ in range(min(CHUNK_EVENTS, len(self.heap)))]
+        chunk = _BulkChunk(self, session, batch)
+        index = count = 0
+        while index < len(batch):
+            if self.heap and self.heap[0] < batch[index]:
+                event = heapq.heappop(self.heap)  # a follow-up of this chunk comes first
+            else:
+                event = batch[index]
+                index += 1
+            chunk.one(event)
+            count += 1
+            if self.progress.cancelled or time.monotonic() - started > CHUNK_SECONDS:
+                break
+        for event in batch[index:]:
+            heapq.heappush(self.heap, event)
+        try:
+            chunk.write()
+        except Exception as exc:
+            if not _recoverable(exc):
+                raise
+            raise _FastPathFailed from exc  # replayed per event, with savepoints
         return count
 
     def _prefetch(self, session: Session, batch: list[_Due]) -> list[Any]:
@@ -715,7 +814,7 @@ class _Engine:
             invoices=tuple(t.invoices),
             invoices_paid=t.paid,
             invoices_open=t.open,
-            billed=tuple(t.billed[c] for c in sorted(t.billed)),
+            billed=tuple(Money(t.billed[c], c) for c in sorted(t.billed)),
             terms_renewed=t.terms,
             trials_expired=t.trials,
             trial_notices=t.notices,
@@ -731,8 +830,11 @@ class _Engine:
 
     def _at(self, day: date) -> AppContext:
         """The context as of ``day``: audit entries and emails carry the event's date."""
-        when = datetime.combine(day, self.time_of_day)
-        return dataclasses.replace(self.ctx, clock=FixedClock(when))
+        found = self.contexts.get(day)
+        if found is None:
+            when = datetime.combine(day, self.time_of_day)
+            found = self.contexts[day] = dataclasses.replace(self.ctx, clock=FixedClock(when))
+        return found
 
     def _one(self, session: Session, event: _Due, careful: bool) -> None:
         handler = {
@@ -751,6 +853,9 @@ class _Engine:
                     outcome = handler(session, event, ectx)
             else:
                 outcome = handler(session, event, ectx)
+                # one flush per event (as a savepoint does): every event that changes a row
+                # moves its version on by one, whatever the chunk (the bulk path counts alike)
+                session.flush()
         except Exception as exc:
             if not _recoverable(exc):
                 raise
@@ -812,7 +917,7 @@ class _Engine:
                 t.open += 1
         if item.amount is not None:
             cur = item.amount.currency
-            t.billed[cur] = t.billed.get(cur, Money.zero(cur)) + item.amount
+            t.billed[cur] = t.billed.get(cur, _ZERO) + item.amount.amount
         t.emails += item.emails
         t.overdue += item.overdue
 
@@ -1070,13 +1175,976 @@ class _Engine:
         return _Outcome(counter="marked", marked=sub.id)
 
 
+# --------------------------------------------------------------------------- the bulk path
+#
+# The same handlers as ``_Engine``'s, on plain in-memory records (loaded with a
+# few queries per chunk, and kept for the next chunk while nothing else writes),
+# writing rows instead of ORM objects. Each handler first computes
+# everything that can fail (prices, VAT, periods) and only then changes the
+# records, so a failing event leaves nothing behind. What the ORM path's
+# helpers write is mirrored here column for column:
+# ``issue_invoice`` (number, due date, credit, autopay payment, status — a
+# paid invoice is version 2, as the ORM writes it open and then updates it),
+# ``refresh_account_totals`` (open amounts, oldest due date, live
+# subscriptions), ``queue_email`` (billing contact, renderer, fallback) and
+# ``audit.record``. Versions move on by one per event that changes a row (the
+# per-event path flushes once per event); ids are the next ones in event order,
+# as SQLite hands them out. ``test_bulk_path_writes_exactly_the_per_event_rows``
+# runs both paths on twin databases and compares every row.
+
+#: ids per ``IN`` list (one query per table for a whole chunk)
+_IN_CHUNK = CHUNK_EVENTS
+#: records kept between chunks, at most (then loaded afresh)
+_CACHE_LIMIT = 250_000
+
+
+@dataclass(slots=True)
+class _SubRec:
+    """The subscription columns the handlers read and write (names as on the model)."""
+
+    id: int
+    account_id: int
+    status: str
+    auto_renew: bool
+    contract: str
+    frequency: str
+    licence_count: int
+    anchor_date: date | None
+    period_start: date | None
+    period_end: date | None
+    term_months: int | None
+    term_start: date | None
+    term_end: date | None
+    trial_end: date | None
+    cancel_requested_at: datetime | None
+    cancellation_effective: date | None
+    ended_on: date | None
+    version: int
+    product_code: str
+    product_name: str
+    plan_code: str
+    addon_codes: list[str] = field(default_factory=list)
+    #: (period_start, period_end) of its termination lines on invoices that are not void,
+    #: read when a renewal of it needs them (None: not yet)
+    termination: list[tuple[date | None, date | None]] | None = None
+    changed: bool = False
+    loaded_version: int = 0
+
+
+@dataclass(slots=True)
+class _Method:
+    id: int
+    kind: str
+    brand: str | None
+    last4: str | None
+    is_default: bool
+    #: ``method_summary`` of it ("Visa •••• 4242")
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Contact:
+    full_name: str
+    email: str
+    is_billing_contact: bool = True
+
+
+@dataclass(slots=True)
+class _AccountRec:
+    """The account columns the handlers read and write, and its open invoices."""
+
+    id: int
+    account_number: str
+    company_name: str
+    type: str
+    country: str
+    language: str
+    currency: str
+    vat_number: str | None
+    credit_balance_minor: int
+    outstanding_minor: int
+    oldest_due_date: date | None
+    active_subscriptions: int
+    autopay: bool
+    payment_terms_days: int | None
+    po_number: str | None
+    version: int
+    contacts: list[_Contact] = field(default_factory=list)
+    payment_methods: list[_Method] = field(default_factory=list)
+    #: open invoices: sum of what is due, and how many fall due on each date
+    open_sum: int = 0
+    open_dues: dict[date, int] = field(default_factory=dict)
+    live: int = 0
+    changed: bool = False
+    loaded_version: int = 0
+    #: the four figures as the row holds them (only those that differ are written)
+    stored: tuple[Any, ...] = ()
+    #: ``account_vat`` of the account, once asked
+    vat: VatTreatment | None = None
+    #: ``payable_method`` of the account (it does not change during a run), once asked
+    method: _Method | None = None
+    method_known: bool = False
+
+    def payable(self) -> _Method | None:
+        if not self.method_known:
+            self.method, self.method_known = payable_method(self), True  # type: ignore[arg-type]
+        return self.method
+
+    def figures(self) -> tuple[Any, ...]:
+        return (
+            self.credit_balance_minor, self.outstanding_minor, self.oldest_due_date,
+            self.active_subscriptions,
+        )  # fmt: skip
+
+    def refresh(self) -> None:
+        """``refresh_account_totals``: one version step if a figure changed."""
+        figures = (self.open_sum, min(self.open_dues) if self.open_dues else None, self.live)
+        if figures != (self.outstanding_minor, self.oldest_due_date, self.active_subscriptions):
+            self.outstanding_minor, self.oldest_due_date, self.active_subscriptions = figures
+            self.version += 1
+            self.changed = True
+
+
+def _records_token(raw: Any) -> tuple[int, int, int]:
+    """What changes when anything but this engine writes between two of its chunks.
+
+    ``data_version`` moves when another connection commits; ``total_changes``
+    when anyone else uses this (pooled) connection to change rows; and another
+    connection from the pool is another id.
+    """
+    version = raw.execute("PRAGMA data_version").fetchone()[0]
+    return id(raw), version, raw.total_changes
+
+
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _IN_CHUNK):
+        yield ordered[start : start + _IN_CHUNK]
+
+
+class _BulkChunk:
+    """One chunk of the bulk path: load, process events in order, write the rows."""
+
+    def __init__(self, engine: _Engine, session: Session, batch: list[_Due]) -> None:
+        self.engine = engine
+        self.ctx = engine.ctx
+        self.catalog = engine.catalog
+        self.conn = session.connection()
+        #: the transaction's own sqlite3 connection: no statement compiling, no row wrapping
+        self.raw = self.conn.connection.driver_connection
+        #: rows to insert per table, as tuples in the order of :data:`_COLUMNS`
+        self.rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _COLUMNS}
+        self.next_id = {name: self._max_id(name) + 1 for name in _COLUMNS}
+        self.series: dict[str, list[int]] = {}  # prefix → [next number, number when loaded]
+        # records loaded by earlier chunks are still exact if nothing else has written since
+        # (checked under the write lock, see ``_records_token``); else they are loaded anew
+        if (
+            _records_token(self.raw) != engine.bulk_token
+            or len(engine.bulk_subs) > _CACHE_LIMIT
+        ):
+            engine.forget_records()
+        self.subs: dict[int, _SubRec] = engine.bulk_subs
+        self.accounts: dict[int, _AccountRec] = engine.bulk_accounts
+        self.handlers = {
+            EventKind.CANCELLATION_END: self._cancellation_end,
+            EventKind.TERM_RENEWAL: self._term_renewal,
+            EventKind.RENEWAL: self._renewal,
+            EventKind.TRIAL_EXPIRY: self._trial_expiry,
+            EventKind.TRIAL_ENDING_NOTICE: self._trial_notice,
+            EventKind.INVOICE_OVERDUE: self._overdue,
+            EventKind.DATA_RETENTION: self._retention,
+        }
+        self.operator_id = self.ctx.operator.id
+        self.renderer = getattr(self.ctx, "renderer", None) or _PLAIN  # as ``queue_email``
+        self._load(batch)
+
+    def _max_id(self, table: str) -> int:
+        return int(self.raw.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
+
+    def _new_id(self, table: str) -> int:
+        """The id SQLite would give the next row of ``table`` (rows go in in event order)."""
+        new = self.next_id[table]
+        self.next_id[table] = new + 1
+        return new
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def _load(self, batch: list[_Due]) -> None:
+        """What the batch's events read and is not loaded yet, one query per table.
+
+        Plain SQLite SQL: dates come back as the ISO text SQLAlchemy stores and
+        are parsed here.
+        """
+        from billing_desktop.store.totals import LIVE_STATUSES
+
+        day, moment = _date_of, _datetime_of
+        known_subs, known_accounts = self.subs, self.accounts
+        new_subs: dict[int, _SubRec] = {}
+        new_accounts: dict[int, _AccountRec] = {}
+        sub_ids = {
+            e.target_id
+            for e in batch
+            if e.kind is not EventKind.INVOICE_OVERDUE and e.target_id not in known_subs
+        }
+        for row in self._rows(
+            "SELECT s.id, s.account_id, s.status, s.auto_renew, s.contract, s.frequency, "
+            "s.licence_count, s.anchor_date, s.period_start, s.period_end, s.term_months, "
+            "s.term_start, s.term_end, s.trial_end, s.cancel_requested_at, "
+            "s.cancellation_effective, s.ended_on, s.version, p.code, p.name, pl.code "
+            "FROM subscriptions s JOIN products p ON p.id = s.product_id "
+            "JOIN plans pl ON pl.id = s.plan_id WHERE s.id IN ({ids})",
+            sub_ids,
+        ):
+            (sid, aid, status, auto, contract, freq, licences, anchor, start, end, months,
+             t_start, t_end, trial, requested, effective, ended, version, *names) = row
+            new_subs[sid] = _SubRec(
+                sid, aid, status, bool(auto), contract, freq, licences, day(anchor), day(start),
+                day(end), months, day(t_start), day(t_end), day(trial), moment(requested),
+                day(effective), day(ended), version, *names, loaded_version=version,
+            )  # fmt: skip
+        for sid, code in self._rows(  # the order of ``Subscription.addons``
+            "SELECT sa.subscription_id, a.code FROM subscription_addons sa "
+            "JOIN addons a ON a.id = sa.addon_id "
+            "WHERE sa.subscription_id IN ({ids}) AND sa.active = 1 "
+            "ORDER BY sa.subscription_id, sa.addon_id",
+            new_subs,
+        ):
+            new_subs[sid].addon_codes.append(code)
+
+        account_ids = {e.account_id for e in batch} | {s.account_id for s in new_subs.values()}
+        account_ids -= known_accounts.keys()
+        for row in self._rows(
+            "SELECT id, account_number, company_name, type, country, language, currency, "
+            "vat_number, credit_balance_minor, outstanding_minor, oldest_due_date, "
+            "active_subscriptions, autopay, payment_terms_days, po_number, version "
+            "FROM accounts WHERE id IN ({ids})",
+            account_ids,
+        ):
+            (aid, number, name, kind, country, language, currency, vat_number, credit,
+             outstanding, oldest, live, autopay, terms, po, version) = row
+            account = new_accounts[aid] = _AccountRec(
+                aid, number, name, kind, country, language, currency, vat_number, credit,
+                outstanding, day(oldest), live, bool(autopay), terms, po, version,
+                loaded_version=version,
+            )  # fmt: skip
+            account.stored = account.figures()
+        # sorted here: an ORDER BY id would make SQLite scan the whole table
+        for _cid, aid, first, last, email in sorted(self._rows(
+            "SELECT id, account_id, first_name, last_name, email FROM contacts "
+            "WHERE account_id IN ({ids}) AND is_billing_contact = 1",
+            new_accounts,
+        )):  # fmt: skip
+            account = new_accounts[aid]
+            if not account.contacts:  # ``queue_email`` takes the first billing contact
+                account.contacts.append(_Contact(f"{first} {last}".strip(), email))
+        for mid, aid, kind, brand, last4, default in sorted(self._rows(
+            "SELECT id, account_id, kind, brand, last4, is_default FROM payment_methods "
+            "WHERE account_id IN ({ids})",
+            new_accounts,
+        )):  # fmt: skip
+            method = _Method(mid, kind, brand, last4, bool(default))
+            method.summary = method_summary(method)  # type: ignore[arg-type]
+            new_accounts[aid].payment_methods.append(method)
+        # open invoices through the (status, due_date) index: the few open ones of the whole
+        # database cost less to read than every invoice of the chunk's accounts (the
+        # always-true range and "+ 0" steer SQLite's planner there)
+        for aid, due, count, amount in self._rows(
+            "SELECT account_id, due_date, count(*), "
+            "sum(total_minor - credit_applied_minor - paid_minor) FROM invoices "
+            "WHERE status = 'open' AND due_date >= '0001-01-01' AND account_id + 0 IN ({ids}) "
+            "GROUP BY account_id, due_date",
+            new_accounts,
+        ):
+            account = new_accounts[aid]
+            account.open_dues[day(due)] = count
+            account.open_sum += amount
+        live_statuses = ", ".join(f"'{status}'" for status in LIVE_STATUSES)
+        for aid, live in self._rows(
+            "SELECT account_id, count(*) FROM subscriptions "
+            f"WHERE account_id IN ({{ids}}) AND status IN ({live_statuses}) GROUP BY account_id",
+            new_accounts,
+        ):
+            new_accounts[aid].live = live
+        known_subs.update(new_subs)
+        known_accounts.update(new_accounts)
+        for prefix, number in self.raw.execute("SELECT prefix, next_number FROM invoice_series"):
+            self.series[prefix] = [number, number]
+
+    def _termination(self, sub: _SubRec) -> list[tuple[date | None, date | None]]:
+        """What ``_termination_billed`` looks for: the periods of ``sub``'s termination lines.
+
+        Read through its account's invoices (indexed), where a subscription's
+        lines are; the query of the per-event path scans every line.
+        """
+        if sub.termination is None:
+            sub.termination = [
+                (_date_of(start), _date_of(end))
+                for start, end in self.raw.execute(
+                    "SELECT l.period_start, l.period_end FROM invoices i "
+                    "JOIN invoice_lines l ON l.invoice_id = i.id "
+                    "WHERE i.account_id = ? AND i.status <> 'void' "
+                    "AND l.kind = 'termination' AND l.subscription_id = ?",
+                    (sub.account_id, sub.id),
+                )
+            ]
+        return sub.termination
+
+    def _rows(self, sql: str, ids: Iterable[int]) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` whose ``{ids}`` is the list of ``ids`` (none: no rows)."""
+        out: list[tuple[Any, ...]] = []
+        for part in _chunks(ids):
+            marks = ", ".join("?" * len(part))
+            out += self.raw.execute(sql.format(ids=marks), part).fetchall()
+        return out
+
+    # -- one event --------------------------------------------------------------------------
+
+    def one(self, event: _Due) -> None:
+        try:
+            outcome = self.handlers[event.kind](event)
+        except Exception as exc:
+            if not _recoverable(exc):
+                raise
+            account = self.accounts.get(event.account_id)
+            self.engine.uncommitted.append(
+                EventFailure(
+                    date=event.date,
+                    kind=event.kind,
+                    account_number=account.account_number if account else str(event.account_id),
+                    subscription_id=None
+                    if event.kind is EventKind.INVOICE_OVERDUE
+                    else event.target_id,
+                    message=str(exc),
+                )
+            )
+            return
+        if outcome is not None:
+            self.engine._apply(outcome)
+
+    def _moment(self, day: date) -> tuple[datetime, str]:
+        """When an event of ``day`` happens (the engine's ``_at``), and as stored."""
+        found = self.engine.moments.get(day)
+        if found is None:
+            now = self.engine._at(day).clock.now()
+            found = self.engine.moments[day] = (now, _datetime_text(now))
+        return found
+
+    def _audit(
+        self, day: date, action: str, account_id: int | None,
+        before: dict[str, Any] | None, after: dict[str, Any] | None,
+    ) -> None:
+        """``audit.record`` as a row."""
+        self.rows["audit_entries"].append((
+            self._new_id("audit_entries"), self._moment(day)[1], self.operator_id, account_id,
+            None, action, _audit_json(before), _audit_json(after),
+        ))  # fmt: skip
+
+    def _email(
+        self, day: date, account: _AccountRec, kind: EmailKind, params: dict[str, Any]
+    ) -> None:
+        """``queue_email`` as a row."""
+        billing = account.contacts[0] if account.contacts else None
+        values = {
+            "contact_name": billing.full_name if billing else "",
+            "account_number": account.account_number,
+            "company_name": account.company_name,
+            **params,
+        }
+        try:
+            if self.renderer is _PLAIN and "summary" not in values:
+                subject, body = _render_plain(kind, values)
+            else:
+                subject, body = self.renderer.email(kind, account.language, values)
+        except Exception:
+            mail_log.exception(
+                "rendering a %s email in %r failed; using plain English", kind, account.language
+            )
+            subject, body = PlainRenderer().email(kind, account.language, values)
+        self.rows["emails"].append((
+            self._new_id("emails"), account.id, kind.value,
+            billing.email if billing else "", "", subject[:300], body, account.language,
+            "queued", self._moment(day)[1], 0,
+        ))  # fmt: skip
+
+    def _sub_and_account(self, event: _Due) -> tuple[_SubRec | None, _AccountRec | None]:
+        sub = self.subs.get(event.target_id)
+        if sub is None:
+            return None, None
+        return sub, self.accounts.get(sub.account_id)
+
+    @staticmethod
+    def _changed(sub: _SubRec) -> None:
+        sub.version += 1
+        sub.changed = True
+
+    # -- handlers: the same rules as ``_Engine``'s ------------------------------------------
+
+    def _renewal(self, event: _Due) -> _Outcome | None:
+        sub, account = self._sub_and_account(event)
+        if sub is None or account is None or sub.period_end != event.date:
+            return None
+        d = event.date
+        if sub.status == "active":
+            if not (sub.auto_renew or sub.contract == "fixed_term"):
+                return None
+            period = full = _following_period(sub)  # type: ignore[arg-type]
+            effective = None
+        elif sub.status == "cancellation_pending":
+            effective = sub.cancellation_effective or sub.period_end
+            if d >= effective:
+                return None
+            period = full = _following_period(sub)  # type: ignore[arg-type]
+            if period.end > effective:
+                period = Period(d, effective)
+        else:
+            return None
+        text = _date_text
+        old_start, old_end = text(sub.period_start), text(sub.period_end)
+        outcome = _Outcome(counter="renewed")
+        billed = effective is not None and any(
+            (start is None or start <= d) and (end is None or end > d)
+            for start, end in self._termination(sub)
+        )
+        if billed:
+            sub.period_start, sub.period_end = period.start, period.end
+            self._changed(sub)
+            self._audit(
+                d, "subscription.period_advanced", account.id,
+                {"period_start": old_start, "period_end": old_end},
+                {"period_start": period.start, "period_end": period.end,
+                 "subscription_id": sub.id, "billed_on": "termination invoice"},
+            )  # fmt: skip
+        else:
+            vat = _vat_of(account)  # may fail: nothing done yet
+            figures = self._figures(sub, account, period, full, vat)
+            method = account.payable()
+            number, status, due_minor, due_date = self._invoice(
+                d, account, figures, vat.vat_number, period, sub, method
+            )
+            sub.period_start, sub.period_end = period.start, period.end
+            self._changed(sub)
+            # the JSON ``audit.record`` writes (keys sorted, json's own string escaping),
+            # put together here: this is the engine's most frequent entry
+            enc = _json_text
+            self.rows["audit_entries"].append((
+                self._new_id("audit_entries"), self._moment(d)[1], self.operator_id,
+                account.id, None, "subscription.renewed",
+                f'{{"period_end": {enc(old_end)}, "period_start": {enc(old_start)}}}',
+                f'{{"currency": {enc(account.currency)}, "invoice": {enc(number)}, '
+                f'"invoice_status": {enc(status)}, "period_end": {enc(text(period.end))}, '
+                f'"period_start": {enc(text(period.start))}, "subscription_id": {sub.id}, '
+                f'"total": {enc(figures.total_text)}}}',
+            ))  # fmt: skip
+            params: dict[str, Any] = {
+                "product": sub.product_name,
+                "period": period,
+                "invoice_number": number,
+                "total": figures.total,
+                "amount_due": _money(due_minor, account.currency),
+            }
+            if status == "paid" and figures.amount_due > 0 and method:
+                params["charged_to"] = method.summary
+            elif status == "open":
+                params["due_date"] = due_date
+            self._email(d, account, EmailKind.RENEWAL_INVOICE, params)
+            outcome.invoice = (number, status)
+            outcome.amount = figures.total
+            outcome.emails = 1
+            if status == "open":
+                outcome.follow_ups.append(
+                    _due(
+                        due_date + timedelta(days=1),
+                        EventKind.INVOICE_OVERDUE, account.id, account.id,
+                    )
+                )  # fmt: skip
+        if effective is None or period.end < effective:
+            outcome.follow_ups.append(_due(period.end, EventKind.RENEWAL, account.id, sub.id))
+        return outcome
+
+    def _figures(
+        self, sub: _SubRec, account: _AccountRec, period: Period, full: Period,
+        vat: VatTreatment,
+    ) -> _Figures:
+        """``_Engine._lines`` and ``figures_for_account``, remembered per configuration.
+
+        ``full`` is the whole period starting where ``period`` starts (what
+        ``_Engine._lines`` computes again as ``_full_period(sub, period.start)``).
+        The amounts depend on the VAT rate and reverse charge only, so accounts
+        with different VAT numbers share them (the number itself is not read
+        from the remembered figures).
+        """
+        scale = None if period is full else _share(period, full, Frequency(sub.frequency))
+        key = (
+            sub.product_code, sub.plan_code, tuple(sub.addon_codes), sub.licence_count,
+            account.currency, sub.frequency, vat.rate, vat.reverse_charge, scale,
+            account.credit_balance_minor,
+        )
+        cache = self.engine.figures
+        found = cache.get(key)
+        if found is None:
+            product = self.catalog.product(sub.product_code)
+            plan = product.plan(sub.plan_code)
+            addons = [product.addon(code) for code in sub.addon_codes]
+            bill = period_bill(
+                product, plan, addons, sub.licence_count, account.currency, sub.frequency, vat
+            )
+            drafts = []
+            for line in bill.lines:
+                unit = line.unit_price if scale is None else line.unit_price.scaled(*scale)
+                drafts.append(
+                    DraftLine(line.kind, line.description, line.quantity, unit,
+                              unit * line.quantity)
+                )  # fmt: skip
+            credit = Money.from_minor(account.credit_balance_minor, account.currency)
+            figures = invoice_figures(drafts, vat, credit)
+            found = cache[key] = _Figures(
+                lines=tuple(
+                    (ln.kind, ln.description, ln.quantity, ln.unit_price.minor, ln.amount.minor)
+                    for ln in drafts
+                ),
+                subtotal=figures.subtotal.minor,
+                vat_rate_bp=int((figures.vat_rate * 100).to_integral_value()),
+                vat=figures.vat.minor,
+                reverse_charge=figures.reverse_charge,
+                total=figures.total,
+                total_text=str(figures.total.amount),
+                total_minor=figures.total.minor,
+                credit_applied=figures.credit_applied.minor,
+                amount_due=figures.amount_due.minor,
+                credit_created=figures.credit_created.minor,
+            )
+        return found
+
+    def _invoice(
+        self,
+        day: date,
+        account: _AccountRec,
+        figures: _Figures,
+        vat_number: str | None,
+        period: Period,
+        sub: _SubRec,
+        method: _Method | None,
+    ) -> tuple[str, str, int, date]:
+        """``issue_invoice(kind="renewal", charge=True)`` as rows; (number, status, due, date)."""
+        issued = self._moment(day)[1]
+        if account.type == "corporate":
+            terms = account.payment_terms_days or CORPORATE_TERMS_DAYS
+        else:
+            terms = SELF_SERVICE_GRACE_DAYS
+        prefix = f"INV-{day.year}"
+        counter = self.series.setdefault(prefix, [1, 0])
+        number = f"{prefix}-{counter[0]:06d}"
+        counter[0] += 1
+        invoice_id = self._new_id("invoices")
+        currency = account.currency
+        due_date = day + timedelta(days=terms)
+        start, end = _date_text(period.start), _date_text(period.end)
+        out_lines = self.rows["invoice_lines"]
+        for position, (kind, description, quantity, unit, amount) in enumerate(
+            figures.lines, start=1
+        ):
+            out_lines.append((
+                self._new_id("invoice_lines"), invoice_id, position, kind, description, sub.id,
+                start, end, quantity, unit, amount,
+            ))  # fmt: skip
+        credit_change, reason = 0, ""
+        if figures.credit_applied > 0:
+            credit_change, reason = -figures.credit_applied, f"Applied to {number}"
+        if figures.credit_created > 0:
+            credit_change, reason = figures.credit_created, f"Credit from {number}"
+        if credit_change:
+            account.credit_balance_minor += credit_change
+            account.version += 1  # flushed with the payment, before the totals
+            account.changed = True
+            self.rows["credits"].append((
+                self._new_id("credits"), account.id, invoice_id, currency, credit_change,
+                reason, issued,
+            ))  # fmt: skip
+        paid = 0
+        status = "open"
+        if figures.amount_due == 0:
+            status = "paid"
+        elif method is not None:
+            paid = figures.amount_due
+            status = "paid"
+            self.rows["payments"].append((
+                self._new_id("payments"), account.id, invoice_id, method.id, currency, paid,
+                issued, method.summary, number,
+            ))  # fmt: skip
+        corporate = account.type == "corporate"
+        self.rows["invoices"].append((
+            invoice_id, number, account.id, None, "renewal", _date_text(day),
+            _date_text(due_date), start, end, currency, figures.subtotal, figures.vat_rate_bp,
+            figures.vat, figures.reverse_charge, vat_number, figures.credit_applied,
+            figures.total_minor, paid, status, account.language,
+            account.po_number if corporate else None,
+            # written open, then updated when paid (autopay, or nothing due): version 2
+            2 if status == "paid" else 1,
+        ))  # fmt: skip
+        due_minor = figures.total_minor - figures.credit_applied - paid
+        if status == "open":
+            account.open_sum += due_minor
+            account.open_dues[due_date] = account.open_dues.get(due_date, 0) + 1
+        account.refresh()
+        return number, status, max(due_minor, 0), due_date
+
+    def _term_renewal(self, event: _Due) -> _Outcome | None:
+        sub, _account = self._sub_and_account(event)
+        if (
+            sub is None
+            or sub.contract != "fixed_term"
+            or sub.term_end != event.date
+            or not sub.term_months
+        ):
+            return None
+        if sub.status == "cancellation_pending":
+            if not (sub.cancellation_effective and sub.cancellation_effective > sub.term_end):
+                return None
+        elif sub.status != "active":
+            return None
+        before = {"term_start": sub.term_start, "term_end": sub.term_end}
+        new_end = _next_term_end(sub)  # type: ignore[arg-type]
+        sub.term_start, sub.term_end = sub.term_end, new_end
+        self._changed(sub)
+        self._audit(
+            event.date, "subscription.term_renewed", sub.account_id, before,
+            {"term_start": sub.term_start, "term_end": sub.term_end, "subscription_id": sub.id,
+             "term_months": sub.term_months},
+        )  # fmt: skip
+        return _Outcome(
+            counter="terms",
+            follow_ups=[_due(new_end, EventKind.TERM_RENEWAL, sub.account_id, sub.id)],
+        )
+
+    def _cancellation_end(self, event: _Due) -> _Outcome | None:
+        sub, account = self._sub_and_account(event)
+        if sub is None or account is None:
+            return None
+        d = event.date
+        if sub.status == "cancellation_pending":
+            if (sub.cancellation_effective or sub.period_end) != d:
+                return None
+        elif sub.status == "active":
+            if sub.auto_renew or sub.contract == "fixed_term" or sub.period_end != d:
+                return None
+        else:
+            return None
+        before = {"status": sub.status, "auto_renew": sub.auto_renew, "ended_on": sub.ended_on}
+        sub.status, sub.auto_renew, sub.ended_on = "cancelled", False, d
+        self._changed(sub)
+        account.live -= 1
+        account.refresh()
+        self._audit(
+            d, "subscription.cancelled", sub.account_id, before,
+            {"status": sub.status, "auto_renew": False, "ended_on": d, "subscription_id": sub.id,
+             "data_deletion_date": data_deletion_date(d)},
+        )  # fmt: skip
+        return _Outcome(
+            counter="cancellations",
+            follow_ups=[
+                _due(data_deletion_date(d), EventKind.DATA_RETENTION, sub.account_id, sub.id)
+            ],
+        )
+
+    def _trial_expiry(self, event: _Due) -> _Outcome | None:
+        sub, account = self._sub_and_account(event)
+        if (
+            sub is None
+            or account is None
+            or sub.status != "trial"
+            or (sub.trial_end or sub.period_end) != event.date
+        ):
+            return None
+        before = {"status": sub.status, "auto_renew": sub.auto_renew, "ended_on": sub.ended_on}
+        sub.status, sub.auto_renew, sub.ended_on = "trial_expired", False, event.date
+        self._changed(sub)
+        account.live -= 1
+        account.refresh()
+        self._audit(
+            event.date, "subscription.trial_expired", sub.account_id, before,
+            {"status": sub.status, "auto_renew": False, "ended_on": event.date,
+             "subscription_id": sub.id},
+        )  # fmt: skip
+        self._email(
+            event.date, account, EmailKind.TRIAL_ENDED,
+            {"product": sub.product_name, "trial_end": event.date},
+        )  # fmt: skip
+        return _Outcome(counter="trials", emails=1)
+
+    def _trial_notice(self, event: _Due) -> _Outcome | None:
+        sub, account = self._sub_and_account(event)
+        if (
+            sub is None
+            or account is None
+            or sub.status != "trial"
+            or sub.id in self.engine.notices_sent
+            or sub.cancel_requested_at is not None
+        ):
+            return None
+        ends = sub.trial_end or sub.period_end
+        if ends is None or ends <= event.date:
+            return None
+        self._email(
+            event.date, account, EmailKind.TRIAL_ENDING,
+            {"product": sub.product_name, "trial_end": ends},
+        )  # fmt: skip
+        self._audit(
+            event.date, NOTICE_ACTION, sub.account_id, None,
+            {"subscription_id": sub.id, "trial_end": ends, "email": EmailKind.TRIAL_ENDING.value},
+        )  # fmt: skip
+        return _Outcome(counter="notices", emails=1, notice_for=sub.id)
+
+    def _overdue(self, event: _Due) -> _Outcome | None:
+        account = self.accounts.get(event.account_id)
+        count = account.open_dues.get(event.date - timedelta(days=1), 0) if account else 0
+        if not count or account is None:
+            return None
+        account.refresh()
+        return _Outcome(overdue=count)
+
+    def _retention(self, event: _Due) -> _Outcome | None:
+        sub = self.subs.get(event.target_id)
+        if sub is None or sub.status != "cancelled" or sub.ended_on is None:
+            return None
+        deletion = data_deletion_date(sub.ended_on)
+        if sub.id in self.engine.marked or deletion > event.date:
+            return None
+        self._audit(
+            event.date, RETENTION_ACTION, sub.account_id, None,
+            {"subscription_id": sub.id, "product": sub.product_code, "ended_on": sub.ended_on,
+             "data_deletion_date": deletion},
+        )  # fmt: skip
+        return _Outcome(counter="marked", marked=sub.id)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def write(self) -> None:
+        """Every row of the chunk: one ``executemany`` per table, in the open transaction."""
+        from sqlalchemy.orm.exc import StaleDataError
+
+        raw = self.raw
+        for table, columns in _COLUMNS.items():
+            rows = self.rows[table]
+            if rows:
+                raw.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' for _ in columns)})",
+                    rows,
+                )
+        for prefix, (number, loaded) in self.series.items():
+            if number == loaded:
+                continue
+            if loaded:
+                raw.execute(
+                    "UPDATE invoice_series SET next_number = ? WHERE prefix = ?", (number, prefix)
+                )
+            else:
+                raw.execute(
+                    "INSERT INTO invoice_series (prefix, next_number) VALUES (?, ?)",
+                    (prefix, number),
+                )
+        text = _date_text
+        subs = [
+            (s.status, s.auto_renew, text(s.ended_on), text(s.period_start),
+             text(s.period_end), text(s.term_start), text(s.term_end), s.version, s.id,
+             s.loaded_version)
+            for s in self.subs.values()
+            if s.changed
+        ]  # fmt: skip
+        # accounts: only the figures that differ (each indexed column costs an index update)
+        by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for a in self.accounts.values():
+            if not a.changed:
+                continue
+            now = a.figures()
+            which = tuple(i for i in range(4) if now[i] != a.stored[i])
+            values = tuple(text(now[i]) if i == 2 else now[i] for i in which)
+            by_columns.setdefault(tuple(_ACCOUNT_FIGURES[i] for i in which), []).append(
+                (*values, a.version, a.id, a.loaded_version)
+            )
+        statements = [
+            (
+                "UPDATE subscriptions SET status = ?, auto_renew = ?, ended_on = ?, "
+                "period_start = ?, period_end = ?, term_start = ?, term_end = ?, version = ? "
+                "WHERE id = ? AND version = ?",
+                subs,
+            )
+        ]
+        for columns, params in by_columns.items():
+            sets = "".join(f"{column} = ?, " for column in columns)
+            statements.append(
+                (f"UPDATE accounts SET {sets}version = ? WHERE id = ? AND version = ?", params)
+            )
+        for sql, params in statements:
+            if params:
+                changed = raw.executemany(sql, params).rowcount
+                if changed != len(params):
+                    raise StaleDataError(f"{len(params) - changed} rows changed meanwhile")
+        # the records now match the rows (kept for the next chunk, see ``__init__``)
+        for sub in self.subs.values():
+            if sub.changed:
+                sub.loaded_version, sub.changed = sub.version, False
+        for account in self.accounts.values():
+            if account.changed:
+                account.loaded_version, account.changed = account.version, False
+                account.stored = account.figures()
+
+
+#: the account figures the engine changes, in the order of ``_AccountRec.figures``
+_ACCOUNT_FIGURES = (
+    "credit_balance_minor", "outstanding_minor", "oldest_due_date", "active_subscriptions",
+)
+#: the columns each inserted row gives, in order (the order rows go in: ids and references)
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "invoices": (
+        "id", "number", "account_id", "order_id", "kind", "issue_date", "due_date",
+        "period_start", "period_end", "currency", "subtotal_minor", "vat_rate_bp", "vat_minor",
+        "reverse_charge", "vat_number", "credit_applied_minor", "total_minor", "paid_minor",
+        "status", "language", "po_number", "version",
+    ),
+    "invoice_lines": (
+        "id", "invoice_id", "position", "kind", "description", "subscription_id",
+        "period_start", "period_end", "quantity", "unit_price_minor", "amount_minor",
+    ),
+    "credits": (
+        "id", "account_id", "invoice_id", "currency", "amount_minor", "reason", "created_at",
+    ),
+    "payments": (
+        "id", "account_id", "invoice_id", "payment_method_id", "currency", "amount_minor",
+        "received_at", "method_summary", "reference",
+    ),
+    "emails": (
+        "id", "account_id", "kind", "to_address", "cc_addresses", "subject", "body_text",
+        "language", "status", "created_at", "attempts",
+    ),
+    "audit_entries": (
+        "id", "at", "operator_id", "account_id", "requested_by_contact_id", "action",
+        "before_json", "after_json",
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    """What an invoice of one configuration stores (minor units), and its total."""
+
+    lines: tuple[tuple[str, str, int, int, int], ...]
+    subtotal: int
+    vat_rate_bp: int
+    vat: int
+    reverse_charge: bool
+    total: Money
+    #: ``str(total.amount)``, as the audit entry of a renewal holds it
+    total_text: str
+    total_minor: int
+    credit_applied: int
+    amount_due: int
+    credit_created: int
+
+
+_PLAIN = PlainRenderer()
+
+
+def _render_plain(kind: EmailKind, values: dict[str, Any]) -> tuple[str, str]:
+    """``PlainRenderer().email(kind, language, values)`` (no ``summary``): the same text.
+
+    The steps of ``PlainRenderer.email`` with mail's own helpers, but the
+    placeholders filled by ``str.format_map`` (C) instead of ``mail.fill``'s
+    ``string.Formatter`` (Python), which is most of a run's time spent on
+    emails; the same fallback for a template that cannot be filled. The
+    per-event path renders through ``queue_email``; the test comparing both
+    paths row for row covers the email texts.
+    """
+    subject, body = template_for(kind, values)
+    texts = _Missing({
+        key: value if type(value) is str else _plain_text(value)
+        for key, value in template_values(values).items()
+    })  # fmt: skip
+    return _fill(subject, texts).strip(), tidy(_fill(body + SIGNATURE, texts))
+
+
+def _plain_text(value: Any) -> str:
+    """``mail.plain_value``, remembered for the values that repeat (amounts, periods, dates).
+
+    Money is always quantized to its currency, so equal amounts print alike.
+    """
+    try:
+        return _plain_remembered(value)
+    except TypeError:  # not hashable
+        return plain_value(value)
+
+
+_plain_remembered = lru_cache(maxsize=8192)(plain_value)
+
+
+def _fill(template: str, texts: dict[str, str]) -> str:
+    """``mail.fill`` (``texts`` already a ``_Missing``)."""
+    try:
+        return template.format_map(texts)
+    except (ValueError, IndexError, KeyError, AttributeError):
+        mail_log.warning("cannot fill email template %r", template)
+        return template
+
+
+#: ``audit.record``'s JSON (``json.dumps`` with the same options, one encoder for all)
+_audit_encoder = json.JSONEncoder(default=audit._plain, sort_keys=True, ensure_ascii=False)
+
+
+def _audit_json(values: dict[str, Any] | None) -> str | None:
+    return None if values is None else _audit_encoder.encode(values)
+
+
+def _json_text(value: str | None) -> str:
+    """A string (or None) as ``json.dumps(..., ensure_ascii=False)`` writes it."""
+    return "null" if value is None else encode_basestring(value)
+
+
+@lru_cache(maxsize=4096)
+def _date_text(value: date | None) -> str | None:
+    """A date as SQLAlchemy stores it on SQLite."""
+    return None if value is None else value.isoformat()
+
+
+def _datetime_text(value: datetime) -> str:
+    """A datetime as SQLAlchemy stores it on SQLite (``2026-04-26 09:00:00.000000``)."""
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+@lru_cache(maxsize=4096)
+def _date_of(text: str | None) -> date | None:
+    """A date column as SQLAlchemy stores it on SQLite (``2026-04-26``)."""
+    return None if text is None else date.fromisoformat(text)
+
+
+def _datetime_of(text: str | None) -> datetime | None:
+    """A datetime column as SQLAlchemy stores it on SQLite (``2026-04-26 09:00:00.000000``)."""
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _vat_of(account: _AccountRec) -> VatTreatment:
+    """``account_vat(account)``, kept on the record once known (a failure is not kept)."""
+    if account.vat is None:
+        account.vat = vat_treatment(account.country, account.vat_number, vat_rates())
+    return account.vat
+
+
+@lru_cache(maxsize=4096)
+def _money(minor: int, currency: str) -> Money:
+    return Money.from_minor(minor, currency)
+
+
 # --------------------------------------------------------------------------- period rules
 
 
 def _full_period(sub: Subscription, start: date) -> Period:
     """The whole billing period of ``sub`` starting on ``start`` (kept on the anchor)."""
-    freq = Frequency(sub.frequency)
-    anchor = sub.anchor_date
+    return _period_from(sub.anchor_date, sub.frequency, start)
+
+
+@lru_cache(maxsize=65536)
+def _period_from(anchor: date | None, frequency: str, start: date) -> Period:
+    """:func:`_full_period` of a subscription with this anchor and frequency (pure, cached)."""
+    freq = Frequency(frequency)
     if anchor is not None and anchor <= start:
         period = period_at(anchor, freq, start)
         if period.start == start:

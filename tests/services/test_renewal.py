@@ -706,14 +706,16 @@ def test_invoice_numbers_are_gap_free_and_follow_dates(demo_ctx: AppContext) -> 
     assert len(accounts) > 3  # the first dozen renewals interleave several accounts
 
 
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "per-event"])
 def test_a_crash_mid_run_keeps_whole_events_and_a_rerun_continues(
-    demo_ctx: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    demo_ctx: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk: bool
 ) -> None:
     from billing_desktop.config import target_from
     from billing_desktop.services.context import local_operator
     from billing_desktop.services.demo import load_curated
     from billing_desktop.store.database import open_database
 
+    monkeypatch.setattr(renewal, "BULK", bulk)
     # the reference: the same data, run without incident
     other = open_database(target_from(str(tmp_path / "reference.sqlite3")))
     try:
@@ -726,7 +728,9 @@ def test_a_crash_mid_run_keeps_whole_events_and_a_rerun_continues(
         other.dispose()
 
     monkeypatch.setattr(renewal, "CHUNK_EVENTS", 3)
-    real_issue = renewal.issue_invoice
+    # the bulk path issues its invoices in _BulkChunk._invoice, the other in issue_invoice
+    owner, name = (renewal._BulkChunk, "_invoice") if bulk else (renewal, "issue_invoice")
+    real_issue = getattr(owner, name)
     calls = {"n": 0}
 
     def crashing_issue(*args: Any, **kw: Any) -> Any:
@@ -736,7 +740,7 @@ def test_a_crash_mid_run_keeps_whole_events_and_a_rerun_continues(
             raise RuntimeError("power cut")  # after the invoice was written, before commit
         return invoice
 
-    monkeypatch.setattr(renewal, "issue_invoice", crashing_issue)
+    monkeypatch.setattr(owner, name, crashing_issue)
     db = demo_ctx.db
     curated = db.reader.scalar("SELECT count(*) FROM invoices")
     with pytest.raises(RuntimeError):
@@ -749,7 +753,7 @@ def test_a_crash_mid_run_keeps_whole_events_and_a_rerun_continues(
     assert renewed == written  # each event whole: invoice and period change together
     assert db.setting(renewal.PROCESSED_KEY) < "2026-06-30"
 
-    monkeypatch.setattr(renewal, "issue_invoice", real_issue)
+    monkeypatch.setattr(owner, name, real_issue)
     advance(demo_ctx, date(2026, 6, 30))
     resumed = dump(db, skip_run_entries=True)
     resumed.pop("operators")
@@ -898,3 +902,281 @@ def test_next_event_date_sees_a_notice_before_an_earlier_trials_end(ctx: AppCont
         (date(2026, 5, 10), EventKind.TRIAL_EXPIRY),
         (date(2026, 5, 12), EventKind.TRIAL_EXPIRY),
     ]
+
+
+# --------------------------------------------------------------------------- the two paths
+
+
+def _edge_cases(db: Any) -> None:
+    """Situations the generated accounts rarely hold, added to a twin database."""
+    # a currency the catalog does not sell: the event fails on both paths
+    chf = make_account(db, country="CH", currency="CHF")
+    make_subscription(
+        db, chf, plan="basic", licences=1, anchor=date(2026, 4, 1),
+        period=(date(2026, 4, 1), date(2026, 5, 1)),
+    )  # fmt: skip
+    # credit pays part, the rest stays open (two version steps of the account), then overdue
+    credit = make_account(db, card=False, autopay=False)
+    with db.transaction() as s:
+        s.get(Account, credit).credit_balance_minor = 3000
+    make_subscription(
+        db, credit, plan="basic", licences=2, anchor=date(2026, 1, 31),
+        period=(date(2026, 3, 31), date(2026, 4, 30)),
+    )  # fmt: skip
+    # a fixed term cancelled in the middle of a period: the last period is shortened
+    short = make_account(db)
+    make_subscription(
+        db, short, product="logmein_resolve", plan="standard", licences=2,
+        anchor=date(2026, 1, 10), period=(date(2026, 4, 10), date(2026, 5, 10)),
+        status="cancellation_pending", contract="fixed_term", term_months=6,
+        term_start=date(2026, 1, 10), term_end=date(2026, 7, 10),
+        cancel_requested_at=datetime(2026, 4, 20, 10, 0),
+        cancellation_effective=date(2026, 6, 25),
+    )  # fmt: skip
+    # the remaining months already billed on an early-termination invoice
+    ended = make_account(db)
+    sid = make_subscription(
+        db, ended, product="logmein_resolve", plan="standard", licences=2,
+        anchor=date(2026, 1, 10), period=(date(2026, 4, 10), date(2026, 5, 10)),
+        status="cancellation_pending", contract="fixed_term", term_months=6,
+        term_start=date(2026, 1, 10), term_end=date(2026, 7, 10),
+        cancel_requested_at=datetime(2026, 4, 20, 10, 0),
+        cancellation_effective=date(2026, 7, 10),
+    )  # fmt: skip
+    with db.transaction() as s:
+        invoice = Invoice(
+            number="TERM-000001", account_id=ended, kind="termination",
+            issue_date=date(2026, 4, 20), due_date=date(2026, 4, 20), currency="EUR",
+            subtotal_minor=16800, total_minor=16800, paid_minor=16800, status="paid",
+            language="it",
+        )  # fmt: skip
+        invoice.lines.append(
+            InvoiceLine(
+                position=1, kind="termination", description="Remaining months",
+                subscription_id=sid, period_start=date(2026, 5, 10),
+                period_end=date(2026, 7, 10), quantity=2, unit_price_minor=8400,
+                amount_minor=16800,
+            )
+        )  # fmt: skip
+        s.add(invoice)
+    # month to month with auto-renew off runs out; a cancelled trial gets no notice
+    out = make_account(db)
+    runs_out = make_subscription(
+        db, out, plan="basic", licences=1, anchor=date(2026, 4, 5),
+        period=(date(2026, 4, 5), date(2026, 5, 5)),
+    )  # fmt: skip
+    with db.transaction() as s:
+        s.get(Subscription, runs_out).auto_renew = False
+    make_subscription(
+        db, out, product="goto_meeting", plan="professional", licences=1, status="trial",
+        anchor=date(2026, 4, 20), period=(date(2026, 4, 20), date(2026, 5, 4)),
+        trial_end=date(2026, 5, 4), cancel_requested_at=datetime(2026, 4, 21, 9, 0),
+    )  # fmt: skip
+
+
+def test_bulk_path_writes_exactly_the_per_event_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both paths on twin databases (curated + generated accounts + edge cases), 13 months:
+    the same summary and the same rows in every table, ids and versions included."""
+    import shutil
+
+    from billing_desktop.config import target_from
+    from billing_desktop.services.context import local_operator
+    from billing_desktop.services.demo import build_demo_database
+    from billing_desktop.store.database import open_database
+
+    today = date(2026, 4, 26)
+    first = tmp_path / "per-event.sqlite3"
+    build_demo_database(target_from(str(first)), accounts=40, seed=3, today=today)
+    db = open_database(target_from(str(first)))
+    local_operator(db)
+    _edge_cases(db)
+    db.dispose()
+    second = tmp_path / "bulk.sqlite3"
+    shutil.copy(first, second)
+
+    results = []
+    for path, bulk, chunk in ((first, False, 200), (second, True, 37)):
+        monkeypatch.setattr(renewal, "BULK", bulk)
+        monkeypatch.setattr(renewal, "CHUNK_EVENTS", chunk)  # follow-ups cross chunks
+        db = open_database(target_from(str(path)))
+        try:
+            ctx = AppContext(db=db, clock=FixedClock(today), operator=local_operator(db),
+                             is_demo=True)  # fmt: skip
+            summary = advance(ctx, date(2027, 5, 31))
+            results.append((summary, dump(db)))
+        finally:
+            db.dispose()
+    (old_summary, old_rows), (new_summary, new_rows) = results
+    assert old_summary.renewed > 500 and old_summary.invoices_overdue > 0
+    assert old_summary.terms_renewed and old_summary.trials_expired
+    assert old_summary.cancellations_ended and old_summary.marked_for_deletion
+    assert len(old_summary.failures) == 1  # the CHF subscription (retried by the next run)
+    assert new_summary == old_summary
+    for table in old_rows:
+        assert new_rows[table] == old_rows[table], table
+
+
+def test_bulk_path_reloads_what_others_changed_between_its_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk path keeps its records between chunks only while nothing else writes.
+
+    After the first transaction (A-100008 renewed on 04-30), its licences change
+    through the same connection pool and its account credit through another
+    connection, without touching the version columns: the 05-30 renewal must
+    bill 15 licences and use the credit, as the per-event path does.
+    """
+    import shutil
+    import sqlite3
+
+    from billing_desktop.config import target_from
+    from billing_desktop.services.context import local_operator
+    from billing_desktop.services.demo import load_curated
+    from billing_desktop.store.database import open_database
+
+    today = date(2026, 4, 26)
+    first = tmp_path / "per-event.sqlite3"
+    db = open_database(target_from(str(first)))
+    load_curated(db, today)
+    local_operator(db)
+    db.dispose()
+    second = tmp_path / "bulk.sqlite3"
+    shutil.copy(first, second)
+    monkeypatch.setattr(renewal, "CHUNK_EVENTS", 5)
+
+    results = []
+    for path, bulk in ((first, False), (second, True)):
+        monkeypatch.setattr(renewal, "BULK", bulk)
+        db = open_database(target_from(str(path)))
+        try:
+            acc = account_id(db, "A-100008")
+            forgotten: list[int] = []
+            real_forget = renewal._Engine.forget_records
+            monkeypatch.setattr(
+                renewal._Engine, "forget_records",
+                lambda self, log=forgotten, real=real_forget: (log.append(1), real(self)),
+            )  # fmt: skip
+
+            def meddle(
+                done: int, total: int, db: Any = db, acc: int = acc, path: Path = path
+            ) -> None:
+                if done == 0 or meddle.done:  # type: ignore[attr-defined]
+                    return
+                meddle.done = True  # type: ignore[attr-defined]
+                with db.engine.begin() as conn:  # the engine's pool: maybe its connection
+                    conn.exec_driver_sql(
+                        "UPDATE subscriptions SET licence_count = 15 WHERE account_id = ?", (acc,)
+                    )
+                other = sqlite3.connect(path)  # another connection
+                with other:
+                    other.execute(
+                        "UPDATE accounts SET credit_balance_minor = 10000 WHERE id = ?", (acc,)
+                    )
+                other.close()
+
+            meddle.done = False  # type: ignore[attr-defined]
+            ctx = AppContext(db=db, clock=FixedClock(today), operator=local_operator(db),
+                             is_demo=True)  # fmt: skip
+            summary = advance(ctx, date(2026, 6, 30), progress=meddle)
+            may = [i for i in invoices_of(db, acc) if i.issue_date == date(2026, 5, 30)]
+            results.append((summary, dump(db), may, len(forgotten)))
+        finally:
+            db.dispose()
+    (old_summary, old_rows, [old_may], _), (new_summary, new_rows, [new_may], forgot) = results
+    assert old_may.lines[0].quantity == 15 and old_may.credit_applied_minor == 10000
+    assert (new_may.lines[0].quantity, new_may.credit_applied_minor) == (15, 10000)
+    assert new_summary == old_summary
+    for table in old_rows:
+        assert new_rows[table] == old_rows[table], table
+    assert forgot == 2  # at the start, and once after the change
+
+
+def _curated_twins(tmp_path: Path) -> tuple[Path, Path]:
+    import shutil
+
+    from billing_desktop.config import target_from
+    from billing_desktop.services.context import local_operator
+    from billing_desktop.services.demo import load_curated
+    from billing_desktop.store.database import open_database
+
+    first = tmp_path / "first.sqlite3"
+    db = open_database(target_from(str(first)))
+    load_curated(db, date(2026, 4, 26))
+    local_operator(db)
+    db.dispose()
+    second = tmp_path / "second.sqlite3"
+    shutil.copy(first, second)
+    return first, second
+
+
+def _run_on(path: Path, until: date, **context: Any) -> tuple[Any, dict[str, Any]]:
+    from billing_desktop.config import target_from
+    from billing_desktop.services.context import local_operator
+    from billing_desktop.store.database import open_database
+
+    db = open_database(target_from(str(path)))
+    try:
+        ctx = AppContext(db=db, clock=FixedClock(date(2026, 4, 26)),
+                         operator=local_operator(db), is_demo=True, **context)  # fmt: skip
+        return advance(ctx, until), dump(db)
+    finally:
+        db.dispose()
+
+
+def test_bulk_path_renders_with_the_injected_renderer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A renderer given to the context writes the emails on both paths; one that fails
+    falls back to the plain English text, as ``queue_email`` does."""
+
+    class Renderer:
+        def email(self, kind: Any, language: str, params: Any) -> tuple[str, str]:
+            if kind == "trial_ended":
+                raise RuntimeError("no translation")
+            return f"[{language}] {kind} {params.get('invoice_number', '')}", repr(
+                sorted((k, str(v)) for k, v in params.items())
+            )
+
+    first, second = _curated_twins(tmp_path)
+    monkeypatch.setattr(renewal, "BULK", False)
+    old = _run_on(first, date(2026, 6, 30), renderer=Renderer())
+    monkeypatch.setattr(renewal, "BULK", True)
+    new = _run_on(second, date(2026, 6, 30), renderer=Renderer())
+    assert new == old
+    subjects = [row[5] for row in new[1]["emails"]]
+    assert any(s.startswith("[it] renewal_invoice INV-2026-") for s in subjects)
+    assert "Your GoTo Webinar trial has ended" in subjects  # the plain fallback
+
+
+def test_bulk_chunk_that_cannot_be_written_is_replayed_event_by_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing a chunk's rows fails (a conflict): the chunk is rolled back and replayed on
+    the per-event path with savepoints; the run ends as an undisturbed one."""
+    from sqlalchemy.exc import IntegrityError
+
+    first, second = _curated_twins(tmp_path)
+    monkeypatch.setattr(renewal, "CHUNK_EVENTS", 6)
+    expected = _run_on(first, date(2026, 7, 31))
+    real_write = renewal._BulkChunk.write
+    calls = {"n": 0}
+
+    def failing_write(self: Any) -> None:
+        calls["n"] += 1
+        real_write(self)  # the rows are in; the failure comes before the commit
+        if calls["n"] == 2:
+            raise IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+
+    monkeypatch.setattr(renewal._BulkChunk, "write", failing_write)
+    replayed = []
+    real_chunk = renewal._Engine._chunk
+    monkeypatch.setattr(
+        renewal._Engine, "_chunk",
+        lambda self, session, careful: replayed.append(careful) or real_chunk(
+            self, session, careful=careful
+        ),
+    )  # fmt: skip
+    assert _run_on(second, date(2026, 7, 31)) == expected
+    assert replayed == [True]  # once, with savepoints
