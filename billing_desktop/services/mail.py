@@ -148,7 +148,8 @@ _BODIES: dict[tuple[EmailKind, str], str] = {
         "Email",
         "Hello {contact_name},\n\n"
         "your {product} subscription has renewed for the period {period}.\n"
-        "Invoice {invoice_number}: {total}. {payment_note}\n",
+        "Invoice {invoice_number}: {total}. It has been paid from your account credit; "
+        "nothing is due.\n",
     ),
     (EmailKind.PAYMENT_RECEIVED, ""): QT_TRANSLATE_NOOP(
         "Email",
@@ -187,6 +188,7 @@ def template_for(kind: EmailKind | str, params: Mapping[str, Any]) -> tuple[str,
             variant = "charged"
         elif params.get("due_date"):
             variant = "open"
+        # otherwise nothing was charged and nothing is due: account credit paid it
     elif kind is EmailKind.PAYMENT_RECEIVED:
         to_credit = params.get("to_credit")
         has_credit = to_credit is not None and getattr(to_credit, "is_positive", False)

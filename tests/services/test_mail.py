@@ -576,3 +576,21 @@ def test_payment_email_words_credit_only_and_mixed_payments() -> None:
          "to_credit": Money("0.00", "EUR")},
     )
     assert "account credit" not in plain
+
+
+def test_renewal_paid_from_credit_says_so() -> None:
+    from datetime import date
+
+    from billing_desktop.domain.money import Money
+    from billing_desktop.services.mail import EmailKind, PlainRenderer
+
+    _, body = PlainRenderer().email(
+        EmailKind.RENEWAL_INVOICE, "en",
+        {
+            "contact_name": "Ada", "product": "GoTo Meeting", "invoice_number": "INV-2026-000085",
+            "total": Money("236.00", "USD"), "period_start": date(2026, 5, 27),
+            "period_end": date(2026, 6, 27),
+        },
+    )
+    assert "INV-2026-000085" in body
+    assert "paid from your account credit; nothing is due" in body
