@@ -19,7 +19,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
     QCoreApplication,
     QEvent,
     QItemSelection,
@@ -31,7 +30,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHeaderView,
     QLabel,
     QSplitter,
     QTableView,
@@ -52,6 +50,7 @@ from billing_desktop.services.activity import (
 from billing_desktop.services.context import AppContext
 from billing_desktop.ui.errors import show_service_error
 from billing_desktop.ui.formatting import format_date, format_money
+from billing_desktop.ui.models.table import RowTableModel, setup_row_table
 
 __all__ = [
     "ActivityModel",
@@ -244,15 +243,14 @@ def format_audit_value(field: str, value: Any, currency: str, locale: QLocale | 
     return text
 
 
-class ActivityModel(QAbstractTableModel):
+class ActivityModel(RowTableModel):
     """An account's audit entries, newest first, loaded a page at a time."""
 
     WHEN, OPERATOR, ACTION, PRODUCT, REQUESTED_BY = range(5)
     COLUMN_COUNT = 5
 
-    #: The :class:`ActivityEntry` of a row (any column).
-    ObjectRole = Qt.ItemDataRole.UserRole + 1
-
+    #: The :class:`ActivityEntry` of a row (any column): ``ObjectRole``.
+    CONTEXT = "ActivityModel"
     HEADERS = (
         QT_TRANSLATE_NOOP("ActivityModel", "When"),
         QT_TRANSLATE_NOOP("ActivityModel", "Operator"),
@@ -288,13 +286,6 @@ class ActivityModel(QAbstractTableModel):
         finally:
             self.endResetModel()
 
-    def retranslate(self) -> None:
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, self.COLUMN_COUNT - 1)
-            )
-
     def entry(self, row: int) -> ActivityEntry:
         return self._rows[row]
 
@@ -326,38 +317,10 @@ class ActivityModel(QAbstractTableModel):
         self._rows.extend(page)
         self.endInsertRows()
 
-    # -- Qt model API --------------------------------------------------------
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.COLUMN_COUNT
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < self.COLUMN_COUNT
-        ):
-            return QCoreApplication.translate("ActivityModel", self.HEADERS[section])
-        return None
-
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        entry: ActivityEntry | None = self._row_at(index)
+        if entry is None:
             return None
-        entry = self._rows[index.row()]
         column = index.column()
         if role == self.ObjectRole:
             return entry
@@ -433,23 +396,9 @@ class ActivityTab(QWidget):
 
     def _setup_table(self) -> None:
         table = self.table
-        rows = table.verticalHeader()
-        rows.hide()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(table.fontMetrics().height() + 10)
-        table.setModel(self.model)
-        table.setAlternatingRowColors(True)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(False)
-        table.setShowGrid(False)
-        table.setTabKeyNavigation(False)
+        setup_row_table(table, self.model)
         table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         fm = table.fontMetrics()
         widths = {

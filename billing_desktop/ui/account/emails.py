@@ -15,7 +15,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
     QCoreApplication,
     QEvent,
     QItemSelection,
@@ -27,7 +26,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -47,6 +45,7 @@ from billing_desktop.services.context import AppContext
 from billing_desktop.services.errors import PermissionDenied
 from billing_desktop.services.smtp import OutboxEmail, outbox, retry_now
 from billing_desktop.ui.errors import show_service_error
+from billing_desktop.ui.models.table import RowTableModel, setup_row_table
 
 __all__ = ["EmailsModel", "EmailsTab", "kind_word", "status_word"]
 
@@ -91,15 +90,14 @@ def status_word(status: str) -> str:
     return _word(STATUS_WORDS, status)
 
 
-class EmailsModel(QAbstractTableModel):
+class EmailsModel(RowTableModel):
     """One account's emails, newest first (a few hundred at most: read at once)."""
 
     DATE, KIND, SUBJECT, TO, STATUS = range(5)
     COLUMN_COUNT = 5
 
-    #: The :class:`OutboxEmail` of a row (any column).
-    ObjectRole = Qt.ItemDataRole.UserRole + 1
-
+    #: The :class:`OutboxEmail` of a row (any column): ``ObjectRole``.
+    CONTEXT = "EmailsModel"
     HEADERS = (
         QT_TRANSLATE_NOOP("EmailsModel", "Date"),
         QT_TRANSLATE_NOOP("EmailsModel", "Kind"),
@@ -108,27 +106,14 @@ class EmailsModel(QAbstractTableModel):
         QT_TRANSLATE_NOOP("EmailsModel", "Status"),
     )
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[OutboxEmail] = []
-
     def set_emails(self, emails: list[OutboxEmail]) -> None:
-        self.beginResetModel()
-        self._rows = list(emails)
-        self.endResetModel()
+        self.set_rows(emails)
 
     def email(self, row: int) -> OutboxEmail:
         return self._rows[row]
 
     def row_of(self, email_id: int) -> int | None:
         return next((n for n, e in enumerate(self._rows) if e.id == email_id), None)
-
-    def retranslate(self) -> None:
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, self.COLUMN_COUNT - 1)
-            )
 
     def status_tip(self, email: OutboxEmail) -> str:
         """Why the email has its status: when it went out, or the server's complaint."""
@@ -148,38 +133,10 @@ class EmailsModel(QAbstractTableModel):
             return "\n".join(lines)
         return self.tr("Waiting to be sent")
 
-    # -- Qt model API --------------------------------------------------------
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.COLUMN_COUNT
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < self.COLUMN_COUNT
-        ):
-            return QCoreApplication.translate("EmailsModel", self.HEADERS[section])
-        return None
-
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        email: OutboxEmail | None = self._row_at(index)
+        if email is None:
             return None
-        email = self._rows[index.row()]
         column = index.column()
         if role == self.ObjectRole:
             return email
@@ -310,23 +267,9 @@ class EmailsTab(QWidget):
 
     def _setup_table(self) -> None:
         table = self.table
-        rows = table.verticalHeader()
-        rows.hide()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(table.fontMetrics().height() + 10)
-        table.setModel(self.model)
-        table.setAlternatingRowColors(True)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(False)
+        setup_row_table(table, self.model)
         table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        table.setShowGrid(False)
-        table.setTabKeyNavigation(False)
         header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(EmailsModel.SUBJECT, QHeaderView.ResizeMode.Stretch)
         fm = table.fontMetrics()
         widths = {

@@ -31,7 +31,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
     QCoreApplication,
     QEvent,
     QItemSelection,
@@ -88,6 +87,7 @@ from billing_desktop.services.payments import (
 )
 from billing_desktop.ui.errors import show_service_error
 from billing_desktop.ui.formatting import format_date, format_money
+from billing_desktop.ui.models.table import RowTableModel
 from billing_desktop.ui.workers import BackgroundTask, TaskProgress, run_in_background
 
 __all__ = [
@@ -151,17 +151,16 @@ def _period_text(start: date | None, end: date | None) -> str:
 # --------------------------------------------------------------------------- models
 
 
-class InvoicesTableModel(QAbstractTableModel):
+class InvoicesTableModel(RowTableModel):
     """One account's invoices of one tab (a few dozen rows: loaded whole)."""
 
     NUMBER, ISSUE_DATE, PERIOD, DESCRIPTION, TOTAL, DUE, STATUS = range(7)
     COLUMN_COUNT = 7
 
-    #: The :class:`InvoiceRow` behind a row (any column).
-    ObjectRole = Qt.ItemDataRole.UserRole + 1
     #: A value that sorts the column correctly (ints and strings only).
     SortRole = Qt.ItemDataRole.UserRole + 2
 
+    CONTEXT = _MODEL_CONTEXT
     HEADERS = (
         QT_TRANSLATE_NOOP("InvoicesTableModel", "Number"),
         QT_TRANSLATE_NOOP("InvoicesTableModel", "Date"),
@@ -172,65 +171,17 @@ class InvoicesTableModel(QAbstractTableModel):
         QT_TRANSLATE_NOOP("InvoicesTableModel", "Status"),
     )
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[InvoiceRow] = []
-
-    def set_rows(self, rows: list[InvoiceRow] | tuple[InvoiceRow, ...]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def rows(self) -> tuple[InvoiceRow, ...]:
-        return tuple(self._rows)
-
-    def row_object(self, row: int) -> InvoiceRow:
-        return self._rows[row]
-
     def row_of(self, invoice_id: int) -> int:
         """The row of invoice ``invoice_id``, -1 when it is not in this table."""
         return next((n for n, r in enumerate(self._rows) if r.id == invoice_id), -1)
-
-    def retranslate(self) -> None:
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, self.COLUMN_COUNT - 1)
-            )
-
-    # -- Qt model API --------------------------------------------------------
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.COLUMN_COUNT
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < self.COLUMN_COUNT:
-            return None
-        if role == _DISPLAY:
-            return QCoreApplication.translate(_MODEL_CONTEXT, self.HEADERS[section])
-        if role == _ALIGN:
-            return self._alignment(section)
-        return None
 
     def _alignment(self, column: int) -> Qt.AlignmentFlag:
         return _RIGHT if column in (self.TOTAL, self.DUE) else _LEFT
 
     def data(self, index: _Index, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row: InvoiceRow | None = self._row_at(index)
+        if row is None:
             return None
-        row = self._rows[index.row()]
         column = index.column()
         if role == _DISPLAY:
             return self._display(row, column)
@@ -309,15 +260,15 @@ class InvoicesTableModel(QAbstractTableModel):
         return None
 
 
-class InvoiceLinesModel(QAbstractTableModel):
+class InvoiceLinesModel(RowTableModel):
     """The lines of one invoice: service, billing period, quantity, unit price, total."""
 
     DESCRIPTION, PERIOD, QUANTITY, UNIT_PRICE, TOTAL = range(5)
     COLUMN_COUNT = 5
 
-    ObjectRole = Qt.ItemDataRole.UserRole + 1
     SortRole = Qt.ItemDataRole.UserRole + 2
 
+    CONTEXT = "InvoiceLinesModel"
     HEADERS = (
         QT_TRANSLATE_NOOP("InvoiceLinesModel", "Service"),
         QT_TRANSLATE_NOOP("InvoiceLinesModel", "Billing period"),
@@ -326,50 +277,16 @@ class InvoiceLinesModel(QAbstractTableModel):
         QT_TRANSLATE_NOOP("InvoiceLinesModel", "Total"),
     )
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._lines: list[InvoiceLineRow] = []
-
     def set_lines(self, lines: tuple[InvoiceLineRow, ...] | list[InvoiceLineRow]) -> None:
-        self.beginResetModel()
-        self._lines = list(lines)
-        self.endResetModel()
+        self.set_rows(lines)
 
-    def retranslate(self) -> None:
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
-        if self._lines:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._lines) - 1, self.COLUMN_COUNT - 1)
-            )
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._lines)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.COLUMN_COUNT
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < self.COLUMN_COUNT:
-            return None
-        if role == _DISPLAY:
-            return QCoreApplication.translate("InvoiceLinesModel", self.HEADERS[section])
-        if role == _ALIGN:
-            return _RIGHT if section >= self.QUANTITY else _LEFT
-        return None
+    def _alignment(self, column: int) -> Qt.AlignmentFlag:
+        return _RIGHT if column >= self.QUANTITY else _LEFT
 
     def data(self, index: _Index, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._lines):
+        line: InvoiceLineRow | None = self._row_at(index)
+        if line is None:
             return None
-        line = self._lines[index.row()]
         column = index.column()
         if role == _DISPLAY:
             if column == self.DESCRIPTION:
@@ -392,7 +309,7 @@ class InvoiceLinesModel(QAbstractTableModel):
                 line.total.minor,
             )[column]
         if role == _ALIGN:
-            return _RIGHT if column >= self.QUANTITY else _LEFT
+            return self._alignment(column)
         if role == _TOOLTIP and column == self.DESCRIPTION:
             return line.description
         return None

@@ -15,7 +15,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
     QCoreApplication,
     QEvent,
     QModelIndex,
@@ -26,7 +25,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractButton,
-    QAbstractItemView,
     QCheckBox,
     QDialog,
     QHBoxLayout,
@@ -52,6 +50,7 @@ from billing_desktop.services.payments import (
     set_default_method,
 )
 from billing_desktop.ui.errors import show_service_error
+from billing_desktop.ui.models.table import RowTableModel, setup_row_table
 
 __all__ = ["PaymentMethodsModel", "PaymentMethodsTab", "method_text"]
 
@@ -79,17 +78,16 @@ def method_text(method: PaymentMethodInfo) -> str:
     return translate(_CONTEXT, "Invoice (bank transfer)")
 
 
-class PaymentMethodsModel(QAbstractTableModel):
+class PaymentMethodsModel(RowTableModel):
     """An account's payment methods, default first (a handful of rows: loaded whole)."""
 
     METHOD, HOLDER, EXPIRES, ADDRESS, STATUS = range(5)
     COLUMN_COUNT = 5
 
-    #: The :class:`PaymentMethodInfo` behind a row.
-    ObjectRole = Qt.ItemDataRole.UserRole + 1
     #: A value that sorts the column (ints and strings only).
     SortRole = Qt.ItemDataRole.UserRole + 2
 
+    CONTEXT = _CONTEXT
     HEADERS = (
         QT_TRANSLATE_NOOP("PaymentMethodsModel", "Payment method"),
         QT_TRANSLATE_NOOP("PaymentMethodsModel", "Holder"),
@@ -104,54 +102,19 @@ class PaymentMethodsModel(QAbstractTableModel):
         (False, True): QT_TRANSLATE_NOOP("PaymentMethodsModel", "Expired"),
     }
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._methods: list[PaymentMethodInfo] = []
-
     def set_methods(self, methods: tuple[PaymentMethodInfo, ...] | list[PaymentMethodInfo]) -> None:
-        self.beginResetModel()
-        self._methods = list(methods)
-        self.endResetModel()
+        self.set_rows(methods)
 
     def methods(self) -> tuple[PaymentMethodInfo, ...]:
-        return tuple(self._methods)
+        return self.rows()
 
     def row_of(self, method_id: int) -> int:
-        return next((n for n, m in enumerate(self._methods) if m.id == method_id), -1)
-
-    def retranslate(self) -> None:
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
-        if self._methods:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._methods) - 1, self.COLUMN_COUNT - 1)
-            )
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._methods)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.COLUMN_COUNT
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < self.COLUMN_COUNT:
-            return None
-        if role == _DISPLAY:
-            return QCoreApplication.translate(_CONTEXT, self.HEADERS[section])
-        return None
+        return next((n for n, m in enumerate(self._rows) if m.id == method_id), -1)
 
     def data(self, index: _Index, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._methods):
+        method: PaymentMethodInfo | None = self._row_at(index)
+        if method is None:
             return None
-        method = self._methods[index.row()]
         column = index.column()
         if role == _DISPLAY:
             return self._display(method, column)
@@ -224,22 +187,8 @@ class PaymentMethodsTab(QWidget):
         self.model = PaymentMethodsModel(self)
         self.table = QTableView(self)
         self.table.setObjectName("paymentMethodsTable")
-        rows = self.table.verticalHeader()
-        rows.hide()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(self.table.fontMetrics().height() + 12)
-        self.table.setModel(self.model)
-        self.table.setAlternatingRowColors(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setTabKeyNavigation(False)
+        setup_row_table(self.table, self.model, row_padding=12)
         header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(PaymentMethodsModel.ADDRESS, QHeaderView.ResizeMode.Stretch)
         self.empty_label = QLabel(self.table.viewport())
         self.empty_label.setObjectName("noPaymentMethods")
