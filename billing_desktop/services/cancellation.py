@@ -105,7 +105,7 @@ from billing_desktop.domain.policies import (
     renewal_notice_deadline,
     renewal_window_passed,
 )
-from billing_desktop.domain.text import QT_TRANSLATE_NOOP
+from billing_desktop.domain.text import QT_TRANSLATE_NOOP, Notice
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
 from billing_desktop.services.base import (
@@ -187,20 +187,6 @@ _CANCEL_FIELDS = (
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """A translatable message for the user: ``message`` is an English template."""
-
-    code: str
-    message: str
-    params: Mapping[str, object] = field(default_factory=dict, hash=False)
-
-    @property
-    def text(self) -> str:
-        """The English message with its placeholders filled (logs, tests)."""
-        return self.message.format(**self.params)
 
 
 @dataclass(frozen=True, slots=True)

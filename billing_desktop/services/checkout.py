@@ -33,7 +33,7 @@ its payment terms with its PO number instead of being charged.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -47,7 +47,7 @@ from billing_desktop.domain.money import Money, sum_money
 from billing_desktop.domain.periods import Frequency, Period, next_period
 from billing_desktop.domain.proration import quote_change
 from billing_desktop.domain.tax import VatTreatment, validate_vat_number, vat_treatment
-from billing_desktop.domain.text import QT_TRANSLATE_NOOP
+from billing_desktop.domain.text import QT_TRANSLATE_NOOP, Notice
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
 from billing_desktop.services.base import billing_contact, get_account
@@ -150,19 +150,6 @@ PaymentInput = NewCard | NewBankAccount | ExistingMethod | int | None
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """A translatable explanation: stable ``code``, English template and its values."""
-
-    code: str
-    message: str
-    params: Mapping[str, object] = field(default_factory=dict, hash=False)
-
-    @property
-    def text(self) -> str:
-        return self.message.format(**self.params)
 
 
 @dataclass(frozen=True, slots=True)
