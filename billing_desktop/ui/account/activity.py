@@ -51,6 +51,7 @@ from billing_desktop.services.context import AppContext
 from billing_desktop.ui.errors import show_service_error
 from billing_desktop.ui.formatting import format_date, format_money
 from billing_desktop.ui.models.table import RowTableModel, setup_row_table
+from billing_desktop.ui.words import translated_word
 
 __all__ = [
     "ActivityModel",
@@ -195,8 +196,7 @@ _DECIMAL = re.compile(r"^-?\d+\.\d+$")
 
 
 def _word(table: dict[str, str], value: str) -> str:
-    source = table.get(value)
-    return QCoreApplication.translate(_CONTEXT, source) if source else value
+    return translated_word(_CONTEXT, table, value)
 
 
 def action_word(code: str) -> str:

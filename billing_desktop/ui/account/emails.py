@@ -15,7 +15,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QCoreApplication,
     QEvent,
     QItemSelection,
     QLocale,
@@ -46,6 +45,7 @@ from billing_desktop.services.errors import PermissionDenied
 from billing_desktop.services.smtp import OutboxEmail, outbox, retry_now
 from billing_desktop.ui.errors import show_service_error
 from billing_desktop.ui.models.table import RowTableModel, setup_row_table
+from billing_desktop.ui.words import translated_word
 
 __all__ = ["EmailsModel", "EmailsTab", "kind_word", "status_word"]
 
@@ -76,8 +76,7 @@ _FAILED_COLOR = QColor(176, 0, 32)
 
 
 def _word(table: dict[str, str], value: str) -> str:
-    source = table.get(value)
-    return QCoreApplication.translate(_CONTEXT, source) if source else value
+    return translated_word(_CONTEXT, table, value)
 
 
 def kind_word(kind: str) -> str:

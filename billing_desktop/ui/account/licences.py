@@ -65,6 +65,7 @@ from billing_desktop.services.licences import (
     unassign_licences,
 )
 from billing_desktop.ui.errors import show_service_error
+from billing_desktop.ui.words import role_word, roles_text, translated_word
 
 __all__ = ["CheckCellDelegate", "LicencesModel", "LicencesTab", "role_word", "roles_text"]
 
@@ -75,14 +76,6 @@ _Index = QModelIndex | QPersistentModelIndex
 #: Translation context of the constant words below.
 _CONTEXT = "LicencesTab"
 
-#: Contact roles in the order they are listed, most powerful first.
-ROLE_ORDER = ("super_admin", "billing_admin", "product_admin", "user")
-ROLE_WORDS = {
-    "super_admin": QT_TRANSLATE_NOOP("LicencesTab", "Super admin"),
-    "billing_admin": QT_TRANSLATE_NOOP("LicencesTab", "Billing admin"),
-    "product_admin": QT_TRANSLATE_NOOP("LicencesTab", "Product admin"),
-    "user": QT_TRANSLATE_NOOP("LicencesTab", "User"),
-}
 #: Statuses of the subscriptions shown here (live ones only).
 STATUS_WORDS = {
     "trial": QT_TRANSLATE_NOOP("LicencesTab", "Trial"),
@@ -94,20 +87,7 @@ _OVER_COLOR = QColor(176, 0, 32)
 
 
 def _word(table: dict[str, str], value: str) -> str:
-    source = table.get(value)
-    return QCoreApplication.translate(_CONTEXT, source) if source else value
-
-
-def role_word(role: str) -> str:
-    """The translated word for a contact role ("billing_admin" → "Billing admin")."""
-    return _word(ROLE_WORDS, role)
-
-
-def roles_text(roles: Iterable[str]) -> str:
-    """The roles as a list in the UI language ("Super admin and Billing admin")."""
-    known = [r for r in ROLE_ORDER if r in set(roles)]
-    others = sorted(r for r in roles if r not in ROLE_WORDS)
-    return QLocale().createSeparatedList([role_word(r) for r in (*known, *others)])
+    return translated_word(_CONTEXT, table, value)
 
 
 def _checked(value: Any) -> bool:

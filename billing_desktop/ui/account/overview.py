@@ -66,19 +66,13 @@ from billing_desktop.services.errors import ConflictError
 from billing_desktop.ui.errors import error_text, show_service_error
 from billing_desktop.ui.formatting import format_money
 from billing_desktop.ui.models.accounts_model import type_word
+from billing_desktop.ui.words import role_word, roles_text
 
 __all__ = ["ContactsModel", "OverviewTab", "role_word"]
 
 log = logging.getLogger("billing_desktop.ui")
 
 _Index = QModelIndex | QPersistentModelIndex
-
-ROLE_WORDS = {
-    "super_admin": QT_TRANSLATE_NOOP("OverviewTab", "Super admin"),
-    "billing_admin": QT_TRANSLATE_NOOP("OverviewTab", "Billing admin"),
-    "product_admin": QT_TRANSLATE_NOOP("OverviewTab", "Product admin"),
-    "user": QT_TRANSLATE_NOOP("OverviewTab", "User"),
-}
 
 #: Form labels with their mnemonics (Alt+letter), chosen not to clash with the
 #: main window's menus (F, V, H) nor the page's tab keys (Alt+1 … Alt+7).
@@ -98,12 +92,6 @@ FIELD_LABELS = {
 
 _CHOICE_FIELDS = ("type", "country", "language", "currency")
 _ERROR_COLOUR = "#b3261e"
-
-
-def role_word(role: str) -> str:
-    """The translated name of a contact role ("billing_admin" → "Billing admin")."""
-    source = ROLE_WORDS.get(role)
-    return QCoreApplication.translate("OverviewTab", source) if source else role
 
 
 def _tr(text: str) -> str:
@@ -157,7 +145,7 @@ class ContactsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def roles_text(self, contact: ContactInfo) -> str:
-        return QLocale().createSeparatedList([role_word(r) for r in contact.roles])
+        return roles_text(contact.roles)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
