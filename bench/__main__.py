@@ -534,15 +534,15 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="rebuild the benchmark database")
     parser.add_argument(
         "--only",
-        choices=("start", "list", "generate", "order", "renew"),
+        choices=("start", "list", "generate", "order", "renew", "views"),
         action="append",
         help="run only these",
     )
     args = parser.parse_args()
-    only = set(args.only or ("start", "list", "generate", "order", "renew"))
+    only = set(args.only or ("start", "list", "generate", "order", "renew", "views"))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     figures = []
-    if only & {"start", "list", "renew"}:
+    if only & {"start", "list", "renew", "views"}:
         db_path = big_database(args.accounts, args.fresh)
         if "start" in only:
             figures.append(cold_start(db_path, args.repeat))
@@ -554,6 +554,10 @@ def main() -> int:
         figures.append(place_order_figure(args.repeat * 3))
     if "renew" in only:
         figures.append(renewal_run(db_path))
+    if "views" in only:  # invoices view first paint and memory, quick search (bench/views.py)
+        from bench import views
+
+        figures += views.figures(db_path, args.repeat)
     print()
     for figure in figures:
         print(figure.line())

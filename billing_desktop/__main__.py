@@ -198,14 +198,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_migrate(_migrate_parser().parse_args(rest))
 
     args = _gui_parser().parse_args(args_list)
-    from billing_desktop.config import default_target, demo_target, target_from
+    from billing_desktop.config import demo_target
 
     if args.demo:
         target = demo_target()
-    elif args.db:
-        target = target_from(args.db)
     else:
-        target = default_target()
+        # --db, $BILLING_DESKTOP_DB, the database chosen in Settings, the default
+        from billing_desktop.ui.preferences import startup_database
+
+        target = startup_database(args.db)
     from billing_desktop.app import run_gui
 
     return run_gui(target, lang=args.lang, demo=args.demo)

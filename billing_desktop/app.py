@@ -293,19 +293,22 @@ class CrashHandler:
 
         from PySide6.QtWidgets import QMessageBox
 
-        tr = QCoreApplication.translate
         box = QMessageBox(QApplication.activeWindow())
         box.setIcon(QMessageBox.Icon.Critical)
-        box.setWindowTitle(tr("CrashDialog", "Unexpected error"))
-        box.setText(tr("CrashDialog", "Billing Desktop ran into an unexpected error."))
+        box.setWindowTitle(QCoreApplication.translate("CrashDialog", "Unexpected error"))
+        box.setText(
+            QCoreApplication.translate(
+                "CrashDialog", "Billing Desktop ran into an unexpected error."
+            )
+        )
         if self.log_file is not None:
-            info = tr(
+            info = QCoreApplication.translate(
                 "CrashDialog",
                 "The details were written to {path}. Nothing was saved halfway: every change "
                 "is all or nothing. You can keep working, or quit and start again.",
             ).format(path=self.log_file)
         else:
-            info = tr(
+            info = QCoreApplication.translate(
                 "CrashDialog",
                 "Nothing was saved halfway: every change is all or nothing. "
                 "You can keep working, or quit and start again.",
@@ -314,7 +317,8 @@ class CrashHandler:
         box.setDetailedText("".join(traceback.format_exception(exc_type, exc, tb)))
         box.setStandardButtons(QMessageBox.StandardButton.Close)
         quit_button = box.addButton(
-            tr("CrashDialog", "Quit"), QMessageBox.ButtonRole.DestructiveRole
+            QCoreApplication.translate("CrashDialog", "Quit"),
+            QMessageBox.ButtonRole.DestructiveRole,
         )
         box.setDefaultButton(QMessageBox.StandardButton.Close)
         box.exec()
@@ -411,6 +415,22 @@ class GuiSession(QObject):
         self._show(db)
         return True
 
+    def open_location(self, location: str) -> bool:
+        """Switch to the database at ``location`` (a file path or a server URL)."""
+        from billing_desktop.config import target_from
+
+        try:
+            target = target_from(location)
+        except ValueError:
+            show_error(
+                self.window,
+                QCoreApplication.translate(
+                    "App", "“{location}” is neither a database file nor a server address."
+                ).format(location=location),
+            )
+            return False
+        return self.open(target)
+
     def _open_database(self, target: DatabaseTarget, *, demo: bool) -> Database | None:
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
@@ -449,6 +469,7 @@ class GuiSession(QObject):
             old_window.save_settings()
         window = MainWindow(ctx, show_welcome=welcome_wanted(ctx))
         window.demo_requested.connect(self.open_demo)
+        window.database_change_requested.connect(self.open_location)
         self.window, self.db = window, db
         window.show()
         if old_window is not None:
@@ -502,7 +523,10 @@ def run_gui(target: DatabaseTarget, *, lang: str | None = None, demo: bool = Fal
     # The log file is opened after the first paint (or by the crash handler).
     install_excepthook(None)
     try:
-        locale = i18n.install(app, lang)
+        from billing_desktop.ui.preferences import apply_startup_theme, startup_language
+
+        locale = i18n.install(app, startup_language(lang))
+        apply_startup_theme(app)
         log.info("language %s", locale.name())
         QApplication.setApplicationDisplayName(QCoreApplication.translate("App", "Billing Desktop"))
         session = GuiSession(app)

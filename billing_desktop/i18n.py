@@ -13,13 +13,23 @@ Calling :func:`install` again replaces the translators; Qt then sends
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
 from billing_desktop.config import ROOT
 
-__all__ = ["current_locale", "install", "installed_files", "translations_dir", "uninstall"]
+__all__ = [
+    "PSEUDO",
+    "PseudoTranslator",
+    "current_locale",
+    "install",
+    "installed_files",
+    "pseudo_text",
+    "translations_dir",
+    "uninstall",
+]
 
 log = logging.getLogger("billing_desktop.i18n")
 
@@ -33,7 +43,55 @@ def translations_dir() -> Path:
     return ROOT / "translations"
 
 
+#: ``--lang pseudo``: a development language that stretches every text by about
+#: 40 % and brackets it, to find clipped or hard-coded texts on screen.
+PSEUDO = "pseudo"
+
+_ACCENTED = str.maketrans(
+    "abcdeghiklnorstuyzABCDEGHIKLNORSTUYZ",
+    "àƀçđéĝĥîķĺñöŕšţüýžÀƁÇĐÉĜĤÎĶĹÑÖŔŠŢÜÝŽ",
+)
+#: what a pseudo text must leave as it is: {fields}, %n / %1, HTML tags and
+#: entities, the & of a mnemonic with its letter
+_KEEP = re.compile(r"\{[^{}]*\}|%L?(?:n|\d+)|<[^>]*>|&[A-Za-z]+;|&#\d+;|&.")
+
+
+def pseudo_text(text: str) -> str:
+    """``"Place &order for {company}"`` → ``"[Ƥļàçé &order ƒöŕ {company}~~~~~~~]"``."""
+    if not text:
+        return text
+    parts: list[str] = []
+    last = 0
+    letters = 0
+    for match in _KEEP.finditer(text):
+        plain = text[last : match.start()]
+        letters += sum(ch.isalpha() for ch in plain)
+        parts.append(plain.translate(_ACCENTED))
+        parts.append(match.group(0))
+        last = match.end()
+    plain = text[last:]
+    letters += sum(ch.isalpha() for ch in plain)
+    parts.append(plain.translate(_ACCENTED))
+    padding = "~" * max(1, round(letters * 0.4))
+    return f"[{''.join(parts)}{padding}]"
+
+
+class PseudoTranslator(QTranslator):
+    """Translates every text into :func:`pseudo_text` of its English source."""
+
+    def translate(
+        self, context: str, source: str, disambiguation: str | None = None, n: int = -1
+    ) -> str:
+        return pseudo_text(source)
+
+    def isEmpty(self) -> bool:
+        return False
+
+
 def _choose_locale(lang: str | None) -> QLocale:
+    if lang == PSEUDO:
+        # Numbers, dates and money in a locale unlike English: a good test too.
+        return QLocale(QLocale.Language.German, QLocale.Country.Germany)
     if lang:
         locale = QLocale(lang)
         if locale.language() != QLocale.Language.C or lang.upper() in {"C", "POSIX"}:
@@ -55,6 +113,12 @@ def install(app: QCoreApplication, lang: str | None = None) -> QLocale:
     locale = _choose_locale(lang)
     QLocale.setDefault(locale)
     uninstall(app)
+    if lang == PSEUDO:
+        pseudo = PseudoTranslator(app)
+        app.installTranslator(pseudo)
+        _installed.append(pseudo)
+        _current = locale
+        return locale
     qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
     for name, directory in (("qtbase", qt_dir), ("billing_desktop", str(translations_dir()))):
         translator = QTranslator(app)

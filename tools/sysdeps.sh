@@ -31,6 +31,10 @@ done
 fc-list 2>/dev/null | grep -q . || missing+=("fonts-dejavu-core" "fontconfig")
 # programs the tests use to read the invoice PDFs back (pdftotext, pdftoppm)
 command -v pdftotext >/dev/null 2>&1 || missing+=("poppler-utils")
+# `make screenshots` runs the application under a virtual X server
+if [ "${1:-}" = "--xvfb" ]; then
+  command -v xvfb-run >/dev/null 2>&1 || missing+=("xvfb" "xauth")
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "sysdeps: please install the Qt runtime libraries: ${missing[*]}" >&2

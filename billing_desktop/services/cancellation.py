@@ -70,13 +70,23 @@ renewal engine):
   whitespace. Only the match flags are audited. A successful verification
   returns a token (its audit entry id) valid for
   :data:`VERIFICATION_VALID_FOR`, for the same operator and account.
+* Repeated failures: the failed attempts of one operator on one account since
+  their last successful verification (within :data:`VERIFICATION_VALID_FOR`)
+  are counted; the :data:`VERIFY_ATTEMPTS`-th failure and every later one is
+  audited once more as ``verify_caller_failed`` (the count and the fields
+  that did not match), so repeated guessing stands out in the Activity tab.
+  Verification is not blocked by the service: the wizard stops offering it.
+* :func:`assisted_options` is the read the assisted wizard opens with: whether
+  the operator may run the flow (and if not, why), the contacts who could be
+  the requester, and each product and add-on with whether it can be cancelled
+  (and if not, why) and the rule of who may ask for it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -141,8 +151,11 @@ if TYPE_CHECKING:
 __all__ = [
     "REASON_CODES",
     "VERIFICATION_VALID_FOR",
+    "VERIFY_ATTEMPTS",
+    "AddonOption",
     "AssistedCancellationResult",
     "AssistedChecklist",
+    "AssistedOptions",
     "AssistedPreview",
     "CancellationPreview",
     "CancellationResult",
@@ -151,10 +164,13 @@ __all__ = [
     "ContractTerms",
     "Notice",
     "ReactivationResult",
+    "RequesterOption",
+    "SubscriptionOption",
     "VerificationItem",
     "VerificationResult",
     "assisted_cancel",
     "assisted_checklist",
+    "assisted_options",
     "assisted_preview",
     "cancel_online",
     "cancellation_preview",
@@ -168,6 +184,8 @@ REASON_CODES: tuple[str, ...] = tuple(code for code, _label in CANCELLATION_REAS
 REASON_TEXT_MAX = 2000
 #: How long a successful caller verification may be used for an assisted cancellation.
 VERIFICATION_VALID_FOR = timedelta(hours=2)
+#: After this many failed verifications in a row the failures are audited as such.
+VERIFY_ATTEMPTS = 3
 
 #: Audit actions written here.
 AUDIT_CANCEL = "cancel_subscription"
@@ -175,6 +193,7 @@ AUDIT_ASSISTED_CANCEL = "assisted_cancel"
 AUDIT_CANCEL_ADDON = "cancel_addon"
 AUDIT_REACTIVATE = "reactivate_subscription"
 AUDIT_VERIFY = "verify_caller"
+AUDIT_VERIFY_FAILED = "verify_caller_failed"
 
 _CANCEL_FIELDS = (
     "status",
@@ -304,10 +323,18 @@ class VerificationResult:
     #: pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified
     token: int | None
     checked_at: datetime
+    #: failed attempts in a row by this operator on this account, this one included
+    #: (0 when verified)
+    failed_attempts: int = 0
 
     @property
     def mismatches(self) -> tuple[str, ...]:
         return tuple(item.code for item in self.items if not item.matched)
+
+    @property
+    def attempts_exhausted(self) -> bool:
+        """:data:`VERIFY_ATTEMPTS` failures in a row: audited; stop verifying this caller."""
+        return self.failed_attempts >= VERIFY_ATTEMPTS
 
 
 class CheckState(StrEnum):
@@ -401,6 +428,78 @@ class AssistedCancellationResult:
     email_ids: tuple[int, ...]
     warnings: tuple[Notice, ...]
     account_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequesterOption:
+    """A contact who could be the one asking for the cancellation (article 002, step 2)."""
+
+    contact_id: int
+    name: str
+    email: str
+    roles: tuple[str, ...]
+    is_billing_contact: bool
+    #: a billing admin authorised to cancel products bought through a representative
+    cancel_authorised: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AddonOption:
+    """An add-on of a subscription: may it be cancelled on its own, and if not, why."""
+
+    subscription_addon_id: int
+    code: str
+    name: str
+    #: set when the add-on is already cancelled: the first day without it
+    ends_on: date | None
+    cancellable: bool
+    reason: Notice | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionOption:
+    """A product of the account as the assisted wizard's "What to cancel" page lists it."""
+
+    subscription_id: int
+    product_code: str
+    product_name: str
+    plan_name: str
+    status: str
+    #: ``online`` (the customer may cancel it) or ``support`` (assisted only)
+    channel: CancellationChannel
+    contract: Contract
+    licences: int
+    assigned: int
+    cancellable: bool
+    #: why it cannot be cancelled (``None`` when it can)
+    reason: Notice | None
+    #: the rule of who may ask for its cancellation (article 002: "Connect needs a
+    #: super admin", …), worded as the refusal a contact without the role gets
+    who_may_request: Notice
+    addons: tuple[AddonOption, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AssistedOptions:
+    """What the assisted cancellation wizard opens with (read-only)."""
+
+    account_id: int
+    account_number: str
+    company_name: str
+    currency: str
+    #: the operator may run the assisted flow on this account (support staff)
+    allowed: bool
+    #: why not (``None`` when allowed)
+    refusal: Notice | None
+    billing_contact_name: str | None
+    billing_contact_email: str | None
+    contacts: tuple[RequesterOption, ...]
+    subscriptions: tuple[SubscriptionOption, ...]
+    #: the account's version (``expected_version`` of :func:`assisted_cancel`)
+    version: int
+
+    def subscription(self, subscription_id: int) -> SubscriptionOption:
+        return next(s for s in self.subscriptions if s.subscription_id == subscription_id)
 
 
 # --------------------------------------------------------------------------- online
@@ -655,7 +754,20 @@ def verify_caller(
             and _squash(postal_code) == _squash(method.billing_postal_code),
         }
         verified = all(flags.values())
+        failures = 0 if verified else 1 + _failures_in_a_row(session, ctx, account)
         audit.record(session, ctx, AUDIT_VERIFY, account.id, None, {**flags, "verified": verified})
+        if failures >= VERIFY_ATTEMPTS:
+            audit.record(
+                session,
+                ctx,
+                AUDIT_VERIFY_FAILED,
+                account.id,
+                None,
+                {
+                    "failed_attempts": failures,
+                    "mismatches": [code for code, ok in flags.items() if not ok],
+                },
+            )
         session.flush()
         token = None
         if verified:
@@ -677,6 +789,99 @@ def verify_caller(
             verified=verified,
             token=token,
             checked_at=ctx.clock.now(),
+            failed_attempts=failures,
+        )
+
+
+def assisted_options(ctx: AppContext, account_id: int | str) -> AssistedOptions:
+    """What the assisted cancellation wizard shows before anything is checked; read-only.
+
+    Says whether the operator may run the assisted flow on the account (and if
+    not, the refusal :func:`assisted_cancel` would give), lists the contacts
+    (requester candidates) and every subscription with its add-ons, each with
+    whether it can be cancelled now — by the same checks :func:`assisted_cancel`
+    applies — and the rule of who may ask.
+    """
+    from billing_desktop.services.errors import DomainError
+
+    with _reading(ctx) as session:
+        account = get_account(session, account_id)
+        authorize(ctx, Action.VIEW, account)
+        refusal: Notice | None = None
+        try:
+            authorize(ctx, Action.ASSISTED_CANCEL, account)
+        except DomainError as err:
+            refusal = Notice(err.code, err.message, dict(err.params))
+
+        def reason_of(check: Callable[[], None]) -> Notice | None:
+            try:
+                check()
+            except DomainError as err:
+                return Notice(err.code, err.message, dict(err.params))
+            return None
+
+        subscriptions = []
+        for sub in sorted(
+            account.subscriptions, key=lambda s: (s.product.sort_order, s.product.id, s.id)
+        ):
+            sub_reason = reason_of(lambda sub=sub: _require_cancellable(sub))
+            addons = []
+            for sa in sorted(sub.addons, key=lambda sa: sa.id):
+                addon_reason = sub_reason or reason_of(lambda sa=sa: _check_addon(sa))
+                addons.append(
+                    AddonOption(
+                        subscription_addon_id=sa.id,
+                        code=sa.addon.code,
+                        name=sa.addon.name,
+                        ends_on=sa.ends_on,
+                        cancellable=addon_reason is None,
+                        reason=addon_reason,
+                    )
+                )
+            policy = _policy(sub)
+            rule = may_request_cancellation(
+                policy, frozenset(), PurchaseChannel(sub.channel), False
+            )
+            subscriptions.append(
+                SubscriptionOption(
+                    subscription_id=sub.id,
+                    product_code=sub.product.code,
+                    product_name=sub.product.name,
+                    plan_name=sub.plan.name,
+                    status=sub.status,
+                    channel=cancellation_channel(policy),
+                    contract=Contract(sub.contract),
+                    licences=sub.licence_count,
+                    assigned=len(sub.assignments),
+                    cancellable=sub_reason is None,
+                    reason=sub_reason,
+                    who_may_request=Notice(rule.code, rule.message, dict(rule.params)),
+                    addons=tuple(addons),
+                )
+            )
+        billing = billing_contact(account)
+        return AssistedOptions(
+            account_id=account.id,
+            account_number=account.account_number,
+            company_name=account.company_name,
+            currency=account.currency,
+            allowed=refusal is None,
+            refusal=refusal,
+            billing_contact_name=billing.full_name if billing else None,
+            billing_contact_email=billing.email if billing else None,
+            contacts=tuple(
+                RequesterOption(
+                    contact_id=c.id,
+                    name=c.full_name,
+                    email=c.email,
+                    roles=tuple(sorted(r for r in c.role_set if r in _ROLE_VALUES)),
+                    is_billing_contact=bool(c.is_billing_contact),
+                    cancel_authorised=bool(c.cancel_authorised),
+                )
+                for c in sorted(account.contacts, key=lambda c: c.id)
+            ),
+            subscriptions=tuple(subscriptions),
+            version=account.version,
         )
 
 
@@ -1260,22 +1465,7 @@ def _selection(
             raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Add-on"), addon_id)
         if sa.subscription_id in by_id and by_id[sa.subscription_id] in subs:
             continue  # ends with its subscription
-        if not sa.active or sa.ends_on is not None:
-            raise PolicyViolation(
-                "addon_already_cancelled",
-                QT_TRANSLATE_NOOP("ServiceError", "{addon} has already been cancelled."),
-                addon=sa.addon.name,
-            )
-        parent = sa.subscription
-        _require_cancellable(parent)
-        if parent.status != SubscriptionStatus.ACTIVE:
-            raise PolicyViolation(
-                "addon_not_billed",
-                QT_TRANSLATE_NOOP(
-                    "ServiceError", "{addon} cannot be cancelled on its own during a trial."
-                ),
-                addon=sa.addon.name,
-            )
+        _check_addon(sa)
         addons.append(sa)
     if not subs and not addons:
         raise ValidationError(
@@ -1283,6 +1473,50 @@ def _selection(
             QT_TRANSLATE_NOOP("ServiceError", "Choose at least one product or add-on to cancel."),
         )
     return subs, addons
+
+
+def _check_addon(sa: SubscriptionAddon) -> None:
+    """An add-on may be cancelled on its own: still running, its plan active."""
+    if not sa.active or sa.ends_on is not None:
+        raise PolicyViolation(
+            "addon_already_cancelled",
+            QT_TRANSLATE_NOOP("ServiceError", "{addon} has already been cancelled."),
+            addon=sa.addon.name,
+        )
+    parent = sa.subscription
+    _require_cancellable(parent)
+    if parent.status != SubscriptionStatus.ACTIVE:
+        raise PolicyViolation(
+            "addon_not_billed",
+            QT_TRANSLATE_NOOP(
+                "ServiceError", "{addon} cannot be cancelled on its own during a trial."
+            ),
+            addon=sa.addon.name,
+        )
+
+
+def _failures_in_a_row(session: Session, ctx: AppContext, account: Account) -> int:
+    """Failed verifications of this operator on this account since their last success
+    (within :data:`VERIFICATION_VALID_FOR`)."""
+    from billing_desktop.store.models import AuditEntry
+
+    since = ctx.clock.now() - VERIFICATION_VALID_FOR
+    rows = session.scalars(
+        select(AuditEntry.after_json)
+        .where(
+            AuditEntry.account_id == account.id,
+            AuditEntry.operator_id == ctx.operator.id,
+            AuditEntry.action == AUDIT_VERIFY,
+            AuditEntry.at >= since,
+        )
+        .order_by(AuditEntry.id.desc())
+    )
+    count = 0
+    for after in rows:
+        if json.loads(after or "{}").get("verified") is True:
+            break
+        count += 1
+    return count
 
 
 def _token(verification: VerificationResult | int | None) -> int | None:

@@ -28,12 +28,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy import (
+    Exists,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm.exc import StaleDataError
 
 from billing_desktop.domain.periods import Frequency
 from billing_desktop.domain.policies import (
@@ -46,7 +57,7 @@ from billing_desktop.domain.policies import (
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
-from billing_desktop.services.base import billing_contact, get_account, requesting_contact
+from billing_desktop.services.base import billing_contact, requesting_contact
 from billing_desktop.services.catalog import shipped_catalog
 from billing_desktop.services.errors import (
     ConflictError,
@@ -54,21 +65,29 @@ from billing_desktop.services.errors import (
     PolicyViolation,
     ValidationError,
 )
+from billing_desktop.store.bulk import Prepared
+from billing_desktop.store.models import (
+    Account,
+    Addon,
+    Cart,
+    CartItem,
+    Contact,
+    Invoice,
+    LicenceAssignment,
+    Operator,
+    Order,
+    PaymentMethod,
+    Plan,
+    Product,
+    Subscription,
+    SubscriptionAddon,
+)
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
     from billing_desktop.services.context import AppContext
-    from billing_desktop.store.models import (
-        Account,
-        Addon,
-        Cart,
-        CartItem,
-        Contact,
-        Plan,
-        Product,
-        Subscription,
-    )
 
 __all__ = [
     "CartChange",
@@ -283,7 +302,7 @@ class PendingChange:
         return ("product", self.product_id)
 
     @classmethod
-    def of(cls, item: CartItem) -> PendingChange:
+    def of(cls, item: CartItemRow) -> PendingChange:
         return cls(
             kind=CartItemKind(item.kind),
             subscription_id=item.subscription_id,
@@ -331,6 +350,475 @@ def merge_changes(
     return out
 
 
+# --------------------------------------------------------------------------- what is read
+#
+# Cart and checkout read one account with a few Core selects into the plain
+# records below (the attributes the rules use, named as on the ORM models), so
+# the rules run alike on them and on ORM objects and no unit of work is needed.
+# Catalog rows (products, plans, add-ons) are read when first needed.
+
+
+@dataclass(slots=True, eq=False)
+class PlanRow:
+    id: int
+    product_id: int
+    code: str
+    name: str
+    rank: int
+    max_licences: int
+
+
+@dataclass(slots=True, eq=False)
+class AddonRow:
+    id: int
+    product_id: int
+    code: str
+    name: str
+    per_licence: bool
+
+
+@dataclass(slots=True, eq=False)
+class ProductRow:
+    id: int
+    code: str
+    name: str
+    online_downgrade: bool
+    data: OrderData = field(repr=False)
+
+    @property
+    def plans(self) -> list[PlanRow]:
+        """Its plans, lowest tier first."""
+        return self.data.plans_of(self.id)
+
+    @property
+    def addons(self) -> list[AddonRow]:
+        return self.data.addons_of(self.id)
+
+
+@dataclass(slots=True, eq=False)
+class SubscriptionAddonRow:
+    id: int
+    addon_id: int
+    active: bool
+    added_on: date | None
+    #: set: the add-on was cancelled and ends on this date (see cancellation)
+    ends_on: date | None
+    addon: AddonRow
+
+
+@dataclass(slots=True, eq=False)
+class SubscriptionRow:
+    id: int
+    account_id: int
+    product_id: int
+    plan_id: int
+    licence_count: int
+    frequency: str
+    contract: str
+    term_end: date | None
+    anchor_date: date | None
+    period_start: date | None
+    period_end: date | None
+    auto_renew: bool
+    status: str
+    channel: str
+    trial_end: date | None
+    ended_on: date | None
+    version: int
+    #: licences assigned to contacts
+    assigned: int
+    product: ProductRow
+    plan: PlanRow
+    #: in the order of ``Subscription.addons`` (by add-on)
+    addons: list[SubscriptionAddonRow] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class ContactRow:
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    roles: str
+    is_billing_contact: bool
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+
+@dataclass(slots=True, eq=False)
+class PaymentMethodRow:
+    id: int
+    kind: str
+    brand: str | None
+    last4: str | None
+    exp_month: int | None
+    exp_year: int | None
+    is_default: bool
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    name: str
+
+
+@dataclass(slots=True, eq=False)
+class AccountRow:
+    id: int
+    account_number: str
+    company_name: str
+    type: str
+    status: str
+    country: str
+    language: str
+    currency: str
+    address_line1: str
+    postal_code: str
+    city: str
+    vat_number: str | None
+    credit_balance_minor: int
+    outstanding_minor: int
+    oldest_due_date: date | None
+    active_subscriptions: int
+    autopay: bool
+    payment_terms_days: int | None
+    po_number: str | None
+    po_expiry: date | None
+    representative_id: int | None
+    version: int
+    representative: _Named | None
+    #: by id, as ``Account.contacts`` and ``Account.payment_methods``
+    contacts: list[ContactRow] = field(default_factory=list)
+    payment_methods: list[PaymentMethodRow] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class CartItemRow:
+    id: int
+    position: int
+    kind: str
+    subscription_id: int | None
+    product_id: int
+    plan_id: int | None
+    licence_count: int | None
+    frequency: str | None
+    addon_id: int | None
+
+
+@dataclass(slots=True, eq=False)
+class CartRow:
+    id: int
+    version: int
+    #: by position
+    items: list[CartItemRow] = field(default_factory=list)
+
+
+def _t(model: Any) -> Table:
+    return model.__table__
+
+
+_ACCOUNTS, _OPERATORS, _CONTACTS, _METHODS = (
+    _t(Account), _t(Operator), _t(Contact), _t(PaymentMethod)
+)  # fmt: skip
+_SUBS, _PRODUCTS, _PLANS, _ADDONS = _t(Subscription), _t(Product), _t(Plan), _t(Addon)
+_SUB_ADDONS, _ASSIGNMENTS = _t(SubscriptionAddon), _t(LicenceAssignment)
+_CARTS, _ITEMS = _t(Cart), _t(CartItem)
+
+_ACCOUNT_COLUMNS = (
+    _ACCOUNTS.c.id, _ACCOUNTS.c.account_number, _ACCOUNTS.c.company_name, _ACCOUNTS.c.type,
+    _ACCOUNTS.c.status, _ACCOUNTS.c.country, _ACCOUNTS.c.language, _ACCOUNTS.c.currency,
+    _ACCOUNTS.c.address_line1, _ACCOUNTS.c.postal_code, _ACCOUNTS.c.city,
+    _ACCOUNTS.c.vat_number, _ACCOUNTS.c.credit_balance_minor, _ACCOUNTS.c.outstanding_minor,
+    _ACCOUNTS.c.oldest_due_date, _ACCOUNTS.c.active_subscriptions, _ACCOUNTS.c.autopay,
+    _ACCOUNTS.c.payment_terms_days, _ACCOUNTS.c.po_number, _ACCOUNTS.c.po_expiry,
+    _ACCOUNTS.c.representative_id, _ACCOUNTS.c.version, _OPERATORS.c.name,
+)  # fmt: skip
+_ORDERS = _t(Order)
+_REPLAYED, _LAST_ORDER = _ORDERS.alias("replayed"), _ORDERS.alias("last_order")
+
+
+def _overdue(invoice: Any, account_id: Any) -> Exists:
+    """An open invoice with something still due after its due date ``:today`` (SPEC §3);
+    ``invoice`` is the ``Invoice`` entity or the columns of its table."""
+    return exists().where(
+        invoice.account_id == account_id,
+        invoice.status == "open",
+        invoice.due_date < bindparam("today"),
+        invoice.total_minor - invoice.credit_applied_minor - invoice.paid_minor > 0,
+    )
+
+
+#: (ORM attributes: a session executing it flushes pending changes first)
+_OVERDUE = select(_overdue(Invoice, bindparam("account_id")))
+
+
+def _account_select(by_number: bool, order: bool) -> Select[Any]:
+    """The account with its representative's name and whether it has an overdue invoice;
+    for an order also the order already placed with ``:order_key`` (its account and result)
+    and the last order number like ``:order_pattern``."""
+    columns: list[Any] = [*_ACCOUNT_COLUMNS, _overdue(_t(Invoice).c, _ACCOUNTS.c.id)]
+    source = _ACCOUNTS.outerjoin(_OPERATORS, _OPERATORS.c.id == _ACCOUNTS.c.representative_id)
+    if order:
+        columns += [
+            _REPLAYED.c.account_id,
+            _REPLAYED.c.summary,
+            select(func.max(_LAST_ORDER.c.number))
+            .where(_LAST_ORDER.c.number.like(bindparam("order_pattern")))
+            .scalar_subquery(),
+        ]
+        source = source.outerjoin(_REPLAYED, _REPLAYED.c.idempotency_key == bindparam("order_key"))
+    key = _ACCOUNTS.c.account_number if by_number else _ACCOUNTS.c.id
+    return select(*columns).select_from(source).where(key == bindparam("key"))
+
+
+_ACCOUNT_SELECTS = {
+    (by_number, order): Prepared(_account_select(by_number, order))
+    for by_number in (False, True)
+    for order in (False, True)
+}
+_ACCOUNT_CONTACTS = Prepared(
+    select(
+        _CONTACTS.c.id, _CONTACTS.c.first_name, _CONTACTS.c.last_name, _CONTACTS.c.email,
+        _CONTACTS.c.roles, _CONTACTS.c.is_billing_contact,
+    )
+    .where(_CONTACTS.c.account_id == bindparam("account_id"))
+    .order_by(_CONTACTS.c.id)
+)  # fmt: skip
+_ACCOUNT_METHODS = Prepared(
+    select(
+        _METHODS.c.id, _METHODS.c.kind, _METHODS.c.brand, _METHODS.c.last4,
+        _METHODS.c.exp_month, _METHODS.c.exp_year, _METHODS.c.is_default, _METHODS.c.version,
+    )
+    .where(_METHODS.c.account_id == bindparam("account_id"))
+    .order_by(_METHODS.c.id)
+)  # fmt: skip
+#: every subscription of the account with its product, plan, assigned licences and
+#: add-ons (one row per add-on)
+_ACCOUNT_SUBSCRIPTIONS = Prepared(
+    select(
+        _SUBS.c.id, _SUBS.c.account_id, _SUBS.c.product_id, _SUBS.c.plan_id,
+        _SUBS.c.licence_count, _SUBS.c.frequency, _SUBS.c.contract, _SUBS.c.term_end,
+        _SUBS.c.anchor_date, _SUBS.c.period_start, _SUBS.c.period_end, _SUBS.c.auto_renew,
+        _SUBS.c.status, _SUBS.c.channel, _SUBS.c.trial_end, _SUBS.c.ended_on, _SUBS.c.version,
+        select(func.count())
+        .where(_ASSIGNMENTS.c.subscription_id == _SUBS.c.id)
+        .correlate(_SUBS)
+        .scalar_subquery(),
+        _PRODUCTS.c.code, _PRODUCTS.c.name, _PRODUCTS.c.online_downgrade,
+        _PLANS.c.code, _PLANS.c.name, _PLANS.c.rank, _PLANS.c.max_licences,
+        _SUB_ADDONS.c.id, _SUB_ADDONS.c.addon_id, _SUB_ADDONS.c.active,
+        _SUB_ADDONS.c.added_on, _SUB_ADDONS.c.ends_on,
+        _ADDONS.c.product_id, _ADDONS.c.code, _ADDONS.c.name, _ADDONS.c.per_licence,
+    )
+    .select_from(
+        _SUBS.join(_PRODUCTS, _PRODUCTS.c.id == _SUBS.c.product_id)
+        .join(_PLANS, _PLANS.c.id == _SUBS.c.plan_id)
+        .outerjoin(_SUB_ADDONS, _SUB_ADDONS.c.subscription_id == _SUBS.c.id)
+        .outerjoin(_ADDONS, _ADDONS.c.id == _SUB_ADDONS.c.addon_id)
+    )
+    .where(_SUBS.c.account_id == bindparam("account_id"))
+    .order_by(_SUBS.c.id, _SUB_ADDONS.c.addon_id)
+)  # fmt: skip
+_ACCOUNT_CART = Prepared(
+    select(
+        _CARTS.c.id, _CARTS.c.version, _ITEMS.c.id, _ITEMS.c.position, _ITEMS.c.kind,
+        _ITEMS.c.subscription_id, _ITEMS.c.product_id, _ITEMS.c.plan_id,
+        _ITEMS.c.licence_count, _ITEMS.c.frequency, _ITEMS.c.addon_id,
+    )
+    .select_from(_CARTS.outerjoin(_ITEMS, _ITEMS.c.cart_id == _CARTS.c.id))
+    .where(_CARTS.c.account_id == bindparam("account_id"))
+    .order_by(_ITEMS.c.position)
+)  # fmt: skip
+_PRODUCT_COLUMNS = (
+    _PRODUCTS.c.id, _PRODUCTS.c.code, _PRODUCTS.c.name, _PRODUCTS.c.online_downgrade
+)
+_PRODUCT_BY_ID = Prepared(select(*_PRODUCT_COLUMNS).where(_PRODUCTS.c.id == bindparam("key")))
+_PRODUCT_BY_CODE = Prepared(
+    select(*_PRODUCT_COLUMNS).where(_PRODUCTS.c.code == bindparam("key"))
+)
+_PLAN_COLUMNS = (
+    _PLANS.c.id, _PLANS.c.product_id, _PLANS.c.code, _PLANS.c.name, _PLANS.c.rank,
+    _PLANS.c.max_licences,
+)  # fmt: skip
+_PLAN_BY_ID = Prepared(select(*_PLAN_COLUMNS).where(_PLANS.c.id == bindparam("key")))
+_PLANS_OF_PRODUCT = Prepared(
+    select(*_PLAN_COLUMNS)
+    .where(_PLANS.c.product_id == bindparam("key"))
+    .order_by(_PLANS.c.rank, _PLANS.c.id)
+)
+_ADDON_COLUMNS = (
+    _ADDONS.c.id, _ADDONS.c.product_id, _ADDONS.c.code, _ADDONS.c.name, _ADDONS.c.per_licence
+)
+_ADDON_BY_ID = Prepared(select(*_ADDON_COLUMNS).where(_ADDONS.c.id == bindparam("key")))
+_ADDONS_OF_PRODUCT = Prepared(
+    select(*_ADDON_COLUMNS).where(_ADDONS.c.product_id == bindparam("key")).order_by(_ADDONS.c.id)
+)
+class OrderData:
+    """One account as cart and checkout read it: the account row first (to authorise),
+    then with :meth:`load` its contacts, payment methods, subscriptions and cart.
+
+    ``conn`` is the connection of the use case's transaction; ``today`` the date whose
+    overdue invoices block changes. ``order_key`` (placing an order) also reads the
+    order already placed with that key and the last order number like ``order_pattern``.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        account_id: int | str,
+        today: date,
+        *,
+        order_key: str | None = None,
+        order_pattern: str = "",
+    ) -> None:
+        self.conn = conn
+        by_number, order = isinstance(account_id, str), order_key is not None
+        params = {"key": account_id, "today": today}
+        if order:
+            params.update(order_key=order_key, order_pattern=order_pattern)
+        row = _ACCOUNT_SELECTS[by_number, order].first(conn, params)
+        if row is None:
+            raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Account"), account_id)
+        values = list(row)
+        #: for an order: the order already placed with its key (account id, stored result),
+        #: and the last order number of the pattern
+        self.replayed: tuple[int, str] | None = None
+        self.last_order_number: str | None = None
+        if order:
+            replayed_account, summary, self.last_order_number = values[-3:]
+            if replayed_account is not None:
+                self.replayed = (replayed_account, summary)
+            del values[-3:]
+        *values, representative, overdue = values
+        self.account = AccountRow(
+            *values, representative=_Named(representative) if representative is not None else None
+        )
+        self.subscriptions: dict[int, SubscriptionRow] = {}
+        self.cart: CartRow | None = None
+        self._products: dict[int, ProductRow] = {}
+        self._plans: dict[int, PlanRow] = {}
+        self._addons: dict[int, AddonRow] = {}
+        self._plans_of: dict[int, list[PlanRow]] = {}
+        self._addons_of: dict[int, list[AddonRow]] = {}
+        self._overdue: dict[date, bool] = {today: bool(overdue)}
+
+    def load(self) -> OrderData:
+        """Read the account's contacts, payment methods, subscriptions and cart."""
+        conn, key = self.conn, {"account_id": self.account.id}
+        account = self.account
+        account.contacts = [ContactRow(*row) for row in _ACCOUNT_CONTACTS.rows(conn, key)]
+        account.payment_methods = [
+            PaymentMethodRow(*row) for row in _ACCOUNT_METHODS.rows(conn, key)
+        ]
+        subs = self.subscriptions
+        products, plans, addons = self._products, self._plans, self._addons
+        for row in _ACCOUNT_SUBSCRIPTIONS.rows(conn, key):
+            sub = subs.get(row[0])
+            if sub is None:
+                product = products.get(row[2])
+                if product is None:
+                    product = products[row[2]] = ProductRow(row[2], *row[18:21], self)
+                plan = plans.get(row[3])
+                if plan is None:
+                    plan = plans[row[3]] = PlanRow(row[3], row[2], *row[21:25])
+                sub = subs[row[0]] = SubscriptionRow(*row[:18], product, plan)
+            if row[25] is not None:
+                addon = addons.get(row[26])
+                if addon is None:
+                    addon = addons[row[26]] = AddonRow(row[26], *row[30:34])
+                sub.addons.append(SubscriptionAddonRow(*row[25:30], addon))
+        cart = None
+        for cart_id, version, *item in _ACCOUNT_CART.rows(conn, key):
+            if cart is None:
+                cart = CartRow(cart_id, version)
+            if item[0] is not None:
+                cart.items.append(CartItemRow(*item))
+        self.cart = cart
+        return self
+
+    # -- look-ups --------------------------------------------------------------------------
+
+    def subscription(self, subscription_id: int) -> SubscriptionRow:
+        """A subscription of the account (:class:`NotFound` for another account's)."""
+        sub = self.subscriptions.get(subscription_id)
+        if sub is None:
+            raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Subscription"), subscription_id)
+        return sub
+
+    def _product(self, row: Any) -> ProductRow | None:
+        if row is None:
+            return None
+        found = self._products.get(row[0])
+        if found is None:
+            found = self._products[row[0]] = ProductRow(*row, self)
+        return found
+
+    def product(self, product_id: int) -> ProductRow | None:
+        found = self._products.get(product_id)
+        if found is None:
+            found = self._product(_PRODUCT_BY_ID.first(self.conn, {"key": product_id}))
+        return found
+
+    def product_by_code(self, code: str) -> ProductRow | None:
+        found = next((p for p in self._products.values() if p.code == code), None)
+        if found is None:
+            found = self._product(_PRODUCT_BY_CODE.first(self.conn, {"key": code}))
+        return found
+
+    def _plan(self, row: Any) -> PlanRow:
+        found = self._plans.get(row[0])
+        if found is None:
+            found = self._plans[row[0]] = PlanRow(*row)
+        return found
+
+    def plan(self, plan_id: int) -> PlanRow | None:
+        found = self._plans.get(plan_id)
+        if found is None:
+            row = _PLAN_BY_ID.first(self.conn, {"key": plan_id})
+            found = self._plan(row) if row is not None else None
+        return found
+
+    def plans_of(self, product_id: int) -> list[PlanRow]:
+        found = self._plans_of.get(product_id)
+        if found is None:
+            rows = _PLANS_OF_PRODUCT.rows(self.conn, {"key": product_id})
+            found = self._plans_of[product_id] = [self._plan(row) for row in rows]
+        return found
+
+    def _addon(self, row: Any) -> AddonRow:
+        found = self._addons.get(row[0])
+        if found is None:
+            found = self._addons[row[0]] = AddonRow(*row)
+        return found
+
+    def addon(self, addon_id: int) -> AddonRow | None:
+        found = self._addons.get(addon_id)
+        if found is None:
+            row = _ADDON_BY_ID.first(self.conn, {"key": addon_id})
+            found = self._addon(row) if row is not None else None
+        return found
+
+    def addons_of(self, product_id: int) -> list[AddonRow]:
+        found = self._addons_of.get(product_id)
+        if found is None:
+            rows = _ADDONS_OF_PRODUCT.rows(self.conn, {"key": product_id})
+            found = self._addons_of[product_id] = [self._addon(row) for row in rows]
+        return found
+
+    def overdue(self, today: date) -> bool:
+        """:func:`has_overdue_invoice` of the account (read once)."""
+        found = self._overdue.get(today)
+        if found is None:
+            found = self._overdue[today] = has_overdue_invoice(self.conn, self.account, today)
+        return found
+
+
 # --------------------------------------------------------------------------- resolution
 
 
@@ -338,31 +826,43 @@ def merge_changes(
 class Target:
     """The configuration one subscription (or new product) will have after the order.
 
-    Internal to the services (holds ORM objects); checkout prices it.
+    Internal to the services (holds the records of :class:`OrderData`); checkout prices it.
     """
 
-    subscription: Subscription | None
-    product: Product
+    subscription: SubscriptionRow | None
+    product: ProductRow
     #: a subscription starts (trial, expired trial, new or bought again): no proration
     subscribe: bool
-    plan: Plan
+    plan: PlanRow
     licences: int
     frequency: str
-    old_plan: Plan | None
+    old_plan: PlanRow | None
     old_licences: int
     old_frequency: str | None
-    old_addons: list[Addon]
-    added_addons: list[Addon]
+    #: the add-ons billed until now and going on (not cancelled)
+    old_addons: list[AddonRow]
+    #: added by the order: new ones, or cancelled ones again
+    added_addons: list[AddonRow]
     kinds: list[CartItemKind]
     item_ids: list[int]
+    #: cancelled add-ons added again that are paid for the current period: credited for
+    #: its unused days like the running ones (the new period bills them again); one not
+    #: added again simply runs out at its ``ends_on``, neither credited nor billed
+    resumed_addons: list[AddonRow] = field(default_factory=list)
 
     @property
-    def addons(self) -> list[Addon]:
+    def addons(self) -> list[AddonRow]:
+        """The add-ons of the new configuration."""
         return [*self.old_addons, *self.added_addons]
 
     @property
+    def paid_addons(self) -> list[AddonRow]:
+        """The add-ons of the current period's charge that the order credits."""
+        return [*self.old_addons, *self.resumed_addons]
+
+    @property
     def assigned(self) -> int:
-        return len(self.subscription.assignments) if self.subscription is not None else 0
+        return self.subscription.assigned if self.subscription is not None else 0
 
     @property
     def plan_changed(self) -> bool:
@@ -428,7 +928,7 @@ def _frequency(value: str | None) -> str | None:
         ) from None
 
 
-def _plan_of(product: Product, code: str) -> Plan:
+def _plan_of(product: ProductRow, code: str) -> PlanRow:
     plan = next((p for p in product.plans if p.code == code), None)
     if plan is None:
         raise _invalid(
@@ -440,7 +940,7 @@ def _plan_of(product: Product, code: str) -> Plan:
     return plan
 
 
-def _addon_of(product: Product, code: str) -> Addon:
+def _addon_of(product: ProductRow, code: str) -> AddonRow:
     addon = next((a for a in product.addons if a.code == code), None)
     if addon is None:
         raise _invalid(
@@ -464,29 +964,24 @@ def _licences(value: object) -> int | None:
     return value
 
 
-def _product_by_code(session: Session, code: str | None) -> Product:
-    from billing_desktop.store.models import Product
-
-    product = session.scalar(select(Product).where(Product.code == (code or "")))
+def _product_by_code(data: OrderData, code: str | None) -> ProductRow:
+    product = data.product_by_code(code or "")
     if product is None:
         raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Product"), code or "")
     return product
 
 
-def _subscription_of(session: Session, account: Account, subscription_id: int) -> Subscription:
-    from billing_desktop.store.models import Subscription
-
-    sub = session.get(Subscription, subscription_id)
-    if sub is None or sub.account_id != account.id:
-        raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Subscription"), subscription_id)
-    return sub
+def _running(sa: SubscriptionAddonRow) -> bool:
+    """An add-on that goes on: active and not cancelled (a cancelled one has ``ends_on``:
+    still usable until then, but no longer billed and no longer part of a new period)."""
+    return sa.active and sa.ends_on is None
 
 
-def _active_addon_ids(sub: Subscription) -> set[int]:
-    return {a.addon_id for a in sub.addons if a.active}
+def _active_addon_ids(sub: SubscriptionRow) -> set[int]:
+    return {a.addon_id for a in sub.addons if _running(a)}
 
 
-def normalise(session: Session, account: Account, change: CartChange) -> PendingChange:
+def normalise(data: OrderData, change: CartChange) -> PendingChange:
     """Check one requested change and express it by ids, folded as the module doc says."""
     try:
         kind = CartItemKind(change.kind)
@@ -496,9 +991,9 @@ def normalise(session: Session, account: Account, change: CartChange) -> Pending
             QT_TRANSLATE_NOOP("ServiceError", "{kind} is not a kind of cart item."),
             kind=str(change.kind),
         ) from None
-    sub: Subscription | None = None
+    sub: SubscriptionRow | None = None
     if change.subscription_id is not None:
-        sub = _subscription_of(session, account, change.subscription_id)
+        sub = data.subscription(change.subscription_id)
         product = sub.product
         if change.product is not None and change.product != product.code:
             raise _invalid(
@@ -507,11 +1002,13 @@ def normalise(session: Session, account: Account, change: CartChange) -> Pending
                 product=change.product,
             )
     else:
-        product = _product_by_code(session, change.product)
-        live = [s for s in account.subscriptions if s.product_id == product.id]
-        live = [s for s in live if s.status in _LIVE_STATUSES]
+        product = _product_by_code(data, change.product)
+        live = [
+            s for s in data.subscriptions.values()
+            if s.product_id == product.id and s.status in _LIVE_STATUSES
+        ]  # fmt: skip
         if live:
-            return normalise(session, account, replace(change, subscription_id=live[0].id))
+            return normalise(data, replace(change, subscription_id=live[0].id))
     if sub is not None and sub.status == "cancelled":
         if kind is CartItemKind.SUBSCRIBE:
             sub = None  # bought again from "Discover other products": a new subscription
@@ -581,19 +1078,15 @@ def normalise(session: Session, account: Account, change: CartChange) -> Pending
     return replace(pending, plan_id=plan_id, licences=licences, frequency=frequency)
 
 
-def resolve(session: Session, account: Account, changes: Sequence[PendingChange]) -> list[Target]:
+def resolve(data: OrderData, changes: Sequence[PendingChange]) -> list[Target]:
     """Merge ``changes`` per group into the configuration each subscription will have."""
-    from billing_desktop.store.models import Addon, Plan, Product, Subscription
-
     groups: dict[tuple[str, int], list[PendingChange]] = {}
     for change in changes:
         groups.setdefault(change.group, []).append(change)
     targets: list[Target] = []
     for (what, key), items in groups.items():
-        sub = session.get(Subscription, key) if what == "subscription" else None
-        if what == "subscription" and (sub is None or sub.account_id != account.id):
-            raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Subscription"), key)
-        product = sub.product if sub is not None else session.get(Product, key)
+        sub = data.subscription(key) if what == "subscription" else None
+        product = sub.product if sub is not None else data.product(key)
         if product is None:
             raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Product"), key)
         subscribe = sub is None or sub.status in _TRIAL_STATUSES or any(
@@ -601,7 +1094,7 @@ def resolve(session: Session, account: Account, changes: Sequence[PendingChange]
         )
         if sub is not None:
             plan, licences, frequency = sub.plan, sub.licence_count, sub.frequency
-            old_addons = [a.addon for a in sub.addons if a.active]
+            old_addons = [a.addon for a in sub.addons if _running(a)]
         else:
             plan = min(product.plans, key=lambda p: p.rank)
             licences, frequency, old_addons = 1, Frequency.MONTHLY.value, []
@@ -626,27 +1119,31 @@ def resolve(session: Session, account: Account, changes: Sequence[PendingChange]
             if change.item_id is not None:
                 target.item_ids.append(change.item_id)
             if change.plan_id is not None:
-                target.plan = session.get(Plan, change.plan_id) or target.plan
+                target.plan = data.plan(change.plan_id) or target.plan
             if change.licences is not None:
                 target.licences = change.licences
             if change.frequency is not None:
                 target.frequency = change.frequency
             if change.addon_id is not None:
-                addon = session.get(Addon, change.addon_id)
+                addon = data.addon(change.addon_id)
                 owned = {a.id for a in target.addons}
                 if addon is not None and addon.id not in owned:
                     target.added_addons.append(addon)
+                    if sub is not None and any(
+                        sa.addon_id == addon.id and sa.active and sa.ends_on is not None
+                        and (sub.period_start is None or sa.ends_on > sub.period_start)
+                        for sa in sub.addons
+                    ):  # fmt: skip
+                        target.resumed_addons.append(addon)
         targets.append(target)
     return targets
 
 
-def _is_noop(session: Session, change: PendingChange) -> bool:
+def _is_noop(data: OrderData, change: PendingChange) -> bool:
     """A change to the value the subscription already has (it would change nothing)."""
-    from billing_desktop.store.models import Subscription
-
     if change.kind not in _CHANGE_KINDS or change.subscription_id is None:
         return False
-    sub = session.get(Subscription, change.subscription_id)
+    sub = data.subscriptions.get(change.subscription_id)
     if sub is None:
         return False
     return (
@@ -656,9 +1153,9 @@ def _is_noop(session: Session, change: PendingChange) -> bool:
     )
 
 
-def prune(session: Session, changes: Sequence[PendingChange]) -> list[PendingChange]:
+def prune(data: OrderData, changes: Sequence[PendingChange]) -> list[PendingChange]:
     """``changes`` without those that set a subscription to the value it already has."""
-    return [c for c in changes if not _is_noop(session, c)]
+    return [c for c in changes if not _is_noop(data, c)]
 
 
 def no_change() -> ValidationError:
@@ -671,36 +1168,26 @@ def no_change() -> ValidationError:
 # --------------------------------------------------------------------------- rules
 
 
-def _representative_name(account: Account) -> str:
+def _representative_name(account: Account | AccountRow) -> str:
     rep = account.representative
     return rep.name if rep is not None else "Corporate Account Services"
 
 
-def has_overdue_invoice(session: Session, account: Account, today: date) -> bool:
-    """An open invoice with something still due after its due date (SPEC §3)."""
-    from billing_desktop.store.models import Invoice
+def has_overdue_invoice(executor: Any, account: Account | AccountRow, today: date) -> bool:
+    """An open invoice with something still due after its due date (SPEC §3).
 
-    due = Invoice.total_minor - Invoice.credit_applied_minor - Invoice.paid_minor
-    count = session.scalar(
-        select(func.count())
-        .select_from(Invoice)
-        .where(
-            Invoice.account_id == account.id,
-            Invoice.status == "open",
-            Invoice.due_date < today,
-            due > 0,
-        )
-    )
-    return bool(count)
+    ``executor``: a session or a connection.
+    """
+    return bool(executor.execute(_OVERDUE, {"account_id": account.id, "today": today}).scalar())
 
 
 def check_requester(
     ctx: AppContext,
-    account: Account,
+    account: Account | AccountRow,
     requested_by: int | None,
     *,
     on_behalf_of_customer: bool,
-) -> Contact:
+) -> Contact | ContactRow:
     """Who asks for the change, and whether they may (SPEC §3 "Who may act").
 
     A customer-side request (``on_behalf_of_customer``, the Billing Center's
@@ -718,8 +1205,8 @@ def check_requester(
             ),
             name=_representative_name(account),
         )
-    contact = requesting_contact(account, requested_by)
-    billing = billing_contact(account)
+    contact = requesting_contact(account, requested_by)  # type: ignore[arg-type]
+    billing = billing_contact(account)  # type: ignore[arg-type]
     allowed = contact.is_billing_contact or (
         not on_behalf_of_customer and contact.role_set & {"billing_admin", "super_admin"}
     )
@@ -733,19 +1220,20 @@ def check_requester(
 
 def check_order(
     ctx: AppContext,
-    session: Session,
-    account: Account,
+    data: OrderData,
     targets: Sequence[Target],
     *,
     requested_by: int | None,
     on_behalf_of_customer: bool,
-) -> Contact:
+    today: date | None = None,
+) -> ContactRow:
     """Every checkout rule for ``targets``; returns the requesting contact.
 
     Raises the domain's :class:`PolicyViolation` (or :class:`PermissionDenied`
     for a back-office downgrade the operator may not perform); nothing is
     written by this function.
     """
+    account = data.account
     contact = check_requester(
         ctx, account, requested_by, on_behalf_of_customer=on_behalf_of_customer
     )
@@ -757,7 +1245,7 @@ def check_order(
         )
     changes_existing = any(not t.subscribe for t in targets)
     blocks_plan_change(
-        has_overdue_invoice(session, account, ctx.clock.today()),
+        data.overdue(ctx.clock.today() if today is None else today),
         account.status == "expired" and changes_existing,
     ).require()
     actor = None if on_behalf_of_customer else OperatorRole(ctx.operator.role)
@@ -771,7 +1259,7 @@ def check_order(
                 actor,
             ).require()
             if target.is_downgrade and not target.product.online_downgrade:
-                authorize(ctx, Action.DOWNGRADE, account)
+                authorize(ctx, Action.DOWNGRADE, account)  # type: ignore[arg-type]
         check_licence_count(target.licences, target.assigned, target.plan.max_licences).require()
         try:
             item = catalog.product(target.product.code)
@@ -788,7 +1276,7 @@ def check_order(
                 plan=target.plan.name,
                 currency=account.currency,
             ) from None
-    return contact
+    return contact  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- storage
@@ -808,8 +1296,6 @@ def reading(ctx: AppContext) -> Iterator[Session]:
 def writing(ctx: AppContext, what: str) -> Iterator[Session]:
     """``ctx.db.transaction()``, turning a lost optimistic-locking race into
     :class:`ConflictError` (another operator changed ``what`` meanwhile)."""
-    from sqlalchemy.orm.exc import StaleDataError
-
     try:
         with ctx.db.transaction() as session:
             yield session
@@ -817,31 +1303,24 @@ def writing(ctx: AppContext, what: str) -> Iterator[Session]:
         raise ConflictError(what) from None
 
 
-def cart_of(session: Session, account: Account) -> Cart | None:
-    from billing_desktop.store.models import Cart
-
-    return session.scalar(select(Cart).where(Cart.account_id == account.id))
-
-
-def check_cart_version(cart: Cart | None, expected: int | None) -> None:
+def check_cart_version(cart: CartRow | None, expected: int | None) -> None:
     if expected is None:
         return
     if cart is None or cart.version != expected:
         raise ConflictError(QT_TRANSLATE_NOOP("ServiceError", "The cart"))
 
 
-def stored_changes(cart: Cart | None) -> list[PendingChange]:
+def stored_changes(cart: CartRow | None) -> list[PendingChange]:
     return [PendingChange.of(item) for item in cart.items] if cart is not None else []
 
 
-def _view(session: Session, account: Account, cart: Cart | None) -> CartView:
-    from billing_desktop.store.models import Addon, Plan, Product
-
+def _view(data: OrderData) -> CartView:
     items: list[CartItemView] = []
+    cart = data.cart
     for item in cart.items if cart is not None else []:
-        product = session.get(Product, item.product_id)
-        plan = session.get(Plan, item.plan_id) if item.plan_id is not None else None
-        addon = session.get(Addon, item.addon_id) if item.addon_id is not None else None
+        product = data.product(item.product_id)
+        plan = data.plan(item.plan_id) if item.plan_id is not None else None
+        addon = data.addon(item.addon_id) if item.addon_id is not None else None
         items.append(
             CartItemView(
                 id=item.id,
@@ -855,10 +1334,10 @@ def _view(session: Session, account: Account, cart: Cart | None) -> CartView:
                 addon_code=addon.code if addon is not None else None,
             )
         )
-    targets = resolve(session, account, stored_changes(cart))
+    targets = resolve(data, stored_changes(cart))
     return CartView(
-        account_id=account.id,
-        account_number=account.account_number,
+        account_id=data.account.id,
+        account_number=data.account.account_number,
         version=cart.version if cart is not None else None,
         items=tuple(items),
         lines=tuple(t.line() for t in targets),
@@ -880,62 +1359,99 @@ def _describe(changes: Sequence[PendingChange]) -> list[dict[str, object]]:
     ]
 
 
-def _store(session: Session, ctx: AppContext, account: Account, cart: Cart | None,
-           changes: Sequence[PendingChange]) -> Cart:
-    """Make the stored items of ``cart`` equal ``changes`` (updating rows in place)."""
-    from billing_desktop.store.models import Cart, CartItem
+def _checked(changed: int, expected: int = 1) -> None:
+    """An optimistic-locking update: every row must still have been at its version."""
+    if changed != expected:
+        raise StaleDataError(f"{expected - changed} rows changed meanwhile")
 
+
+_CART_INSERT = Prepared(insert(_CARTS))
+_CART_TOUCH = Prepared(
+    update(_CARTS)
+    .where(_CARTS.c.id == bindparam("b_id"), _CARTS.c.version == bindparam("b_version"))
+    .values(updated_at=bindparam("updated_at"), version=bindparam("version"))
+)
+_ITEM_INSERT = Prepared(insert(_ITEMS))
+_ITEM_UPDATE = Prepared(update(_ITEMS).where(_ITEMS.c.id == bindparam("b_id")))
+_ITEM_DELETE = Prepared(delete(_ITEMS).where(_ITEMS.c.id == bindparam("b_id")))
+_ITEMS_CLEAR = Prepared(delete(_ITEMS).where(_ITEMS.c.cart_id == bindparam("b_cart_id")))
+_ITEM_FIELDS = (
+    "position", "kind", "subscription_id", "product_id", "plan_id", "licence_count",
+    "frequency", "addon_id",
+)  # fmt: skip
+
+
+def _touch(conn: Connection, cart: CartRow, now: datetime) -> None:
+    """A new ``updated_at`` and the next version (even at the same instant)."""
+    _checked(_CART_TOUCH.run(conn, {
+        "b_id": cart.id, "b_version": cart.version, "updated_at": now,
+        "version": cart.version + 1,
+    }))  # fmt: skip
+    cart.version += 1
+
+
+def _store(conn: Connection, ctx: AppContext, data: OrderData,
+           changes: Sequence[PendingChange]) -> CartRow:
+    """Make the stored items of the account's cart equal ``changes`` (rows updated in place,
+    new ones inserted, then the others deleted); ``data.cart`` is the cart afterwards."""
     now = ctx.clock.now()
+    cart = data.cart
     if cart is None:
-        cart = Cart(account_id=account.id, updated_at=now)
-        session.add(cart)
+        values = {"account_id": data.account.id, "updated_at": now, "version": 1}
+        cart = CartRow(_CART_INSERT.insert(conn, values), 1)
     else:
-        cart.updated_at = now
-        flag_modified(cart, "updated_at")  # bump the version even at the same instant
+        _touch(conn, cart, now)
     by_id = {item.id: item for item in cart.items}
-    keep: list[CartItem] = []
+    keep: list[CartItemRow] = []
     for position, change in enumerate(changes, start=1):
+        values = dict(zip(_ITEM_FIELDS, (
+            position, change.kind.value, change.subscription_id, change.product_id,
+            change.plan_id, change.licences, change.frequency, change.addon_id,
+        ), strict=True))  # fmt: skip
         item = by_id.get(change.item_id) if change.item_id is not None else None
         if item is None:
-            item = CartItem(kind=change.kind.value, product_id=change.product_id, created_at=now)
-        item.position = position
-        item.kind = change.kind.value
-        item.subscription_id = change.subscription_id
-        item.product_id = change.product_id
-        item.plan_id = change.plan_id
-        item.licence_count = change.licences
-        item.frequency = change.frequency
-        item.addon_id = change.addon_id
-        keep.append(item)
-    cart.items[:] = keep  # delete-orphan removes the rest
-    session.flush()
+            new = {"cart_id": cart.id, **values, "created_at": now}
+            keep.append(CartItemRow(_ITEM_INSERT.insert(conn, new),
+                                    **values))  # fmt: skip
+            continue
+        if any(getattr(item, name) != value for name, value in values.items()):
+            _ITEM_UPDATE.run(conn, {"b_id": item.id, **values})
+        keep.append(CartItemRow(item.id, **values))
+    kept = {item.id for item in keep}
+    gone = [{"b_id": item.id} for item in cart.items if item.id not in kept]
+    if gone:
+        _ITEM_DELETE.many(conn, gone)
+    cart.items = keep
+    data.cart = cart
     return cart
 
 
-def clear_items(session: Session, ctx: AppContext, cart: Cart | None) -> None:
-    """Empty ``cart`` (after an order was placed)."""
+def clear_items(conn: Connection, ctx: AppContext, cart: CartRow | None,
+                now: datetime | None = None) -> None:
+    """Empty ``cart`` (after an order was placed): its items go, its version moves on."""
     if cart is None:
         return
-    cart.items.clear()
-    cart.updated_at = ctx.clock.now()
-    flag_modified(cart, "updated_at")
-    session.flush()
+    _ITEMS_CLEAR.run(conn, {"b_cart_id": cart.id})
+    _touch(conn, cart, ctx.clock.now() if now is None else now)
+    cart.items = []
 
 
 # --------------------------------------------------------------------------- use cases
 
 
-def _contact_id(account: Account, requested_by: int | None) -> int | None:
+def _contact_id(account: AccountRow, requested_by: int | None) -> int | None:
     """The id of the named requesting contact (checked to belong to ``account``)."""
-    return requesting_contact(account, requested_by).id if requested_by is not None else None
+    if requested_by is None:
+        return None
+    return requesting_contact(account, requested_by).id  # type: ignore[arg-type]
 
 
 def get_cart(ctx: AppContext, account_id: int | str) -> CartView:
     """The account's cart: stored items and the line per subscription they make."""
     with reading(ctx) as session:
-        account = get_account(session, account_id)
-        authorize(ctx, Action.VIEW, account)
-        return _view(session, account, cart_of(session, account))
+        data = OrderData(session.connection(), account_id, ctx.clock.today())
+        authorize(ctx, Action.VIEW, data.account)  # type: ignore[arg-type]
+        return _view(data.load())
 
 
 def primary_action(ctx: AppContext, account_id: int | str) -> PrimaryAction:
@@ -960,35 +1476,30 @@ def add_to_cart(
     """
     requested = [changes] if isinstance(changes, CartChange) else list(changes)
     with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The cart")) as session:
-        account = get_account(session, account_id)
-        authorize(ctx, Action.CHECKOUT, account)
-        cart = cart_of(session, account)
-        check_cart_version(cart, expected_cart_version)
-        before = stored_changes(cart)
-        new = [normalise(session, account, change) for change in requested]
-        merged = prune(session, merge_changes(before, new))
+        conn = session.connection()
+        data = OrderData(conn, account_id, ctx.clock.today())
+        authorize(ctx, Action.CHECKOUT, data.account)  # type: ignore[arg-type]
+        data.load()
+        check_cart_version(data.cart, expected_cart_version)
+        before = stored_changes(data.cart)
+        new = [normalise(data, change) for change in requested]
+        merged = prune(data, merge_changes(before, new))
         if merged == before and [c.item_id for c in merged] == [c.item_id for c in before]:
             raise no_change()
-        targets = [t for t in resolve(session, account, merged) if t.changes_anything]
+        targets = [t for t in resolve(data, merged) if t.changes_anything]
         contact = check_order(
             ctx,
-            session,
-            account,
+            data,
             targets,
             requested_by=requested_by,
             on_behalf_of_customer=on_behalf_of_customer,
         )
-        cart = _store(session, ctx, account, cart, merged)
-        audit.record(
-            session,
-            ctx,
-            "cart.updated",
-            account.id,
-            {"items": _describe(before)},
-            {"items": _describe(merged)},
-            requested_by_contact_id=contact.id,
-        )
-        return _view(session, account, cart)
+        _store(conn, ctx, data, merged)
+        audit.write(conn, [audit.entry(
+            ctx, "cart.updated", data.account.id, {"items": _describe(before)},
+            {"items": _describe(merged)}, requested_by_contact_id=contact.id,
+        )])  # fmt: skip
+        return _view(data)
 
 
 def remove_from_cart(
@@ -1002,26 +1513,23 @@ def remove_from_cart(
     """Remove items (e.g. a :class:`CartLine`'s ``item_ids``) from the cart."""
     ids = {item_ids} if isinstance(item_ids, int) else set(item_ids)
     with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The cart")) as session:
-        account = get_account(session, account_id)
-        authorize(ctx, Action.CHECKOUT, account)
-        cart = cart_of(session, account)
-        check_cart_version(cart, expected_cart_version)
-        before = stored_changes(cart)
+        conn = session.connection()
+        data = OrderData(conn, account_id, ctx.clock.today())
+        authorize(ctx, Action.CHECKOUT, data.account)  # type: ignore[arg-type]
+        data.load()
+        check_cart_version(data.cart, expected_cart_version)
+        before = stored_changes(data.cart)
         missing = ids - {c.item_id for c in before}
         if missing:
             raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Cart item"), min(missing))
         after = [c for c in before if c.item_id not in ids]
-        cart = _store(session, ctx, account, cart, after)
-        audit.record(
-            session,
-            ctx,
-            "cart.updated",
-            account.id,
-            {"items": _describe(before)},
+        _store(conn, ctx, data, after)
+        audit.write(conn, [audit.entry(
+            ctx, "cart.updated", data.account.id, {"items": _describe(before)},
             {"items": _describe(after)},
-            requested_by_contact_id=_contact_id(account, requested_by),
-        )
-        return _view(session, account, cart)
+            requested_by_contact_id=_contact_id(data.account, requested_by),
+        )])  # fmt: skip
+        return _view(data)
 
 
 def clear_cart(
@@ -1033,20 +1541,16 @@ def clear_cart(
 ) -> CartView:
     """Remove every item from the cart."""
     with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The cart")) as session:
-        account = get_account(session, account_id)
-        authorize(ctx, Action.CHECKOUT, account)
-        cart = cart_of(session, account)
-        check_cart_version(cart, expected_cart_version)
-        before = stored_changes(cart)
-        if cart is not None and before:
-            clear_items(session, ctx, cart)
-            audit.record(
-                session,
-                ctx,
-                "cart.cleared",
-                account.id,
-                {"items": _describe(before)},
-                {"items": []},
-                requested_by_contact_id=_contact_id(account, requested_by),
-            )
-        return _view(session, account, cart)
+        conn = session.connection()
+        data = OrderData(conn, account_id, ctx.clock.today())
+        authorize(ctx, Action.CHECKOUT, data.account)  # type: ignore[arg-type]
+        data.load()
+        check_cart_version(data.cart, expected_cart_version)
+        before = stored_changes(data.cart)
+        if data.cart is not None and before:
+            clear_items(conn, ctx, data.cart)
+            audit.write(conn, [audit.entry(
+                ctx, "cart.cleared", data.account.id, {"items": _describe(before)},
+                {"items": []}, requested_by_contact_id=_contact_id(data.account, requested_by),
+            )])  # fmt: skip
+        return _view(data)

@@ -39,25 +39,31 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from billing_desktop.domain.cards import validate_card, validate_iban
 from billing_desktop.domain.money import Money, sum_money
 from billing_desktop.domain.periods import Frequency, Period, next_period
-from billing_desktop.domain.proration import quote_change
+from billing_desktop.domain.proration import proration_credit
 from billing_desktop.domain.tax import VatTreatment, validate_vat_number, vat_treatment
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP, Notice
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
-from billing_desktop.services.base import billing_contact, get_account
+from billing_desktop.services.base import billing_contact
 from billing_desktop.services.billing_lines import period_bill
 from billing_desktop.services.cart import (
+    _TRIAL_STATUSES,
+    AccountRow,
     CartChange,
     CartItemKind,
+    OrderData,
+    PaymentMethodRow,
     PendingChange,
+    SubscriptionAddonRow,
+    SubscriptionRow,
     Target,
-    cart_of,
     check_cart_version,
     check_order,
     clear_items,
@@ -76,20 +82,32 @@ from billing_desktop.services.invoicing import (
     DraftLine,
     InvoiceFigures,
     account_vat,
-    apply_payment,
     invoice_figures,
-    issue_invoice,
+    invoice_rows,
     method_summary,
+    take_invoice_number,
     vat_rates,
 )
-from billing_desktop.services.mail import EmailKind, queue_email
-from billing_desktop.store.totals import refresh_account_totals
+from billing_desktop.services.mail import EmailKind, email_row
+from billing_desktop.store.bulk import Prepared
+from billing_desktop.store.models import (
+    Account,
+    Credit,
+    Email,
+    Invoice,
+    InvoiceLine,
+    Order,
+    Payment,
+    PaymentMethod,
+    Subscription,
+    SubscriptionAddon,
+)
+from billing_desktop.store.totals import account_totals
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy.engine import Connection
 
     from billing_desktop.services.context import AppContext
-    from billing_desktop.store.models import Account, PaymentMethod, Subscription
 
 __all__ = [
     "ExistingMethod",
@@ -354,12 +372,12 @@ class OrderResult:
 # --------------------------------------------------------------------------- pricing
 
 
-def _zero_vat(account: Account) -> VatTreatment:
+def _zero_vat(account: AccountRow) -> VatTreatment:
     """Lines are priced net; VAT is computed once, on the invoice."""
     return VatTreatment(account.country, Decimal(0), False, None)
 
 
-def _price(target: Target, account: Account, today: date) -> ItemPreview:
+def _price(target: Target, account: AccountRow, today: date) -> ItemPreview:
     """Price one target: full new period from today, minus credit for unused days."""
     product = shipped_catalog().product(target.product.code)
     currency = account.currency
@@ -385,7 +403,7 @@ def _price(target: Target, account: Account, today: date) -> ItemPreview:
         old_bill = period_bill(
             product,
             product.plan(target.old_plan.code),
-            [product.addon(a.code) for a in target.old_addons],
+            [product.addon(a.code) for a in target.paid_addons],
             target.old_licences,
             currency,
             target.old_frequency or frequency.value,
@@ -394,18 +412,19 @@ def _price(target: Target, account: Account, today: date) -> ItemPreview:
         previous_charge = old_bill.subtotal
         if sub.period_start and sub.period_end and sub.period_start <= today < sub.period_end:
             current = Period(sub.period_start, sub.period_end)
-            quote = quote_change(old_bill.subtotal, current, bill.subtotal, frequency, today)
-            credit = quote.credit
+            # the credit of quote_change (the new period is the one above)
+            credit = proration_credit(old_bill.subtotal, current, today)
             unused_days, period_days = (current.end - today).days, current.days
             if credit.is_positive:
                 credit_period = Period(today, current.end)
+                minus = -credit
                 lines.append(
                     DraftLine(
                         "proration_credit",
                         f"Credit for unused days: {product.name} {target.old_plan.name}",
                         1,
-                        -credit,
-                        -credit,
+                        minus,
+                        minus,
                         sub_id,
                         credit_period,
                     )
@@ -426,7 +445,7 @@ def _price(target: Target, account: Account, today: date) -> ItemPreview:
         previous_frequency=None if target.subscribe else target.old_frequency,
         added_addons=tuple(a.code for a in target.added_addons),
         period=period,
-        unit_price=plan.unit_price(currency, frequency),
+        unit_price=bill.lines[0].unit_price,  # the plan's price for one period
         charge=bill.subtotal,
         previous_charge=previous_charge,
         proration_credit=credit,
@@ -437,14 +456,14 @@ def _price(target: Target, account: Account, today: date) -> ItemPreview:
     )
 
 
-def _vat(account: Account, vat_number: str | None) -> VatTreatment:
+def _vat(account: AccountRow, vat_number: str | None) -> VatTreatment:
     """The account's VAT treatment, or the one a VAT number entered now would give."""
     if vat_number is not None and vat_number.strip():
         return vat_treatment(account.country, vat_number, vat_rates())
     return account_vat(account)
 
 
-def _usable_methods(account: Account, today: date) -> list[PaymentMethod]:
+def _usable_methods(account: AccountRow, today: date) -> list[PaymentMethodRow]:
     """Cards not expired and bank accounts, the default first."""
     methods = [
         m
@@ -461,7 +480,7 @@ def _usable_methods(account: Account, today: date) -> list[PaymentMethod]:
 
 
 def _requirements(
-    account: Account, items: Sequence[ItemPreview], today: date, vat_number: str | None
+    account: AccountRow, items: Sequence[ItemPreview], today: date, vat_number: str | None
 ) -> tuple[RequiredInput, ...]:
     """SPEC §3: payment details and/or VAT number "when needed: a new subscription, or a
     new plan that costs more, or no payment method on file"."""
@@ -519,7 +538,7 @@ def _requirements(
 
 
 def _warnings(
-    account: Account,
+    account: AccountRow,
     targets: Sequence[Target],
     items: Sequence[ItemPreview],
     figures: InvoiceFigures,
@@ -595,8 +614,8 @@ def _warnings(
     return tuple(out)
 
 
-def _targets(session: Session, account: Account, changes: Sequence[PendingChange]) -> list[Target]:
-    targets = [t for t in resolve(session, account, changes) if t.changes_anything]
+def _targets(data: OrderData, changes: Sequence[PendingChange]) -> list[Target]:
+    targets = [t for t in resolve(data, changes) if t.changes_anything]
     if not targets:
         raise ValidationError(
             "cart_empty",
@@ -611,7 +630,7 @@ def _billing_period(items: Sequence[ItemPreview]) -> Period:
 
 def _build_preview(
     ctx: AppContext,
-    account: Account,
+    account: AccountRow,
     targets: Sequence[Target],
     vat: VatTreatment,
     vat_number: str | None,
@@ -660,20 +679,20 @@ def preview(
     same error :func:`place_order` would. Nothing is written.
     """
     with reading(ctx) as session:
-        account = get_account(session, account_id)
-        authorize(ctx, Action.CHECKOUT, account)
-        cart = cart_of(session, account)
+        data = OrderData(session.connection(), account_id, ctx.clock.today())
+        account = data.account
+        authorize(ctx, Action.CHECKOUT, account)  # type: ignore[arg-type]
+        cart = data.load().cart
         changes = stored_changes(cart) if items is None or merge_with_cart else []
         if items is not None:
-            new = [normalise(session, account, c) for c in items]
-            changes = prune(session, merge_changes(changes, new))
+            new = [normalise(data, c) for c in items]
+            changes = prune(data, merge_changes(changes, new))
             if not changes:
                 raise no_change()
-        targets = _targets(session, account, changes)
+        targets = _targets(data, changes)
         check_order(
             ctx,
-            session,
-            account,
+            data,
             targets,
             requested_by=requested_by,
             on_behalf_of_customer=on_behalf_of_customer,
@@ -684,6 +703,50 @@ def preview(
 
 
 # --------------------------------------------------------------------------- placing
+#
+# ``place_order`` reads the account with :class:`OrderData` (a few Core
+# selects), checks and prices the order with the same functions as
+# :func:`preview`, and writes every row with Core statements built once (their
+# compiled forms are cached): no unit of work, no ORM objects. The rows are
+# those the ORM wrote before, column for column (``tests/services/
+# test_order_rows.py``), including the ``version`` columns: a row's version
+# moves by one per flush that changed it (the account's up to four times per
+# order, see :class:`_FlushedVersion`).
+
+_ORDERS, _INVOICES, _LINES = Order.__table__, Invoice.__table__, InvoiceLine.__table__
+_SUBS, _SUB_ADDONS = Subscription.__table__, SubscriptionAddon.__table__
+_METHODS, _ACCOUNTS = PaymentMethod.__table__, Account.__table__
+_ORDER_INSERT = Prepared(insert(_ORDERS))
+_ORDER_SUMMARY = Prepared(
+    update(_ORDERS).where(_ORDERS.c.id == bindparam("b_id")).values(summary=bindparam("summary"))
+)
+_INVOICE_INSERT = Prepared(insert(_INVOICES))
+_LINE_INSERT = Prepared(insert(_LINES))
+_CREDIT_INSERT = Prepared(insert(Credit.__table__))
+_PAYMENT_INSERT = Prepared(insert(Payment.__table__))
+_EMAIL_INSERT = Prepared(insert(Email.__table__))
+_METHOD_INSERT = Prepared(insert(_METHODS))
+_NOT_DEFAULT = Prepared(
+    update(_METHODS)
+    .where(_METHODS.c.id == bindparam("b_id"), _METHODS.c.version == bindparam("b_version"))
+    .values(is_default=False, version=bindparam("version"))
+)
+_SUB_INSERT = Prepared(insert(_SUBS))
+#: the SET clause comes from the values given (always the same columns)
+_SUB_UPDATE = Prepared(
+    update(_SUBS).where(_SUBS.c.id == bindparam("b_id"), _SUBS.c.version == bindparam("b_version"))
+)
+_ADDON_INSERT = Prepared(insert(_SUB_ADDONS))
+_ADDON_RESTART = Prepared(
+    update(_SUB_ADDONS)
+    .where(_SUB_ADDONS.c.id == bindparam("b_id"))
+    .values(active=True, added_on=bindparam("added_on"), ends_on=None)
+)
+_ACCOUNT_UPDATE = Prepared(
+    update(_ACCOUNTS).where(
+        _ACCOUNTS.c.id == bindparam("b_id"), _ACCOUNTS.c.version == bindparam("b_version")
+    )
+)
 
 
 def _check_key(key: object) -> str:
@@ -698,17 +761,23 @@ def _check_key(key: object) -> str:
     return key.strip()
 
 
-def _next_order_number(session: Session, today: date) -> str:
-    """``ORD-2026-000123``: the next number of the year (the write lock is held)."""
-    from billing_desktop.store.models import Order
+def _order_prefix(today: date) -> str:
+    return f"ORD-{today.year}-"
 
-    prefix = f"ORD-{today.year}-"
-    last = session.scalar(select(func.max(Order.number)).where(Order.number.like(f"{prefix}%")))
+
+def _order_pattern(today: date) -> str:
+    return f"{_order_prefix(today)}%"
+
+
+def _next_order_number(data: OrderData, today: date) -> str:
+    """``ORD-2026-000123``: the next number of the year (read under the write lock)."""
+    prefix = _order_prefix(today)
+    last = data.last_order_number
     number = int(last[len(prefix):]) + 1 if last else 1
     return f"{prefix}{number:06d}"
 
 
-def _existing_method(account: Account, method_id: int, today: date) -> PaymentMethod:
+def _existing_method(account: AccountRow, method_id: int, today: date) -> PaymentMethodRow:
     method = next((m for m in account.payment_methods if m.id == method_id), None)
     if method is None:
         raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Payment method"), method_id)
@@ -718,48 +787,53 @@ def _existing_method(account: Account, method_id: int, today: date) -> PaymentMe
             QT_TRANSLATE_NOOP(
                 "ServiceError", "{method} cannot be charged: choose another payment method."
             ),
-            method=method_summary(method),
+            method=method_summary(method),  # type: ignore[arg-type]
         )
     return method
 
 
 def _new_method(
-    ctx: AppContext, account: Account, payment: NewCard | NewBankAccount, today: date
-) -> PaymentMethod:
-    """Validate the entered card or IBAN and build the row that keeps only its summary."""
-    from billing_desktop.store.models import PaymentMethod
-
-    method = PaymentMethod(
-        holder_name=payment.holder_name.strip(),
-        billing_line1=account.address_line1,
-        billing_postal_code=account.postal_code,
-        billing_city=account.city,
-        billing_country=account.country,
-        is_default=payment.make_default,
-        created_at=ctx.clock.now(),
-    )
+    account: AccountRow, payment: NewCard | NewBankAccount, today: date, now: datetime
+) -> dict[str, Any]:
+    """Validate the entered card or IBAN; the row that keeps only its summary."""
+    method: dict[str, Any] = {
+        "account_id": account.id,
+        "kind": "card",
+        "brand": None,
+        "last4": None,
+        "exp_month": None,
+        "exp_year": None,
+        "holder_name": payment.holder_name.strip(),
+        "iban_country": None,
+        "billing_line1": account.address_line1,
+        "billing_postal_code": account.postal_code,
+        "billing_city": account.city,
+        "billing_country": account.country,
+        "is_default": payment.make_default,
+        "created_at": now,
+        "version": 1,
+    }
     if isinstance(payment, NewCard):
         card = validate_card(payment.number, payment.exp_month, payment.exp_year, today)
-        method.kind = "card"
-        method.brand = card.brand.value
-        method.last4 = card.last4
-        method.exp_month = card.exp_month
-        method.exp_year = card.exp_year
-        method.billing_line1 = payment.billing_line1.strip() or method.billing_line1
-        method.billing_postal_code = (
-            payment.billing_postal_code.strip() or method.billing_postal_code
+        method.update(
+            brand=card.brand.value,
+            last4=card.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            billing_line1=payment.billing_line1.strip() or method["billing_line1"],
+            billing_postal_code=(
+                payment.billing_postal_code.strip() or method["billing_postal_code"]
+            ),
+            billing_city=payment.billing_city.strip() or method["billing_city"],
+            billing_country=payment.billing_country.strip().upper() or method["billing_country"],
         )
-        method.billing_city = payment.billing_city.strip() or method.billing_city
-        method.billing_country = payment.billing_country.strip().upper() or method.billing_country
     else:
         bank = validate_iban(payment.iban)
-        method.kind = "bank_account"
-        method.last4 = bank.last4
-        method.iban_country = bank.country
+        method.update(kind="bank_account", last4=bank.last4, iban_country=bank.country)
     return method
 
 
-def _clean_vat_number(account: Account, vat_number: str) -> str:
+def _clean_vat_number(account: AccountRow, vat_number: str) -> str:
     try:
         return validate_vat_number(account.country, vat_number)
     except ValidationError as exc:
@@ -768,14 +842,14 @@ def _clean_vat_number(account: Account, vat_number: str) -> str:
         return vat_number.strip()
 
 
-def _state(sub: Subscription | None) -> dict[str, Any] | None:
+def _state(sub: SubscriptionRow | None) -> dict[str, Any] | None:
     """Before/after values of a subscription for the audit trail."""
     if sub is None:
         return None
     return {
         "subscription_id": sub.id,
-        "product": sub.product.code if sub.product is not None else None,
-        "plan": sub.plan.code if sub.plan is not None else None,
+        "product": sub.product.code,
+        "plan": sub.plan.code,
         "licences": sub.licence_count,
         "frequency": sub.frequency,
         "status": sub.status,
@@ -788,45 +862,106 @@ def _state(sub: Subscription | None) -> dict[str, Any] | None:
     }
 
 
-def _apply(
-    session: Session, ctx: AppContext, account: Account, target: Target, operator_placed: bool
-) -> Subscription:
-    """Write ``target`` to its subscription: the billing period restarts today (SPEC §3)."""
-    from billing_desktop.store.models import Subscription, SubscriptionAddon
+def _checked(changed: int, expected: int = 1) -> None:
+    """An optimistic-locking update: the row must still have been at its version."""
+    if changed != expected:
+        raise StaleDataError(f"{expected - changed} rows changed meanwhile")
 
-    today = ctx.clock.today()
-    period = next_period(today, Frequency(target.frequency))
+
+class _FlushedVersion:
+    """The account's version as the ORM left it: one step per flush in which one of its
+    columns had changed (the order writes the row once, with that version)."""
+
+    FIELDS = (
+        "autopay", "vat_number", "credit_balance_minor", "outstanding_minor",
+        "oldest_due_date", "active_subscriptions",
+    )  # fmt: skip
+
+    def __init__(self, account: AccountRow) -> None:
+        self.account = account
+        self.loaded = account.version
+        self.version = account.version
+        self.flushed = self._values()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self.account, name) for name in self.FIELDS)
+
+    def flush(self) -> None:
+        values = self._values()
+        if values != self.flushed:
+            self.version += 1
+            self.flushed = values
+
+    def write(self, conn: Connection) -> None:
+        if self.version == self.loaded:
+            return
+        values = dict(zip(self.FIELDS, self.flushed, strict=True))
+        _checked(_ACCOUNT_UPDATE.run(conn, {
+            "b_id": self.account.id, "b_version": self.loaded, **values, "version": self.version,
+        }))  # fmt: skip
+        self.account.version = self.version
+
+
+def _apply(
+    conn: Connection,
+    data: OrderData,
+    target: Target,
+    period: Period,
+    now: datetime,
+    operator_placed: bool,
+) -> SubscriptionRow:
+    """Write ``target`` to its subscription: the billing period ``period`` restarts today
+    (SPEC §3). A row is updated only if a column changes (its version with it), as the ORM
+    did.
+    """
+    account = data.account
+    today = period.start
     channel = "representative" if account.type == "corporate" and operator_placed else (
         "self_service"
     )
     sub = target.subscription
+    values: dict[str, Any] = {
+        "plan_id": target.plan.id,
+        "licence_count": target.licences,
+        "frequency": target.frequency,
+        "anchor_date": today,
+        "period_start": period.start,
+        "period_end": period.end,
+        "auto_renew": True,
+        "status": "active",
+        "ended_on": None,
+        "channel": channel if sub is None or sub.status in _TRIAL_STATUSES else sub.channel,
+    }
     if sub is None:
-        sub = Subscription(
-            account_id=account.id,
-            product=target.product,
-            contract="month_to_month",
-            channel=channel,
-            created_at=ctx.clock.now(),
-        )
-        session.add(sub)
-    elif sub.status in ("trial", "trial_expired"):
-        sub.channel = channel
-    sub.plan = target.plan
-    sub.licence_count = target.licences
-    sub.frequency = target.frequency
-    sub.anchor_date = today
-    sub.period_start = period.start
-    sub.period_end = period.end
-    sub.auto_renew = True
-    sub.status = "active"
-    sub.ended_on = None
+        row = {
+            "account_id": account.id, "product_id": target.product.id,
+            "contract": "month_to_month", "created_at": now, "version": 1, **values,
+        }  # fmt: skip
+        sub_id = _SUB_INSERT.insert(conn, row)
+        sub = SubscriptionRow(
+            sub_id, account.id, target.product.id, target.plan.id, target.licences,
+            target.frequency, "month_to_month", None, today, period.start, period.end, True,
+            "active", values["channel"], None, None, 1, 0, target.product, target.plan,
+        )  # fmt: skip
+        data.subscriptions[sub_id] = sub
+    elif any(getattr(sub, name) != value for name, value in values.items()):
+        _checked(_SUB_UPDATE.run(conn, {
+            "b_id": sub.id, "b_version": sub.version, **values, "version": sub.version + 1,
+        }))  # fmt: skip
+        for name, value in values.items():
+            setattr(sub, name, value)
+        sub.plan = target.plan
+        sub.version += 1
     for addon in target.added_addons:
         row = next((a for a in sub.addons if a.addon_id == addon.id), None)
         if row is None:
-            sub.addons.append(SubscriptionAddon(addon=addon, active=True, added_on=today))
-        else:
-            row.active, row.added_on = True, today
-    session.flush()
+            new = {"subscription_id": sub.id, "addon_id": addon.id, "active": True,
+                   "added_on": today, "ends_on": None}  # fmt: skip
+            sa_id = _ADDON_INSERT.insert(conn, new)
+            sub.addons.append(SubscriptionAddonRow(sa_id, addon.id, True, today, None, addon))
+        else:  # again, or after a cancellation: it goes on (no end date any more)
+            _ADDON_RESTART.run(conn, {"b_id": row.id, "added_on": today})
+            row.active, row.added_on, row.ends_on = True, today, None
     return sub
 
 
@@ -855,7 +990,7 @@ def place_order(
         with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The order")) as session:
             return _place(
                 ctx,
-                session,
+                session.connection(),
                 account_id,
                 key,
                 requested_by=requested_by,
@@ -868,32 +1003,32 @@ def place_order(
         # Another submission with the same token committed first (a server
         # database lets both run): answer with its result.
         with reading(ctx) as session:
-            replay = _replay(session, account_id, key)
+            replay = _replay(
+                OrderData(session.connection(), account_id, ctx.clock.today(), order_key=key)
+            )
         if replay is None:
             raise
         return replay
 
 
-def _replay(session: Session, account_id: int | str, key: str) -> OrderResult | None:
-    from billing_desktop.store.models import Order
-
-    order = session.scalar(select(Order).where(Order.idempotency_key == key))
-    if order is None:
+def _replay(data: OrderData) -> OrderResult | None:
+    """The stored result of the order already placed with the key, if any."""
+    if data.replayed is None:
         return None
-    account = get_account(session, account_id)
-    if order.account_id != account.id or not order.summary:
+    order_account, summary = data.replayed
+    if order_account != data.account.id or not summary:
         raise ValidationError(
             "idempotency_key_reused",
             QT_TRANSLATE_NOOP(
                 "ServiceError", "This order token was already used for another order."
             ),
         )
-    return _decode_result(order.summary)
+    return _decode_result(summary)
 
 
 def _place(
     ctx: AppContext,
-    session: Session,
+    conn: Connection,
     account_id: int | str,
     key: str,
     *,
@@ -903,34 +1038,34 @@ def _place(
     vat_number: str | None,
     on_behalf_of_customer: bool,
 ) -> OrderResult:
-    from billing_desktop.store.models import Order
-
-    account = get_account(session, account_id)
-    authorize(ctx, Action.CHECKOUT, account)
-    replay = _replay(session, account_id, key)
+    today, now = ctx.clock.today(), ctx.clock.now()
+    data = OrderData(conn, account_id, today, order_key=key, order_pattern=_order_pattern(today))
+    account = data.account
+    authorize(ctx, Action.CHECKOUT, account)  # type: ignore[arg-type]
+    replay = _replay(data)
     if replay is not None:
         return replay
-    today, now = ctx.clock.today(), ctx.clock.now()
-    cart = cart_of(session, account)
+    data.load()
+    cart = data.cart
     check_cart_version(cart, expected_cart_version)
-    targets = _targets(session, account, stored_changes(cart))
+    targets = _targets(data, stored_changes(cart))
     contact = check_order(
         ctx,
-        session,
-        account,
+        data,
         targets,
         requested_by=requested_by,
         on_behalf_of_customer=on_behalf_of_customer,
+        today=today,
     )
 
     # -- inputs (validated before anything is written)
     clean_vat = _clean_vat_number(account, vat_number) if (vat_number or "").strip() else None
     corporate = account.type == "corporate"
     had_usable = bool(_usable_methods(account, today))
-    new_method: PaymentMethod | None = None
-    method: PaymentMethod | None = None
+    new_method: dict[str, Any] | None = None
+    method: PaymentMethodRow | None = None
     if isinstance(payment, NewCard | NewBankAccount):
-        new_method = _new_method(ctx, account, payment, today)
+        new_method = _new_method(account, payment, today, now)
     elif isinstance(payment, ExistingMethod | int) and not isinstance(payment, bool):
         method_id = payment.payment_method_id if isinstance(payment, ExistingMethod) else payment
         method = _existing_method(account, method_id, today)
@@ -958,99 +1093,117 @@ def _place(
 
     # -- prices of the current configuration (before anything changes)
     items = [_price(t, account, today) for t in targets]
+    entries: list[dict[str, Any]] = []  # the audit trail, written last
+
+    def record(action: str, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        entries.append(audit.entry(ctx, action, account.id, before, after, contact.id, at=now))
+
+    version = _FlushedVersion(account)
 
     # -- payment method and VAT number
     if new_method is not None:
-        if new_method.is_default:
-            for other in account.payment_methods:
-                other.is_default = False
+        if new_method["is_default"]:
+            others = [m for m in account.payment_methods if m.is_default]
+            if others:
+                _checked(_NOT_DEFAULT.many(conn, [
+                    {"b_id": m.id, "b_version": m.version, "version": m.version + 1}
+                    for m in others
+                ]), len(others))  # fmt: skip
+            for other in others:
+                other.is_default, other.version = False, other.version + 1
         elif not had_usable:
-            new_method.is_default = True
-        account.payment_methods.append(new_method)
-        session.flush()
-        method = new_method
-        audit.record(
-            session, ctx, "payment_method.added", account.id, None,
-            {"kind": new_method.kind, "brand": new_method.brand, "last4": new_method.last4,
-             "exp_month": new_method.exp_month, "exp_year": new_method.exp_year,
-             "is_default": new_method.is_default},
-            requested_by_contact_id=contact.id,
+            new_method["is_default"] = True
+        method = PaymentMethodRow(
+            _METHOD_INSERT.insert(conn, new_method),
+            *(new_method[name] for name in (
+                "kind", "brand", "last4", "exp_month", "exp_year", "is_default", "version")),
         )  # fmt: skip
+        account.payment_methods.append(method)
+        record("payment_method.added", None, {
+            "kind": method.kind, "brand": method.brand, "last4": method.last4,
+            "exp_month": method.exp_month, "exp_year": method.exp_year,
+            "is_default": method.is_default,
+        })  # fmt: skip
         if not had_usable and not account.autopay:
             # the first payment method: renewals are paid from it from now on
             account.autopay = True
-            audit.record(
-                session, ctx, "account.autopay", account.id, {"autopay": False},
-                {"autopay": True}, requested_by_contact_id=contact.id,
-            )  # fmt: skip
+            record("account.autopay", {"autopay": False}, {"autopay": True})
     if clean_vat is not None and clean_vat != account.vat_number:
-        audit.record(
-            session, ctx, "account.vat_number", account.id, {"vat_number": account.vat_number},
-            {"vat_number": clean_vat}, requested_by_contact_id=contact.id,
-        )  # fmt: skip
+        record("account.vat_number", {"vat_number": account.vat_number}, {"vat_number": clean_vat})
         account.vat_number = clean_vat
+    version.flush()
 
     # -- subscriptions: the billing period restarts today
     lines: list[DraftLine] = []
-    placed: list[tuple[Target, ItemPreview, Subscription]] = []
+    placed: list[tuple[ItemPreview, SubscriptionRow]] = []
     for target, item in zip(targets, items, strict=True):
         before = _state(target.subscription)
         was_new = target.subscription is None
-        sub = _apply(session, ctx, account, target, operator_placed=not on_behalf_of_customer)
+        sub = _apply(conn, data, target, item.period, now, not on_behalf_of_customer)
         lines.extend(
             replace(line, subscription_id=sub.id) if was_new else line for line in item.lines
         )
-        placed.append((target, item, sub))
+        placed.append((item, sub))
         if target.subscribe:
             action = "subscription.subscribed"
         elif target.is_downgrade:
             action = "subscription.downgraded"
         else:
             action = "subscription.changed"
-        audit.record(
-            session, ctx, action, account.id, before, _state(sub),
-            requested_by_contact_id=contact.id,
-        )  # fmt: skip
+        record(action, before, _state(sub))  # type: ignore[arg-type]
 
     # -- order and invoice (the preview's figures, now with the account's VAT number)
+    currency = account.currency
     figures = invoice_figures(
-        lines,
-        account_vat(account),
-        Money.from_minor(account.credit_balance_minor, account.currency),
+        lines, account_vat(account), Money.from_minor(account.credit_balance_minor, currency)  # type: ignore[arg-type]
     )
-    order = Order(
-        account_id=account.id,
-        number=_next_order_number(session, today),
-        idempotency_key=key,
-        placed_at=now,
-        operator_id=ctx.operator.id,
-        requested_by_contact_id=contact.id,
-        currency=account.currency,
-        total_minor=figures.total.minor,
-        summary="",
-    )
-    session.add(order)
-    session.flush()
-    invoice = issue_invoice(
-        session,
-        account,
+    number = _next_order_number(data, today)
+    order_id = _ORDER_INSERT.insert(conn, {
+        "account_id": account.id, "number": number, "idempotency_key": key, "placed_at": now,
+        "operator_id": ctx.operator.id, "requested_by_contact_id": contact.id,
+        "currency": currency, "total_minor": figures.total.minor, "summary": "",
+    })  # fmt: skip
+    charged = not corporate and figures.amount_due.is_positive and method is not None
+    rows = invoice_rows(
+        account,  # type: ignore[arg-type]
         figures,
+        number=take_invoice_number(conn, now.date()),
         kind="order",
         issued_at=now,
         period=_billing_period(items),
-        order_id=order.id,
-        charge=False,
+        order_id=order_id,
+        method=method if charged else None,  # type: ignore[arg-type]
+        reference=number,
     )
-    paid = Money.zero(account.currency)
-    if not corporate and invoice.due_minor > 0 and method is not None:
-        paid = apply_payment(
-            session, account, invoice, figures.amount_due, now, method, reference=order.number
-        )
-        session.flush()
-        refresh_account_totals(session, account)
+    invoice = rows.invoice
+    # written open by the ORM, then updated once paid: version 2
+    invoice_id = _INVOICE_INSERT.insert(
+        conn, {**invoice, "version": 2 if invoice["status"] == "paid" else 1}
+    )
+    _LINE_INSERT.many(conn, [{"invoice_id": invoice_id, **line} for line in rows.lines])
+    if rows.credit is not None:
+        _CREDIT_INSERT.run(conn, {"invoice_id": invoice_id, **rows.credit})
+        account.credit_balance_minor += rows.credit_change
+    version.flush()
+    if rows.payment is not None:
+        _PAYMENT_INSERT.run(conn, {"invoice_id": invoice_id, **rows.payment})
+    due, oldest, live = account_totals(conn, account.id)
+    if rows.payment is not None:
+        # the totals were refreshed (and flushed) while the invoice was still open
+        opened = invoice["due_date"]
+        account.outstanding_minor = due + rows.invoice["paid_minor"]
+        account.oldest_due_date = opened if oldest is None else min(oldest, opened)
+        account.active_subscriptions = live
+        version.flush()
+    account.outstanding_minor, account.oldest_due_date, account.active_subscriptions = (
+        due, oldest, live
+    )  # fmt: skip
+    version.flush()
+    version.write(conn)
+    paid = Money.from_minor(invoice["paid_minor"], currency)
 
     # -- cart, email, audit, result
-    clear_items(session, ctx, cart)
+    clear_items(conn, ctx, cart, now)
     subscriptions = tuple(
         PlacedSubscription(
             subscription_id=sub.id,
@@ -1063,19 +1216,18 @@ def _place(
             frequency=item.frequency,
             next_billing_date=item.next_billing_date,
             licences_increased=item.licences_increased,
-            free_seats=max(sub.licence_count - len(sub.assignments), 0),
+            free_seats=max(sub.licence_count - sub.assigned, 0),
         )
-        for _target, item, sub in placed
+        for item, sub in placed
     )
-    billing = billing_contact(account)
-    email = queue_email(
-        session,
+    billing = billing_contact(account)  # type: ignore[arg-type]
+    email = email_row(
         ctx,
-        account,
+        account,  # type: ignore[arg-type]
         EmailKind.ORDER_PLACED,
         {
-            "order_number": order.number,
-            "invoice_number": invoice.number,
+            "order_number": number,
+            "invoice_number": invoice["number"],
             "total": figures.total,
             "amount_due": figures.amount_due,
             "next_billing_date": min(s.next_billing_date for s in subscriptions),
@@ -1084,12 +1236,14 @@ def _place(
             ),
         },
         to_address=billing.email if billing is not None else contact.email,
+        created_at=now,
     )
+    _EMAIL_INSERT.run(conn, email)
     result = OrderResult(
-        order_id=order.id,
-        order_number=order.number,
-        invoice_id=invoice.id,
-        invoice_number=invoice.number,
+        order_id=order_id,
+        order_number=number,
+        invoice_id=invoice_id,
+        invoice_number=invoice["number"],
         account_id=account.id,
         account_number=account.account_number,
         placed_at=now,
@@ -1102,37 +1256,29 @@ def _place(
         credit_applied=figures.credit_applied,
         amount_due=figures.amount_due,
         amount_paid=paid,
-        open_balance=Money.from_minor(max(invoice.due_minor, 0), account.currency),
+        open_balance=Money.from_minor(max(rows.due_minor, 0), currency),
         credit_created=figures.credit_created,
-        invoice_status=invoice.status,
-        invoice_due_date=invoice.due_date,
-        payment_method=method_summary(method) if method is not None and paid.is_positive else None,
-        confirmation_email_to=email.to_address,
+        invoice_status=invoice["status"],
+        invoice_due_date=invoice["due_date"],
+        payment_method=method_summary(method) if method is not None and paid.is_positive else None,  # type: ignore[arg-type]
+        confirmation_email_to=email["to_address"],
         offer_licence_assignment=any(
             s.licences_increased and s.free_seats > 0 for s in subscriptions
         ),
     )
-    order.summary = _encode_result(result)
-    audit.record(
-        session,
-        ctx,
-        "order.placed",
-        account.id,
-        None,
-        {
-            "order": order.number,
-            "invoice": invoice.number,
-            "total": str(figures.total),
-            "amount_due": str(figures.amount_due),
-            "amount_paid": str(paid),
-            "credit_applied": str(figures.credit_applied),
-            "credit_created": str(figures.credit_created),
-            "on_behalf_of_customer": on_behalf_of_customer,
-            "subscriptions": [s.subscription_id for s in subscriptions],
-        },
-        requested_by_contact_id=contact.id,
-    )
-    session.flush()
+    _ORDER_SUMMARY.run(conn, {"b_id": order_id, "summary": _encode_result(result)})
+    record("order.placed", None, {
+        "order": number,
+        "invoice": invoice["number"],
+        "total": str(figures.total),
+        "amount_due": str(figures.amount_due),
+        "amount_paid": str(paid),
+        "credit_applied": str(figures.credit_applied),
+        "credit_created": str(figures.credit_created),
+        "on_behalf_of_customer": on_behalf_of_customer,
+        "subscriptions": [s.subscription_id for s in subscriptions],
+    })  # fmt: skip
+    audit.write(conn, entries)
     return result
 
 
@@ -1144,6 +1290,15 @@ def _place(
 
 
 def _encode(value: Any) -> Any:
+    kind = type(value)
+    encoder = _ENCODERS.get(kind)
+    if encoder is not None:
+        return encoder(value)
+    names = _FIELDS.get(kind)
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[kind] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {name: _encode(getattr(value, name)) for name in names}
     if isinstance(value, Money):
         return {"$money": [value.minor, value.currency]}
     if isinstance(value, datetime):
@@ -1152,11 +1307,23 @@ def _encode(value: Any) -> Any:
         return {"$date": value.isoformat()}
     if isinstance(value, Decimal):
         return {"$decimal": str(value)}
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, tuple | list):
         return [_encode(v) for v in value]
     return value
+
+
+#: how values of these exact types are stored (the others: see ``_encode``)
+_ENCODERS: dict[type, Any] = {
+    str: lambda v: v, int: lambda v: v, bool: lambda v: v, type(None): lambda v: v,
+    Money: lambda v: {"$money": [v.minor, v.currency]},
+    datetime: lambda v: {"$datetime": v.isoformat()},
+    date: lambda v: {"$date": v.isoformat()},
+    Decimal: lambda v: {"$decimal": str(v)},
+    tuple: lambda v: [_encode(x) for x in v],
+    list: lambda v: [_encode(x) for x in v],
+}  # fmt: skip
+#: the field names of the dataclasses stored
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _decode(value: Any) -> Any:
@@ -1176,8 +1343,12 @@ def _decode(value: Any) -> Any:
     return value
 
 
+#: ``json.dumps(..., sort_keys=True, ensure_ascii=False)``, one encoder
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def _encode_result(result: OrderResult) -> str:
-    return json.dumps(_encode(result), sort_keys=True, ensure_ascii=False)
+    return _JSON.encode(_encode(result))
 
 
 def _decode_result(text: str) -> OrderResult:

@@ -35,11 +35,16 @@ class AppContext:
     renderer: Any = None
 
 
-def _local_identity() -> tuple[str, str]:
+def local_login() -> str:
+    """The OS login name ("operator" where there is none: containers, services)."""
     try:
-        user = getpass.getuser()
-    except Exception:  # no login name (containers, services)
-        user = "operator"
+        return getpass.getuser()
+    except Exception:
+        return "operator"
+
+
+def _local_identity() -> tuple[str, str]:
+    user = local_login()
     return f"{user}@localhost", user
 
 
@@ -47,13 +52,20 @@ def local_operator(db: Database) -> OperatorInfo:
     """The automatic operator of an embedded database (an admin named after the OS user).
 
     Read with a plain query at start-up; created on first use so a single-user
-    install needs no sign-in.
+    install needs no sign-in. Once the operator gave themselves a name and
+    email (``services.operators.update_operator_identity``) it is found by the
+    id remembered under ``operator.local.<login>``.
     """
     email, name = _local_identity()
-    sql = "SELECT id, email, name, role FROM operators WHERE email = :email"
-    row = db.reader.rows(sql, {"email": email})
+    sql = (
+        "SELECT 0 AS n, id, email, name, role FROM operators WHERE active AND id = ("
+        "SELECT CAST(value AS INTEGER) FROM app_settings WHERE key = :key) "
+        "UNION ALL SELECT 1, id, email, name, role FROM operators WHERE email = :email "
+        "ORDER BY n"
+    )
+    row = db.reader.rows(sql, {"key": f"operator.local.{name}", "email": email})
     if row:
-        return OperatorInfo(*row[0])
+        return OperatorInfo(*row[0][1:])
     from billing_desktop.store.models import Operator
 
     with db.transaction() as session:

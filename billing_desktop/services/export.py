@@ -14,6 +14,15 @@ payment_methods (safe summary only: brand, last four, expiry), emails,
 licence_assignments (``.csv`` each) and account.json. The export is audited
 (``account.exported``); the zip is written next to its target under a
 temporary name and moved into place only once the audit entry is committed.
+
+:func:`export_accounts_csv` writes the accounts list as the Accounts view
+shows it — the same filter and sort, answered by the same keyset-paginated SQL
+— one page at a time straight to the file (never a list of all rows in
+memory), with the same conventions (codes, not translated words: ``corporate``,
+``overdue``; the balance as a decimal string next to its currency). It reports
+progress after each page and stops between pages when cancelled; a cancelled
+or failed export leaves no file behind (nor replaces an existing one). Audited
+as ``accounts.exported`` with the filter and the number of rows.
 """
 
 from __future__ import annotations
@@ -41,13 +50,24 @@ from billing_desktop.services.base import get_account
 from billing_desktop.services.context import AppContext
 from billing_desktop.services.errors import ServiceError
 from billing_desktop.services.invoices import recipients_for
+from billing_desktop.store.queries import AccountFilter, AccountRow, AccountSort
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from billing_desktop.store.models import Account
 
-__all__ = ["EXPORT_FORMAT", "EXPORT_TABLES", "ExportFailed", "export_account", "export_file_name"]
+__all__ = [
+    "ACCOUNT_LIST_COLUMNS",
+    "EXPORT_FORMAT",
+    "EXPORT_TABLES",
+    "AccountsExport",
+    "ExportCancelled",
+    "ExportFailed",
+    "export_account",
+    "export_accounts_csv",
+    "export_file_name",
+]
 
 #: identifies the JSON document's layout
 EXPORT_FORMAT = "billing-desktop/account-export"
@@ -510,3 +530,124 @@ def _document(
         "credits": tables["credits"],
         "emails": tables["emails"],
     }
+
+
+# --------------------------------------------------------------------------- the accounts list
+
+#: Columns of :func:`export_accounts_csv`, in order (the Accounts view's columns).
+ACCOUNT_LIST_COLUMNS = (
+    "account_id", "company_name", "type", "country", "representative",
+    "active_subscriptions", "balance", "currency", "status",
+)  # fmt: skip
+
+#: Accounts read (and written) per query.
+ACCOUNT_LIST_PAGE = 1000
+
+
+class ExportCancelled(Exception):
+    """The user cancelled the export; no file was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsExport:
+    """A finished accounts-list export."""
+
+    path: Path
+    rows: int
+
+
+def _account_list_row(row: AccountRow) -> list[str]:
+    return [
+        row.account_number,
+        row.company_name,
+        row.type,
+        row.country,
+        row.representative or "",
+        str(row.active_subscriptions),
+        str(Money.from_minor(row.outstanding_minor, row.currency).amount),
+        row.currency,
+        row.status,
+    ]
+
+
+def export_accounts_csv(
+    ctx: AppContext,
+    path: str | os.PathLike[str],
+    flt: AccountFilter,
+    sort: AccountSort = AccountSort.COMPANY,
+    descending: bool = False,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    page_size: int = ACCOUNT_LIST_PAGE,
+) -> AccountsExport:
+    """Write the accounts matching ``flt``, sorted like the list, to the CSV file ``path``.
+
+    ``progress(done, total)`` is called before the first page and after each
+    one; ``cancelled()`` is polled before each page and raises
+    :class:`ExportCancelled` when it says so. The file is written next to
+    ``path`` under a temporary name and moved into place at the end, so a
+    cancelled or failed export leaves no partial file (and an existing file
+    is only replaced by a complete one). Any role may export the list.
+    """
+    from billing_desktop.services.accounts import count_accounts, list_accounts
+
+    authorize(ctx, Action.VIEW)
+    target = Path(path).expanduser()
+    if not target.parent.is_dir():
+        raise ExportFailed(target, "the folder does not exist.")
+    partial = target.with_name(f".{target.name}.part")
+    total = count_accounts(ctx, flt)
+    done = 0
+    try:
+        if progress:
+            progress(0, total)
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as stream:
+                writer = csv.writer(stream, lineterminator="\r\n")
+                writer.writerow(ACCOUNT_LIST_COLUMNS)
+                after: tuple[Any, int] | None = None
+                while True:
+                    if cancelled is not None and cancelled():
+                        raise ExportCancelled()
+                    page = list_accounts(ctx, flt, sort, descending, after=after, limit=page_size)
+                    writer.writerows(_account_list_row(row) for row in page)
+                    done += len(page)
+                    if progress:
+                        progress(done, max(total, done))
+                    if len(page) < page_size:
+                        break
+                    after = (page[-1].sort_key, page[-1].id)
+        except OSError as exc:
+            raise ExportFailed(target, exc.strerror or str(exc)) from exc
+        if cancelled is not None and cancelled():
+            raise ExportCancelled()
+        with ctx.db.transaction() as session:
+            audit.record(
+                session,
+                ctx,
+                "accounts.exported",
+                None,
+                None,
+                {
+                    "file": str(target),
+                    "rows": done,
+                    "filter": {
+                        "text": flt.text,
+                        "type": flt.type,
+                        "country": flt.country,
+                        "representative_id": flt.representative_id,
+                        "overdue_only": flt.overdue_only,
+                    },
+                    "sort": sort.value,
+                    "descending": descending,
+                },
+            )
+        try:
+            os.replace(partial, target)
+        except OSError as exc:
+            raise ExportFailed(target, exc.strerror or str(exc)) from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return AccountsExport(target, done)

@@ -18,13 +18,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from billing_desktop.domain.money import Money, sum_money
+from sqlalchemy import bindparam, insert, update
+
+from billing_desktop.domain.money import Money
 from billing_desktop.domain.periods import Period
-from billing_desktop.domain.tax import VatRates, VatTreatment, invoice_vat, vat_treatment
+from billing_desktop.domain.tax import VatRates, VatTreatment, vat_treatment
+from billing_desktop.services.billing_lines import lines_vat, sum_amounts, zero
+from billing_desktop.store.bulk import Prepared
+from billing_desktop.store.models import InvoiceSeries
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
     from billing_desktop.store.models import Account, Invoice, PaymentMethod
@@ -34,6 +40,15 @@ if TYPE_CHECKING:
 SELF_SERVICE_GRACE_DAYS = 14
 #: payment terms of a corporate account that has none recorded ("net 30")
 CORPORATE_TERMS_DAYS = 30
+
+_SERIES = InvoiceSeries.__table__
+_TAKE_NUMBER = Prepared(
+    update(_SERIES)
+    .where(_SERIES.c.prefix == bindparam("b_prefix"))
+    .values(next_number=_SERIES.c.next_number + 1)
+    .returning(_SERIES.c.next_number)
+)
+_NEW_SERIES = Prepared(insert(_SERIES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +95,14 @@ def vat_rates() -> VatRates:
 
 def account_vat(account: Account) -> VatTreatment:
     """The VAT treatment of an account: its country's rate or reverse charge."""
-    return vat_treatment(account.country, account.vat_number, vat_rates())
+    return _vat_treatment(account.country, account.vat_number)
+
+
+@lru_cache(maxsize=1024)
+def _vat_treatment(country: str, vat_number: str | None) -> VatTreatment:
+    """``vat_treatment`` with the shipped rates (a pure function of its arguments, so the
+    answer is kept; an invalid number raises every time)."""
+    return vat_treatment(country, vat_number, vat_rates())
 
 
 def invoice_figures(
@@ -89,17 +111,18 @@ def invoice_figures(
     """Subtotal, VAT, total, credit used and amount due of ``lines``."""
     currency = available_credit.currency
     amounts = [line.amount for line in lines]
-    subtotal = sum_money(amounts, currency)
-    vat_money = invoice_vat(amounts, vat.rate, currency)
-    total = subtotal + vat_money
-    zero = Money.zero(currency)
+    subtotal = sum_amounts(amounts, currency)
+    vat_money = lines_vat(amounts, vat.rate, currency)
+    total = subtotal + vat_money if vat_money.amount else subtotal
+    nothing = zero(currency)
     if total.is_positive:
-        credit_applied = min(max(available_credit, zero), total)
-        credit_created = zero
+        credit_applied = min(max(available_credit, nothing), total)
+        credit_created = nothing
+        due = total - credit_applied if credit_applied.amount else total
     else:
-        credit_applied = zero
+        credit_applied = nothing
         credit_created = -total
-    due = total - credit_applied if total.is_positive else zero
+        due = nothing
     return InvoiceFigures(
         lines=tuple(lines),
         subtotal=subtotal,
@@ -120,23 +143,30 @@ def figures_for_account(account: Account, lines: Sequence[DraftLine]) -> Invoice
     return invoice_figures(lines, account_vat(account), credit)
 
 
-def next_invoice_number(session: Session, issue_date: date) -> str:
-    """The next number of the year's series, e.g. ``INV-2026-000042``.
+def series_prefix(issue_date: date) -> str:
+    """The invoice series of a year: ``INV-2026``."""
+    return f"INV-{issue_date.year}"
+
+
+def take_invoice_number(conn: Connection, issue_date: date) -> str:
+    """The next number of the year's series, e.g. ``INV-2026-000042`` (Core).
 
     Taken in the transaction that issues the invoice, with the counter row
-    locked, so numbers are gap-free: a rolled-back invoice gives its number back.
+    locked by the update, so numbers are gap-free: a rolled-back invoice gives
+    its number back.
     """
-    from billing_desktop.store.models import InvoiceSeries
+    prefix = series_prefix(issue_date)
+    following = _TAKE_NUMBER.scalar(conn, {"b_prefix": prefix})
+    if following is None:  # the year's first invoice
+        _NEW_SERIES.run(conn, {"prefix": prefix, "next_number": 2})
+        following = 2
+    return f"{prefix}-{following - 1:06d}"
 
-    prefix = f"INV-{issue_date.year}"
-    series = session.get(InvoiceSeries, prefix, with_for_update=True)
-    if series is None:
-        series = InvoiceSeries(prefix=prefix, next_number=1)
-        session.add(series)
-    number = series.next_number
-    series.next_number = number + 1
+
+def next_invoice_number(session: Session, issue_date: date) -> str:
+    """:func:`take_invoice_number` in ``session``'s transaction (pending changes flushed)."""
     session.flush()
-    return f"{prefix}-{number:06d}"
+    return take_invoice_number(session.connection(), issue_date)
 
 
 def payable_method(account: Account) -> PaymentMethod | None:
@@ -159,6 +189,118 @@ def method_summary(method: PaymentMethod | None) -> str:
     return "bank transfer"
 
 
+@dataclass(frozen=True, slots=True)
+class InvoiceRows:
+    """What issuing one invoice writes: the rows without their ids (and without the
+    invoice's id in the others), as the ORM and the Core writers both insert them."""
+
+    #: the invoice row as it ends (status, paid), without ``version``
+    invoice: dict[str, Any]
+    lines: tuple[dict[str, Any], ...]
+    #: the account credit used (negative) or created (positive) by the invoice
+    credit: dict[str, Any] | None
+    #: the payment collecting the amount due at once
+    payment: dict[str, Any] | None
+
+    @property
+    def credit_change(self) -> int:
+        """What the invoice adds to the account's credit balance (minor units)."""
+        return self.credit["amount_minor"] if self.credit is not None else 0
+
+    @property
+    def due_minor(self) -> int:
+        """What is left to pay on the invoice."""
+        row = self.invoice
+        return row["total_minor"] - row["credit_applied_minor"] - row["paid_minor"]
+
+
+def invoice_rows(
+    account: Account,
+    figures: InvoiceFigures,
+    *,
+    number: str,
+    kind: str,
+    issued_at: datetime,
+    period: Period | None = None,
+    order_id: int | None = None,
+    method: PaymentMethod | None = None,
+    reference: str | None = None,
+) -> InvoiceRows:
+    """The rows of invoice ``number`` for ``figures`` (SPEC §2, §3).
+
+    Due after the corporate payment terms (net 30 by default) or the
+    self-service grace days; the PO number on corporate invoices; account
+    credit used or created; paid when nothing is due, or by ``method``
+    (the amount due collected at once, ``reference`` on the payment: the
+    invoice number unless given), otherwise open. ``account`` is the ORM
+    account or a record with the same attributes.
+    """
+    issue_date = issued_at.date()
+    corporate = account.type == "corporate"
+    if corporate:
+        terms = account.payment_terms_days or CORPORATE_TERMS_DAYS
+    else:
+        terms = SELF_SERVICE_GRACE_DAYS
+    currency = account.currency
+    due = figures.amount_due.minor
+    credit: dict[str, Any] | None = None
+    if figures.credit_applied.is_positive:
+        credit = {"amount_minor": -figures.credit_applied.minor, "reason": f"Applied to {number}"}
+    if figures.credit_created.is_positive:
+        credit = {"amount_minor": figures.credit_created.minor, "reason": f"Credit from {number}"}
+    if credit is not None:
+        credit = {"account_id": account.id, "currency": currency, **credit,
+                  "created_at": issued_at}  # fmt: skip
+    payment: dict[str, Any] | None = None
+    if due != 0 and method is not None:
+        payment = {
+            "account_id": account.id,
+            "payment_method_id": method.id,
+            "currency": currency,
+            "amount_minor": due,
+            "received_at": issued_at,
+            "method_summary": method_summary(method),
+            "reference": number if reference is None else reference,
+        }
+    invoice = {
+        "number": number,
+        "account_id": account.id,
+        "order_id": order_id,
+        "kind": kind,
+        "issue_date": issue_date,
+        "due_date": issue_date + timedelta(days=terms),
+        "period_start": period.start if period else None,
+        "period_end": period.end if period else None,
+        "currency": currency,
+        "subtotal_minor": figures.subtotal.minor,
+        "vat_rate_bp": int((figures.vat_rate * 100).to_integral_value()),
+        "vat_minor": figures.vat.minor,
+        "reverse_charge": figures.reverse_charge,
+        "vat_number": figures.vat_number,
+        "credit_applied_minor": figures.credit_applied.minor,
+        "total_minor": figures.total.minor,
+        "paid_minor": due if payment is not None else 0,
+        "status": "paid" if due == 0 or payment is not None else "open",
+        "language": account.language,
+        "po_number": account.po_number if corporate else None,
+    }
+    lines = tuple(
+        {
+            "position": position,
+            "kind": line.kind,
+            "description": line.description,
+            "subscription_id": line.subscription_id,
+            "period_start": line.period.start if line.period else None,
+            "period_end": line.period.end if line.period else None,
+            "quantity": line.quantity,
+            "unit_price_minor": line.unit_price.minor,
+            "amount_minor": line.amount.minor,
+        }
+        for position, line in enumerate(figures.lines, start=1)
+    )
+    return InvoiceRows(invoice, lines, credit, payment)
+
+
 def issue_invoice(
     session: Session,
     account: Account,
@@ -174,97 +316,33 @@ def issue_invoice(
 
     With ``charge`` (and autopay on a self-service account with a card or bank
     account) the amount due is collected at once; otherwise the invoice stays
-    open until a payment is recorded.
+    open until a payment is recorded. The rows are :func:`invoice_rows`'.
     """
     from billing_desktop.store.models import Credit, Invoice, InvoiceLine, Payment
     from billing_desktop.store.totals import refresh_account_totals
 
-    issue_date = issued_at.date()
-    if account.type == "corporate":
-        terms = account.payment_terms_days or CORPORATE_TERMS_DAYS
-    else:
-        terms = SELF_SERVICE_GRACE_DAYS
-    invoice = Invoice(
-        number=next_invoice_number(session, issue_date),
-        account_id=account.id,
-        order_id=order_id,
+    rows = invoice_rows(
+        account,
+        figures,
+        number=next_invoice_number(session, issued_at.date()),
         kind=kind,
-        issue_date=issue_date,
-        due_date=issue_date + timedelta(days=terms),
-        period_start=period.start if period else None,
-        period_end=period.end if period else None,
-        currency=account.currency,
-        subtotal_minor=figures.subtotal.minor,
-        vat_rate_bp=int((figures.vat_rate * 100).to_integral_value()),
-        vat_minor=figures.vat.minor,
-        reverse_charge=figures.reverse_charge,
-        vat_number=figures.vat_number,
-        credit_applied_minor=figures.credit_applied.minor,
-        total_minor=figures.total.minor,
-        paid_minor=0,
-        status="open",
-        language=account.language,
-        po_number=account.po_number if account.type == "corporate" else None,
+        issued_at=issued_at,
+        period=period,
+        order_id=order_id,
+        method=payable_method(account) if charge else None,
     )
-    for position, line in enumerate(figures.lines, start=1):
-        invoice.lines.append(
-            InvoiceLine(
-                position=position,
-                kind=line.kind,
-                description=line.description,
-                subscription_id=line.subscription_id,
-                period_start=line.period.start if line.period else None,
-                period_end=line.period.end if line.period else None,
-                quantity=line.quantity,
-                unit_price_minor=line.unit_price.minor,
-                amount_minor=line.amount.minor,
-            )
-        )
+    # written open, then completed: the credit, the payment, the final status
+    invoice = Invoice(**{**rows.invoice, "status": "open", "paid_minor": 0})
+    for line in rows.lines:
+        invoice.lines.append(InvoiceLine(**line))
     session.add(invoice)
     session.flush()
-    if figures.credit_applied.is_positive:
-        account.credit_balance_minor -= figures.credit_applied.minor
-        session.add(
-            Credit(
-                account_id=account.id,
-                invoice_id=invoice.id,
-                currency=account.currency,
-                amount_minor=-figures.credit_applied.minor,
-                reason=f"Applied to {invoice.number}",
-                created_at=issued_at,
-            )
-        )
-    if figures.credit_created.is_positive:
-        account.credit_balance_minor += figures.credit_created.minor
-        session.add(
-            Credit(
-                account_id=account.id,
-                invoice_id=invoice.id,
-                currency=account.currency,
-                amount_minor=figures.credit_created.minor,
-                reason=f"Credit from {invoice.number}",
-                created_at=issued_at,
-            )
-        )
-    if figures.amount_due.is_zero:
-        invoice.status = "paid"
-    else:
-        method = payable_method(account) if charge else None
-        if method is not None:
-            session.add(
-                Payment(
-                    account_id=account.id,
-                    invoice_id=invoice.id,
-                    payment_method_id=method.id,
-                    currency=account.currency,
-                    amount_minor=figures.amount_due.minor,
-                    received_at=issued_at,
-                    method_summary=method_summary(method),
-                    reference=invoice.number,
-                )
-            )
-            invoice.paid_minor = figures.amount_due.minor
-            invoice.status = "paid"
+    if rows.credit is not None:
+        account.credit_balance_minor += rows.credit_change
+        session.add(Credit(invoice_id=invoice.id, **rows.credit))
+    if rows.payment is not None:
+        session.add(Payment(invoice_id=invoice.id, **rows.payment))
+    invoice.status, invoice.paid_minor = rows.invoice["status"], rows.invoice["paid_minor"]
     session.flush()
     refresh_account_totals(session, account)
     return invoice

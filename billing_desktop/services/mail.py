@@ -43,7 +43,6 @@ import logging
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import Enum, StrEnum
-from string import Formatter
 from typing import TYPE_CHECKING, Any, Protocol
 
 from billing_desktop.domain.money import Money
@@ -225,8 +224,8 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     A malformed translation (unbalanced braces, a positional ``{0}``) falls back
     to the text with its placeholders left in place rather than failing.
     """
-    try:
-        return Formatter().vformat(template, (), _Missing(values))
+    try:  # what ``string.Formatter().vformat`` does, in C
+        return template.format_map(values if isinstance(values, _Missing) else _Missing(values))
     except (ValueError, IndexError, KeyError, AttributeError):
         log.warning("cannot fill email template %r", template)
         return template
@@ -274,24 +273,22 @@ class PlainRenderer:
         return fill(subject, values).strip(), tidy(fill(body + SIGNATURE, values))
 
 
-def queue_email(
-    session: Session,
+def email_row(
     ctx: AppContext,
     account: Account,
     kind: EmailKind,
     params: Mapping[str, Any],
     *,
     to_address: str | None = None,
-) -> Email:
-    """Render and store one email for ``account``'s billing contact (or ``to_address``).
+    created_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The outbox row of one email for ``account``'s billing contact (or ``to_address``).
 
-    The email is written in the caller's transaction, so it exists exactly when
-    the change it confirms exists. Delivery happens later (outbox). A renderer
-    that fails falls back to the plain English text (logged): the customer's
-    change is never refused because of an email.
+    ``account`` is the ORM account or any object with its ``id``, ``account_number``,
+    ``company_name``, ``language`` and ``contacts``. A renderer that fails falls back
+    to the plain English text (logged): the customer's change is never refused
+    because of an email.
     """
-    from billing_desktop.store.models import Email
-
     billing = next((c for c in account.contacts if c.is_billing_contact), None)
     address = to_address or (billing.email if billing else "")
     language = account.language  # SPEC §2: customer documents in the account's language
@@ -307,17 +304,37 @@ def queue_email(
     except Exception:
         log.exception("rendering a %s email in %r failed; using plain English", kind, language)
         subject, body = PlainRenderer().email(kind, language, values)
-    email = Email(
-        account_id=account.id,
-        kind=EmailKind(kind).value,
-        to_address=address,
-        cc_addresses="",
-        subject=subject[:300],
-        body_text=body,
-        language=language,
-        status="queued",
-        created_at=ctx.clock.now(),
-        attempts=0,
-    )
+    return {
+        "account_id": account.id,
+        "kind": EmailKind(kind).value,
+        "to_address": address,
+        "cc_addresses": "",
+        "subject": subject[:300],
+        "body_text": body,
+        "language": language,
+        "status": "queued",
+        "created_at": ctx.clock.now() if created_at is None else created_at,
+        "attempts": 0,
+    }
+
+
+def queue_email(
+    session: Session,
+    ctx: AppContext,
+    account: Account,
+    kind: EmailKind,
+    params: Mapping[str, Any],
+    *,
+    to_address: str | None = None,
+) -> Email:
+    """Render and store one email for ``account``'s billing contact (or ``to_address``).
+
+    The email is written in the caller's transaction, so it exists exactly when
+    the change it confirms exists. Delivery happens later (outbox). See
+    :func:`email_row`.
+    """
+    from billing_desktop.store.models import Email
+
+    email = Email(**email_row(ctx, account, kind, params, to_address=to_address))
     session.add(email)
     return email

@@ -950,13 +950,18 @@ class _Engine:
         account = sub.account
         before = audit.snapshot(sub, "period_start", "period_end")
         outcome = _Outcome(counter="renewed")
+        # cancelled add-ons whose end has come are not billed any more: they end now
+        ending = [sa for sa in sub.addons if sa.active and _addon_ended(sa.ends_on, period)]
+        for sa in ending:
+            sa.active = False
+        ended = {"addons_ended": sorted(sa.addon.code for sa in ending)} if ending else {}
         if effective is not None and _termination_billed(session, sub, d):
             # the early-termination invoice already covers this period: it only moves on
             sub.period_start, sub.period_end = period.start, period.end
             audit.record(
                 session, ectx, "subscription.period_advanced", account.id, before,
                 {"period_start": period.start, "period_end": period.end,
-                 "subscription_id": sub.id, "billed_on": "termination invoice"},
+                 "subscription_id": sub.id, "billed_on": "termination invoice", **ended},
             )
         else:
             lines = self._lines(sub, account, period)
@@ -976,6 +981,7 @@ class _Engine:
                     "total": str(figures.total.amount),
                     "currency": figures.currency,
                     "invoice_status": invoice.status,
+                    **ended,
                 },
             )
             params: dict[str, Any] = {
@@ -1006,7 +1012,8 @@ class _Engine:
         return outcome
 
     def _lines(self, sub: Subscription, account: Account, period: Period) -> list[DraftLine]:
-        """The period's invoice lines: plan × licences and each active add-on (SPEC §2)."""
+        """The period's invoice lines: plan × licences and each active add-on (SPEC §2);
+        an add-on that ends by the period's start is no longer active (``_renewal``)."""
         product = self.catalog.product(sub.product.code)
         plan = product.plan(sub.plan.code)
         addons = [product.addon(sa.addon.code) for sa in sub.addons if sa.active]
@@ -1224,6 +1231,8 @@ class _SubRec:
     product_name: str
     plan_code: str
     addon_codes: list[str] = field(default_factory=list)
+    #: (subscription_addons.id, ends_on) of each active add-on, in the same order
+    addon_rows: list[tuple[int, date | None]] = field(default_factory=list)
     #: (period_start, period_end) of its termination lines on invoices that are not void,
     #: read when a renewal of it needs them (None: not yet)
     termination: list[tuple[date | None, date | None]] | None = None
@@ -1336,6 +1345,8 @@ class _BulkChunk:
         self.rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _COLUMNS}
         self.next_id = {name: self._max_id(name) + 1 for name in _COLUMNS}
         self.series: dict[str, list[int]] = {}  # prefix → [next number, number when loaded]
+        #: subscription_addons that ended (set inactive)
+        self.addons_ended: list[int] = []
         # records loaded by earlier chunks are still exact if nothing else has written since
         # (checked under the write lock, see ``_records_token``); else they are loaded anew
         if (
@@ -1402,14 +1413,15 @@ class _BulkChunk:
                 day(end), months, day(t_start), day(t_end), day(trial), moment(requested),
                 day(effective), day(ended), version, *names, loaded_version=version,
             )  # fmt: skip
-        for sid, code in self._rows(  # the order of ``Subscription.addons``
-            "SELECT sa.subscription_id, a.code FROM subscription_addons sa "
+        for sid, code, sa_id, ends_on in self._rows(  # the order of ``Subscription.addons``
+            "SELECT sa.subscription_id, a.code, sa.id, sa.ends_on FROM subscription_addons sa "
             "JOIN addons a ON a.id = sa.addon_id "
             "WHERE sa.subscription_id IN ({ids}) AND sa.active = 1 "
             "ORDER BY sa.subscription_id, sa.addon_id",
             new_subs,
         ):
             new_subs[sid].addon_codes.append(code)
+            new_subs[sid].addon_rows.append((sa_id, day(ends_on)))
 
         account_ids = {e.account_id for e in batch} | {s.account_id for s in new_subs.values()}
         account_ids -= known_accounts.keys()
@@ -1605,6 +1617,10 @@ class _BulkChunk:
             (start is None or start <= d) and (end is None or end > d)
             for start, end in self._termination(sub)
         )
+        # cancelled add-ons whose end has come are not billed any more: they end now
+        ending = [i for i, (_id, ends) in enumerate(sub.addon_rows) if _addon_ended(ends, period)]
+        codes = [c for i, c in enumerate(sub.addon_codes) if i not in ending]
+        ended = {"addons_ended": sorted(sub.addon_codes[i] for i in ending)} if ending else {}
         if billed:
             sub.period_start, sub.period_end = period.start, period.end
             self._changed(sub)
@@ -1612,29 +1628,39 @@ class _BulkChunk:
                 d, "subscription.period_advanced", account.id,
                 {"period_start": old_start, "period_end": old_end},
                 {"period_start": period.start, "period_end": period.end,
-                 "subscription_id": sub.id, "billed_on": "termination invoice"},
+                 "subscription_id": sub.id, "billed_on": "termination invoice", **ended},
             )  # fmt: skip
         else:
             vat = _vat_of(account)  # may fail: nothing done yet
-            figures = self._figures(sub, account, period, full, vat)
+            figures = self._figures(sub, account, period, full, vat, codes)
             method = account.payable()
             number, status, due_minor, due_date = self._invoice(
                 d, account, figures, vat.vat_number, period, sub, method
             )
             sub.period_start, sub.period_end = period.start, period.end
             self._changed(sub)
-            # the JSON ``audit.record`` writes (keys sorted, json's own string escaping),
-            # put together here: this is the engine's most frequent entry
-            enc = _json_text
-            self.rows["audit_entries"].append((
-                self._new_id("audit_entries"), self._moment(d)[1], self.operator_id,
-                account.id, None, "subscription.renewed",
-                f'{{"period_end": {enc(old_end)}, "period_start": {enc(old_start)}}}',
-                f'{{"currency": {enc(account.currency)}, "invoice": {enc(number)}, '
-                f'"invoice_status": {enc(status)}, "period_end": {enc(text(period.end))}, '
-                f'"period_start": {enc(text(period.start))}, "subscription_id": {sub.id}, '
-                f'"total": {enc(figures.total_text)}}}',
-            ))  # fmt: skip
+            if ended:  # rare: ``audit.record``'s JSON the plain way
+                self._audit(
+                    d, "subscription.renewed", account.id,
+                    {"period_start": old_start, "period_end": old_end},
+                    {"period_start": period.start, "period_end": period.end,
+                     "subscription_id": sub.id, "invoice": number,
+                     "total": figures.total_text, "currency": account.currency,
+                     "invoice_status": status, **ended},
+                )  # fmt: skip
+            else:
+                # the JSON ``audit.record`` writes (keys sorted, json's own string
+                # escaping), put together here: this is the engine's most frequent entry
+                enc = _json_text
+                self.rows["audit_entries"].append((
+                    self._new_id("audit_entries"), self._moment(d)[1], self.operator_id,
+                    account.id, None, "subscription.renewed",
+                    f'{{"period_end": {enc(old_end)}, "period_start": {enc(old_start)}}}',
+                    f'{{"currency": {enc(account.currency)}, "invoice": {enc(number)}, '
+                    f'"invoice_status": {enc(status)}, "period_end": {enc(text(period.end))}, '
+                    f'"period_start": {enc(text(period.start))}, "subscription_id": {sub.id}, '
+                    f'"total": {enc(figures.total_text)}}}',
+                ))  # fmt: skip
             params: dict[str, Any] = {
                 "product": sub.product_name,
                 "period": period,
@@ -1657,13 +1683,17 @@ class _BulkChunk:
                         EventKind.INVOICE_OVERDUE, account.id, account.id,
                     )
                 )  # fmt: skip
+        if ending:
+            self.addons_ended += [sub.addon_rows[i][0] for i in ending]
+            sub.addon_codes = codes
+            sub.addon_rows = [r for i, r in enumerate(sub.addon_rows) if i not in ending]
         if effective is None or period.end < effective:
             outcome.follow_ups.append(_due(period.end, EventKind.RENEWAL, account.id, sub.id))
         return outcome
 
     def _figures(
         self, sub: _SubRec, account: _AccountRec, period: Period, full: Period,
-        vat: VatTreatment,
+        vat: VatTreatment, addon_codes: list[str],
     ) -> _Figures:
         """``_Engine._lines`` and ``figures_for_account``, remembered per configuration.
 
@@ -1675,7 +1705,7 @@ class _BulkChunk:
         """
         scale = None if period is full else _share(period, full, Frequency(sub.frequency))
         key = (
-            sub.product_code, sub.plan_code, tuple(sub.addon_codes), sub.licence_count,
+            sub.product_code, sub.plan_code, tuple(addon_codes), sub.licence_count,
             account.currency, sub.frequency, vat.rate, vat.reverse_charge, scale,
             account.credit_balance_minor,
         )
@@ -1684,7 +1714,7 @@ class _BulkChunk:
         if found is None:
             product = self.catalog.product(sub.product_code)
             plan = product.plan(sub.plan_code)
-            addons = [product.addon(code) for code in sub.addon_codes]
+            addons = [product.addon(code) for code in addon_codes]
             bill = period_bill(
                 product, plan, addons, sub.licence_count, account.currency, sub.frequency, vat
             )
@@ -1943,6 +1973,11 @@ class _BulkChunk:
                     "INSERT INTO invoice_series (prefix, next_number) VALUES (?, ?)",
                     (prefix, number),
                 )
+        if self.addons_ended:
+            raw.executemany(
+                "UPDATE subscription_addons SET active = 0 WHERE id = ?",
+                [(sa_id,) for sa_id in self.addons_ended],
+            )
         text = _date_text
         subs = [
             (s.status, s.auto_renew, text(s.ended_on), text(s.period_start),
@@ -2086,12 +2121,8 @@ def _fill(template: str, texts: dict[str, str]) -> str:
         return template
 
 
-#: ``audit.record``'s JSON (``json.dumps`` with the same options, one encoder for all)
-_audit_encoder = json.JSONEncoder(default=audit._plain, sort_keys=True, ensure_ascii=False)
-
-
-def _audit_json(values: dict[str, Any] | None) -> str | None:
-    return None if values is None else _audit_encoder.encode(values)
+#: ``audit.record``'s JSON
+_audit_json = audit._dump
 
 
 def _json_text(value: str | None) -> str:
@@ -2134,6 +2165,12 @@ def _money(minor: int, currency: str) -> Money:
 
 
 # --------------------------------------------------------------------------- period rules
+
+
+def _addon_ended(ends_on: date | None, period: Period) -> bool:
+    """A cancelled add-on (``ends_on``, its first day without it) is not billed for a
+    period starting on or after its end: it ends there (cancellation module, SPEC §3)."""
+    return ends_on is not None and ends_on <= period.start
 
 
 def _full_period(sub: Subscription, start: date) -> Period:

@@ -74,14 +74,42 @@ STATUS_REFRESH_MS = 60_000
 class _ViewSpec(NamedTuple):
     key: str
     title: str  # QT_TRANSLATE_NOOP source, context "MainWindow"
-    factory: Callable[[AppContext, QWidget], QWidget]
+    #: the view class, or "module:Class" imported when the view is first shown
+    #: (the charts library, for one, costs start-up time nobody should pay
+    #: before looking at the dashboard)
+    factory: Callable[[AppContext, QWidget], QWidget] | str
 
 
-#: The views that exist today, in navigation order. Add an entry when a view
-#: lands; never before (an entry that does nothing is worse than none).
+#: The views, in navigation order. Add an entry when a view lands; never
+#: before (an entry that does nothing is worse than none).
 VIEWS: tuple[_ViewSpec, ...] = (
     _ViewSpec("accounts", QT_TRANSLATE_NOOP("MainWindow", "Accounts"), AccountsView),
+    _ViewSpec(
+        "invoices",
+        QT_TRANSLATE_NOOP("MainWindow", "Invoices"),
+        "billing_desktop.ui.views.invoices_view:InvoicesView",
+    ),
+    _ViewSpec(
+        "emails",
+        QT_TRANSLATE_NOOP("MainWindow", "Emails"),
+        "billing_desktop.ui.views.emails_view:EmailsView",
+    ),
+    _ViewSpec(
+        "dashboard",
+        QT_TRANSLATE_NOOP("MainWindow", "Dashboard"),
+        "billing_desktop.ui.views.dashboard_view:DashboardView",
+    ),
 )
+_VIEW_KEYS = tuple(spec.key for spec in VIEWS)
+
+
+def _view_class(spec: _ViewSpec) -> Callable[[AppContext, QWidget], QWidget]:
+    if not isinstance(spec.factory, str):
+        return spec.factory
+    import importlib
+
+    module, _, name = spec.factory.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def role_word(role: str) -> str:
@@ -94,6 +122,8 @@ class MainWindow(QMainWindow):
 
     #: The user asked for the demo database (welcome page, empty state or File menu).
     demo_requested = Signal()
+    #: the Settings dialog chose another database (a file path or a server URL)
+    database_change_requested = Signal(str)
 
     def __init__(
         self, ctx: AppContext, parent: QWidget | None = None, *, show_welcome: bool = False
@@ -111,19 +141,19 @@ class MainWindow(QMainWindow):
         self.navigation.setUniformItemSizes(True)
         self.stack = QStackedWidget(self)
         self.stack.setObjectName("viewStack")
+        #: the views built so far; each is built when first shown
         self.views: dict[str, QWidget] = {}
         for spec in VIEWS:
-            view = spec.factory(ctx, self.stack)
-            self.views[spec.key] = view
-            self.stack.addWidget(view)
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
             item.setSizeHint(QSize(0, self.fontMetrics().height() + 16))
             self.navigation.addItem(item)
-            if hasattr(view, "demo_requested"):
-                view.demo_requested.connect(self.demo_requested)
-            if hasattr(view, "account_activated"):
-                view.account_activated.connect(self.open_account)
+        # Settings is a dialog, listed last in the navigation (SPEC §4).
+        self._settings_item = QListWidgetItem()
+        self._settings_item.setData(Qt.ItemDataRole.UserRole, "settings")
+        self._settings_item.setSizeHint(QSize(0, self.fontMetrics().height() + 16))
+        self.navigation.addItem(self._settings_item)
+        self._settings_dialog: QWidget | None = None
         #: the account shown, if any (one at a time, built when opened)
         self.account_page: AccountPage | None = None
         self._quick_search: QuickSearchDialog | None = None
@@ -171,6 +201,14 @@ class MainWindow(QMainWindow):
         self.open_demo_action.setVisible(not self._is_demo)
         self.file_menu.addAction(self.open_demo_action)
         self.file_menu.addSeparator()
+        self.settings_action = QAction(self)
+        self.settings_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Preferences))
+        if self.settings_action.shortcut().isEmpty():  # no platform standard (Linux)
+            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.settings_action.triggered.connect(self.show_settings)
+        self.file_menu.addAction(self.settings_action)
+        self.file_menu.addSeparator()
         self.quit_action = QAction(self)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
@@ -196,6 +234,21 @@ class MainWindow(QMainWindow):
             self.view_menu.addAction(action)
             self.view_actions[spec.key] = action
         self.view_menu.addSeparator()
+        # View ▸ Language: each language by its own name, switched at once.
+        from billing_desktop.ui.preferences import LANGUAGE_NAMES
+
+        self.language_menu = self.view_menu.addMenu("")
+        self.language_actions: dict[str, QAction] = {}
+        languages = QActionGroup(self)
+        languages.setExclusive(True)
+        for code, name in LANGUAGE_NAMES.items():
+            action = QAction(name, self)
+            action.setCheckable(True)
+            action.triggered.connect(lambda _checked=False, code=code: self.switch_language(code))
+            languages.addAction(action)
+            self.language_menu.addAction(action)
+            self.language_actions[code] = action
+        self.language_menu.aboutToShow.connect(self._check_language)
         self.navigation_action = QAction(self)
         self.navigation_action.setCheckable(True)
         self.navigation_action.setChecked(True)
@@ -252,15 +305,33 @@ class MainWindow(QMainWindow):
         """The key of the view shown ("accounts"), None while the welcome page shows."""
         return self._current_key
 
+    def view(self, key: str) -> QWidget | None:
+        """The view ``key``, built now if it was not yet; None for an unknown key."""
+        view = self.views.get(key)
+        if view is not None:
+            return view
+        spec = next((s for s in VIEWS if s.key == key), None)
+        if spec is None:
+            return None
+        view = _view_class(spec)(self.ctx, self.stack)
+        self.views[key] = view
+        self.stack.addWidget(view)
+        if hasattr(view, "demo_requested"):
+            view.demo_requested.connect(self.demo_requested)
+        if hasattr(view, "account_activated"):
+            view.account_activated.connect(self.open_account)
+        return view
+
     def show_view(self, key: str) -> None:
         """Show the view ``key`` and select it in the navigation."""
-        view = self.views.get(key)
-        if view is None:
+        if key not in _VIEW_KEYS:
             log.warning("no view %r", key)
             return
         if self.account_page is not None and not self.close_account():
             self._select_navigation(self._current_key)
             return
+        view = self.view(key)
+        assert view is not None
         self._current_key = key
         self.stack.setCurrentWidget(view)
         self._select_navigation(key)
@@ -269,9 +340,8 @@ class MainWindow(QMainWindow):
         view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _select_navigation(self, key: str | None) -> None:
-        keys = [spec.key for spec in VIEWS]
         self.navigation.blockSignals(True)
-        self.navigation.setCurrentRow(keys.index(key) if key in keys else -1)
+        self.navigation.setCurrentRow(_VIEW_KEYS.index(key) if key in _VIEW_KEYS else -1)
         self.navigation.blockSignals(False)
         if key in self.view_actions:
             self.view_actions[key].setChecked(True)
@@ -339,6 +409,45 @@ class MainWindow(QMainWindow):
             self._quick_search.account_chosen.connect(self.open_account)
         self._quick_search.start()
 
+    def switch_language(self, code: str) -> None:
+        """View ▸ Language: every window, view and open wizard retranslates at once."""
+        from billing_desktop.ui.preferences import switch_language
+
+        log.info("language %s", switch_language(code))
+        self._check_language()
+
+    def _check_language(self) -> None:
+        from billing_desktop import i18n
+
+        code = i18n.current_locale().name().split("_")[0]
+        for key, action in self.language_actions.items():
+            action.setChecked(key == code)
+
+    def show_settings(self) -> None:
+        """The Settings dialog (language, database, mail server, theme, operator)."""
+        from billing_desktop.ui.dialogs.settings_dialog import SettingsDialog
+
+        if self._settings_dialog is None:
+            dialog = SettingsDialog(self.ctx, self)
+            dialog.database_change_requested.connect(self.database_change_requested)
+            dialog.operator_changed.connect(self._operator_changed)
+            dialog.finished.connect(self._settings_closed)
+            self._settings_dialog = dialog
+        self._settings_dialog.open()
+
+    def _operator_changed(self, operator: object) -> None:
+        """Settings renamed the local operator: the status bar and new work use the name."""
+        import dataclasses
+
+        self.ctx = dataclasses.replace(self.ctx, operator=operator)
+        self.refresh_status()
+
+    def _settings_closed(self) -> None:
+        dialog, self._settings_dialog = self._settings_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
+        self.refresh_status()  # the operator's name may have changed
+
     def show_welcome(self) -> None:
         if self.welcome is None:
             return
@@ -364,10 +473,14 @@ class MainWindow(QMainWindow):
             welcome.deleteLater()
 
     def _on_navigation_row(self, row: int) -> None:
+        if self.navigation.item(row) is self._settings_item:
+            self._select_navigation(self._current_key)
+            self.show_settings()
+            return
         if 0 <= row < len(VIEWS):
             if (
                 VIEWS[row].key == self._current_key
-                and self.stack.currentWidget() is self.views[VIEWS[row].key]
+                and self.stack.currentWidget() is self.views.get(VIEWS[row].key)
             ):
                 return  # already shown
             if self.welcome is not None:
@@ -452,6 +565,12 @@ class MainWindow(QMainWindow):
             title = QCoreApplication.translate("MainWindow", spec.title)
             self.view_actions[spec.key].setText(title)
             self.navigation.item(index).setText(title)
+        self._settings_item.setText(self.tr("Settings"))
+        self.settings_action.setText(self.tr("&Settings…"))
+        self.settings_action.setStatusTip(
+            self.tr("Language, database, mail server, theme and operator identity")
+        )
+        self.language_menu.setTitle(self.tr("&Language"))
         self.navigation_action.setText(self.tr("Show &Navigation"))
         self.refresh_action.setText(self.tr("&Refresh"))
         self.help_menu.setTitle(self.tr("&Help"))
@@ -479,7 +598,7 @@ class MainWindow(QMainWindow):
             self.show_welcome()
             return
         key = str(settings.value(_SETTINGS_VIEW, VIEWS[0].key))
-        self.show_view(key if key in self.views else VIEWS[0].key)
+        self.show_view(key if key in _VIEW_KEYS else VIEWS[0].key)
 
     def _default_geometry(self) -> None:
         screen = QGuiApplication.primaryScreen()

@@ -96,16 +96,16 @@ class QuickSearchModel(QAbstractListModel):
             return None
         hit = self._hits[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            first = QCoreApplication.translate(_CONTEXT, "{account}  {company}").format(
+            first = QCoreApplication.translate("QuickSearch", "{account}  {company}").format(
                 account=hit.account_number, company=hit.company_name
             )
             return f"{first}\n{match_text(hit)}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return match_text(hit)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return QCoreApplication.translate(_CONTEXT, "{account}, {company}, {match}").format(
-                account=hit.account_number, company=hit.company_name, match=match_text(hit)
-            )
+            return QCoreApplication.translate(
+                "QuickSearch", "{account}, {company}, {match}"
+            ).format(account=hit.account_number, company=hit.company_name, match=match_text(hit))
         if role == self.ObjectRole:
             return hit
         return None
@@ -152,7 +152,7 @@ class _HitDelegate(QStyledItemDelegate):
         muted = main if selected else opt.palette.color(group, QPalette.ColorRole.PlaceholderText)
         bold, plain = self._fonts(opt)
         rect = opt.rect.adjusted(self.PADDING + 2, self.PADDING, -self.PADDING, -self.PADDING)
-        first = QCoreApplication.translate(_CONTEXT, "{account}  {company}").format(
+        first = QCoreApplication.translate("QuickSearch", "{account}  {company}").format(
             account=hit.account_number, company=hit.company_name
         )
         painter.save()

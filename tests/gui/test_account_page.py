@@ -398,3 +398,48 @@ def test_a_missing_account_is_reported_and_nothing_opens(qtbot, window, monkeypa
     assert [err.code for err in shown] == ["not_found"]
     assert window.account_page is None
     assert window.stack.currentWidget() is window.views["accounts"]
+
+
+# --------------------------------------------------------------------------- wizards (issue 5)
+
+
+def test_a_wizard_on_the_subscriptions_tab_reloads_the_page_and_switches_tabs(
+    qtbot, demo_ctx, monkeypatch
+) -> None:
+    """Article 000 from the account page: the header and the other tabs read the
+    account again when the wizard completes; its way out switches the page's tab."""
+    from billing_desktop.services.subscriptions_view import CardActionCode
+    from billing_desktop.ui.wizards.cancellation import CancellationWizard
+
+    page = AccountPage(demo_ctx, _id(demo_ctx, "A-100001"))
+    qtbot.addWidget(page)
+    page.resize(1200, 800)
+    page.show()
+    qtbot.waitExposed(page)
+    invoices = page.tab("invoices")
+    reloads: list[str] = []
+    monkeypatch.setattr(invoices, "reload", lambda: reloads.append("invoices"))
+    monkeypatch.setattr(page, "reload_header", lambda: reloads.append("header"))
+    page.show_tab("subscriptions")
+    tab = page.tab("subscriptions")
+    card = tab.card_named("gotoassist_rs_v4")
+    card.menu_actions[CardActionCode.CANCEL].trigger()  # the options menu's item
+    wizard = tab.wizard
+    assert isinstance(wizard, CancellationWizard)
+    confirm = wizard.confirm_page
+    confirm.reason_combo.setCurrentIndex(confirm.reason_combo.findData("no_longer_needed"))
+    qtbot.mouseClick(wizard.button(wizard.WizardButton.CommitButton), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.result_page)
+    assert reloads == ["header", "invoices"]
+    assert tab.card_named("gotoassist_rs_v4").badge.text() == "Cancellation pending"
+
+    wizard.request_navigation("invoices")
+    assert page.current_tab_key() == "invoices"
+    qtbot.waitUntil(lambda: tab.wizard is None)
+
+
+def test_show_tab_ignores_an_unknown_key(page) -> None:
+    page.show_tab("licences")
+    assert page.current_tab_key() == "licences"
+    page.show_tab("no_such_tab")
+    assert page.current_tab_key() == "licences"

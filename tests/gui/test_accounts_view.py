@@ -351,3 +351,127 @@ def test_header_state_is_remembered(qtbot, ctx, mixed) -> None:
     assert second.model.sort_column == M.BALANCE
     assert second.model.sort_order == Qt.SortOrder.DescendingOrder
     assert second.model.index(0, M.COMPANY).data() == "Acme Software"
+
+
+# -- representatives ------------------------------------------------------------
+
+
+@pytest.fixture
+def portfolio(ctx, make_account) -> dict[str, int]:
+    """Two representatives: Anna with two corporate accounts, Bruno with one."""
+    from datetime import datetime
+
+    from billing_desktop.store.models import Operator
+
+    reps = {}
+    with ctx.db.transaction() as session:
+        for name in ("Anna Rossi", "Bruno Weber"):
+            op = Operator(
+                email=f"{name.split()[0].lower()}@reps.example",
+                name=name,
+                role="representative",
+                active=True,
+                created_at=datetime(2026, 1, 1, 9, 0),
+            )
+            session.add(op)
+            session.flush()
+            reps[name] = op.id
+    make_account("Alpha Corp", type="corporate", representative_id=reps["Anna Rossi"])
+    make_account("Beta Corp", type="corporate", representative_id=reps["Anna Rossi"])
+    make_account("Gamma Corp", type="corporate", representative_id=reps["Bruno Weber"])
+    make_account("Delta Self-Service")
+    return reps
+
+
+def combo_texts(combo) -> list[str]:
+    return [combo.itemText(i) for i in range(combo.count())]
+
+
+def test_representative_filter(qtbot, portfolio, view) -> None:
+    combo = view.rep_combo
+    assert combo_texts(combo) == ["All representatives", "Anna Rossi", "Bruno Weber"]
+    assert combo.currentIndex() == 0
+    assert view.model.total == 4
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_Down)  # Anna Rossi
+    assert companies(view.model) == ["Alpha Corp", "Beta Corp"]
+    assert view.model.account_filter.representative_id == portfolio["Anna Rossi"]
+    assert view.count_label.text() == "2 account(s)"
+    qtbot.keyClick(combo, Qt.Key.Key_Down)  # Bruno Weber
+    assert companies(view.model) == ["Gamma Corp"]
+    assert view.model.index(0, M.REPRESENTATIVE).data() == "Bruno Weber"
+    view.clear_filters()
+    assert combo.currentIndex() == 0
+    assert view.model.total == 4
+
+
+def test_my_accounts_for_a_representative(qtbot, ctx, portfolio) -> None:
+    import dataclasses
+
+    from billing_desktop.services.context import OperatorInfo
+
+    me = OperatorInfo(portfolio["Anna Rossi"], "anna@reps.example", "Anna Rossi", "representative")
+    view = AccountsView(dataclasses.replace(ctx, operator=me))
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(view.filter_edit.isClearButtonEnabled)
+    # a representative opens on their own portfolio
+    assert companies(view.model) == ["Alpha Corp", "Beta Corp"]
+    assert combo_texts(view.rep_combo) == ["All representatives", "My accounts", "Bruno Weber"]
+    assert view.rep_combo.currentText() == "My accounts"
+    view.rep_combo.setCurrentIndex(0)
+    assert view.model.total == 4
+    view.rep_combo.setCurrentIndex(1)
+    view.refresh()  # the choice survives reloading the choices
+    assert view.rep_combo.currentText() == "My accounts"
+    assert view.model.total == 2
+
+
+# -- CSV export -------------------------------------------------------------------
+
+
+def test_export_button_writes_the_current_filter(qtbot, tmp_path, portfolio, view, monkeypatch):
+    import csv
+
+    from PySide6.QtWidgets import QFileDialog
+
+    target = tmp_path / "out" / "portfolio"  # ".csv" is added
+    target.parent.mkdir()
+    asked = []
+
+    def save_dialog(parent, title, suggested, filters):
+        asked.append((title, suggested, filters))
+        return str(target), filters
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_dialog))
+    view.rep_combo.setCurrentIndex(view.rep_combo.findText("Anna Rossi"))
+    view.model.sort(M.COMPANY, Qt.SortOrder.DescendingOrder)
+    assert view.export_button.text() == "E&xport CSV…"
+    with qtbot.waitSignal(view.exported, timeout=10_000) as blocker:
+        qtbot.mouseClick(view.export_button, Qt.MouseButton.LeftButton)
+    written = tmp_path / "out" / "portfolio.csv"
+    assert blocker.args == [str(written), 2]
+    assert asked[0][0] == "Export accounts"
+    assert asked[0][1].endswith("accounts-2026-04-26.csv")
+    assert asked[0][2] == "CSV files (*.csv)"
+    with written.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [(r["company_name"], r["representative"]) for r in rows] == [
+        ("Beta Corp", "Anna Rossi"),
+        ("Alpha Corp", "Anna Rossi"),
+    ]
+    assert rows == [r for r in rows if r["type"] == "corporate"]
+    assert [p.name for p in written.parent.iterdir()] == ["portfolio.csv"]
+    qtbot.waitUntil(lambda: view.export_task is None)
+    assert view.export_button.isEnabled()
+    assert view.export_status.text() == "2 account(s) exported."
+    assert view.export_status.toolTip() == str(written)
+
+
+def test_export_cancelled_in_the_file_dialog_does_nothing(qtbot, mixed, view, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a: ("", "")))
+    qtbot.mouseClick(view.export_button, Qt.MouseButton.LeftButton)
+    assert view.export_task is None
+    assert view.export_status.isHidden()

@@ -37,12 +37,43 @@ def mark_demo(db) -> None:
         session.add(AppSetting(key="database.kind", value="demo"))
 
 
-def test_navigation_lists_only_existing_views(window) -> None:
+def test_navigation_lists_the_views_and_settings(window) -> None:
     texts = [window.navigation.item(i).text() for i in range(window.navigation.count())]
-    assert texts == ["Accounts"]
+    assert texts == ["Accounts", "Invoices", "Emails", "Dashboard", "Settings"]
     assert window.current_view_key() == "accounts"
     assert isinstance(window.stack.currentWidget(), AccountsView)
     assert window.navigation.currentRow() == 0
+    # Only the first view is built at start; the others when first shown.
+    assert set(window.views) == {"accounts"}
+
+
+@pytest.mark.parametrize(
+    ("row", "key", "name"),
+    [(1, "invoices", "invoicesView"), (2, "emails", "emailsView"), (3, "dashboard", "dashboardView")],
+)
+def test_every_navigation_entry_shows_its_view(qtbot, window, row, key, name) -> None:
+    rect = window.navigation.visualItemRect(window.navigation.item(row))
+    qtbot.mouseClick(window.navigation.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.current_view_key() == key
+    assert window.stack.currentWidget().objectName() == name
+    assert window.view_actions[key].isChecked()
+    # Ctrl+1 goes back to the accounts.
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_view_key() == "accounts"
+
+
+def test_settings_entry_opens_the_settings_dialog_and_keeps_the_view(qtbot, window) -> None:
+    from billing_desktop.ui.dialogs.settings_dialog import SettingsDialog
+
+    rect = window.navigation.visualItemRect(window.navigation.item(4))
+    qtbot.mouseClick(window.navigation.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    dialog = window.findChild(SettingsDialog)
+    assert dialog is not None and dialog.isVisible()
+    assert window.current_view_key() == "accounts"
+    assert window.navigation.currentRow() == 0
+    dialog.reject()
+    assert not dialog.isVisible()
+    assert window._settings_dialog is None  # a fresh dialog (fresh values) next time
 
 
 def test_status_bar_shows_operator_database_and_simulated_date(window, ctx, db_path) -> None:

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt, QTranslator
-from PySide6.QtWidgets import QAbstractButton, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QLabel, QWidget
 from sqlalchemy import select
 
 from billing_desktop.services.subscriptions_view import CardActionCode
@@ -78,12 +78,16 @@ def test_a100002_card_shows_the_billing_center_facts(demo_ctx, open_tab) -> None
         "Next billing date", "5/19/2026",
         "Add-ons", "Mobile device support",
     ]  # fmt: skip
-    # Edit and Cancel are allowed by the rules, but their wizards do not exist yet:
-    # no options icon, no button — nothing that does nothing.
-    assert card.card.action(CardActionCode.EDIT).available
-    assert not card.options_button.isVisibleTo(card)
-    assert visible_buttons(card) == []
-    assert card.focusPolicy() == Qt.FocusPolicy.NoFocus
+    # Edit and Cancel are allowed by the rules and open their wizards
+    assert card.options_button.isVisibleTo(card)
+    assert list(card.menu_actions) == [CardActionCode.EDIT, CardActionCode.CANCEL]
+    assert [a.text() for a in card.menu_actions.values()] == [
+        "&Edit subscription",
+        "&Cancel subscription",
+    ]
+    assert visible_buttons(card) == [card.options_button]
+    assert card.focusPolicy() == Qt.FocusPolicy.StrongFocus
+    assert not tab.cart_bar.isVisibleTo(tab)  # the cart is empty
     assert "Discover other products" in texts(tab)
     assert [e.offer.product_name for e in tab.discover_entries] == [
         "GoToAssist Remote Support v4",
@@ -97,7 +101,7 @@ def test_a100002_card_shows_the_billing_center_facts(demo_ctx, open_tab) -> None
     )
 
 
-def test_a100003_ended_trial_has_no_options_icon_and_no_dead_button(
+def test_a100003_ended_trial_shows_subscribe_now_instead_of_the_options_icon(
     demo_ctx, open_tab, qtbot
 ) -> None:
     tab = open_tab(demo_ctx, "A-100003")
@@ -105,22 +109,25 @@ def test_a100003_ended_trial_has_no_options_icon_and_no_dead_button(
     assert texts(ended)[:2] == ["GoToAssist Remote Support v5", "Trial ended"]
     assert texts(ended)[-2:] == ["Trial ended on", "4/23/2026"]
     assert "0 of 2 assigned" in texts(ended)
-    assert ended.card.action(CardActionCode.SUBSCRIBE).available  # … once checkout exists
     assert not ended.options_button.isVisibleTo(ended)
+    subscribe = ended.buttons[CardActionCode.SUBSCRIBE]
+    assert visible_buttons(ended) == [subscribe]
+    assert subscribe.text() == "&Subscribe now"
     assert texts(trial)[:2] == ["GoTo Webinar", "Trial"]
     assert texts(trial)[-2:] == ["Trial ends on", "5/1/2026"]
-    assert visible_buttons(tab) == []  # no Subscribe now, no ⋮ anywhere
+    assert visible_buttons(trial) == [trial.options_button]
     qtbot.keyClick(ended, Qt.Key.Key_Space)
     assert not ended.menu.isVisible()
 
 
 def test_a100011_reactivate_through_the_options_menu(demo_ctx, open_tab, qtbot) -> None:
+    from billing_desktop.ui.wizards.cancellation import ReactivateDialog
+
     tab = open_tab(demo_ctx, "A-100011")
     card = tab.card_named("goto_meeting")
     assert texts(card)[:3] == ["GoTo Meeting", "Cancellation pending", "Expires on 5/7/2026"]
     assert texts(card)[-2:] == ["Next billing date", "None: it is not renewed"]
     assert card.options_button.isVisibleTo(card)
-    assert not tab.card_named("gotoassist_rs_v5").options_button.isVisibleTo(tab)
 
     qtbot.mouseClick(card.options_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(card.menu.isVisible)
@@ -129,16 +136,16 @@ def test_a100011_reactivate_through_the_options_menu(demo_ctx, open_tab, qtbot) 
     qtbot.mouseClick(
         card.menu, Qt.MouseButton.LeftButton, pos=card.menu.actionGeometry(action).center()
     )
-    qtbot.waitUntil(lambda: tab.confirm_box is not None and tab.confirm_box.isVisible())
-    box = tab.confirm_box
-    assert box.text() == "Reactivate GoTo Meeting?"
-    assert box.informativeText() == (
+    qtbot.waitUntil(lambda: isinstance(tab.wizard, ReactivateDialog) and tab.wizard.isVisible())
+    dialog = tab.wizard
+    assert dialog.headline.text() == "Reactivate GoTo Meeting?"
+    assert dialog.info.text() == (
         "GoTo Meeting renews automatically again. The next billing date is 5/7/2026."
     )
-    [yes] = [b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole]
-    assert yes.text() == "&Yes, reactivate"
+    assert dialog.reactivate_button.text() == "&Reactivate"
     with qtbot.waitSignal(tab.account_changed, timeout=5000):
-        qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(dialog.reactivate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.wizard is None)
 
     row = sub_row(demo_ctx, "A-100011", "goto_meeting")
     assert (row.status, row.auto_renew, row.cancellation_effective) == ("active", True, None)
@@ -147,7 +154,7 @@ def test_a100011_reactivate_through_the_options_menu(demo_ctx, open_tab, qtbot) 
     card = tab.card_named("goto_meeting")
     assert card.badge.text() == "Active"
     assert texts(card)[-2:] == ["Next billing date", "5/7/2026"]
-    assert not card.options_button.isVisibleTo(card)  # Edit/Cancel need the wizards
+    assert list(card.menu_actions) == [CardActionCode.EDIT, CardActionCode.CANCEL]
     assert tab.message_label.isVisibleTo(tab)
     assert tab.message_label.text() == (
         "GoTo Meeting has been reactivated. The next billing date is 5/7/2026. "
@@ -156,15 +163,18 @@ def test_a100011_reactivate_through_the_options_menu(demo_ctx, open_tab, qtbot) 
 
 
 def test_keyboard_opens_the_menu_and_declining_changes_nothing(demo_ctx, open_tab, qtbot) -> None:
+    from billing_desktop.ui.wizards.cancellation import ReactivateDialog
+
     tab = open_tab(demo_ctx, "A-100011")
     card = tab.card_named("goto_meeting")
     assert card.focusPolicy() == Qt.FocusPolicy.StrongFocus
-    assert tab.card_named("gotoassist_rs_v5").focusPolicy() == Qt.FocusPolicy.NoFocus
     tab.activateWindow()
     qtbot.waitUntil(tab.isActiveWindow)
     tab.scroll.setFocus()
     qtbot.keyClick(tab.scroll, Qt.Key.Key_Tab)
-    qtbot.waitUntil(card.hasFocus)
+    qtbot.waitUntil(lambda: tab.focusWidget() in tab.cards)
+    while not card.hasFocus():  # cards are tab stops in reading order
+        qtbot.keyClick(tab.focusWidget(), Qt.Key.Key_Tab)
 
     for key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Menu):
         qtbot.keyClick(card, key)
@@ -176,48 +186,35 @@ def test_keyboard_opens_the_menu_and_declining_changes_nothing(demo_ctx, open_ta
     qtbot.keyClick(card, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(card.menu.isVisible)
     qtbot.keyClick(card.menu, Qt.Key.Key_Return)  # the first item, Reactivate
-    qtbot.waitUntil(lambda: tab.confirm_box is not None and tab.confirm_box.isVisible())
-    box = tab.confirm_box
-    qtbot.keyClick(box, Qt.Key.Key_Escape)  # "Don't reactivate"
-    qtbot.waitUntil(lambda: tab.confirm_box is None)
+    qtbot.waitUntil(lambda: isinstance(tab.wizard, ReactivateDialog) and tab.wizard.isVisible())
+    dialog = tab.wizard
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # "Keep cancellation"
+    qtbot.waitUntil(lambda: tab.wizard is None)
     after = sub_row(demo_ctx, "A-100011", "goto_meeting")
     assert (after.status, after.version) == ("cancellation_pending", before.version)
     assert tab.card_named("goto_meeting").badge.text() == "Cancellation pending"
 
 
-def test_conflict_shows_the_reload_message_and_reloads(
-    demo_ctx, open_tab, qtbot, monkeypatch
-) -> None:
+def test_conflict_shows_the_reload_message_and_reloads(demo_ctx, open_tab, qtbot) -> None:
     tab = open_tab(demo_ctx, "A-100011")
     card = tab.card_named("goto_meeting")
-    with demo_ctx.db.transaction() as s:  # someone else touches the subscription meanwhile
-        s.get(Subscription, card.card.subscription_id).cancel_reason_text = "changed elsewhere"
-    shown = []
-    monkeypatch.setattr(subs_module, "show_service_error", lambda parent, err: shown.append(err))
     changed = []
     tab.account_changed.connect(lambda: changed.append(True))
-
     card.open_menu()
     card.menu_actions[CardActionCode.REACTIVATE].trigger()
-    box = tab.confirm_box
-    box.defaultButton().click()  # "Yes, reactivate"
-    qtbot.waitUntil(lambda: bool(shown))
-    assert [e.code for e in shown] == ["changed_elsewhere"]
-    assert "reload" in str(shown[0])
+    dialog = tab.wizard
+    with demo_ctx.db.transaction() as s:  # someone else touches the subscription meanwhile
+        s.get(Subscription, card.card.subscription_id).cancel_reason_text = "changed elsewhere"
+    qtbot.mouseClick(dialog.reactivate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(dialog.error_label.isVisible)
+    assert "reload" in dialog.error_label.text()
     assert changed == []
+    assert dialog.isVisible()
     assert sub_row(demo_ctx, "A-100011", "goto_meeting").status == "cancellation_pending"
-    # reloaded: the card has the new version, so trying again works
-    fresh = tab.card_named("goto_meeting")
-    assert fresh is not card and fresh.card.version > card.card.version
-    fresh.open_menu()
-    fresh.menu_actions[CardActionCode.REACTIVATE].trigger()
-    [yes] = [
-        b
-        for b in tab.confirm_box.buttons()
-        if tab.confirm_box.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole
-    ]
+    # the dialog read the subscription again: trying again works
+    assert dialog.reactivate_button.isEnabled()
     with qtbot.waitSignal(tab.account_changed):
-        yes.click()
+        qtbot.mouseClick(dialog.reactivate_button, Qt.MouseButton.LeftButton)
     assert sub_row(demo_ctx, "A-100011", "goto_meeting").status == "active"
 
 
@@ -301,7 +298,7 @@ def test_responsive_grid(demo_ctx, open_tab, qtbot, width: int, columns: int) ->
 
 def test_action_table_marks_what_this_build_can_open() -> None:
     available = {spec.code for spec in CARD_ACTIONS if spec.available}
-    assert available == {CardActionCode.REACTIVATE}
+    assert available == set(CardActionCode)
     assert all(spec.handler for spec in CARD_ACTIONS if spec.available)
     assert all(hasattr(SubscriptionsTab, spec.handler) for spec in CARD_ACTIONS if spec.handler)
 
@@ -344,3 +341,123 @@ def test_account_without_subscriptions(demo_ctx, make_account, qtbot) -> None:
     assert tab.empty_label.isVisibleTo(tab)
     assert len(tab.discover_entries) == 6  # the whole catalog
     assert all(isinstance(w, SubscriptionCardWidget) for w in tab.cards)
+
+
+# --------------------------------------------------------------------------- wiring (issue 5)
+
+
+def test_discover_buy_buttons_follow_the_service(demo_ctx, open_tab) -> None:
+    tab = open_tab(demo_ctx, "A-100018")
+    entries = {e.offer.product_code: e for e in tab.discover_entries}
+    assert entries["goto_meeting"].buy_button.text() == "Subscribe again"
+    assert entries["goto_webinar"].buy_button.text() == "Buy"
+    assert all(e.buy_button.isVisibleTo(e) for e in entries.values())
+    overdue = open_tab(demo_ctx, "A-100009")  # an overdue invoice: nothing can be bought
+    assert not any(e.buy_button.isVisibleTo(e) for e in overdue.discover_entries)
+
+
+def _trigger(tab, card, code: CardActionCode) -> None:
+    card.open_menu()
+    card.menu_actions[code].trigger()
+    card.menu.hide()
+
+
+def _close(qtbot, tab) -> None:
+    wizard = tab.wizard
+    wizard.reject()
+    qtbot.waitUntil(lambda: tab.wizard is None)
+
+
+def test_each_menu_item_opens_its_wizard(demo_ctx, as_role, open_tab, qtbot) -> None:
+    from billing_desktop.ui.wizards.assisted import AssistedCancellationWizard
+    from billing_desktop.ui.wizards.cancellation import CancellationWizard, ReactivateDialog
+    from billing_desktop.ui.wizards.checkout import CheckoutWizard
+
+    tab = open_tab(demo_ctx, "A-100001")
+    card = tab.card_named("gotoassist_rs_v4")
+    _trigger(tab, card, CardActionCode.EDIT)
+    assert type(tab.wizard) is CheckoutWizard
+    assert tab.wizard.isVisible() and tab.wizard.windowModality() == Qt.WindowModality.WindowModal
+    assert tab.wizard.state.target.subscription_id == card.card.subscription_id
+    _close(qtbot, tab)
+
+    _trigger(tab, card, CardActionCode.CANCEL)  # an online product: article 000
+    assert type(tab.wizard) is CancellationWizard
+    assert tab.wizard.subscription_id == card.card.subscription_id
+    _close(qtbot, tab)
+
+    # a support-only product (LogMeIn Resolve): the assisted wizard (article 002)
+    tab = open_tab(demo_ctx, "A-100005")
+    card = tab.card_named("logmein_resolve")
+    _trigger(tab, card, CardActionCode.CANCEL)
+    assert type(tab.wizard) is AssistedCancellationWizard
+    assert tab.wizard.subscription_id == card.card.subscription_id
+    _close(qtbot, tab)
+
+    # support staff always run the assisted flow, for an online product too
+    tab = open_tab(as_role("support"), "A-100001")
+    card = tab.card_named("gotoassist_rs_v4")
+    _trigger(tab, card, CardActionCode.CANCEL)
+    assert type(tab.wizard) is AssistedCancellationWizard
+    _close(qtbot, tab)
+
+    tab = open_tab(demo_ctx, "A-100011")
+    _trigger(tab, tab.card_named("goto_meeting"), CardActionCode.REACTIVATE)
+    assert type(tab.wizard) is ReactivateDialog
+    _close(qtbot, tab)
+
+
+def test_subscribe_now_and_buy_open_the_checkout(demo_ctx, open_tab, qtbot) -> None:
+    from billing_desktop.ui.wizards.checkout import CheckoutWizard
+
+    tab = open_tab(demo_ctx, "A-100003")
+    ended = tab.card_named("gotoassist_rs_v5")
+    qtbot.mouseClick(ended.buttons[CardActionCode.SUBSCRIBE], Qt.MouseButton.LeftButton)
+    assert type(tab.wizard) is CheckoutWizard
+    assert tab.wizard.state.target.subscription_id == ended.card.subscription_id
+    assert tab.wizard.currentId() == CheckoutWizard.PLAN
+    _close(qtbot, tab)
+
+    entry = next(e for e in tab.discover_entries if e.offer.product_code == "goto_meeting")
+    qtbot.mouseClick(entry.buy_button, Qt.MouseButton.LeftButton)
+    assert type(tab.wizard) is CheckoutWizard
+    assert tab.wizard.state.target.product.code == "goto_meeting"
+    assert tab.wizard.state.target.subscribe
+    _close(qtbot, tab)
+
+
+def test_completed_reloads_the_card_and_navigation_switches_tab(demo_ctx, open_tab, qtbot) -> None:
+    from billing_desktop.services.cancellation import cancel_online
+
+    tab = open_tab(demo_ctx, "A-100001")
+    card = tab.card_named("gotoassist_rs_v4")
+    _trigger(tab, card, CardActionCode.CANCEL)
+    wizard = tab.wizard
+    cancel_online(demo_ctx, card.card.subscription_id, reason="too_expensive")
+    assert tab.card_named("gotoassist_rs_v4").badge.text() == "Active"  # not read yet
+    with qtbot.waitSignal(tab.account_changed):
+        wizard.completed.emit()
+    assert tab.card_named("gotoassist_rs_v4").badge.text() == "Cancellation pending"
+    with qtbot.waitSignal(tab.tab_requested) as signal:
+        wizard.request_navigation("invoices")
+    assert signal.args == ["invoices"]
+    qtbot.waitUntil(lambda: tab.wizard is None)
+
+
+def test_cart_indicator_opens_the_cart(demo_ctx, open_tab, qtbot) -> None:
+    from billing_desktop.services.cart import CartChange, add_to_cart
+    from billing_desktop.ui.wizards.checkout import CheckoutWizard
+
+    tab = open_tab(demo_ctx, "A-100002")
+    assert not tab.cart_bar.isVisibleTo(tab)
+    sub_id = tab.cards[0].card.subscription_id
+    add_to_cart(demo_ctx, tab.account_id, [CartChange.change_licences(sub_id, 8)])
+    tab.reload()
+    assert tab.cart_bar.isVisibleTo(tab)
+    assert tab.cart_label.text() == "Cart: 1 item(s)"
+    assert tab.review_cart_button.text() == "Re&view cart"
+    qtbot.mouseClick(tab.review_cart_button, Qt.MouseButton.LeftButton)
+    assert type(tab.wizard) is CheckoutWizard
+    assert tab.wizard.state.target is None
+    assert tab.wizard.currentId() == CheckoutWizard.CART
+    _close(qtbot, tab)

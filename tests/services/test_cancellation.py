@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -909,3 +909,98 @@ def test_preview_writes_nothing_and_matches_the_domain(demo_ctx, db_path) -> Non
     assert later.additional_charge == preview.additional_charge
     with pytest.raises(ValidationError):
         cx.cancellation_preview(demo_ctx, sub_id, on=date(2026, 5, 21))  # next period
+
+
+# --------------------------------------------------------------------------- assisted wizard reads
+
+
+def test_three_failed_verifications_in_a_row_are_audited(demo_ctx, as_role) -> None:
+    """Every attempt is audited; the third failure in a row (and each later one) is
+    audited once more as ``verify_caller_failed`` with the fields that did not match."""
+    a = acct(demo_ctx, "A-100005")
+    first = verify_a100005(demo_ctx, last4="5101")
+    second = verify_a100005(demo_ctx, billing_admin_email="someone@example.com")
+    assert (first.failed_attempts, second.failed_attempts) == (1, 2)
+    assert not second.attempts_exhausted
+    assert audits(demo_ctx, a.id, "verify_caller_failed") == []
+    # another operator's failures are theirs: they do not count for this one
+    other = as_role("support")
+    assert verify_a100005(other, last4="0000").failed_attempts == 1
+
+    third = verify_a100005(demo_ctx, postal_code="1000 AA", billing_address="Elders 1")
+    assert third.failed_attempts == cx.VERIFY_ATTEMPTS == 3
+    assert third.attempts_exhausted and not third.verified and third.token is None
+    [entry] = audits(demo_ctx, a.id, "verify_caller_failed")
+    assert entry.operator_id == demo_ctx.operator.id
+    assert json.loads(entry.after_json) == {
+        "failed_attempts": 3,
+        "mismatches": ["billing_address", "postal_code"],
+    }
+    assert "Elders" not in entry.after_json and "1000" not in entry.after_json
+    assert len(audits(demo_ctx, a.id, "verify_caller")) == 4  # each attempt, as before
+
+    fourth = verify_a100005(demo_ctx, last4="1234")
+    assert fourth.failed_attempts == 4
+    assert len(audits(demo_ctx, a.id, "verify_caller_failed")) == 2
+
+    # a success ends the run: the next failure is the first again
+    ok = verify_a100005(demo_ctx)
+    assert ok.verified and ok.failed_attempts == 0 and not ok.attempts_exhausted
+    assert verify_a100005(demo_ctx, last4="1234").failed_attempts == 1
+    assert len(audits(demo_ctx, a.id, "verify_caller_failed")) == 2
+
+
+def test_failed_verifications_older_than_the_window_do_not_count(demo_ctx) -> None:
+    verify_a100005(demo_ctx, last4="1111")
+    verify_a100005(demo_ctx, last4="2222")
+    later = FixedClock(demo_ctx.clock.now() + cx.VERIFICATION_VALID_FOR + timedelta(minutes=1))
+    moved = dataclasses.replace(demo_ctx, clock=later)
+    assert verify_a100005(moved, last4="3333").failed_attempts == 1
+
+
+def test_assisted_options_lists_products_addons_contacts_and_rules(demo_ctx, db_path) -> None:
+    before = dump(db_path)
+    resolve = cx.assisted_options(demo_ctx, "A-100005")
+    assert dump(db_path) == before
+    assert (resolve.account_number, resolve.allowed, resolve.refusal) == ("A-100005", True, None)
+    assert (resolve.billing_contact_name, resolve.billing_contact_email) == (
+        "Sanne de Vries",
+        "sanne.devries@vanderberg-techniek.example",
+    )
+    assert [(c.name, c.roles) for c in resolve.contacts][:3] == [
+        ("Sanne de Vries", ("billing_admin",)),
+        ("Pieter van der Berg", ("super_admin",)),
+        ("Jeroen Smit", ("user",)),
+    ]
+    [sub] = resolve.subscriptions
+    assert (sub.product_code, sub.channel, sub.contract, sub.cancellable, sub.reason) == (
+        "logmein_resolve", "support", "fixed_term", True, None,
+    )  # fmt: skip
+    assert (sub.licences, sub.assigned) == (8, 5)
+    assert sub.who_may_request.code == "cancel_requires_admin"
+    [addon] = sub.addons
+    assert (addon.code, addon.cancellable, addon.ends_on) == ("patch_management", True, None)
+
+    connect = cx.assisted_options(demo_ctx, "A-100006").subscriptions[0]
+    assert connect.who_may_request.code == "cancel_requires_super_admin"
+    assert "super admin" in connect.who_may_request.text
+
+    corporate = cx.assisted_options(demo_ctx, "A-100015").subscriptions[0]
+    assert corporate.who_may_request.code == "cancel_requires_product_admin"
+
+    # a pending cancellation cannot be cancelled again (nor can its add-ons), with the reason
+    pending = {s.product_code: s for s in cx.assisted_options(demo_ctx, "A-100011").subscriptions}
+    meeting = pending["goto_meeting"]
+    assert not meeting.cancellable
+    assert meeting.reason is not None and meeting.reason.code == "already_cancellation_pending"
+    assert pending["gotoassist_rs_v5"].cancellable
+    assert pending["gotoassist_rs_v5"].channel == "online"
+
+
+def test_assisted_options_say_why_a_non_support_operator_may_not(demo_ctx, as_role) -> None:
+    for role in ("viewer", "representative"):
+        options = cx.assisted_options(as_role(role), "A-100001")
+        assert not options.allowed
+        assert options.refusal is not None and options.refusal.code == "support_only"
+        assert options.subscriptions  # still listed, read-only
+    assert cx.assisted_options(as_role("support"), "A-100001").allowed

@@ -856,7 +856,7 @@ def test_a_failure_at_the_last_step_writes_nothing(demo_ctx, db, monkeypatch) ->
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(checkout, "queue_email", broken)
+    monkeypatch.setattr(checkout, "email_row", broken)
     with pytest.raises(RuntimeError):
         place_order(
             demo_ctx, "A-100003", idempotency_key="crash", payment=NewCard(TEST_CARD, 12, 2030)

@@ -959,6 +959,20 @@ def _edge_cases(db: Any) -> None:
             )
         )  # fmt: skip
         s.add(invoice)
+    # cancelled add-ons: one ends at the next renewal, one a period later; and one of
+    # a subscription whose remaining months were billed on the termination invoice
+    addons = make_account(db)
+    sid_addons = make_subscription(
+        db, addons, plan="standard", licences=3, anchor=date(2026, 1, 28),
+        period=(date(2026, 3, 28), date(2026, 4, 28)),
+        addons=("mobile_device_support", "camera_share"),
+    )  # fmt: skip
+    _end_addons(db, sid_addons, {"mobile_device_support": date(2026, 4, 28),
+                                 "camera_share": date(2026, 5, 28)})  # fmt: skip
+    with db.transaction() as s:
+        addon = s.scalar(select(Product).where(Product.code == "logmein_resolve")).addons[0]
+        s.add(SubscriptionAddon(subscription_id=sid, addon_id=addon.id,
+                                added_on=date(2026, 1, 10), ends_on=date(2026, 5, 10)))  # fmt: skip
     # month to month with auto-renew off runs out; a cancelled trial gets no notice
     out = make_account(db)
     runs_out = make_subscription(
@@ -1180,3 +1194,94 @@ def test_bulk_chunk_that_cannot_be_written_is_replayed_event_by_event(
     )  # fmt: skip
     assert _run_on(second, date(2026, 7, 31)) == expected
     assert replayed == [True]  # once, with savepoints
+
+
+# --------------------------------------------------------------------------- cancelled add-ons
+#
+# A cancelled add-on stays usable until ``ends_on`` (its first day without it).
+# The engine does not bill it for a period starting on or after that day, sets it
+# inactive then, and says so in the renewal's audit entry.
+#
+# The subscription: GoToAssist Remote Support v5 Standard, 5 licences, monthly,
+# anchored on the 10th, current period 2026-04-10 → 05-10, Italian account without
+# a VAT number (22 %), a Visa card and autopay. Mobile device support (9.00 per
+# licence) was cancelled to end on 05-10, Camera share (5.00 per licence) on 06-10.
+
+
+def _end_addons(db: Any, sub: int, ends: dict[str, date]) -> None:
+    with db.transaction() as s:
+        for row in s.get(Subscription, sub).addons:
+            if row.addon.code in ends:
+                row.ends_on = ends[row.addon.code]
+
+
+def _addons(db: Any, sub: int) -> list[tuple]:
+    return db.reader.rows(
+        "SELECT a.code, sa.active, sa.ends_on FROM subscription_addons sa"
+        " JOIN addons a ON a.id = sa.addon_id WHERE sa.subscription_id = :s ORDER BY a.code",
+        {"s": sub},
+    )
+
+
+def _renewal(db: Any, account: int, start: str) -> tuple[list[tuple], int, dict]:
+    """Lines and total of the renewal invoice of the period starting ``start``, and the
+    after-values of its audit entry."""
+    invoice_id, number, total = db.reader.rows(
+        "SELECT id, number, total_minor FROM invoices"
+        " WHERE account_id = :a AND kind = 'renewal' AND period_start = :p",
+        {"a": account, "p": start},
+    )[0]
+    lines = db.reader.rows(
+        "SELECT kind, description, quantity, unit_price_minor, amount_minor"
+        " FROM invoice_lines WHERE invoice_id = :i ORDER BY position",
+        {"i": invoice_id},
+    )
+    (after,) = db.reader.rows(
+        "SELECT after_json FROM audit_entries WHERE action = 'subscription.renewed'"
+        " AND after_json LIKE :n",
+        {"n": f'%"{number}"%'},
+    )[0]
+    return lines, total, json.loads(after)
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "per-event"])
+def test_cancelled_addons_end_at_their_renewal(
+    ctx: AppContext, monkeypatch: pytest.MonkeyPatch, bulk: bool
+) -> None:
+    monkeypatch.setattr(renewal, "BULK", bulk)
+    db = ctx.db
+    account = make_account(db)
+    sub = make_subscription(
+        db, account, plan="standard", licences=5, anchor=date(2026, 1, 10),
+        period=(date(2026, 4, 10), date(2026, 5, 10)),
+        addons=("mobile_device_support", "camera_share"),
+    )  # fmt: skip
+    _end_addons(db, sub, {"mobile_device_support": date(2026, 5, 10),
+                          "camera_share": date(2026, 6, 10)})  # fmt: skip
+
+    run(ctx, date(2026, 5, 10))
+    lines, total, after = _renewal(db, account, "2026-05-10")
+    # Mobile device support ends on 05-10: not billed. 5 × 39.00 = 195.00 and
+    # 5 × 5.00 = 25.00; VAT 22 %: 42.90 + 5.50 = 48.40; total 268.40
+    assert lines == [
+        ("charge", "GoToAssist Remote Support v5 Standard", 5, 3900, 19500),
+        ("addon", "Camera share", 5, 500, 2500),
+    ]
+    assert total == 26840
+    assert after["addons_ended"] == ["mobile_device_support"]
+    assert _addons(db, sub) == [
+        ("camera_share", 1, "2026-06-10"), ("mobile_device_support", 0, "2026-05-10"),
+    ]  # fmt: skip
+
+    run(ctx, date(2026, 7, 10))
+    # 06-10: Camera share ends; 195.00 + 42.90 VAT = 237.90
+    lines, total, after = _renewal(db, account, "2026-06-10")
+    assert lines == [("charge", "GoToAssist Remote Support v5 Standard", 5, 3900, 19500)]
+    assert total == 23790
+    assert after["addons_ended"] == ["camera_share"]
+    assert _addons(db, sub) == [
+        ("camera_share", 0, "2026-06-10"), ("mobile_device_support", 0, "2026-05-10"),
+    ]  # fmt: skip
+    # 07-10: nothing ends any more
+    lines, total, after = _renewal(db, account, "2026-07-10")
+    assert total == 23790 and "addons_ended" not in after

@@ -212,7 +212,7 @@ class InvoicesTableModel(RowTableModel):
             more = row.line_count - 1
             if more > 0:
                 return QCoreApplication.translate(
-                    _MODEL_CONTEXT, "{description} (+%n more)", "invoice lines", more
+                    "InvoicesTableModel", "{description} (+%n more)", "invoice lines", more
                 ).format(description=row.description)
             return row.description
         if column == self.TOTAL:
@@ -246,7 +246,7 @@ class InvoicesTableModel(RowTableModel):
             return None
         if row.status == "void":
             if row.voided_at is not None and row.void_reason:
-                return translate(_MODEL_CONTEXT, "Voided on {date}: {reason}").format(
+                return translate("InvoicesTableModel", "Voided on {date}: {reason}").format(
                     date=format_date(row.voided_at.date()), reason=row.void_reason
                 )
             return None

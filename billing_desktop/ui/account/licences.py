@@ -612,9 +612,9 @@ class LicencesTab(QWidget):
             # wide enough for the product name and the seat count, whatever is staged
             text = max(
                 sub.product_name,
-                self.model.tr("%n of {licences} free", "", sub.licences).format(
-                    licences=QLocale().toString(sub.licences)
-                ),
+                QCoreApplication.translate(
+                    "LicencesModel", "%n of {licences} free", "", sub.licences
+                ).format(licences=QLocale().toString(sub.licences)),
                 key=fm.horizontalAdvance,
             )
             header.resizeSection(column, max(fm.horizontalAdvance(text) + 32, 120))

@@ -103,13 +103,17 @@ def language_name(code: str) -> str:
     native = QLocale(code).nativeLanguageName() if code else ""
     if not native or QLocale(code).language() == QLocale.Language.C:
         return code
-    return _tr("{language} ({code})").format(language=native[:1].upper() + native[1:], code=code)
+    return QCoreApplication.translate("OverviewTab", "{language} ({code})").format(
+        language=native[:1].upper() + native[1:], code=code
+    )
 
 
 def country_label(code: str) -> str:
     from billing_desktop.documents.formatting import country_name
 
-    return _tr("{country} ({code})").format(country=country_name(code, QLocale()), code=code)
+    return QCoreApplication.translate("OverviewTab", "{country} ({code})").format(
+        country=country_name(code, QLocale()), code=code
+    )
 
 
 # --------------------------------------------------------------------------- contacts
@@ -164,7 +168,9 @@ class ContactsModel(QAbstractTableModel):
             font.setBold(True)
             return font
         elif role == Qt.ItemDataRole.ToolTipRole and contact.is_billing_contact:
-            return _tr("The billing contact may change plans and receives the invoices.")
+            return QCoreApplication.translate(
+                "OverviewTab", "The billing contact may change plans and receives the invoices."
+            )
         elif role == self.ObjectRole:
             return contact
         return None

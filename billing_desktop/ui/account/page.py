@@ -6,6 +6,10 @@ When any tab reports a change (``account_changed``), the header and every
 tab built so far read the account again; tabs not built yet will read fresh
 data when first shown.
 
+A tab may ask for another one (``tab_requested(key)``: an Overview link, a
+wizard's way out from the Subscriptions tab such as "Assign licences now");
+:meth:`AccountPage.show_tab` switches to it.
+
 Keyboard: Alt+Left or Backspace (outside text fields) goes back to the
 accounts list, Alt+1 … Alt+7 switch tabs, Ctrl+Tab / Ctrl+PgDown cycle them.
 """
@@ -248,7 +252,10 @@ class AccountPage(QWidget):
         return TABS[self.tabs.currentIndex()].key
 
     def show_tab(self, key: str) -> None:
-        """Make ``key`` the current tab and give it the focus."""
+        """Make ``key`` the current tab ("licences", "invoices", …) and give it the focus."""
+        if key not in self.tab_keys():
+            log.warning("no tab %r on the account page", key)
+            return
         index = self.tab_keys().index(key)
         self.tabs.setCurrentIndex(index)
         self._build(index).setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -259,12 +266,14 @@ class AccountPage(QWidget):
             spec = TABS[index]
             if spec.factory is OverviewTab:
                 # the header's data is the Overview's too: one read for both
-                overview_tab = OverviewTab(self._ctx, self.account_id, host, overview=self.overview)
-                overview_tab.tab_requested.connect(self.show_tab)
-                tab: QWidget = overview_tab
+                tab: QWidget = OverviewTab(self._ctx, self.account_id, host, overview=self.overview)
             else:
                 tab = spec.factory(self._ctx, self.account_id, host)
             host.set_tab(tab)
+            # a link or a wizard's way out into another tab (Overview, Subscriptions)
+            requested = getattr(tab, "tab_requested", None)
+            if requested is not None:
+                requested.connect(self.show_tab)
             tab.account_changed.connect(  # type: ignore[attr-defined]
                 lambda t=tab: self.reload_after_change(t)
             )

@@ -68,14 +68,14 @@ def method_text(method: PaymentMethodInfo) -> str:
 
     translate = QCoreApplication.translate
     if method.kind == "card":
-        return translate(_CONTEXT, "{brand} •••• {last4}").format(
+        return translate("PaymentMethodsModel", "{brand} •••• {last4}").format(
             brand=brand_word(method.brand), last4=method.last4 or ""
         )
     if method.kind == "bank_account":
-        return translate(_CONTEXT, "Bank account ({country}) •••• {last4}").format(
+        return translate("PaymentMethodsModel", "Bank account ({country}) •••• {last4}").format(
             country=method.iban_country or "", last4=method.last4 or ""
         )
-    return translate(_CONTEXT, "Invoice (bank transfer)")
+    return translate("PaymentMethodsModel", "Invoice (bank transfer)")
 
 
 class PaymentMethodsModel(RowTableModel):
@@ -131,7 +131,7 @@ class PaymentMethodsModel(RowTableModel):
             return _EXPIRED
         if role == Qt.ItemDataRole.ToolTipRole and column == self.STATUS and method.is_default:
             return QCoreApplication.translate(
-                _CONTEXT, "Autopay and Pay balance charge the default method."
+                "PaymentMethodsModel", "Autopay and Pay balance charge the default method."
             )
         return None
 

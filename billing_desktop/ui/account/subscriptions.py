@@ -14,10 +14,18 @@ What a card offers comes from two tables that must both agree:
 * the service's :class:`~billing_desktop.services.subscriptions_view.CardAction`
   list says whether the business rules allow an action now (and why not);
 * :data:`CARD_ACTIONS` below says whether this build has the flow the action
-  opens (``available``) and which method runs it. The checkout and
-  cancellation wizards land in a later issue; until then Edit subscription,
-  Cancel subscription and Subscribe now are not shown at all — never a button
-  that does nothing. Enabling one later is one line of the table.
+  opens (``available``) and which method runs it: Edit subscription and
+  Subscribe now open the checkout wizard, Cancel subscription the online or
+  the assisted cancellation wizard (the card's cancellation channel decides;
+  a support operator always uses the assisted flow, SPEC §3 / issue 5), and
+  Reactivate its short confirmation. Never a button that does nothing.
+
+Discover entries that the service says can be bought have a **Buy** (or
+**Subscribe again**) button opening the checkout wizard on that product, and
+a non-empty cart shows "Cart: N items" with **Review cart** above the cards.
+Every wizard is opened window-modal with ``open()``; its ``completed`` reloads
+the tab and tells the account page (``account_changed``), its
+``navigate_requested(key)`` becomes :attr:`SubscriptionsTab.tab_requested`.
 
 The ⋮ button is hidden when a card has nothing to offer (an ended trial shows
 no options icon, as the articles say). Keyboard: every card with actions is a
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -62,7 +71,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -73,9 +81,14 @@ from PySide6.QtWidgets import (
 
 from billing_desktop.domain.errors import DomainError
 from billing_desktop.domain.periods import Frequency
-from billing_desktop.domain.policies import Contract, SubscriptionStatus
-from billing_desktop.services.cancellation import Notice, reactivate
-from billing_desktop.services.errors import ConflictError
+from billing_desktop.domain.policies import (
+    CancellationChannel,
+    Contract,
+    OperatorRole,
+    SubscriptionStatus,
+)
+from billing_desktop.services.cancellation import Notice
+from billing_desktop.services.cart import CartView, get_cart
 from billing_desktop.services.subscriptions_view import (
     CardActionCode,
     DiscoverOffer,
@@ -88,6 +101,7 @@ from billing_desktop.ui.formatting import format_date, format_money
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QContextMenuEvent, QPaintEvent
+    from PySide6.QtWidgets import QDialog
 
     from billing_desktop.services.context import AppContext
 
@@ -134,32 +148,38 @@ class UiAction:
     handler: str | None = None
 
 
-#: The card actions, in menu order. The wizards of the next issue switch on
-#: Edit subscription, Cancel subscription and Subscribe now (one line each).
+#: The card actions, in menu order, and the :class:`SubscriptionsTab` method
+#: opening each one's flow.
 CARD_ACTIONS: tuple[UiAction, ...] = (
-    UiAction(CardActionCode.EDIT, QT_TRANSLATE_NOOP(_CARD, "&Edit subscription"),
-             Placement.MENU, available=False),  # checkout wizard
-    UiAction(CardActionCode.CANCEL, QT_TRANSLATE_NOOP(_CARD, "&Cancel subscription"),
-             Placement.MENU, available=False),  # cancellation wizard
-    UiAction(CardActionCode.REACTIVATE, QT_TRANSLATE_NOOP(_CARD, "&Reactivate"),
-             Placement.MENU, available=True, handler="confirm_reactivate"),
-    UiAction(CardActionCode.SUBSCRIBE, QT_TRANSLATE_NOOP(_CARD, "&Subscribe now"),
-             Placement.BUTTON, available=False),  # checkout wizard
+    UiAction(CardActionCode.EDIT,
+             QT_TRANSLATE_NOOP("SubscriptionCardWidget", "&Edit subscription"),
+             Placement.MENU, available=True, handler="open_edit"),  # checkout wizard
+    UiAction(CardActionCode.CANCEL,
+             QT_TRANSLATE_NOOP("SubscriptionCardWidget", "&Cancel subscription"),
+             Placement.MENU, available=True, handler="open_cancellation"),
+    UiAction(CardActionCode.REACTIVATE,
+             QT_TRANSLATE_NOOP("SubscriptionCardWidget", "&Reactivate"),
+             Placement.MENU, available=True, handler="open_reactivate"),
+    UiAction(CardActionCode.SUBSCRIBE,
+             QT_TRANSLATE_NOOP("SubscriptionCardWidget", "&Subscribe now"),
+             Placement.BUTTON, available=True, handler="open_subscribe"),  # checkout wizard
 )  # fmt: skip
 
 _ACTIONS_BY_CODE = {spec.code: spec for spec in CARD_ACTIONS}
 
 STATUS_WORDS = {
-    SubscriptionStatus.TRIAL: QT_TRANSLATE_NOOP(_CARD, "Trial"),
-    SubscriptionStatus.TRIAL_EXPIRED: QT_TRANSLATE_NOOP(_CARD, "Trial ended"),
-    SubscriptionStatus.ACTIVE: QT_TRANSLATE_NOOP(_CARD, "Active"),
-    SubscriptionStatus.CANCELLATION_PENDING: QT_TRANSLATE_NOOP(_CARD, "Cancellation pending"),
-    SubscriptionStatus.CANCELLED: QT_TRANSLATE_NOOP(_CARD, "Cancelled"),
+    SubscriptionStatus.TRIAL: QT_TRANSLATE_NOOP("SubscriptionCardWidget", "Trial"),
+    SubscriptionStatus.TRIAL_EXPIRED: QT_TRANSLATE_NOOP("SubscriptionCardWidget", "Trial ended"),
+    SubscriptionStatus.ACTIVE: QT_TRANSLATE_NOOP("SubscriptionCardWidget", "Active"),
+    SubscriptionStatus.CANCELLATION_PENDING: QT_TRANSLATE_NOOP(
+        "SubscriptionCardWidget", "Cancellation pending"
+    ),
+    SubscriptionStatus.CANCELLED: QT_TRANSLATE_NOOP("SubscriptionCardWidget", "Cancelled"),
 }
 
 FREQUENCY_WORDS = {
-    Frequency.MONTHLY: QT_TRANSLATE_NOOP(_CARD, "Monthly"),
-    Frequency.ANNUAL: QT_TRANSLATE_NOOP(_CARD, "Annually"),
+    Frequency.MONTHLY: QT_TRANSLATE_NOOP("SubscriptionCardWidget", "Monthly"),
+    Frequency.ANNUAL: QT_TRANSLATE_NOOP("SubscriptionCardWidget", "Annually"),
 }
 
 #: Badge colours (background, text, border): dark text on a light tint, readable
@@ -699,7 +719,14 @@ class SubscriptionCardWidget(_Card):
 
 
 class DiscoverEntry(_Card):
-    """A product under *Discover other products*: what it is and what can be bought."""
+    """A product under *Discover other products*: what it is and what can be bought.
+
+    When the service says it can be bought now, a **Buy** button (**Subscribe
+    again** for a cancelled product) emits :attr:`buy_requested`.
+    """
+
+    #: the Buy / Subscribe again button, with the product's catalog code
+    buy_requested = Signal(str)
 
     def __init__(self, offer: DiscoverOffer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -726,6 +753,13 @@ class DiscoverEntry(_Card):
         self.ended_label = _value(self)
         self.ended_label.setObjectName("ended")
         self.blocked_label = _note(self, "blockedNote", "warning")
+        self.buy_button = QPushButton(self)
+        self.buy_button.setObjectName("buyButton")
+        self.buy_button.clicked.connect(lambda: self.buy_requested.emit(self.offer.product_code))
+        self.buy_button.setVisible(offer.can_buy)
+        button_row = QHBoxLayout()
+        button_row.addStretch(1)
+        button_row.addWidget(self.buy_button)
 
         title = QVBoxLayout()
         title.setSpacing(4)
@@ -749,6 +783,7 @@ class DiscoverEntry(_Card):
         layout.addWidget(self.ended_label)
         layout.addWidget(self.blocked_label)
         layout.addStretch(1)
+        layout.addLayout(button_row)
         self.retranslateUi()
 
     def changeEvent(self, event: QEvent) -> None:
@@ -800,6 +835,13 @@ class DiscoverEntry(_Card):
         )
         self.blocked_label.setText(blocked)
         self.blocked_label.setVisible(bool(blocked))
+        # no mnemonic: every entry has one, and the cards are reached with Tab
+        self.buy_button.setText(self.tr("Subscribe again") if offer.cancelled else self.tr("Buy"))
+        self.buy_button.setAccessibleName(
+            fill(self.tr("Subscribe to {product} again"), product=item.product_name)
+            if offer.cancelled
+            else fill(self.tr("Buy {product}"), product=item.product_name)
+        )
         if offer.cancelled:
             self.setAccessibleName(fill(self.tr("{product}, cancelled"), product=item.product_name))
         else:
@@ -809,8 +851,10 @@ class DiscoverEntry(_Card):
 class SubscriptionsTab(QWidget):
     """The account's product cards and *Discover other products* (SPEC §4)."""
 
-    #: Emitted after an action changed the account (e.g. a reactivation).
+    #: Emitted after an action changed the account (a wizard completed).
     account_changed = Signal()
+    #: A wizard asked for another tab of the account page ("licences", "invoices"…).
+    tab_requested = Signal(str)
 
     def __init__(self, ctx: AppContext, account_id: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -819,7 +863,9 @@ class SubscriptionsTab(QWidget):
         self.account_id = account_id
         self.cards: list[SubscriptionCardWidget] = []
         self.discover_entries: list[DiscoverEntry] = []
-        self.confirm_box: QMessageBox | None = None
+        #: the wizard (or Reactivate dialog) opened from this tab, while it is open
+        self.wizard: QDialog | None = None
+        self.cart: CartView | None = None
         self._columns = 0
         self._load_error = ""
 
@@ -833,6 +879,24 @@ class SubscriptionsTab(QWidget):
             "border: 1px solid #9fd0ab; border-radius: 6px; padding: 8px 12px; }"
         )
         self.message_label.hide()
+
+        # "Cart: N items — Review cart", only while the cart holds something
+        self.cart_bar = QFrame(self.content)
+        self.cart_bar.setObjectName("cartBar")
+        self.cart_bar.setStyleSheet(
+            "QFrame#cartBar { background: #e3edfc; border: 1px solid #a6c3ef; border-radius: 6px; }"
+            " QFrame#cartBar QLabel { color: #174ea6; font-weight: bold; }"
+        )
+        self.cart_label = QLabel(self.cart_bar)
+        self.cart_label.setObjectName("cartLabel")
+        self.review_cart_button = QPushButton(self.cart_bar)
+        self.review_cart_button.setObjectName("reviewCartButton")
+        self.review_cart_button.clicked.connect(self.open_cart)
+        cart_layout = QHBoxLayout(self.cart_bar)
+        cart_layout.setContentsMargins(12, 6, 8, 6)
+        cart_layout.addWidget(self.cart_label, 1)
+        cart_layout.addWidget(self.review_cart_button)
+        self.cart_bar.hide()
 
         self.empty_label = QLabel(self.content)
         self.empty_label.setObjectName("subscriptionsEmpty")
@@ -860,6 +924,7 @@ class SubscriptionsTab(QWidget):
         content_layout.setContentsMargins(16, 16, 16, 16)
         content_layout.setSpacing(GRID_SPACING)
         content_layout.addWidget(self.message_label)
+        content_layout.addWidget(self.cart_bar)
         content_layout.addWidget(self.empty_label)
         content_layout.addLayout(self.grid)
         content_layout.addStretch(1)
@@ -887,12 +952,14 @@ class SubscriptionsTab(QWidget):
         try:
             cards = [c for c in subscription_cards(self._ctx, self.account_id) if not c.in_discover]
             offers = discover_offers(self._ctx, self.account_id)
+            cart: CartView | None = get_cart(self._ctx, self.account_id)
         except DomainError as err:
             log.warning("subscriptions of account %s not shown: %s", self.account_id, err)
             self._load_error = error_text(err)
-            cards, offers = [], []
+            cards, offers, cart = [], [], None
         else:
             self._load_error = ""
+        self.cart = cart
         self._clear()
         for card in cards:
             widget = SubscriptionCardWidget(card, self.content)
@@ -901,13 +968,18 @@ class SubscriptionsTab(QWidget):
             )
             self.cards.append(widget)
         for offer in offers:
-            self.discover_entries.append(DiscoverEntry(offer, self.content))
+            entry = DiscoverEntry(offer, self.content)
+            entry.buy_requested.connect(self.open_buy)
+            self.discover_entries.append(entry)
         self._columns = 0
         self._relayout()
         self._update_empty_state()
+        self._update_cart()
         if focused is not None:
             card_widget = self.card_for(focused)
             if card_widget is not None and card_widget.focusPolicy() != Qt.FocusPolicy.NoFocus:
+                # the layout shows new children later; a hidden widget cannot take the focus
+                card_widget.show()
                 card_widget.setFocus(Qt.FocusReason.OtherFocusReason)
 
     @property
@@ -991,73 +1063,132 @@ class SubscriptionsTab(QWidget):
             return  # never offered; a stale signal
         getattr(self, spec.handler)(card)
 
-    def confirm_reactivate(self, card: SubscriptionCard) -> None:
-        """Article 000: reactivate a pending cancellation, after a confirmation."""
-        box = QMessageBox(self)
-        box.setObjectName("reactivateConfirmation")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle(self.tr("Reactivate subscription"))
-        box.setText(fill(self.tr("Reactivate {product}?"), product=card.product_name))
-        next_date = card.next_billing_after_reactivation
-        if card.status is SubscriptionStatus.TRIAL:
-            info = fill(
-                self.tr("The trial continues until {date}; it is not cancelled any more."),
-                date=format_date(next_date) if next_date else "",
-            )
-        elif next_date is not None:
-            info = fill(
-                self.tr("{product} renews automatically again. The next billing date is {date}."),
-                product=card.product_name,
-                date=format_date(next_date),
-            )
-        else:
-            info = fill(self.tr("{product} renews automatically again."), product=card.product_name)
-        box.setInformativeText(info)
-        yes = box.addButton(self.tr("&Yes, reactivate"), QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(self.tr("&Don't reactivate"), QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(yes)
+    def open_edit(self, card: SubscriptionCard) -> None:
+        """Edit subscription → the checkout wizard on this subscription (articles 001, 004)."""
+        from billing_desktop.ui.wizards.checkout import CheckoutWizard
 
-        def finished(_result: int) -> None:
-            self.confirm_box = None
-            box.deleteLater()
-            if box.clickedButton() is yes:
-                self._reactivate(card)
-
-        box.finished.connect(finished)
-        self.confirm_box = box
-        box.open()
-
-    def _reactivate(self, card: SubscriptionCard) -> None:
-        try:
-            result = reactivate(self._ctx, card.subscription_id, expected_version=card.version)
-        except ConflictError as err:
-            show_service_error(self, err)
-            self.reload()  # fresh data, as the message says
-            return
-        except DomainError as err:
-            show_service_error(self, err)
-            return
-        if result.next_billing_date is not None and result.status == "trial":
-            text = self.tr(
-                "{product} has been reactivated: the trial continues until {date}. "
-                "A confirmation email was sent."
-            )
-        elif result.next_billing_date is not None:
-            text = self.tr(
-                "{product} has been reactivated. The next billing date is {date}. "
-                "A confirmation email was sent."
-            )
-        else:
-            text = self.tr("{product} has been reactivated. A confirmation email was sent.")
-        self.show_message(
-            fill(
-                text,
-                product=result.product_name,
-                date=format_date(result.next_billing_date) if result.next_billing_date else "",
+        self._open_wizard(
+            lambda: CheckoutWizard(
+                self._ctx, self.account_id, subscription_id=card.subscription_id, parent=self
             )
         )
+
+    def open_subscribe(self, card: SubscriptionCard) -> None:
+        """Subscribe now (an ended trial) → the checkout wizard on that trial (article 003)."""
+        from billing_desktop.ui.wizards.checkout import CheckoutWizard
+
+        self._open_wizard(
+            lambda: CheckoutWizard(
+                self._ctx, self.account_id, subscription_id=card.subscription_id, parent=self
+            )
+        )
+
+    def open_buy(self, product_code: str) -> None:
+        """Buy / Subscribe again under Discover → the checkout wizard on that product."""
+        from billing_desktop.ui.wizards.checkout import CheckoutWizard
+
+        offers = (e.offer for e in self.discover_entries if e.offer.product_code == product_code)
+        offer = next(offers, None)
+        if offer is None or not offer.can_buy:
+            return  # a stale signal
+        self._open_wizard(
+            lambda: CheckoutWizard(
+                self._ctx, self.account_id, product_code=product_code, parent=self
+            )
+        )
+
+    def open_cart(self) -> None:
+        """Review cart → the checkout wizard on the cart."""
+        from billing_desktop.ui.wizards.checkout import CheckoutWizard
+
+        if self.cart is None or self.cart.is_empty:
+            return
+        self._open_wizard(lambda: CheckoutWizard(self._ctx, self.account_id, parent=self))
+
+    def uses_assisted_cancellation(self, card: SubscriptionCard) -> bool:
+        """Which cancellation wizard Cancel subscription opens.
+
+        The assisted one for a product the service says is cancelled through
+        support (the card's channel; its Cancel action is only available when
+        this operator may run the assisted flow) and, for any product, when the
+        operator is support staff (issue 5: support runs the assisted flow);
+        the online one (article 000) otherwise.
+        """
+        return (
+            card.cancellation_channel is CancellationChannel.SUPPORT
+            or self._ctx.operator.role == OperatorRole.SUPPORT
+        )
+
+    def open_cancellation(self, card: SubscriptionCard) -> None:
+        """Cancel subscription → the online (article 000) or assisted (002) wizard."""
+        if self.uses_assisted_cancellation(card):
+            from billing_desktop.ui.wizards.assisted import AssistedCancellationWizard
+
+            self._open_wizard(
+                lambda: AssistedCancellationWizard(
+                    self._ctx, self.account_id, subscription_id=card.subscription_id, parent=self
+                )
+            )
+        else:
+            from billing_desktop.ui.wizards.cancellation import CancellationWizard
+
+            self._open_wizard(
+                lambda: CancellationWizard(
+                    self._ctx, self.account_id, card.subscription_id, parent=self
+                )
+            )
+
+    def open_reactivate(self, card: SubscriptionCard) -> None:
+        """Reactivate → its short confirmation (article 000)."""
+        from billing_desktop.ui.wizards.cancellation import ReactivateDialog
+
+        dialog = self._open_wizard(
+            lambda: ReactivateDialog(self._ctx, self.account_id, card.subscription_id, parent=self)
+        )
+        if isinstance(dialog, ReactivateDialog):
+            dialog.completed.connect(lambda: self.show_message(dialog.result_text()))
+
+    def _open_wizard(self, make: Callable[[], QDialog]) -> QDialog | None:
+        """Build a wizard with ``make``, open it window-modal and follow its contract signals.
+
+        The signals are connected before ``open()``; the caller may connect more
+        (they run after these).
+        """
+        try:
+            wizard = make()
+        except DomainError as err:  # e.g. the account is gone: say so, show fresh data
+            show_service_error(self, err)
+            self.reload()
+            return None
+        self.wizard = wizard
+        wizard.completed.connect(self._wizard_completed)  # type: ignore[attr-defined]
+        wizard.navigate_requested.connect(self.tab_requested)  # type: ignore[attr-defined]
+        wizard.finished.connect(lambda _result: self._wizard_finished(wizard))
+        wizard.open()
+        return wizard
+
+    def _wizard_completed(self) -> None:
         self.reload()
         self.account_changed.emit()
+
+    def _wizard_finished(self, wizard: QDialog) -> None:
+        handed_over = getattr(wizard, "assisted_wizard", None)
+        if handed_over is not None:
+            # the online wizard handed over to the assisted one: follow that one now
+            # (its signals reach this tab through the online wizard's)
+            self.wizard = handed_over
+            handed_over.finished.connect(lambda _result: self._wizard_finished(handed_over))
+            handed_over.finished.connect(wizard.deleteLater)
+            return
+        if self.wizard is wizard:
+            self.wizard = None
+        wizard.deleteLater()
+
+    def _update_cart(self) -> None:
+        cart = self.cart
+        count = len(cart.items) if cart is not None else 0
+        self.cart_label.setText(self.tr("Cart: %n item(s)", "", count))
+        self.cart_bar.setVisible(count > 0)
 
     def show_message(self, text: str) -> None:
         """A confirmation above the cards (stays until the next one)."""
@@ -1074,7 +1205,9 @@ class SubscriptionsTab(QWidget):
     def retranslateUi(self) -> None:
         self._retranslate_widgets()
         self._update_empty_state()
+        self._update_cart()
 
     def _retranslate_widgets(self) -> None:
         self.discover_title.setText(self.tr("Discover other products"))
         self.discover_hint.setText(self.tr("Products this account has cancelled or never bought."))
+        self.review_cart_button.setText(self.tr("Re&view cart"))

@@ -5,13 +5,25 @@ Everything the user narrows or sorts by is passed to the model as an
 a fast typist causes one query, not one per key.
 
 Start-up: the first page is read once, in the saved sort order; the count,
-the country choices and the clear button (its icon loads plugins) come right
-after the first paint, and the empty-table hint only when the table is empty.
+the country and representative choices and the clear button (its icon loads
+plugins) come right after the first paint, and the empty-table hint only when
+the table is empty.
+
+Representatives: the representative filter offers *All representatives*,
+*My accounts* when the operator is a representative (an operator *is* the
+representative ``accounts.representative_id`` points at; it is also the
+default for them: a representative opens on their portfolio) and each active
+representative.
+
+Export: *Export CSV…* writes the current filter in the current sort to a
+file, off the GUI thread, with a progress dialog and Cancel
+(:func:`billing_desktop.services.export.export_accounts_csv`).
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
@@ -24,6 +36,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -37,6 +50,8 @@ from billing_desktop.ui.models.accounts_model import AccountsTableModel, status_
 if TYPE_CHECKING:
     from PySide6.QtGui import QPaintEvent
 
+    from billing_desktop.services.export import AccountsExport
+
 __all__ = ["AccountsView"]
 
 log = logging.getLogger("billing_desktop.ui")
@@ -44,7 +59,13 @@ log = logging.getLogger("billing_desktop.ui")
 #: Typing pause before the filter is applied, in milliseconds.
 FILTER_DELAY_MS = 150
 
+#: Narrowest the text filter and the filter combos get in a small window (pixels).
+_FILTER_MIN_WIDTH = 100
+_COMBO_MIN_WIDTH = 64
+_COUNT_MIN_WIDTH = 40
+
 _SETTINGS_HEADER = "accounts/header"
+_SETTINGS_EXPORT_DIR = "accounts/export_dir"
 
 
 class AccountsView(QWidget):
@@ -54,6 +75,8 @@ class AccountsView(QWidget):
     account_activated = Signal(int)
     #: The empty-database hint's "open the demo database" link was clicked.
     demo_requested = Signal()
+    #: An export finished: the file written and the number of accounts in it.
+    exported = Signal(str, int)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,7 +86,7 @@ class AccountsView(QWidget):
 
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setObjectName("accountsFilter")
-        self.filter_edit.setMinimumWidth(200)
+        self.filter_edit.setMinimumWidth(_FILTER_MIN_WIDTH)
         self.type_combo = QComboBox(self)
         self.type_combo.setObjectName("accountsTypeFilter")
         self.type_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -73,14 +96,39 @@ class AccountsView(QWidget):
         self.country_combo.setObjectName("accountsCountryFilter")
         self.country_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.country_combo.addItem("", None)  # "All countries"; the rest after the first paint
+        self.rep_combo = QComboBox(self)
+        self.rep_combo.setObjectName("accountsRepresentativeFilter")
+        self.rep_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Full width when there is room; narrower (the text clipped) in a small window,
+        # so the bar never makes the main window wider than a small screen.
+        for combo in (self.type_combo, self.country_combo, self.rep_combo):
+            combo.setMinimumWidth(_COMBO_MIN_WIDTH)
+        self.rep_combo.addItem("", None)  # "All representatives"; the rest after the first paint
+        #: the operator's own id when they are a representative ("My accounts")
+        self._my_id = ctx.operator.id if ctx.operator.role == "representative" else None
+        if self._my_id is not None:
+            self.rep_combo.addItem("", self._my_id)
+            self.rep_combo.setCurrentIndex(1)  # a representative opens on their portfolio
         self.overdue_check = QCheckBox(self)
         self.overdue_check.setObjectName("accountsOverdueFilter")
         self.count_label = QLabel(self)
         self.count_label.setObjectName("accountsCount")
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.count_label.setMinimumWidth(_COUNT_MIN_WIDTH)
+        self.export_button = QPushButton(self)
+        self.export_button.setObjectName("accountsExport")
+        self.export_button.clicked.connect(self.export_csv)
+        self._export_task: Any = None
+        #: says how the last export went (hidden until there was one)
+        self.export_status = QLabel(self)
+        self.export_status.setObjectName("accountsExportStatus")
+        self.export_status.setMinimumWidth(1)  # squeezed first in a small window
+        self.export_status.hide()
+        self._last_export: AccountsExport | None = None
 
-        # Read once, below, in the saved sort order.
+        # Read once, below, in the saved sort order and the default filter.
         self.model = AccountsTableModel(ctx, self, load=False)
+        self.model.set_filter(self.current_filter())
         self.table = QTableView(self)
         self.table.setObjectName("accountsTable")
         self._setup_table()
@@ -95,9 +143,12 @@ class AccountsView(QWidget):
         bar.addWidget(self.filter_edit, 2)
         bar.addWidget(self.type_combo)
         bar.addWidget(self.country_combo)
+        bar.addWidget(self.rep_combo)
         bar.addWidget(self.overdue_check)
         bar.addStretch(1)
         bar.addWidget(self.count_label)
+        bar.addWidget(self.export_status)
+        bar.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(8)
@@ -113,6 +164,7 @@ class AccountsView(QWidget):
         self.filter_edit.returnPressed.connect(self._on_return)
         self.type_combo.currentIndexChanged.connect(self.apply_filter)
         self.country_combo.currentIndexChanged.connect(self.apply_filter)
+        self.rep_combo.currentIndexChanged.connect(self.apply_filter)
         self.overdue_check.toggled.connect(self.apply_filter)
 
         self._find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
@@ -214,7 +266,8 @@ class AccountsView(QWidget):
         self._load_choices()
 
     def _load_choices(self) -> None:
-        countries, _reps = filter_choices(self._ctx)
+        countries, reps = filter_choices(self._ctx)
+        self._load_representatives(reps)
         current = self.country_combo.currentData()
         self.country_combo.blockSignals(True)
         try:
@@ -228,6 +281,24 @@ class AccountsView(QWidget):
             self.country_combo.blockSignals(False)
         self.country_combo.setItemText(0, self.tr("All countries"))
 
+    def _load_representatives(self, reps: list[tuple[int, str]]) -> None:
+        """All representatives, My accounts (a representative), then each one by name."""
+        current = self.rep_combo.currentData()
+        fixed = 1 if self._my_id is None else 2
+        self.rep_combo.blockSignals(True)
+        try:
+            while self.rep_combo.count() > fixed:
+                self.rep_combo.removeItem(fixed)
+            for rep_id, name in reps:
+                if rep_id != self._my_id:
+                    self.rep_combo.addItem(name, rep_id)
+            index = self.rep_combo.findData(current) if current is not None else 0
+            self.rep_combo.setCurrentIndex(max(index, 0))
+        finally:
+            self.rep_combo.blockSignals(False)
+        if self.rep_combo.currentData() != current:  # that representative left
+            self.apply_filter()
+
     # -- behaviour -----------------------------------------------------------
 
     def current_filter(self) -> AccountFilter:
@@ -236,6 +307,7 @@ class AccountsView(QWidget):
             text=self.filter_edit.text().strip(),
             type=self.type_combo.currentData(),
             country=self.country_combo.currentData(),
+            representative_id=self.rep_combo.currentData(),
             overdue_only=self.overdue_check.isChecked(),
         )
 
@@ -267,22 +339,100 @@ class AccountsView(QWidget):
 
     def clear_filters(self) -> None:
         """Show every account again."""
-        for widget in (self.filter_edit, self.type_combo, self.country_combo, self.overdue_check):
+        widgets = (
+            self.filter_edit,
+            self.type_combo,
+            self.country_combo,
+            self.rep_combo,
+            self.overdue_check,
+        )
+        for widget in widgets:
             widget.blockSignals(True)
         try:
             self.filter_edit.clear()
             self.type_combo.setCurrentIndex(0)
             self.country_combo.setCurrentIndex(0)
+            self.rep_combo.setCurrentIndex(0)
             self.overdue_check.setChecked(False)
         finally:
-            for widget in (
-                self.filter_edit,
-                self.type_combo,
-                self.country_combo,
-                self.overdue_check,
-            ):
+            for widget in widgets:
                 widget.blockSignals(False)
         self.apply_filter()
+
+    # -- export --------------------------------------------------------------
+
+    def export_csv(self) -> None:
+        """Ask for a file, then write the accounts of the current filter and sort to it."""
+        from PySide6.QtWidgets import QFileDialog
+
+        if self._export_task is not None:
+            return
+        self.apply_filter()  # what the widgets say, even mid-debounce
+        flt = self.model.account_filter
+        sort = self.model.SORT_KEYS[self.model.sort_column]
+        descending = self.model.sort_order == Qt.SortOrder.DescendingOrder
+        folder = str(QSettings().value(_SETTINGS_EXPORT_DIR, "") or "")
+        today = self._ctx.clock.today()
+        suggested = Path(folder or Path.home()) / f"accounts-{today.isoformat()}.csv"
+        path, _selected = QFileDialog.getSaveFileName(
+            self, self.tr("Export accounts"), str(suggested), self.tr("CSV files (*.csv)")
+        )
+        if not path:
+            return
+        if not path.lower().endswith(".csv"):
+            path += ".csv"
+        QSettings().setValue(_SETTINGS_EXPORT_DIR, str(Path(path).parent))
+        ctx = self._ctx
+
+        def work(progress: Any) -> AccountsExport:
+            from billing_desktop.services.export import export_accounts_csv
+
+            return export_accounts_csv(
+                ctx,
+                path,
+                flt,
+                sort,
+                descending,
+                progress=progress,
+                cancelled=lambda: progress.cancelled,
+            )
+
+        from billing_desktop.ui.workers import run_in_background
+
+        self.export_button.setEnabled(False)
+        task = run_in_background(
+            self,
+            work,
+            title=self.tr("Export accounts"),
+            label=self.tr("Writing the accounts to {file}…").format(file=Path(path).name),
+            on_result=self._on_exported,
+        )
+        task.done.connect(self._on_export_done)
+        self._export_task = task
+
+    @property
+    def export_task(self) -> Any:
+        """The export running now (a ``BackgroundTask``), None otherwise."""
+        return self._export_task
+
+    def _on_exported(self, result: AccountsExport) -> None:
+        self._last_export = result
+        self._show_export_status()
+        self.exported.emit(str(result.path), result.rows)
+
+    def _show_export_status(self) -> None:
+        result = self._last_export
+        if result is None:
+            return
+        self.export_status.setText(self.tr("%n account(s) exported.", "", result.rows))
+        self.export_status.setToolTip(str(result.path))
+        self.export_status.show()
+
+    def _on_export_done(self) -> None:
+        task, self._export_task = self._export_task, None
+        self.export_button.setEnabled(True)
+        if task is not None:
+            task.deleteLater()
 
     def _on_return(self) -> None:
         self.apply_filter()
@@ -402,7 +552,16 @@ class AccountsView(QWidget):
         self.type_combo.setToolTip(self.tr("Show only accounts of this type"))
         self.country_combo.setItemText(0, self.tr("All countries"))
         self.country_combo.setToolTip(self.tr("Show only accounts in this country"))
+        self.rep_combo.setItemText(0, self.tr("All representatives"))
+        if self._my_id is not None:
+            self.rep_combo.setItemText(1, self.tr("My accounts"))
+        self.rep_combo.setToolTip(self.tr("Show only the accounts of this representative"))
+        self.export_button.setText(self.tr("E&xport CSV…"))
+        self.export_button.setToolTip(
+            self.tr("Save the accounts of the current filter, in the current order, as a CSV file")
+        )
         self.overdue_check.setText(self.tr("Overdue only"))
+        self._show_export_status()
         self.overdue_check.setToolTip(
             self.tr("Show only accounts with an invoice past its due date")
         )
