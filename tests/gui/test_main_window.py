@@ -49,7 +49,11 @@ def test_navigation_lists_the_views_and_settings(window) -> None:
 
 @pytest.mark.parametrize(
     ("row", "key", "name"),
-    [(1, "invoices", "invoicesView"), (2, "emails", "emailsView"), (3, "dashboard", "dashboardView")],
+    [
+        (1, "invoices", "invoicesView"),
+        (2, "emails", "emailsView"),
+        (3, "dashboard", "dashboardView"),
+    ],
 )
 def test_every_navigation_entry_shows_its_view(qtbot, window, row, key, name) -> None:
     rect = window.navigation.visualItemRect(window.navigation.item(row))
