@@ -32,9 +32,14 @@ def error_text(err: DomainError) -> str:
 
     template = translate_message(err.message)
     locale = QLocale()
-    # whole numbers stay numbers so a template may format them ("{month:02d}")
+    # whole numbers stay numbers so a template may format them ("{month:02d}");
+    # words the service marked for translation ("Account", "dispute note") are
+    # translated too, names and numbers stay as they are
     values = {
-        key: value if isinstance(value, int) and not isinstance(value, bool)
+        key: value
+        if isinstance(value, int) and not isinstance(value, bool)
+        else translate_message(value)
+        if isinstance(value, str)
         else format_value(value, locale)
         for key, value in err.params.items()
     }
