@@ -7,33 +7,33 @@
         <source>CrashDialog</source>
         <comment>Unexpected error</comment>
         <extracomment>After the window is shown: open the log file, then warm up the write path.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Errore imprevisto</translation>
     </message>
     <message>
         <source>CrashDialog</source>
         <comment>Billing Desktop ran into an unexpected error.</comment>
-        <translation type="unfinished"></translation>
+        <translation>Billing Desktop ha riscontrato un errore imprevisto.</translation>
     </message>
     <message numerus="yes">
         <source>CrashDialog</source>
         <comment>The details were written to {path}. Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>I dettagli sono stati scritti nel file di log. Nulla è stato salvato a metà: ogni modifica viene applicata per intero o per niente. Può continuare a lavorare oppure uscire e ricominciare.</numerusform>
+            <numerusform>I dettagli sono stati scritti nel file di log. Nulla è stato salvato a metà: ogni modifica viene applicata per intero o per niente. Può continuare a lavorare oppure uscire e ricominciare.</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>CrashDialog</source>
         <comment>Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Nulla è stato salvato a metà: ogni modifica viene applicata per intero o per niente. Può continuare a lavorare oppure uscire e ricominciare.</numerusform>
+            <numerusform>Nulla è stato salvato a metà: ogni modifica viene applicata per intero o per niente. Può continuare a lavorare oppure uscire e ricominciare.</numerusform>
         </translation>
     </message>
     <message>
         <source>CrashDialog</source>
         <comment>Quit</comment>
-        <translation type="unfinished"></translation>
+        <translation>Esci</translation>
     </message>
 </context>
 <context>
@@ -41,76 +41,76 @@
     <message>
         <source>Overview</source>
         <extracomment>The tabs, in order.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Panoramica</translation>
     </message>
     <message>
         <source>Subscriptions</source>
-        <translation type="unfinished"></translation>
+        <translation>Sottoscrizioni</translation>
     </message>
     <message>
         <source>Invoices</source>
-        <translation type="unfinished"></translation>
+        <translation>Fatture</translation>
     </message>
     <message>
         <source>Users &amp; licences</source>
-        <translation type="unfinished"></translation>
+        <translation>Utenti e licenze</translation>
     </message>
     <message>
         <source>Payment methods</source>
-        <translation type="unfinished"></translation>
+        <translation>Metodi di pagamento</translation>
     </message>
     <message>
         <source>Activity</source>
-        <translation type="unfinished"></translation>
+        <translation>Attività</translation>
     </message>
     <message>
         <source>Emails</source>
-        <translation type="unfinished"></translation>
+        <translation>Email</translation>
     </message>
     <message>
         <source>Unsaved changes</source>
         <extracomment>Badge colours (background, text, border); the word, not the colour, carries the meaning. The user asked to go back to the accounts list.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Modifiche non salvate</translation>
     </message>
     <message>
         <source>The changes to account {account} are not saved. Discard them?</source>
-        <translation type="unfinished"></translation>
+        <translation>Le modifiche all'account {account} non sono state salvate. Scartarle?</translation>
     </message>
     <message>
         <source>Balance due: {amount}</source>
-        <translation type="unfinished"></translation>
+        <translation>Saldo da pagare: {amount}</translation>
     </message>
     <message>
         <source>Nothing due</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessun importo dovuto</translation>
     </message>
     <message>
         <source>Account credit: {amount}</source>
-        <translation type="unfinished"></translation>
+        <translation>Credito dell'account: {amount}</translation>
     </message>
     <message>
         <source>Account {account}, {company}</source>
-        <translation type="unfinished"></translation>
+        <translation>Account {account}, {company}</translation>
     </message>
     <message>
         <source>Accounts</source>
-        <translation type="unfinished"></translation>
+        <translation>Account</translation>
     </message>
     <message>
         <source>Back to the accounts list (Alt+Left)</source>
-        <translation type="unfinished"></translation>
+        <translation>Torna all'elenco degli account (Alt+Freccia sinistra)</translation>
     </message>
     <message>
         <source>Back to the accounts list</source>
-        <translation type="unfinished"></translation>
+        <translation>Torna all'elenco degli account</translation>
     </message>
     <message>
         <source>Alt+{number}</source>
-        <translation type="unfinished"></translation>
+        <translation>Alt+{number}</translation>
     </message>
     <message>
         <source>Account tabs</source>
-        <translation type="unfinished"></translation>
+        <translation>Schede dell'account</translation>
     </message>
 </context>
 <context>
@@ -118,72 +118,72 @@
     <message>
         <source>Standard</source>
         <extracomment>Translation context of the constant words below.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Standard</translation>
     </message>
     <message>
         <source>Corporate</source>
-        <translation type="unfinished"></translation>
+        <translation>Corporate</translation>
     </message>
     <message>
         <source>Active</source>
-        <translation type="unfinished"></translation>
+        <translation>Attivo</translation>
     </message>
     <message>
         <source>Expired</source>
-        <translation type="unfinished"></translation>
+        <translation>Scaduto</translation>
     </message>
     <message>
         <source>Closed</source>
-        <translation type="unfinished"></translation>
+        <translation>Chiuso</translation>
     </message>
     <message>
         <source>Overdue</source>
-        <translation type="unfinished"></translation>
+        <translation>Insoluto</translation>
     </message>
     <message>
         <source>Account ID</source>
         <extracomment>The :class:`AccountRow` behind a row (any column). The value the column sorts by in SQL (the keyset cursor value).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>ID account</translation>
     </message>
     <message>
         <source>Company</source>
-        <translation type="unfinished"></translation>
+        <translation>Azienda</translation>
     </message>
     <message>
         <source>Type</source>
-        <translation type="unfinished"></translation>
+        <translation>Tipo</translation>
     </message>
     <message>
         <source>Country</source>
-        <translation type="unfinished"></translation>
+        <translation>Paese</translation>
     </message>
     <message>
         <source>Representative</source>
-        <translation type="unfinished"></translation>
+        <translation>Rappresentante</translation>
     </message>
     <message>
         <source>Subscriptions</source>
-        <translation type="unfinished"></translation>
+        <translation>Sottoscrizioni</translation>
     </message>
     <message>
         <source>Balance</source>
-        <translation type="unfinished"></translation>
+        <translation>Saldo</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation>Stato</translation>
     </message>
     <message>
         <source>Subscriptions in trial, active or pending cancellation</source>
-        <translation type="unfinished"></translation>
+        <translation>Sottoscrizioni in prova, attive o con annullamento in sospeso</translation>
     </message>
     <message>
         <source>Amount due on open invoices</source>
-        <translation type="unfinished"></translation>
+        <translation>Importo dovuto sulle fatture aperte</translation>
     </message>
     <message>
         <source>Overdue: an open invoice is past its due date</source>
-        <translation type="unfinished"></translation>
+        <translation>Insoluto: una fattura aperta ha superato la data di scadenza</translation>
     </message>
 </context>
 <context>
@@ -191,105 +191,105 @@
     <message>
         <source>All countries</source>
         <extracomment>Typing pause before the filter is applied, in milliseconds. Narrowest the text filter and the filter combos get in a small window (pixels). The user chose an account (double-click or Enter); carries the account id. The empty-database hint&apos;s &quot;open the demo database&quot; link was clicked. An export finished: the file written and the number of accounts in it. the operator&apos;s own id when they are a representative (&quot;My accounts&quot;) says how the last export went (hidden until there was one)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Tutti i paesi</translation>
     </message>
     <message>
         <source>Export accounts</source>
-        <translation type="unfinished"></translation>
+        <translation>Esporta account</translation>
     </message>
     <message>
         <source>CSV files (*.csv)</source>
-        <translation type="unfinished"></translation>
+        <translation>File CSV (*.csv)</translation>
     </message>
     <message>
         <source>Writing the accounts to {file}…</source>
-        <translation type="unfinished"></translation>
+        <translation>Scrittura degli account in {file}…</translation>
     </message>
     <message numerus="yes">
         <source>%n account(s) exported.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n account esportato.</numerusform>
+            <numerusform>%n account esportati.</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>%Ln account(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%Ln account</numerusform>
+            <numerusform>%Ln account</numerusform>
         </translation>
     </message>
     <message>
         <source>No accounts match the filter.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessun account corrisponde al filtro.</translation>
     </message>
     <message>
         <source>Clear all filters</source>
-        <translation type="unfinished"></translation>
+        <translation>Cancella tutti i filtri</translation>
     </message>
     <message>
         <source>This database has no accounts yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questo database non contiene ancora account.</translation>
     </message>
     <message>
         <source>Accounts appear here as soon as they are created or imported.</source>
-        <translation type="unfinished"></translation>
+        <translation>Gli account compaiono qui non appena vengono creati o importati.</translation>
     </message>
     <message>
         <source>Explore the demo database instead</source>
-        <translation type="unfinished"></translation>
+        <translation>Esplora invece il database demo</translation>
     </message>
     <message>
         <source>Filter by account ID or company name</source>
-        <translation type="unfinished"></translation>
+        <translation>Filtra per ID account o ragione sociale</translation>
     </message>
     <message>
         <source>Type part of a company name or the start of an account ID (Ctrl+F)</source>
-        <translation type="unfinished"></translation>
+        <translation>Digiti parte della ragione sociale o l'inizio di un ID account (Ctrl+F)</translation>
     </message>
     <message>
         <source>All types</source>
-        <translation type="unfinished"></translation>
+        <translation>Tutti i tipi</translation>
     </message>
     <message>
         <source>Show only accounts of this type</source>
-        <translation type="unfinished"></translation>
+        <translation>Mostra solo gli account di questo tipo</translation>
     </message>
     <message>
         <source>Show only accounts in this country</source>
-        <translation type="unfinished"></translation>
+        <translation>Mostra solo gli account di questo paese</translation>
     </message>
     <message>
         <source>All representatives</source>
-        <translation type="unfinished"></translation>
+        <translation>Tutti i rappresentanti</translation>
     </message>
     <message>
         <source>My accounts</source>
-        <translation type="unfinished"></translation>
+        <translation>I miei account</translation>
     </message>
     <message>
         <source>Show only the accounts of this representative</source>
-        <translation type="unfinished"></translation>
+        <translation>Mostra solo gli account di questo rappresentante</translation>
     </message>
     <message>
         <source>E&amp;xport CSV…</source>
-        <translation type="unfinished"></translation>
+        <translation>Esporta &amp;CSV…</translation>
     </message>
     <message>
         <source>Save the accounts of the current filter, in the current order, as a CSV file</source>
-        <translation type="unfinished"></translation>
+        <translation>Salva in un file CSV gli account del filtro attuale, nell'ordine attuale</translation>
     </message>
     <message>
         <source>Overdue only</source>
-        <translation type="unfinished"></translation>
+        <translation>Solo insoluti</translation>
     </message>
     <message>
         <source>Show only accounts with an invoice past its due date</source>
-        <translation type="unfinished"></translation>
+        <translation>Mostra solo gli account con una fattura scaduta</translation>
     </message>
     <message>
         <source>Accounts</source>
-        <translation type="unfinished"></translation>
+        <translation>Account</translation>
     </message>
 </context>
 <context>
@@ -297,28 +297,28 @@
     <message>
         <source>When</source>
         <extracomment>Fields whose text values are codes from :data:`VALUE_WORDS`. Cancellation reason codes and their words (translated in &quot;CancellationReason&quot;). The :class:`ActivityEntry` of a row (any column): ``ObjectRole``.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Quando</translation>
     </message>
     <message>
         <source>Operator</source>
-        <translation type="unfinished"></translation>
+        <translation>Operatore</translation>
     </message>
     <message>
         <source>Action</source>
-        <translation type="unfinished"></translation>
+        <translation>Azione</translation>
     </message>
     <message>
         <source>Product</source>
-        <translation type="unfinished"></translation>
+        <translation>Prodotto</translation>
     </message>
     <message>
         <source>Requested by</source>
-        <translation type="unfinished"></translation>
+        <translation>Richiesto da</translation>
     </message>
     <message>
         <source>System</source>
         <extracomment>A page could not be read (the account was deleted meanwhile, …).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Sistema</translation>
     </message>
 </context>
 <context>
@@ -326,438 +326,438 @@
     <message>
         <source>Licences assigned</source>
         <extracomment>Translation context of the constant words below. What each audit action means, in words (the codes the services write).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Licenze assegnate</translation>
     </message>
     <message>
         <source>Licences unassigned</source>
-        <translation type="unfinished"></translation>
+        <translation>Licenze revocate</translation>
     </message>
     <message>
         <source>Cart changed</source>
-        <translation type="unfinished"></translation>
+        <translation>Carrello modificato</translation>
     </message>
     <message>
         <source>Cart emptied</source>
-        <translation type="unfinished"></translation>
+        <translation>Carrello svuotato</translation>
     </message>
     <message>
         <source>Order placed</source>
-        <translation type="unfinished"></translation>
+        <translation>Ordine effettuato</translation>
     </message>
     <message>
         <source>Product subscribed</source>
-        <translation type="unfinished"></translation>
+        <translation>Prodotto sottoscritto</translation>
     </message>
     <message>
         <source>Subscription changed</source>
-        <translation type="unfinished"></translation>
+        <translation>Sottoscrizione modificata</translation>
     </message>
     <message>
         <source>Subscription downgraded</source>
-        <translation type="unfinished"></translation>
+        <translation>Passaggio a un piano inferiore</translation>
     </message>
     <message>
         <source>Subscription renewed</source>
-        <translation type="unfinished"></translation>
+        <translation>Sottoscrizione rinnovata</translation>
     </message>
     <message>
         <source>Billing period advanced</source>
-        <translation type="unfinished"></translation>
+        <translation>Nuovo periodo di fatturazione</translation>
     </message>
     <message>
         <source>Contract term renewed</source>
-        <translation type="unfinished"></translation>
+        <translation>Contratto rinnovato per un altro periodo</translation>
     </message>
     <message>
         <source>Subscription ended</source>
-        <translation type="unfinished"></translation>
+        <translation>Sottoscrizione terminata</translation>
     </message>
     <message>
         <source>Trial expired</source>
-        <translation type="unfinished"></translation>
+        <translation>Prova scaduta</translation>
     </message>
     <message>
         <source>Subscription cancelled online</source>
-        <translation type="unfinished"></translation>
+        <translation>Sottoscrizione annullata online</translation>
     </message>
     <message>
         <source>Subscription cancelled by support</source>
-        <translation type="unfinished"></translation>
+        <translation>Sottoscrizione annullata dall'assistenza</translation>
     </message>
     <message>
         <source>Add-on cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>Componente aggiuntivo annullato</translation>
     </message>
     <message>
         <source>Subscription reactivated</source>
-        <translation type="unfinished"></translation>
+        <translation>Sottoscrizione riattivata</translation>
     </message>
     <message>
         <source>Caller verification</source>
-        <translation type="unfinished"></translation>
+        <translation>Verifica del chiamante</translation>
     </message>
     <message>
         <source>Trial ending notice sent</source>
-        <translation type="unfinished"></translation>
+        <translation>Avviso di fine prova inviato</translation>
     </message>
     <message>
         <source>Data marked for deletion</source>
-        <translation type="unfinished"></translation>
+        <translation>Dati contrassegnati per l'eliminazione</translation>
     </message>
     <message>
         <source>Autopay changed</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento automatico modificato</translation>
     </message>
     <message>
         <source>VAT number changed</source>
-        <translation type="unfinished"></translation>
+        <translation>Partita IVA modificata</translation>
     </message>
     <message>
         <source>Account data exported</source>
-        <translation type="unfinished"></translation>
+        <translation>Dati dell'account esportati</translation>
     </message>
     <message>
         <source>Invoice recipients changed</source>
-        <translation type="unfinished"></translation>
+        <translation>Destinatari delle fatture modificati</translation>
     </message>
     <message>
         <source>Account details changed</source>
-        <translation type="unfinished"></translation>
+        <translation>Dati dell'account modificati</translation>
     </message>
     <message>
         <source>Payment method added</source>
-        <translation type="unfinished"></translation>
+        <translation>Metodo di pagamento aggiunto</translation>
     </message>
     <message>
         <source>Payment method removed</source>
-        <translation type="unfinished"></translation>
+        <translation>Metodo di pagamento rimosso</translation>
     </message>
     <message>
         <source>Default payment method changed</source>
-        <translation type="unfinished"></translation>
+        <translation>Metodo di pagamento predefinito modificato</translation>
     </message>
     <message>
         <source>Payment recorded</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento registrato</translation>
     </message>
     <message>
         <source>Invoice disputed</source>
-        <translation type="unfinished"></translation>
+        <translation>Fattura contestata</translation>
     </message>
     <message>
         <source>Invoice voided</source>
-        <translation type="unfinished"></translation>
+        <translation>Fattura annullata</translation>
     </message>
     <message>
         <source>Contacts with a licence</source>
         <extracomment>Field names of the before/after values, in words.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Contatti con licenza</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation>Stato</translation>
     </message>
     <message>
         <source>Renews automatically</source>
-        <translation type="unfinished"></translation>
+        <translation>Rinnovo automatico</translation>
     </message>
     <message>
         <source>Cancellation requested</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullamento richiesto il</translation>
     </message>
     <message>
         <source>Cancellation effective</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullamento effettivo dal</translation>
     </message>
     <message>
         <source>Cancellation reason</source>
-        <translation type="unfinished"></translation>
+        <translation>Motivo dell'annullamento</translation>
     </message>
     <message>
         <source>Reason given</source>
-        <translation type="unfinished"></translation>
+        <translation>Motivazione indicata</translation>
     </message>
     <message>
         <source>Active until</source>
-        <translation type="unfinished"></translation>
+        <translation>Attivo fino al</translation>
     </message>
     <message>
         <source>Months still billed</source>
-        <translation type="unfinished"></translation>
+        <translation>Mesi ancora fatturati</translation>
     </message>
     <message>
         <source>Amount still billed</source>
-        <translation type="unfinished"></translation>
+        <translation>Importo ancora fatturato</translation>
     </message>
     <message>
         <source>Additional charge</source>
-        <translation type="unfinished"></translation>
+        <translation>Addebito aggiuntivo</translation>
     </message>
     <message>
         <source>Renewed</source>
-        <translation type="unfinished"></translation>
+        <translation>Rinnovato</translation>
     </message>
     <message>
         <source>Data deleted on</source>
-        <translation type="unfinished"></translation>
+        <translation>Dati eliminati il</translation>
     </message>
     <message>
         <source>Product</source>
-        <translation type="unfinished"></translation>
+        <translation>Prodotto</translation>
     </message>
     <message>
         <source>Plan</source>
-        <translation type="unfinished"></translation>
+        <translation>Piano</translation>
     </message>
     <message>
         <source>Licences</source>
-        <translation type="unfinished"></translation>
+        <translation>Licenze</translation>
     </message>
     <message>
         <source>Billing frequency</source>
-        <translation type="unfinished"></translation>
+        <translation>Frequenza di fatturazione</translation>
     </message>
     <message>
         <source>Bought through</source>
-        <translation type="unfinished"></translation>
+        <translation>Acquistato tramite</translation>
     </message>
     <message>
         <source>Billing anchor date</source>
-        <translation type="unfinished"></translation>
+        <translation>Data di riferimento della fatturazione</translation>
     </message>
     <message>
         <source>Period start</source>
-        <translation type="unfinished"></translation>
+        <translation>Inizio del periodo</translation>
     </message>
     <message>
         <source>Period end</source>
-        <translation type="unfinished"></translation>
+        <translation>Fine del periodo</translation>
     </message>
     <message>
         <source>Term start</source>
-        <translation type="unfinished"></translation>
+        <translation>Inizio del contratto</translation>
     </message>
     <message>
         <source>Term end</source>
-        <translation type="unfinished"></translation>
+        <translation>Fine del contratto</translation>
     </message>
     <message>
         <source>Term in months</source>
-        <translation type="unfinished"></translation>
+        <translation>Durata in mesi</translation>
     </message>
     <message>
         <source>Trial ends</source>
-        <translation type="unfinished"></translation>
+        <translation>Fine della prova</translation>
     </message>
     <message>
         <source>Ended on</source>
-        <translation type="unfinished"></translation>
+        <translation>Terminato il</translation>
     </message>
     <message>
         <source>Add-ons</source>
-        <translation type="unfinished"></translation>
+        <translation>Componenti aggiuntivi</translation>
     </message>
     <message>
         <source>Add-on</source>
-        <translation type="unfinished"></translation>
+        <translation>Componente aggiuntivo</translation>
     </message>
     <message>
         <source>Active</source>
-        <translation type="unfinished"></translation>
+        <translation>Attivo</translation>
     </message>
     <message>
         <source>Ends on</source>
-        <translation type="unfinished"></translation>
+        <translation>Termina il</translation>
     </message>
     <message>
         <source>Autopay</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento automatico</translation>
     </message>
     <message>
         <source>VAT number</source>
-        <translation type="unfinished"></translation>
+        <translation>Partita IVA</translation>
     </message>
     <message>
         <source>Company</source>
-        <translation type="unfinished"></translation>
+        <translation>Azienda</translation>
     </message>
     <message>
         <source>Account type</source>
-        <translation type="unfinished"></translation>
+        <translation>Tipo di account</translation>
     </message>
     <message>
         <source>Address</source>
-        <translation type="unfinished"></translation>
+        <translation>Indirizzo</translation>
     </message>
     <message>
         <source>Address (second line)</source>
-        <translation type="unfinished"></translation>
+        <translation>Indirizzo (riga 2)</translation>
     </message>
     <message>
         <source>Postal code</source>
-        <translation type="unfinished"></translation>
+        <translation>CAP</translation>
     </message>
     <message>
         <source>City</source>
-        <translation type="unfinished"></translation>
+        <translation>Città</translation>
     </message>
     <message>
         <source>Region</source>
-        <translation type="unfinished"></translation>
+        <translation>Provincia</translation>
     </message>
     <message>
         <source>Country</source>
-        <translation type="unfinished"></translation>
+        <translation>Paese</translation>
     </message>
     <message>
         <source>Language</source>
-        <translation type="unfinished"></translation>
+        <translation>Lingua</translation>
     </message>
     <message>
         <source>Currency</source>
-        <translation type="unfinished"></translation>
+        <translation>Valuta</translation>
     </message>
     <message>
         <source>Kind</source>
-        <translation type="unfinished"></translation>
+        <translation>Tipo</translation>
     </message>
     <message>
         <source>Brand</source>
-        <translation type="unfinished"></translation>
+        <translation>Circuito</translation>
     </message>
     <message>
         <source>Last four digits</source>
-        <translation type="unfinished"></translation>
+        <translation>Ultime quattro cifre</translation>
     </message>
     <message>
         <source>Expiry month</source>
-        <translation type="unfinished"></translation>
+        <translation>Mese di scadenza</translation>
     </message>
     <message>
         <source>Expiry year</source>
-        <translation type="unfinished"></translation>
+        <translation>Anno di scadenza</translation>
     </message>
     <message>
         <source>Holder</source>
-        <translation type="unfinished"></translation>
+        <translation>Titolare</translation>
     </message>
     <message>
         <source>Bank country</source>
-        <translation type="unfinished"></translation>
+        <translation>Paese della banca</translation>
     </message>
     <message>
         <source>Default</source>
-        <translation type="unfinished"></translation>
+        <translation>Predefinito</translation>
     </message>
     <message>
         <source>Default payment method</source>
-        <translation type="unfinished"></translation>
+        <translation>Metodo di pagamento predefinito</translation>
     </message>
     <message>
         <source>Summary</source>
-        <translation type="unfinished"></translation>
+        <translation>Riepilogo</translation>
     </message>
     <message>
         <source>Email</source>
-        <translation type="unfinished"></translation>
+        <translation>Email</translation>
     </message>
     <message>
         <source>Verified</source>
-        <translation type="unfinished"></translation>
+        <translation>Verificato</translation>
     </message>
     <message>
         <source>Outstanding</source>
-        <translation type="unfinished"></translation>
+        <translation>Saldo da pagare</translation>
     </message>
     <message>
         <source>Account credit</source>
-        <translation type="unfinished"></translation>
+        <translation>Credito dell'account</translation>
     </message>
     <message>
         <source>Trial</source>
         <extracomment>Stored codes that appear as values (statuses, frequencies), in words.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Prova</translation>
     </message>
     <message>
         <source>Trial ended</source>
-        <translation type="unfinished"></translation>
+        <translation>Prova terminata</translation>
     </message>
     <message>
         <source>Cancellation pending</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullamento in sospeso</translation>
     </message>
     <message>
         <source>Cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullato</translation>
     </message>
     <message>
         <source>Expired</source>
-        <translation type="unfinished"></translation>
+        <translation>Scaduto</translation>
     </message>
     <message>
         <source>Monthly</source>
-        <translation type="unfinished"></translation>
+        <translation>Mensile</translation>
     </message>
     <message>
         <source>Annual</source>
-        <translation type="unfinished"></translation>
+        <translation>Annuale</translation>
     </message>
     <message>
         <source>Yes</source>
-        <translation type="unfinished"></translation>
+        <translation>Sì</translation>
     </message>
     <message>
         <source>No</source>
-        <translation type="unfinished"></translation>
+        <translation>No</translation>
     </message>
     <message>
         <source>Select an entry to see what changed.</source>
         <extracomment>Part of the account page&apos;s tab interface; this tab never writes.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Selezioni una voce per vedere cosa è cambiato.</translation>
     </message>
     <message>
         <source>System</source>
-        <translation type="unfinished"></translation>
+        <translation>Sistema</translation>
     </message>
     <message>
         <source>{when} by {operator}</source>
-        <translation type="unfinished"></translation>
+        <translation>{when} – autore: {operator}</translation>
     </message>
     <message>
         <source>Product: {product}</source>
-        <translation type="unfinished"></translation>
+        <translation>Prodotto: {product}</translation>
     </message>
     <message>
         <source>Requested by {contact}</source>
-        <translation type="unfinished"></translation>
+        <translation>Richiesto da {contact}</translation>
     </message>
     <message>
         <source>No values changed.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessun valore modificato.</translation>
     </message>
     <message>
         <source>Field</source>
-        <translation type="unfinished"></translation>
+        <translation>Campo</translation>
     </message>
     <message>
         <source>Before</source>
-        <translation type="unfinished"></translation>
+        <translation>Prima</translation>
     </message>
     <message>
         <source>After</source>
-        <translation type="unfinished"></translation>
+        <translation>Dopo</translation>
     </message>
     <message>
         <source>Nothing has been changed on this account yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>Su questo account non è stato ancora modificato nulla.</translation>
     </message>
     <message>
         <source>Activity of the account</source>
-        <translation type="unfinished"></translation>
+        <translation>Attività dell'account</translation>
     </message>
     <message>
         <source>What changed</source>
-        <translation type="unfinished"></translation>
+        <translation>Modifiche</translation>
     </message>
 </context>
 <context>
@@ -765,12 +765,12 @@
     <message>
         <source>Billing Desktop</source>
         <extracomment>contexts the lower layers mark their messages with, most specific first</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Billing Desktop</translation>
     </message>
     <message>
         <source>“{location}” is neither a database file nor a server address.</source>
         <extracomment>customer emails in the account&apos;s language, for every database opened</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>“{location}” non è né un file di database né l'indirizzo di un server.</translation>
     </message>
 </context>
 <context>
@@ -778,34 +778,34 @@
     <message>
         <source>Month to month, billed monthly</source>
         <extracomment>Larger than the shared minimum: the checklist and the &quot;still billed&quot; page of one product fit without scrolling at 100 % and 150 %. The verification fields in the order the article lists them (the service&apos;s codes).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Senza vincolo di durata, fatturazione mensile</translation>
     </message>
     <message>
         <source>Month to month, billed annually</source>
-        <translation type="unfinished"></translation>
+        <translation>Senza vincolo di durata, fatturazione annuale</translation>
     </message>
     <message>
         <source>Fixed term of {months} months, billed monthly</source>
-        <translation type="unfinished"></translation>
+        <translation>Durata fissa di {months} mesi, fatturazione mensile</translation>
     </message>
     <message>
         <source>Fixed term of {months} months, billed annually</source>
-        <translation type="unfinished"></translation>
+        <translation>Durata fissa di {months} mesi, fatturazione annuale</translation>
     </message>
 </context>
 <context>
     <name>AssistedCancellationWizard</name>
     <message>
         <source>The billing contact can cancel {product} online: use Cancel subscription on its card.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il contatto di fatturazione può annullare {product} online: usi Annulla sottoscrizione nel riquadro del prodotto.</translation>
     </message>
     <message>
         <source>Nothing on this account can be cancelled now.</source>
-        <translation type="unfinished"></translation>
+        <translation>Al momento non è possibile annullare nulla su questo account.</translation>
     </message>
     <message>
         <source>Assisted cancellation – {account}</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullamento assistito – {account}</translation>
     </message>
 </context>
 <context>
@@ -813,216 +813,216 @@
     <message>
         <source>Cancelling…</source>
         <extracomment>The dialog shows only for work that takes longer than this (milliseconds). the work returned a value (GUI thread), not emitted after Cancel the work raised (GUI thread); carries the exception the user cancelled and the work has stopped after any of the three above: the task is over ``(stage, done, total)`` as reported by the work (GUI thread)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Interruzione in corso…</translation>
     </message>
 </context>
 <context>
     <name>CancellationConfirmPage</name>
     <message>
         <source>Cancel {product}?</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullare {product}?</translation>
     </message>
     <message>
         <source>Product</source>
-        <translation type="unfinished"></translation>
+        <translation>Prodotto</translation>
     </message>
     <message>
         <source>Plan</source>
-        <translation type="unfinished"></translation>
+        <translation>Piano</translation>
     </message>
     <message>
         <source>Licences</source>
-        <translation type="unfinished"></translation>
+        <translation>Licenze</translation>
     </message>
     <message>
         <source>Billing frequency</source>
-        <translation type="unfinished"></translation>
+        <translation>Frequenza di fatturazione</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation>Stato</translation>
     </message>
     <message>
         <source>A free trial without billing information simply expires at the end of the trial period, on {date}, with no charge and nothing else to do. Cancelling it now only records the reason.</source>
-        <translation type="unfinished"></translation>
+        <translation>Una prova gratuita senza dati di fatturazione scade semplicemente al termine del periodo di prova, il {date}, senza alcun addebito e senza altre azioni da parte del cliente. Annullandola ora si registra solo il motivo.</translation>
     </message>
     <message>
         <source>The agreement runs until {date}: {amount} is still billed for its remaining months. Nothing is refunded.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il contratto è valido fino al {date}: per i mesi rimanenti vengono ancora fatturati {amount}. Non è previsto alcun rimborso.</translation>
     </message>
     <message>
         <source>The current billing period is already paid for and is not refunded; nothing more is billed. Its data is kept until {deletion}, then deleted.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il periodo di fatturazione in corso è già pagato e non viene rimborsato; non viene fatturato altro. I dati vengono conservati fino al {deletion}, poi eliminati.</translation>
     </message>
     <message>
         <source>This subscription cannot be cancelled here.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questa sottoscrizione non può essere annullata qui.</translation>
     </message>
     <message>
         <source>Check what happens, give a reason and confirm with Yes, cancel.</source>
-        <translation type="unfinished"></translation>
+        <translation>Verifichi cosa succede, indichi un motivo e confermi con Sì, annulla.</translation>
     </message>
     <message>
         <source>Trial ends on</source>
-        <translation type="unfinished"></translation>
+        <translation>Fine della prova</translation>
     </message>
     <message>
         <source>Auto-renewal</source>
-        <translation type="unfinished"></translation>
+        <translation>Rinnovo automatico</translation>
     </message>
     <message>
         <source>None: a trial is never charged</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuno: una prova non viene mai addebitata</translation>
     </message>
     <message>
         <source>Active until</source>
-        <translation type="unfinished"></translation>
+        <translation>Attivo fino al</translation>
     </message>
     <message>
         <source>Turned off: the plan is not renewed after {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>Disattivato: il piano non viene rinnovato dopo il {date}</translation>
     </message>
     <message>
         <source>Why is it being cancelled?</source>
-        <translation type="unfinished"></translation>
+        <translation>Motivo dell'annullamento</translation>
     </message>
     <message>
         <source>Re&amp;quested by:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Richiesto da:</translation>
     </message>
     <message>
         <source>&amp;Reason:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Motivo:</translation>
     </message>
     <message>
         <source>De&amp;tails:</source>
-        <translation type="unfinished"></translation>
+        <translation>De&amp;ttagli:</translation>
     </message>
     <message>
         <source>Choose a reason</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga un motivo</translation>
     </message>
     <message>
         <source>Anything the customer adds (optional; up to {maximum} characters)</source>
-        <translation type="unfinished"></translation>
+        <translation>Eventuali note del cliente (facoltative; al massimo {maximum} caratteri)</translation>
     </message>
     <message>
         <source>Reason</source>
-        <translation type="unfinished"></translation>
+        <translation>Motivo</translation>
     </message>
     <message>
         <source>Details of the reason</source>
-        <translation type="unfinished"></translation>
+        <translation>Dettagli del motivo</translation>
     </message>
     <message>
         <source>Requested by</source>
-        <translation type="unfinished"></translation>
+        <translation>Richiesto da</translation>
     </message>
     <message>
         <source>{name} &lt;{email}&gt; (billing contact)</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} &lt;{email}&gt; (contatto di fatturazione)</translation>
     </message>
     <message>
         <source>{name} &lt;{email}&gt;</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} &lt;{email}&gt;</translation>
     </message>
     <message>
         <source>&amp;Start assisted cancellation…</source>
-        <translation type="unfinished"></translation>
+        <translation>A&amp;vvia annullamento assistito…</translation>
     </message>
 </context>
 <context>
     <name>CancellationReason</name>
     <message>
         <source>It is too expensive</source>
-        <translation type="unfinished"></translation>
+        <translation>È troppo costoso</translation>
     </message>
     <message>
         <source>It lacks features we need</source>
-        <translation type="unfinished"></translation>
+        <translation>Mancano funzionalità di cui abbiamo bisogno</translation>
     </message>
     <message>
         <source>We are switching provider</source>
-        <translation type="unfinished"></translation>
+        <translation>Passiamo a un altro fornitore</translation>
     </message>
     <message>
         <source>We no longer need it</source>
-        <translation type="unfinished"></translation>
+        <translation>Non ci serve più</translation>
     </message>
     <message>
         <source>It was a temporary project</source>
-        <translation type="unfinished"></translation>
+        <translation>Era per un progetto temporaneo</translation>
     </message>
     <message>
         <source>Technical problems</source>
-        <translation type="unfinished"></translation>
+        <translation>Problemi tecnici</translation>
     </message>
     <message>
         <source>Other (please describe)</source>
-        <translation type="unfinished"></translation>
+        <translation>Altro (specificare)</translation>
     </message>
 </context>
 <context>
     <name>CancellationResultPage</name>
     <message>
         <source>Cancellation confirmed</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullamento confermato</translation>
     </message>
     <message>
         <source>Auto-renewal is off. Click Close to finish.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il rinnovo automatico è disattivato. Faccia clic su Chiudi per terminare.</translation>
     </message>
     <message>
         <source>The {product} trial ends on {date}, with no charge.</source>
-        <translation type="unfinished"></translation>
+        <translation>La prova di {product} termina il {date}, senza addebiti.</translation>
     </message>
     <message>
         <source>Your {product} subscription expires on {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>La Sua sottoscrizione a {product} scade il {date}.</translation>
     </message>
     <message>
         <source>Cancellation pending</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullamento in sospeso</translation>
     </message>
     <message>
         <source>Sent to {email}</source>
-        <translation type="unfinished"></translation>
+        <translation>Inviata a {email}</translation>
     </message>
     <message>
         <source>Sent to the billing contact</source>
-        <translation type="unfinished"></translation>
+        <translation>Inviata al contatto di fatturazione</translation>
     </message>
     <message>
         <source>Product</source>
-        <translation type="unfinished"></translation>
+        <translation>Prodotto</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation>Stato</translation>
     </message>
     <message>
         <source>Trial ends on</source>
-        <translation type="unfinished"></translation>
+        <translation>Fine della prova</translation>
     </message>
     <message>
         <source>Expires on</source>
-        <translation type="unfinished"></translation>
+        <translation>Scade il</translation>
     </message>
     <message>
         <source>Auto-renewal</source>
-        <translation type="unfinished"></translation>
+        <translation>Rinnovo automatico</translation>
     </message>
     <message>
         <source>Off</source>
-        <translation type="unfinished"></translation>
+        <translation>Disattivato</translation>
     </message>
     <message>
         <source>Confirmation email</source>
-        <translation type="unfinished"></translation>
+        <translation>Email di conferma</translation>
     </message>
     <message>
         <source>If you change your mind, choose Reactivate in the subscription&apos;s options menu before {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Se cambia idea, scelga Riattiva nel menu delle opzioni della sottoscrizione prima del {date}.</translation>
     </message>
 </context>
 <context>
@@ -1030,223 +1030,223 @@
     <message>
         <source>Open &amp;Invoices</source>
         <extracomment>Refusals the account page can resolve: the service&apos;s refusal code → the tab to open and the button&apos;s words (context &quot;CancellationWizard&quot;).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Apri &amp;Fatture</translation>
     </message>
     <message>
         <source>{product} cannot be cancelled online. Please contact support to cancel.</source>
         <extracomment>The warning style of the notes (dark text on a light tint, as on the cards). the user chose the assisted cancellation instead (a support-only product) where the confirmation email went (&quot;&quot; until cancelled or when unknown) the assisted wizard opened from here (support-only products)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>{product} non può essere annullato online. Per l'annullamento contatti l'assistenza.</translation>
     </message>
     <message>
         <source>This subscription cannot be cancelled now.</source>
-        <translation type="unfinished"></translation>
+        <translation>Al momento questa sottoscrizione non può essere annullata.</translation>
     </message>
     <message>
         <source>Cancel subscription: {product}</source>
-        <translation type="unfinished"></translation>
+        <translation>Annulla sottoscrizione: {product}</translation>
     </message>
     <message>
         <source>Cancel subscription</source>
-        <translation type="unfinished"></translation>
+        <translation>Annulla sottoscrizione</translation>
     </message>
     <message>
         <source>&amp;Yes, cancel</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Sì, annulla</translation>
     </message>
     <message>
         <source>&amp;Don&apos;t cancel</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Non annullare</translation>
     </message>
     <message>
         <source>&amp;Close</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Chiudi</translation>
     </message>
 </context>
 <context>
     <name>CancellationsModel</name>
     <message>
         <source>Account</source>
-        <translation type="unfinished"></translation>
+        <translation>Account</translation>
     </message>
     <message>
         <source>Product</source>
-        <translation type="unfinished"></translation>
+        <translation>Prodotto</translation>
     </message>
     <message>
         <source>Ends on</source>
-        <translation type="unfinished"></translation>
+        <translation>Termina il</translation>
     </message>
     <message>
         <source>Amount</source>
-        <translation type="unfinished"></translation>
+        <translation>Importo</translation>
     </message>
 </context>
 <context>
     <name>CartPage</name>
     <message>
         <source>Cart</source>
-        <translation type="unfinished"></translation>
+        <translation>Carrello</translation>
     </message>
     <message>
         <source>Everything in the cart is checked out as one order and one invoice.</source>
-        <translation type="unfinished"></translation>
+        <translation>Tutto il contenuto del carrello viene acquistato con un unico ordine e un'unica fattura.</translation>
     </message>
     <message>
         <source>Review the products in your cart. Select one and press Remove from cart to take it out.</source>
-        <translation type="unfinished"></translation>
+        <translation>Controlli i prodotti nel carrello. Per toglierne uno, lo selezioni e prema Rimuovi dal carrello.</translation>
     </message>
     <message>
         <source>&amp;Remove from cart</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Rimuovi dal carrello</translation>
     </message>
     <message>
         <source>Products in the cart</source>
-        <translation type="unfinished"></translation>
+        <translation>Prodotti nel carrello</translation>
     </message>
     <message>
         <source>&amp;Checkout</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Completa la transazione</translation>
     </message>
 </context>
 <context>
     <name>ChecklistPage</name>
     <message>
         <source>The account&apos;s data was exported to {path}.</source>
-        <translation type="unfinished"></translation>
+        <translation>I dati dell'account sono stati esportati in {path}.</translation>
     </message>
     <message>
         <source>The default card has expired; add a new card or make another method the default first.</source>
-        <translation type="unfinished"></translation>
+        <translation>La carta predefinita è scaduta: aggiunga prima una nuova carta o imposti un altro metodo come predefinito.</translation>
     </message>
     <message>
         <source>{contract}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{contract}.</translation>
     </message>
     <message>
         <source>The agreement runs from {start} to {end}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il contratto è valido dal {start} al {end}.</translation>
     </message>
     <message>
         <source>The 30-day notice window closed on {deadline}: the agreement renews once more before it ends.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il termine di preavviso di 30 giorni è scaduto il {deadline}: il contratto si rinnova ancora una volta prima di terminare.</translation>
     </message>
     <message>
         <source>Cancelled by {deadline}, it does not renew.</source>
-        <translation type="unfinished"></translation>
+        <translation>Se viene annullato entro il {deadline}, non si rinnova.</translation>
     </message>
     <message>
         <source>The current billing period ends on {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il periodo di fatturazione in corso termina il {date}.</translation>
     </message>
     <message>
         <source>{product}:</source>
-        <translation type="unfinished"></translation>
+        <translation>{product}:</translation>
     </message>
     <message>
         <source>Record a bank transfer of {amount} for account {account}?</source>
-        <translation type="unfinished"></translation>
+        <translation>Registrare un bonifico di {amount} per l'account {account}?</translation>
     </message>
     <message>
         <source>Charge {amount} to {method} for account {account}?</source>
-        <translation type="unfinished"></translation>
+        <translation>Addebitare {amount} su {method} per l'account {account}?</translation>
     </message>
     <message>
         <source>Pay balance</source>
-        <translation type="unfinished"></translation>
+        <translation>Paga il saldo</translation>
     </message>
     <message>
         <source>This is done at once, before the cancellation: the open invoices are paid oldest first and the customer is emailed a payment confirmation.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'operazione viene eseguita subito, prima dell'annullamento: le fatture aperte vengono pagate a partire dalla meno recente e il cliente riceve via email una conferma di pagamento.</translation>
     </message>
     <message>
         <source>&amp;Pay {amount}</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Paga {amount}</translation>
     </message>
     <message>
         <source>{amount} was received with {method}; the customer was emailed.</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento di {amount} ricevuto con {method}; il cliente è stato informato via email.</translation>
     </message>
     <message>
         <source>Unassign all</source>
-        <translation type="unfinished"></translation>
+        <translation>Revoca tutte</translation>
     </message>
     <message numerus="yes">
         <source>Take back all %n licence(s) of {products} from their users?</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Revocare agli utenti la licenza di {products}?</numerusform>
+            <numerusform>Revocare agli utenti tutte le %n licenze di {products}?</numerusform>
         </translation>
     </message>
     <message>
         <source>This is done at once, before the cancellation: these users can no longer use the product.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'operazione viene eseguita subito, prima dell'annullamento: questi utenti non potranno più usare il prodotto.</translation>
     </message>
     <message>
         <source>&amp;Unassign all</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Revoca tutte</translation>
     </message>
     <message numerus="yes">
         <source>%n licence(s) were unassigned.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n licenza è stata revocata.</numerusform>
+            <numerusform>%n licenze sono state revocate.</numerusform>
         </translation>
     </message>
     <message>
         <source>Export account data</source>
-        <translation type="unfinished"></translation>
+        <translation>Esporta dati dell'account</translation>
     </message>
     <message>
         <source>Zip archives (*.zip)</source>
-        <translation type="unfinished"></translation>
+        <translation>Archivi ZIP (*.zip)</translation>
     </message>
     <message>
         <source>Reading the account&apos;s data…</source>
-        <translation type="unfinished"></translation>
+        <translation>Lettura dei dati dell'account…</translation>
     </message>
     <message>
         <source>Writing the archive…</source>
-        <translation type="unfinished"></translation>
+        <translation>Scrittura dell'archivio…</translation>
     </message>
     <message>
         <source>Exporting the account&apos;s data…</source>
-        <translation type="unfinished"></translation>
+        <translation>Esportazione dei dati dell'account…</translation>
     </message>
     <message>
         <source>The account&apos;s data was exported.</source>
-        <translation type="unfinished"></translation>
+        <translation>I dati dell'account sono stati esportati.</translation>
     </message>
     <message>
         <source>Before you cancel</source>
-        <translation type="unfinished"></translation>
+        <translation>Prima di annullare</translation>
     </message>
     <message>
         <source>Step 3 of 6: every item must hold before the cancellation can go ahead.</source>
-        <translation type="unfinished"></translation>
+        <translation>Passaggio 3 di 6: tutte le condizioni devono essere soddisfatte prima di procedere con l'annullamento.</translation>
     </message>
     <message>
         <source>Each button here does one thing at once, after you confirm it: it is the only change made before the final Cancel subscriptions button. Each item ticks itself when it holds.</source>
-        <translation type="unfinished"></translation>
+        <translation>Ogni pulsante di questa pagina esegue subito una sola operazione, dopo la Sua conferma: è l'unica modifica effettuata prima del pulsante finale Annulla sottoscrizioni. Ogni voce viene spuntata automaticamente quando è soddisfatta.</translation>
     </message>
     <message>
         <source>&amp;Pay balance…</source>
-        <translation type="unfinished"></translation>
+        <translation>Pa&amp;ga il saldo…</translation>
     </message>
     <message>
         <source>Payment &amp;methods…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Metodi di pagamento…</translation>
     </message>
     <message>
         <source>&amp;Unassign all…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Revoca tutte…</translation>
     </message>
     <message>
         <source>E&amp;xport account data…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Esporta dati dell'account…</translation>
     </message>
     <message>
         <source>The caller confirms the data is already backed &amp;up</source>
-        <translation type="unfinished"></translation>
+        <translation>Il chiamante conferma che esiste già un &amp;backup dei dati</translation>
     </message>
 </context>
 <context>
@@ -1254,90 +1254,90 @@
     <message>
         <source>Checkout — {company} ({account})</source>
         <extracomment>error codes that block the whole change (shown on the Plan page with the way out) error codes about the tier choice (shown under the tiers) error codes about the licence count (shown under the spin box) how a line is billed, as a whole phrase (never a lower-cased frequency word) &quot;per licence per month|year&quot; for the price of a tier or an add-on a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) the Plan page; ``None`` when the wizard was opened from the cart</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Acquisto — {company} ({account})</translation>
     </message>
     <message>
         <source>&amp;Close</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Chiudi</translation>
     </message>
 </context>
 <context>
     <name>ConfirmPage</name>
     <message>
         <source>Account:</source>
-        <translation type="unfinished"></translation>
+        <translation>Account:</translation>
     </message>
     <message>
         <source>{account}, {company}</source>
-        <translation type="unfinished"></translation>
+        <translation>{account}, {company}</translation>
     </message>
     <message>
         <source>Requested by:</source>
-        <translation type="unfinished"></translation>
+        <translation>Richiesto da:</translation>
     </message>
     <message>
         <source>{name} ({roles})</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} ({roles})</translation>
     </message>
     <message>
         <source>Caller verified:</source>
-        <translation type="unfinished"></translation>
+        <translation>Chiamante verificato:</translation>
     </message>
     <message>
         <source>{name}:</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}:</translation>
     </message>
     <message>
         <source>cancelled now, active until {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>annullato ora, attivo fino al {date}</translation>
     </message>
     <message>
         <source>Still billed:</source>
-        <translation type="unfinished"></translation>
+        <translation>Ancora fatturato:</translation>
     </message>
     <message>
         <source>Billed now:</source>
-        <translation type="unfinished"></translation>
+        <translation>Fatturato ora:</translation>
     </message>
     <message>
         <source>Nothing</source>
-        <translation type="unfinished"></translation>
+        <translation>Nulla</translation>
     </message>
     <message>
         <source>Confirmation email to:</source>
-        <translation type="unfinished"></translation>
+        <translation>Email di conferma a:</translation>
     </message>
     <message>
         <source>{name} &lt;{email}&gt;</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} &lt;{email}&gt;</translation>
     </message>
     <message>
         <source>Confirm the cancellation</source>
-        <translation type="unfinished"></translation>
+        <translation>Confermi l'annullamento</translation>
     </message>
     <message>
         <source>Step 6 of 6: nothing is cancelled until you press Cancel subscriptions.</source>
-        <translation type="unfinished"></translation>
+        <translation>Passaggio 6 di 6: non viene annullato nulla finché non preme Annulla sottoscrizioni.</translation>
     </message>
     <message>
         <source>Cancel &amp;subscriptions</source>
-        <translation type="unfinished"></translation>
+        <translation>Annulla &amp;sottoscrizioni</translation>
     </message>
     <message>
         <source>&amp;Reason:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Motivo:</translation>
     </message>
     <message>
         <source>&amp;Details:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Dettagli:</translation>
     </message>
     <message>
         <source>What the caller said (required for Other)</source>
-        <translation type="unfinished"></translation>
+        <translation>Quanto riferito dal chiamante (obbligatorio per Altro)</translation>
     </message>
     <message>
         <source>Choose a reason…</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga un motivo…</translation>
     </message>
 </context>
 <context>
@@ -1345,19 +1345,19 @@
     <message>
         <source>Super admin</source>
         <extracomment>Contact roles in the order they are listed, most powerful first.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Super amministratore</translation>
     </message>
     <message>
         <source>Billing admin</source>
-        <translation type="unfinished"></translation>
+        <translation>Amministratore fatturazione</translation>
     </message>
     <message>
         <source>Product admin</source>
-        <translation type="unfinished"></translation>
+        <translation>Amministratore prodotto</translation>
     </message>
     <message>
         <source>User</source>
-        <translation type="unfinished"></translation>
+        <translation>Utente</translation>
     </message>
 </context>
 <context>
@@ -1365,183 +1365,183 @@
     <message>
         <source>Excluding VAT</source>
         <extracomment>Bar colours, readable on light and dark backgrounds alike. A refresh never shows a progress dialog (the view says it is reading). Ticks of the value axes (at most this many steps above zero).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>IVA esclusa</translation>
     </message>
     <message>
         <source>{amount} per year</source>
-        <translation type="unfinished"></translation>
+        <translation>{amount} all'anno</translation>
     </message>
     <message>
         <source>{amount} per month</source>
-        <translation type="unfinished"></translation>
+        <translation>{amount} al mese</translation>
     </message>
     <message>
         <source>Reading the figures…</source>
         <extracomment>A row of a list was activated (Enter, double-click); carries the account id. New figures are shown (after :meth:`refresh`).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Lettura dei dati…</translation>
     </message>
     <message>
         <source>Dashboard</source>
-        <translation type="unfinished"></translation>
+        <translation>Dashboard</translation>
     </message>
     <message>
         <source>{month}: {amount} projected from the renewals due (excluding VAT)</source>
-        <translation type="unfinished"></translation>
+        <translation>{month}: {amount} previsti dai rinnovi in scadenza (IVA esclusa)</translation>
     </message>
     <message>
         <source>{month}: {amount} invoiced (excluding VAT)</source>
-        <translation type="unfinished"></translation>
+        <translation>{month}: {amount} fatturati (IVA esclusa)</translation>
     </message>
     <message>
         <source>&amp;Currency:</source>
-        <translation type="unfinished"></translation>
+        <translation>Val&amp;uta:</translation>
     </message>
     <message>
         <source>The currency of the revenue chart; amounts are never converted</source>
-        <translation type="unfinished"></translation>
+        <translation>La valuta del grafico dei ricavi; gli importi non vengono mai convertiti</translation>
     </message>
     <message>
         <source>Invoiced</source>
-        <translation type="unfinished"></translation>
+        <translation>Fatturato</translation>
     </message>
     <message>
         <source>Projected from renewals due</source>
-        <translation type="unfinished"></translation>
+        <translation>Previsto dai rinnovi in scadenza</translation>
     </message>
     <message>
         <source>Bought</source>
-        <translation type="unfinished"></translation>
+        <translation>Acquistate</translation>
     </message>
     <message>
         <source>Assigned</source>
-        <translation type="unfinished"></translation>
+        <translation>Assegnate</translation>
     </message>
     <message>
         <source>Recurring revenue per month</source>
-        <translation type="unfinished"></translation>
+        <translation>Ricavi ricorrenti mensili</translation>
     </message>
     <message>
         <source>Licences bought and assigned per product</source>
-        <translation type="unfinished"></translation>
+        <translation>Licenze acquistate e assegnate per prodotto</translation>
     </message>
     <message>
         <source>Pending cancellations</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullamenti in sospeso</translation>
     </message>
     <message>
         <source>Renewals in the next {days} days</source>
-        <translation type="unfinished"></translation>
+        <translation>Rinnovi nei prossimi {days} giorni</translation>
     </message>
     <message>
         <source>No subscription is waiting to be cancelled.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuna sottoscrizione è in attesa di annullamento.</translation>
     </message>
     <message>
         <source>No subscription renews in the next {days} days.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuna sottoscrizione si rinnova nei prossimi {days} giorni.</translation>
     </message>
     <message>
         <source>Recurring revenue per month in {currency}, excluding VAT</source>
-        <translation type="unfinished"></translation>
+        <translation>Ricavi ricorrenti mensili in {currency}, IVA esclusa</translation>
     </message>
     <message>
         <source>Figures as of {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>Dati aggiornati al {date}</translation>
     </message>
     <message numerus="yes">
         <source>&amp;Pending cancellations (%Ln)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>A&amp;nnullamenti in sospeso (%Ln)</numerusform>
+            <numerusform>A&amp;nnullamenti in sospeso (%Ln)</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>&amp;Renewals in the next {days} days (%Ln)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>&amp;Rinnovi nei prossimi {days} giorni (%Ln)</numerusform>
+            <numerusform>&amp;Rinnovi nei prossimi {days} giorni (%Ln)</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>%Ln more not shown</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Altro %Ln non mostrato</numerusform>
+            <numerusform>Altri %Ln non mostrati</numerusform>
         </translation>
     </message>
     <message>
         <source>{title} — {more}</source>
-        <translation type="unfinished"></translation>
+        <translation>{title} — {more}</translation>
     </message>
 </context>
 <context>
     <name>DatabaseError</name>
     <message>
         <source>The database {path} cannot be used: {detail}</source>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile usare il database {path}: {detail}</translation>
     </message>
     <message>
         <source>Cannot create the database {path}: the folder is not writable ({detail}).</source>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile creare il database {path}: la cartella non è scrivibile ({detail}).</translation>
     </message>
     <message>
         <source>The file {path} is not a valid Billing Desktop database or is damaged; it was left untouched.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il file {path} non è un database di Billing Desktop valido o è danneggiato; non è stato modificato.</translation>
     </message>
     <message>
         <source>The database {path} was created by a newer version of Billing Desktop (schema {revision}); update the application to open it. The file was left untouched.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il database {path} è stato creato da una versione più recente di Billing Desktop (schema {revision}); aggiorni l'applicazione per aprirlo. Il file non è stato modificato.</translation>
     </message>
     <message>
         <source>The database {path} is read-only; copy it to a writable folder or fix its permissions.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il database {path} è di sola lettura: lo copi in una cartella scrivibile o ne corregga i permessi.</translation>
     </message>
     <message>
         <source>The database {path} is locked by another program; close it and try again.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il database {path} è bloccato da un altro programma: chiuda il programma e riprovi.</translation>
     </message>
     <message>
         <source>Cannot connect to the database server {path}: {detail}</source>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile connettersi al server di database {path}: {detail}</translation>
     </message>
     <message>
         <source>{path} is not a database address Billing Desktop can use: {detail}</source>
-        <translation type="unfinished"></translation>
+        <translation>{path} non è un indirizzo di database utilizzabile da Billing Desktop: {detail}</translation>
     </message>
 </context>
 <context>
     <name>DatabasePage</name>
     <message>
         <source>Database</source>
-        <translation type="unfinished"></translation>
+        <translation>Database</translation>
     </message>
     <message>
         <source>Choose the database file</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelta del file di database</translation>
     </message>
     <message>
         <source>SQLite databases (*.sqlite3 *.sqlite *.db);;All files (*)</source>
-        <translation type="unfinished"></translation>
+        <translation>Database SQLite (*.sqlite3 *.sqlite *.db);;Tutti i file (*)</translation>
     </message>
     <message>
         <source>In use now:</source>
-        <translation type="unfinished"></translation>
+        <translation>In uso ora:</translation>
     </message>
     <message>
         <source>SQLite &amp;file:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;File SQLite:</translation>
     </message>
     <message>
         <source>Database &amp;server URL:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;URL del server di database:</translation>
     </message>
     <message>
         <source>&amp;Browse…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Sfoglia…</translation>
     </message>
     <message>
         <source>A file that does not exist yet is created as a new, empty database. The application opens the chosen database when you press OK or Apply, and again at every start.</source>
-        <translation type="unfinished"></translation>
+        <translation>Se il file non esiste ancora, viene creato come nuovo database vuoto. L'applicazione apre il database scelto quando si preme OK o Applica, e poi a ogni avvio.</translation>
     </message>
 </context>
 <context>
@@ -1549,66 +1549,66 @@
     <message>
         <source>Plans: {plans}</source>
         <extracomment>the Buy / Subscribe again button, with the product&apos;s catalog code</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Piani: {plans}</translation>
     </message>
     <message>
         <source>From {price} per licence per month, with a {days}-day free trial</source>
-        <translation type="unfinished"></translation>
+        <translation>Da {price} per licenza al mese, con prova gratuita di {days} giorni</translation>
     </message>
     <message>
         <source>From {price} per licence per month</source>
-        <translation type="unfinished"></translation>
+        <translation>Da {price} per licenza al mese</translation>
     </message>
     <message>
         <source>Ended on {ended}. Its data is kept until {deletion}, then deleted.</source>
-        <translation type="unfinished"></translation>
+        <translation>Terminato il {ended}. I dati vengono conservati fino al {deletion}, poi eliminati.</translation>
     </message>
     <message>
         <source>Ended on {ended}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Terminato il {ended}.</translation>
     </message>
     <message>
         <source>Cannot be bought now: {reason}</source>
-        <translation type="unfinished"></translation>
+        <translation>Non acquistabile ora: {reason}</translation>
     </message>
     <message>
         <source>Subscribe again</source>
-        <translation type="unfinished"></translation>
+        <translation>Abbonati di nuovo</translation>
     </message>
     <message>
         <source>Buy</source>
-        <translation type="unfinished"></translation>
+        <translation>Acquista</translation>
     </message>
     <message>
         <source>Subscribe to {product} again</source>
-        <translation type="unfinished"></translation>
+        <translation>Abbonati di nuovo a {product}</translation>
     </message>
     <message>
         <source>Buy {product}</source>
-        <translation type="unfinished"></translation>
+        <translation>Acquista {product}</translation>
     </message>
     <message>
         <source>{product}, cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>{product}, annullato</translation>
     </message>
 </context>
 <context>
     <name>DisputeDialog</name>
     <message>
         <source>Dispute invoice {number}</source>
-        <translation type="unfinished"></translation>
+        <translation>Contesta la fattura {number}</translation>
     </message>
     <message>
         <source>Invoice {number} was issued on {date}; it can be disputed until {deadline}. The dispute is noted on the invoice; nothing is credited automatically.</source>
-        <translation type="unfinished"></translation>
+        <translation>La fattura {number} è stata emessa il {date} e può essere contestata fino al {deadline}. La contestazione viene annotata sulla fattura; non viene emesso automaticamente alcun accredito.</translation>
     </message>
     <message>
         <source>What does the customer dispute?</source>
-        <translation type="unfinished"></translation>
+        <translation>Che cosa contesta il cliente?</translation>
     </message>
     <message>
         <source>&amp;Note dispute</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Registra contestazione</translation>
     </message>
 </context>
 <context>
@@ -1616,174 +1616,174 @@
     <message>
         <source>The card number is not valid. Check the digits.</source>
         <extracomment>Latest expiry year accepted, relative to today (cards are issued for ≤ 20 years).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Il numero della carta non è valido. Controlli le cifre.</translation>
     </message>
     <message>
         <source>The expiry date {month}/{year} is not valid.</source>
-        <translation type="unfinished"></translation>
+        <translation>La data di scadenza {month}/{year} non è valida.</translation>
     </message>
     <message>
         <source>The card expired in {month:02d}/{year}.</source>
-        <translation type="unfinished"></translation>
+        <translation>La carta è scaduta nel {month:02d}/{year}.</translation>
     </message>
     <message>
         <source>This card type is not accepted.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questo tipo di carta non è accettato.</translation>
     </message>
     <message>
         <source>The IBAN is not valid. Check the digits.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'IBAN non è valido. Controlli le cifre.</translation>
     </message>
     <message>
         <source>The IBAN does not have a valid format.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il formato dell'IBAN non è valido.</translation>
     </message>
     <message>
         <source>{text} is not a valid date (use YYYY-MM-DD, today, or today+/-N followed by d, w, m or y).</source>
-        <translation type="unfinished"></translation>
+        <translation>{text} non è una data valida (usi AAAA-MM-GG, today oppure today+/-N seguito da d, w, m o y).</translation>
     </message>
     <message>
         <source>Unknown currency code: {currency}.</source>
         <extracomment>Minor-unit exponent (digits after the decimal point) per ISO-4217 code. Largest magnitude of an amount in minor units: it must fit a signed 64-bit integer column (``|minor| &lt;= 2**63 - 1``).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Codice valuta sconosciuto: {currency}.</translation>
     </message>
     <message>
         <source>The amount {amount} is not a number.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'importo {amount} non è un numero.</translation>
     </message>
     <message>
         <source>{amount} is not a valid amount.</source>
-        <translation type="unfinished"></translation>
+        <translation>{amount} non è un importo valido.</translation>
     </message>
     <message>
         <source>The amount {amount} is too large.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'importo {amount} è troppo elevato.</translation>
     </message>
     <message>
         <source>A period must end after it starts ({start} – {end}).</source>
-        <translation type="unfinished"></translation>
+        <translation>Un periodo deve terminare dopo il suo inizio ({start} – {end}).</translation>
     </message>
     <message>
         <source>The date is out of the supported range.</source>
-        <translation type="unfinished"></translation>
+        <translation>La data è fuori dall'intervallo supportato.</translation>
     </message>
     <message>
         <source>{day} is before the billing start date {anchor}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{day} è precedente alla data di inizio della fatturazione {anchor}.</translation>
     </message>
     <message>
         <source>A fixed term must last at least one month.</source>
-        <translation type="unfinished"></translation>
+        <translation>Una durata fissa deve essere di almeno un mese.</translation>
     </message>
     <message>
         <source>Only a super admin can request cancellation of this product.</source>
         <extracomment>&quot;A fixed-term agreement renews for another term unless cancelled at least 30 days before its end.&quot; &quot;An invoice can be disputed within 15 days of issue.&quot; &quot;Data of a cancelled product is kept 90 days after the effective end date.&quot;</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Solo un super amministratore può richiedere l'annullamento di questo prodotto.</translation>
     </message>
     <message>
         <source>This product was bought through a representative: only a product admin or an authorised billing admin can request its cancellation.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questo prodotto è stato acquistato tramite un rappresentante: solo un amministratore prodotto o un amministratore fatturazione autorizzato può richiederne l'annullamento.</translation>
     </message>
     <message>
         <source>Only a super admin or a billing admin can request cancellation.</source>
-        <translation type="unfinished"></translation>
+        <translation>Solo un super amministratore o un amministratore fatturazione può richiedere l'annullamento.</translation>
     </message>
     <message>
         <source>{on} is not in the current billing period ({start} – {end}).</source>
-        <translation type="unfinished"></translation>
+        <translation>{on} non rientra nel periodo di fatturazione in corso ({start} – {end}).</translation>
     </message>
     <message>
         <source>A fixed-term agreement needs an end date.</source>
-        <translation type="unfinished"></translation>
+        <translation>Un contratto a durata fissa richiede una data di fine.</translation>
     </message>
     <message>
         <source>Contact your billing admin ({name}, {email}) to make product or licensing changes</source>
-        <translation type="unfinished"></translation>
+        <translation>Per apportare modifiche ai prodotti o alle licenze, contatti l'amministratore fatturazione ({name}, {email})</translation>
     </message>
     <message>
         <source>This is already the current plan.</source>
         <extracomment>Operator roles that make account changes (SPEC §6); the account/database limits of ``representative`` and ``trainer`` are checked by :func:`operator_may_modify`.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Questo è già il piano attuale.</translation>
     </message>
     <message>
         <source>To move to a lower plan, contact Customer Care</source>
-        <translation type="unfinished"></translation>
+        <translation>Per passare a un piano inferiore, contatti l'Assistenza clienti</translation>
     </message>
     <message>
         <source>At least one licence is required.</source>
-        <translation type="unfinished"></translation>
+        <translation>È necessaria almeno una licenza.</translation>
     </message>
     <message>
         <source>{assigned} licences are assigned to users. Unassign licences before reducing the count below {assigned}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Agli utenti sono assegnate {assigned} licenze. Revochi alcune assegnazioni prima di scendere sotto {assigned}.</translation>
     </message>
     <message>
         <source>This plan allows at most {maximum} licences.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questo piano consente al massimo {maximum} licenze.</translation>
     </message>
     <message>
         <source>The subscription has expired. Subscribe again before making changes.</source>
-        <translation type="unfinished"></translation>
+        <translation>La sottoscrizione è scaduta. Si abboni di nuovo prima di apportare modifiche.</translation>
     </message>
     <message>
         <source>An overdue invoice must be paid before the plan can be changed.</source>
-        <translation type="unfinished"></translation>
+        <translation>Prima di cambiare piano è necessario pagare la fattura scaduta.</translation>
     </message>
     <message>
         <source>Invoices can be disputed within 15 days of issue; the last day was {deadline}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Le fatture possono essere contestate entro 15 giorni dall'emissione; l'ultimo giorno utile era il {deadline}.</translation>
     </message>
     <message>
         <source>Representatives can change only the corporate accounts assigned to them.</source>
-        <translation type="unfinished"></translation>
+        <translation>I rappresentanti possono modificare solo gli account Corporate loro assegnati.</translation>
     </message>
     <message>
         <source>Trainers can make changes only in a demo database.</source>
-        <translation type="unfinished"></translation>
+        <translation>I formatori possono apportare modifiche solo in un database demo.</translation>
     </message>
     <message>
         <source>Your role is read-only.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il Suo ruolo è di sola lettura.</translation>
     </message>
     <message>
         <source>The change date {on} is before the current billing period starts ({start}).</source>
-        <translation type="unfinished"></translation>
+        <translation>La data della modifica {on} è precedente all'inizio del periodo di fatturazione in corso ({start}).</translation>
     </message>
     <message>
         <source>The amount must not be negative.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'importo non può essere negativo.</translation>
     </message>
     <message>
         <source>{country} is not a valid country code.</source>
-        <translation type="unfinished"></translation>
+        <translation>{country} non è un codice paese valido.</translation>
     </message>
     <message>
         <source>The VAT rate {rate} for {country} is not valid.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'aliquota IVA {rate} per {country} non è valida.</translation>
     </message>
     <message>
         <source>The VAT rates file is not valid: {detail}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il file delle aliquote IVA non è valido: {detail}.</translation>
     </message>
     <message>
         <source>The VAT rates file {path} cannot be read.</source>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile leggere il file delle aliquote IVA {path}.</translation>
     </message>
     <message>
         <source>{number} is not a valid VAT number for {country}: check its format.</source>
-        <translation type="unfinished"></translation>
+        <translation>{number} non è una partita IVA valida per {country}: ne controlli il formato.</translation>
     </message>
     <message>
         <source>{number} is not a valid VAT number for {country}: check the digits.</source>
-        <translation type="unfinished"></translation>
+        <translation>{number} non è una partita IVA valida per {country}: ne controlli le cifre.</translation>
     </message>
     <message>
         <source>The VAT number {number} belongs to another country than the billing country {country}.</source>
-        <translation type="unfinished"></translation>
+        <translation>La partita IVA {number} appartiene a un paese diverso dal paese di fatturazione {country}.</translation>
     </message>
     <message>
         <source>VAT numbers of {country} cannot be validated.</source>
-        <translation type="unfinished"></translation>
+        <translation>Le partite IVA di {country} non possono essere convalidate.</translation>
     </message>
 </context>
 <context>
@@ -1791,31 +1791,31 @@
     <message>
         <source>Your order {order_number} is confirmed</source>
         <extracomment>Translation context of every email text (``QCoreApplication.translate(&quot;Email&quot;, …)``).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Il Suo ordine {order_number} è confermato</translation>
     </message>
     <message>
         <source>Your {product} subscription has been cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>La Sua sottoscrizione a {product} è stata annullata</translation>
     </message>
     <message>
         <source>Your {product} subscription has been reactivated</source>
-        <translation type="unfinished"></translation>
+        <translation>La Sua sottoscrizione a {product} è stata riattivata</translation>
     </message>
     <message>
         <source>Your {product} trial ends on {trial_end}</source>
-        <translation type="unfinished"></translation>
+        <translation>La Sua prova di {product} termina il {trial_end}</translation>
     </message>
     <message>
         <source>Your {product} trial has ended</source>
-        <translation type="unfinished"></translation>
+        <translation>La Sua prova di {product} è terminata</translation>
     </message>
     <message>
         <source>Invoice {invoice_number} for your {product} subscription</source>
-        <translation type="unfinished"></translation>
+        <translation>Fattura {invoice_number} per la Sua sottoscrizione a {product}</translation>
     </message>
     <message>
         <source>Payment received: {amount}</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento ricevuto: {amount}</translation>
     </message>
     <message>
         <source>Hello {contact_name},
@@ -1828,7 +1828,15 @@ Invoice {invoice_number}: {total} (amount due now: {amount_due}).
 Your next billing date is {next_billing_date}.
 </source>
         <extracomment>Bodies; a kind may have variants chosen by :func:`template_for` from its values.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Gentile {contact_name},
+
+la ringraziamo per il Suo ordine {order_number}.
+
+{summary}
+
+Fattura {invoice_number}: {total} (importo dovuto ora: {amount_due}).
+La prossima data di fatturazione è il {next_billing_date}.
+</translation>
     </message>
     <message>
         <source>Hello {contact_name},
@@ -1836,28 +1844,41 @@ Your next billing date is {next_billing_date}.
 we have cancelled the automatic renewal of your {product} subscription. It stays active until {expiry_date}.
 You can reactivate it at any time before then.
 </source>
-        <translation type="unfinished"></translation>
+        <translation>Gentile {contact_name},
+
+abbiamo annullato il rinnovo automatico della Sua sottoscrizione a {product}, che resta attiva fino al {expiry_date}.
+Fino ad allora può riattivarla in qualsiasi momento.
+</translation>
     </message>
     <message>
         <source>Hello {contact_name},
 
 your {product} subscription will renew automatically again. Your next billing date is {next_billing_date}.
 </source>
-        <translation type="unfinished"></translation>
+        <translation>Gentile {contact_name},
+
+la Sua sottoscrizione a {product} verrà di nuovo rinnovata automaticamente. La prossima data di fatturazione è il {next_billing_date}.
+</translation>
     </message>
     <message>
         <source>Hello {contact_name},
 
 your free {product} trial ends on {trial_end}. Subscribe before then to keep using it.
 </source>
-        <translation type="unfinished"></translation>
+        <translation>Gentile {contact_name},
+
+la Sua prova gratuita di {product} termina il {trial_end}. Si abboni entro tale data per continuare a utilizzare il prodotto.
+</translation>
     </message>
     <message>
         <source>Hello {contact_name},
 
 your free {product} trial ended on {trial_end}. Nothing was charged. You can subscribe at any time.
 </source>
-        <translation type="unfinished"></translation>
+        <translation>Gentile {contact_name},
+
+la Sua prova gratuita di {product} è terminata il {trial_end}. Non è stato addebitato nulla. Può abbonarsi in qualsiasi momento.
+</translation>
     </message>
     <message>
         <source>Hello {contact_name},
@@ -1865,7 +1886,11 @@ your free {product} trial ended on {trial_end}. Nothing was charged. You can sub
 your {product} subscription has renewed for the period {period}.
 Invoice {invoice_number}: {total}. The amount has been charged to {charged_to}.
 </source>
-        <translation type="unfinished"></translation>
+        <translation>Gentile {contact_name},
+
+la Sua sottoscrizione a {product} è stata rinnovata per il periodo {period}.
+Fattura {invoice_number}: {total}. L'importo è stato addebitato su {charged_to}.
+</translation>
     </message>
     <message>
         <source>Hello {contact_name},
@@ -1873,7 +1898,11 @@ Invoice {invoice_number}: {total}. The amount has been charged to {charged_to}.
 your {product} subscription has renewed for the period {period}.
 Invoice {invoice_number}: {total}. Please pay {amount_due} by {due_date}.
 </source>
-        <translation type="unfinished"></translation>
+        <translation>Gentile {contact_name},
+
+la Sua sottoscrizione a {product} è stata rinnovata per il periodo {period}.
+Fattura {invoice_number}: {total}. La preghiamo di pagare {amount_due} entro il {due_date}.
+</translation>
     </message>
     <message>
         <source>Hello {contact_name},
@@ -1881,28 +1910,41 @@ Invoice {invoice_number}: {total}. Please pay {amount_due} by {due_date}.
 your {product} subscription has renewed for the period {period}.
 Invoice {invoice_number}: {total}. It has been paid from your account credit; nothing is due.
 </source>
-        <translation type="unfinished"></translation>
+        <translation>Gentile {contact_name},
+
+la Sua sottoscrizione a {product} è stata rinnovata per il periodo {period}.
+Fattura {invoice_number}: {total}. La fattura è stata pagata con il credito del Suo account; non è dovuto nulla.
+</translation>
     </message>
     <message>
         <source>Hello {contact_name},
 
 we have received your payment of {amount} for {invoice_numbers}. Thank you.
 </source>
-        <translation type="unfinished"></translation>
+        <translation>Gentile {contact_name},
+
+abbiamo ricevuto il Suo pagamento di {amount} per {invoice_numbers}. La ringraziamo.
+</translation>
     </message>
     <message>
         <source>Hello {contact_name},
 
 we have received your payment of {amount}. It has been added to your account credit and will pay your next invoices. Thank you.
 </source>
-        <translation type="unfinished"></translation>
+        <translation>Gentile {contact_name},
+
+abbiamo ricevuto il Suo pagamento di {amount}. L'importo è stato aggiunto al credito del Suo account e verrà utilizzato per pagare le prossime fatture. La ringraziamo.
+</translation>
     </message>
     <message>
         <source>Hello {contact_name},
 
 we have received your payment of {amount} for {invoice_numbers}; {to_credit} of it has been added to your account credit. Thank you.
 </source>
-        <translation type="unfinished"></translation>
+        <translation>Gentile {contact_name},
+
+abbiamo ricevuto il Suo pagamento di {amount} per {invoice_numbers}; una parte, pari a {to_credit}, è stata aggiunta al credito del Suo account. La ringraziamo.
+</translation>
     </message>
     <message>
         <source>
@@ -1912,7 +1954,12 @@ Your billing team
 Account {account_number} · {company_name}
 </source>
         <extracomment>Appended to every body.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>
+Cordiali saluti,
+Il team Fatturazione
+
+Account {account_number} · {company_name}
+</translation>
     </message>
 </context>
 <context>
@@ -1920,47 +1967,47 @@ Account {account_number} · {company_name}
     <message>
         <source>Date</source>
         <extracomment>The :class:`OutboxEmail` of a row (any column): ``ObjectRole``.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Data</translation>
     </message>
     <message>
         <source>Kind</source>
-        <translation type="unfinished"></translation>
+        <translation>Tipo</translation>
     </message>
     <message>
         <source>Subject</source>
-        <translation type="unfinished"></translation>
+        <translation>Oggetto</translation>
     </message>
     <message>
         <source>To</source>
-        <translation type="unfinished"></translation>
+        <translation>Destinatario</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation>Stato</translation>
     </message>
     <message>
         <source>Sent on {when}</source>
-        <translation type="unfinished"></translation>
+        <translation>Inviata il {when}</translation>
     </message>
     <message>
         <source>Last error: {error}</source>
-        <translation type="unfinished"></translation>
+        <translation>Ultimo errore: {error}</translation>
     </message>
     <message>
         <source>unknown</source>
-        <translation type="unfinished"></translation>
+        <translation>sconosciuto</translation>
     </message>
     <message>
         <source>Next attempt: {when}</source>
-        <translation type="unfinished"></translation>
+        <translation>Prossimo tentativo: {when}</translation>
     </message>
     <message>
         <source>Waiting to be sent</source>
-        <translation type="unfinished"></translation>
+        <translation>In attesa di invio</translation>
     </message>
     <message>
         <source>Copy to {addresses}</source>
-        <translation type="unfinished"></translation>
+        <translation>In copia: {addresses}</translation>
     </message>
 </context>
 <context>
@@ -1968,113 +2015,113 @@ Account {account_number} · {company_name}
     <message>
         <source>Order confirmation</source>
         <extracomment>Translation context of the constant words below.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Conferma d'ordine</translation>
     </message>
     <message>
         <source>Cancellation confirmation</source>
-        <translation type="unfinished"></translation>
+        <translation>Conferma di annullamento</translation>
     </message>
     <message>
         <source>Reactivation</source>
-        <translation type="unfinished"></translation>
+        <translation>Riattivazione</translation>
     </message>
     <message>
         <source>Trial ending soon</source>
-        <translation type="unfinished"></translation>
+        <translation>Prova in scadenza</translation>
     </message>
     <message>
         <source>Trial ended</source>
-        <translation type="unfinished"></translation>
+        <translation>Prova terminata</translation>
     </message>
     <message>
         <source>Renewal invoice</source>
-        <translation type="unfinished"></translation>
+        <translation>Fattura di rinnovo</translation>
     </message>
     <message>
         <source>Payment received</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento ricevuto</translation>
     </message>
     <message>
         <source>Queued</source>
-        <translation type="unfinished"></translation>
+        <translation>In coda</translation>
     </message>
     <message>
         <source>Sent</source>
-        <translation type="unfinished"></translation>
+        <translation>Inviata</translation>
     </message>
     <message>
         <source>Failed</source>
-        <translation type="unfinished"></translation>
+        <translation>Non riuscita</translation>
     </message>
     <message numerus="yes">
         <source>%n email(s)</source>
         <extracomment>Emitted after a write (failed emails made due again).</extracomment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n email</numerusform>
+            <numerusform>%n email</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>%n email(s), {failed} failed</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n email, di cui non riuscite: {failed}</numerusform>
+            <numerusform>%n email, di cui non riuscite: {failed}</numerusform>
         </translation>
     </message>
     <message>
         <source>Select an email to read it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Selezioni un'email per leggerla.</translation>
     </message>
     <message>
         <source>{to}, copy to {cc}</source>
-        <translation type="unfinished"></translation>
+        <translation>{to}, in copia {cc}</translation>
     </message>
     <message>
         <source>Sent on {when}</source>
-        <translation type="unfinished"></translation>
+        <translation>Inviata il {when}</translation>
     </message>
     <message numerus="yes">
         <source>Failed after %n attempt(s): {error}</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Non riuscita dopo %n tentativo: {error}</numerusform>
+            <numerusform>Non riuscita dopo %n tentativi: {error}</numerusform>
         </translation>
     </message>
     <message>
         <source>Queued since {when}</source>
-        <translation type="unfinished"></translation>
+        <translation>In coda dal {when}</translation>
     </message>
     <message>
         <source>&amp;Retry sending</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Riprova l'invio</translation>
     </message>
     <message>
         <source>Send the selected failed email again with the next delivery run</source>
-        <translation type="unfinished"></translation>
+        <translation>Invia di nuovo l'email non riuscita selezionata al prossimo ciclo di invio</translation>
     </message>
     <message>
         <source>No email has been sent to this customer yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>A questo cliente non è stata ancora inviata alcuna email.</translation>
     </message>
     <message>
         <source>To:</source>
-        <translation type="unfinished"></translation>
+        <translation>A:</translation>
     </message>
     <message>
         <source>Subject:</source>
-        <translation type="unfinished"></translation>
+        <translation>Oggetto:</translation>
     </message>
     <message>
         <source>Status:</source>
-        <translation type="unfinished"></translation>
+        <translation>Stato:</translation>
     </message>
     <message>
         <source>Emails sent to the customer</source>
-        <translation type="unfinished"></translation>
+        <translation>Email inviate al cliente</translation>
     </message>
     <message>
         <source>Text of the email</source>
-        <translation type="unfinished"></translation>
+        <translation>Testo dell'email</translation>
     </message>
 </context>
 <context>
@@ -2082,203 +2129,203 @@ Account {account_number} · {company_name}
     <message>
         <source>Order confirmation</source>
         <extracomment>Translation context of the constant words below.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Conferma d'ordine</translation>
     </message>
     <message>
         <source>Cancellation confirmation</source>
-        <translation type="unfinished"></translation>
+        <translation>Conferma di annullamento</translation>
     </message>
     <message>
         <source>Reactivation</source>
-        <translation type="unfinished"></translation>
+        <translation>Riattivazione</translation>
     </message>
     <message>
         <source>Trial ending soon</source>
-        <translation type="unfinished"></translation>
+        <translation>Prova in scadenza</translation>
     </message>
     <message>
         <source>Trial ended</source>
-        <translation type="unfinished"></translation>
+        <translation>Prova terminata</translation>
     </message>
     <message>
         <source>Renewal invoice</source>
-        <translation type="unfinished"></translation>
+        <translation>Fattura di rinnovo</translation>
     </message>
     <message>
         <source>Payment received</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento ricevuto</translation>
     </message>
     <message>
         <source>Pending</source>
-        <translation type="unfinished"></translation>
+        <translation>In attesa</translation>
     </message>
     <message>
         <source>Sent</source>
-        <translation type="unfinished"></translation>
+        <translation>Inviata</translation>
     </message>
     <message>
         <source>Failed</source>
-        <translation type="unfinished"></translation>
+        <translation>Non riuscita</translation>
     </message>
     <message>
         <source>All emails ({count})</source>
         <extracomment>The status filter: (stored statuses or None for all, label source).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Tutte le email ({count})</translation>
     </message>
     <message>
         <source>Pending ({count})</source>
-        <translation type="unfinished"></translation>
+        <translation>In attesa ({count})</translation>
     </message>
     <message>
         <source>Failed ({count})</source>
-        <translation type="unfinished"></translation>
+        <translation>Non riuscite ({count})</translation>
     </message>
     <message>
         <source>Not sent yet ({count})</source>
-        <translation type="unfinished"></translation>
+        <translation>Non ancora inviate ({count})</translation>
     </message>
     <message>
         <source>Sent ({count})</source>
-        <translation type="unfinished"></translation>
+        <translation>Inviate ({count})</translation>
     </message>
     <message>
         <source>A mail server is set up.</source>
         <extracomment>After every reset: how many emails have each status (``{&quot;queued&quot;: n, …}``). the server-level problem (unreachable, login refused), in the service&apos;s words The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>È configurato un server di posta.</translation>
     </message>
     <message>
         <source>No mail server is set up: emails wait in the outbox.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessun server di posta configurato: le email restano nella posta in uscita.</translation>
     </message>
     <message>
         <source>Set up the SMTP server in Settings.</source>
-        <translation type="unfinished"></translation>
+        <translation>Configuri il server SMTP nelle Impostazioni.</translation>
     </message>
     <message numerus="yes">
         <source>%Ln email(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%Ln email</numerusform>
+            <numerusform>%Ln email</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>%n email(s) will be sent as soon as a mail server is set up (Settings, SMTP server). Nothing was lost.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n email verrà inviata non appena sarà configurato un server di posta (Impostazioni, Server di posta). Non è andato perso nulla.</numerusform>
+            <numerusform>%n email verranno inviate non appena sarà configurato un server di posta (Impostazioni, Server di posta). Non è andato perso nulla.</numerusform>
         </translation>
     </message>
     <message>
         <source>No mail server is set up, so nothing was sent. The emails stay in the outbox; set up the SMTP server in Settings and send them again.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessun server di posta configurato, quindi non è stato inviato nulla. Le email restano nella posta in uscita: configuri il server SMTP nelle Impostazioni e le invii di nuovo.</translation>
     </message>
     <message>
         <source>No email is due now. Failed emails are tried again at their next attempt time, or select them and choose Retry now.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuna email da inviare ora. Le email non riuscite vengono ritentate all'ora del prossimo tentativo; in alternativa, le selezioni e scelga Riprova ora.</translation>
     </message>
     <message>
         <source>Sending emails</source>
-        <translation type="unfinished"></translation>
+        <translation>Invio delle email</translation>
     </message>
     <message numerus="yes">
         <source>Sending %n email(s) to the mail server…</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Invio di %n email al server di posta…</numerusform>
+            <numerusform>Invio di %n email al server di posta…</numerusform>
         </translation>
     </message>
     <message>
         <source>No mail server is set up, so nothing was sent. The emails stay in the outbox.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessun server di posta configurato, quindi non è stato inviato nulla. Le email restano nella posta in uscita.</translation>
     </message>
     <message numerus="yes">
         <source>The mail server could not be used, so %n email(s) stay in the outbox and will be tried again later. The server said: {error}</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Impossibile usare il server di posta: %n email resta nella posta in uscita e verrà ritentata più tardi. Risposta del server: {error}</numerusform>
+            <numerusform>Impossibile usare il server di posta: %n email restano nella posta in uscita e verranno ritentate più tardi. Risposta del server: {error}</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>%n email(s) sent.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n email inviata.</numerusform>
+            <numerusform>%n email inviate.</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>%n email(s) sent; {failed} refused by the server (see Last error).</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n email inviata; rifiutate dal server: {failed} (veda Ultimo errore).</numerusform>
+            <numerusform>%n email inviate; rifiutate dal server: {failed} (veda Ultimo errore).</numerusform>
         </translation>
     </message>
     <message>
         <source>Sending was cancelled. The emails sent before are marked sent; the others stay in the outbox.</source>
-        <translation type="unfinished"></translation>
+        <translation>Invio interrotto. Le email inviate fino a quel momento risultano inviate; le altre restano nella posta in uscita.</translation>
     </message>
     <message>
         <source>Select an email to read it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Selezioni un'email per leggerla.</translation>
     </message>
     <message>
         <source>No email here yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>Ancora nessuna email qui.</translation>
     </message>
     <message>
         <source>{to}, copy to {cc}</source>
-        <translation type="unfinished"></translation>
+        <translation>{to}, in copia {cc}</translation>
     </message>
     <message>
         <source>&amp;Show:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Mostra:</translation>
     </message>
     <message>
         <source>&amp;Retry now</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Riprova ora</translation>
     </message>
     <message>
         <source>Send the selected failed or pending emails now, without waiting</source>
-        <translation type="unfinished"></translation>
+        <translation>Invia subito le email selezionate non riuscite o in attesa, senza aspettare</translation>
     </message>
     <message>
         <source>Send &amp;pending now</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Invia ora quelle in attesa</translation>
     </message>
     <message>
         <source>Send every email that is waiting and due now to the mail server</source>
-        <translation type="unfinished"></translation>
+        <translation>Invia al server di posta tutte le email in attesa già pronte per l'invio</translation>
     </message>
     <message>
         <source>&amp;Open account</source>
-        <translation type="unfinished"></translation>
+        <translation>A&amp;pri account</translation>
     </message>
     <message>
         <source>Show the account this email was sent to</source>
-        <translation type="unfinished"></translation>
+        <translation>Mostra l'account a cui è stata inviata questa email</translation>
     </message>
     <message>
         <source>To:</source>
-        <translation type="unfinished"></translation>
+        <translation>A:</translation>
     </message>
     <message>
         <source>Account:</source>
-        <translation type="unfinished"></translation>
+        <translation>Account:</translation>
     </message>
     <message>
         <source>Subject:</source>
-        <translation type="unfinished"></translation>
+        <translation>Oggetto:</translation>
     </message>
     <message>
         <source>Status:</source>
-        <translation type="unfinished"></translation>
+        <translation>Stato:</translation>
     </message>
     <message>
         <source>Emails to customers</source>
-        <translation type="unfinished"></translation>
+        <translation>Email ai clienti</translation>
     </message>
     <message>
         <source>Text of the email</source>
-        <translation type="unfinished"></translation>
+        <translation>Testo dell'email</translation>
     </message>
 </context>
 <context>
@@ -2286,139 +2333,139 @@ Account {account_number} · {company_name}
     <message>
         <source>Invoice</source>
         <extracomment>translation context of the invoice&apos;s labels</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Fattura</translation>
     </message>
     <message>
         <source>Invoice number</source>
-        <translation type="unfinished"></translation>
+        <translation>Numero fattura</translation>
     </message>
     <message>
         <source>Issue date</source>
-        <translation type="unfinished"></translation>
+        <translation>Data di emissione</translation>
     </message>
     <message>
         <source>Due date</source>
-        <translation type="unfinished"></translation>
+        <translation>Data di scadenza</translation>
     </message>
     <message>
         <source>Service period</source>
-        <translation type="unfinished"></translation>
+        <translation>Periodo di servizio</translation>
     </message>
     <message>
         <source>Account</source>
-        <translation type="unfinished"></translation>
+        <translation>Account</translation>
     </message>
     <message>
         <source>Bill to</source>
-        <translation type="unfinished"></translation>
+        <translation>Intestatario</translation>
     </message>
     <message>
         <source>Attn. {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>Alla c.a. di {name}</translation>
     </message>
     <message>
         <source>VAT number: {vat_number}</source>
-        <translation type="unfinished"></translation>
+        <translation>Partita IVA: {vat_number}</translation>
     </message>
     <message>
         <source>Purchase order: {po_number}</source>
-        <translation type="unfinished"></translation>
+        <translation>Ordine d'acquisto: {po_number}</translation>
     </message>
     <message>
         <source>Payment terms: net {days} days</source>
-        <translation type="unfinished"></translation>
+        <translation>Termini di pagamento: {days} giorni data fattura</translation>
     </message>
     <message>
         <source>Description</source>
-        <translation type="unfinished"></translation>
+        <translation>Descrizione</translation>
     </message>
     <message>
         <source>Billing period</source>
-        <translation type="unfinished"></translation>
+        <translation>Periodo di fatturazione</translation>
     </message>
     <message>
         <source>Quantity</source>
-        <translation type="unfinished"></translation>
+        <translation>Quantità</translation>
     </message>
     <message>
         <source>Unit price</source>
-        <translation type="unfinished"></translation>
+        <translation>Prezzo unitario</translation>
     </message>
     <message>
         <source>Total</source>
-        <translation type="unfinished"></translation>
+        <translation>Totale</translation>
     </message>
     <message>
         <source>Subtotal</source>
-        <translation type="unfinished"></translation>
+        <translation>Imponibile</translation>
     </message>
     <message>
         <source>VAT {rate}</source>
-        <translation type="unfinished"></translation>
+        <translation>IVA {rate}</translation>
     </message>
     <message>
         <source>Reverse charge — VAT to be accounted for by the recipient</source>
-        <translation type="unfinished"></translation>
+        <translation>Inversione contabile — IVA da assolvere a cura del destinatario</translation>
     </message>
     <message>
         <source>Account credit applied</source>
-        <translation type="unfinished"></translation>
+        <translation>Credito dell'account applicato</translation>
     </message>
     <message>
         <source>Amount paid</source>
-        <translation type="unfinished"></translation>
+        <translation>Importo pagato</translation>
     </message>
     <message>
         <source>Amount due</source>
-        <translation type="unfinished"></translation>
+        <translation>Importo dovuto</translation>
     </message>
     <message>
         <source>Please pay {amount} by {due_date}, quoting invoice number {number}.</source>
-        <translation type="unfinished"></translation>
+        <translation>La preghiamo di pagare {amount} entro il {due_date}, indicando il numero di fattura {number}.</translation>
     </message>
     <message>
         <source>Paid in full. Thank you.</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagata per intero. Grazie.</translation>
     </message>
     <message>
         <source>This invoice has been voided and is not payable.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questa fattura è stata annullata e non deve essere pagata.</translation>
     </message>
     <message>
         <source>Disputed on {date}: {note}</source>
-        <translation type="unfinished"></translation>
+        <translation>Contestata il {date}: {note}</translation>
     </message>
     <message>
         <source>VOID</source>
-        <translation type="unfinished"></translation>
+        <translation>ANNULLATA</translation>
     </message>
     <message>
         <source>Reverse charge: VAT to be accounted for by the recipient (Article 196 VAT Directive).</source>
         <extracomment>Repository layout: ``&lt;root&gt;/resources/vat_rates.json``. An installed application passes its own path to :meth:`VatRates.load`. Wording printed on an invoice under reverse charge (Art. 196 Directive 2006/112/EC).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Inversione contabile: IVA da assolvere a cura del destinatario (articolo 196 della direttiva IVA 2006/112/CE).</translation>
     </message>
 </context>
 <context>
     <name>InvoiceLinesModel</name>
     <message>
         <source>Service</source>
-        <translation type="unfinished"></translation>
+        <translation>Servizio</translation>
     </message>
     <message>
         <source>Billing period</source>
-        <translation type="unfinished"></translation>
+        <translation>Periodo di fatturazione</translation>
     </message>
     <message>
         <source>Quantity</source>
-        <translation type="unfinished"></translation>
+        <translation>Quantità</translation>
     </message>
     <message>
         <source>Unit price</source>
-        <translation type="unfinished"></translation>
+        <translation>Prezzo unitario</translation>
     </message>
     <message>
         <source>Total</source>
-        <translation type="unfinished"></translation>
+        <translation>Totale</translation>
     </message>
 </context>
 <context>
@@ -2426,85 +2473,85 @@ Account {account_number} · {company_name}
     <message>
         <source>Open</source>
         <extracomment>Translation context of the constant words below. The status filter&apos;s and column&apos;s words, one per ``invoices.status`` value.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Aperta</translation>
     </message>
     <message>
         <source>Overdue</source>
-        <translation type="unfinished"></translation>
+        <translation>Scaduta</translation>
     </message>
     <message>
         <source>Paid</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagata</translation>
     </message>
     <message>
         <source>Void</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullata</translation>
     </message>
     <message>
         <source>{status}, disputed</source>
         <extracomment>A disputed invoice&apos;s status: the dispute is noted on the invoice, whatever its status.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>{status}, contestata</translation>
     </message>
     <message>
         <source>Number</source>
         <extracomment>The :class:`InvoiceListRow` behind a row (any column). The value the column sorts by in SQL; None for a column that does not sort. Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Numero</translation>
     </message>
     <message>
         <source>Date</source>
-        <translation type="unfinished"></translation>
+        <translation>Data</translation>
     </message>
     <message>
         <source>Account ID</source>
-        <translation type="unfinished"></translation>
+        <translation>ID account</translation>
     </message>
     <message>
         <source>Company</source>
-        <translation type="unfinished"></translation>
+        <translation>Azienda</translation>
     </message>
     <message>
         <source>Service period</source>
-        <translation type="unfinished"></translation>
+        <translation>Periodo di servizio</translation>
     </message>
     <message>
         <source>Total</source>
-        <translation type="unfinished"></translation>
+        <translation>Totale</translation>
     </message>
     <message>
         <source>Balance due</source>
-        <translation type="unfinished"></translation>
+        <translation>Da pagare</translation>
     </message>
     <message>
         <source>Due date</source>
-        <translation type="unfinished"></translation>
+        <translation>Scadenza</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation>Stato</translation>
     </message>
     <message>
         <source>Invoice numbers follow the order in which invoices were issued</source>
-        <translation type="unfinished"></translation>
+        <translation>I numeri di fattura seguono l'ordine di emissione delle fatture</translation>
     </message>
     <message>
         <source>The day the invoice was issued; sort by number for that order</source>
-        <translation type="unfinished"></translation>
+        <translation>Il giorno di emissione della fattura; per l'ordine esatto di emissione, usi la colonna Numero</translation>
     </message>
     <message>
         <source>Sorted by account, then by invoice date within each account</source>
-        <translation type="unfinished"></translation>
+        <translation>Ordinate per account, poi per data della fattura all'interno di ogni account</translation>
     </message>
     <message>
         <source>Sorted by company, then by invoice date within each account</source>
-        <translation type="unfinished"></translation>
+        <translation>Ordinate per azienda, poi per data della fattura all'interno di ogni account</translation>
     </message>
     <message>
         <source>What is still to pay on the invoice</source>
-        <translation type="unfinished"></translation>
+        <translation>Quanto resta da pagare sulla fattura</translation>
     </message>
     <message>
         <source>Sorted open first (overdue at the top), then paid, then void</source>
-        <translation type="unfinished"></translation>
+        <translation>Prima le aperte (in cima le scadute), poi le pagate, infine le annullate</translation>
     </message>
 </context>
 <context>
@@ -2512,236 +2559,236 @@ Account {account_number} · {company_name}
     <message>
         <source>Balance due: {amount}</source>
         <extracomment>a payment or dispute was written: the page reloads what depends on it a dispute note kept after a conflict, offered again by the next Dispute… set while reload() refills the tables: one detail read, not one per table</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Saldo da pagare: {amount}</translation>
     </message>
     <message>
         <source>Nothing is due.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessun importo dovuto.</translation>
     </message>
     <message>
         <source>Account credit: {amount}</source>
-        <translation type="unfinished"></translation>
+        <translation>Credito dell'account: {amount}</translation>
     </message>
     <message numerus="yes">
         <source>&amp;Open invoices (%n)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Fatture ap&amp;erte (%n)</numerusform>
+            <numerusform>Fatture ap&amp;erte (%n)</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>P&amp;aid invoices (%n)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Fatture &amp;pagate (%n)</numerusform>
+            <numerusform>Fatture &amp;pagate (%n)</numerusform>
         </translation>
     </message>
     <message>
         <source>No open invoices: everything is paid.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuna fattura aperta: è tutto pagato.</translation>
     </message>
     <message>
         <source>Invoice details</source>
-        <translation type="unfinished"></translation>
+        <translation>Dettagli della fattura</translation>
     </message>
     <message>
         <source>Select an invoice to see its lines.</source>
-        <translation type="unfinished"></translation>
+        <translation>Selezioni una fattura per vederne le righe.</translation>
     </message>
     <message>
         <source>Invoice {number} of {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>Fattura {number} del {date}</translation>
     </message>
     <message>
         <source>VAT (reverse charge)</source>
-        <translation type="unfinished"></translation>
+        <translation>IVA (inversione contabile)</translation>
     </message>
     <message>
         <source>VAT {rate}</source>
-        <translation type="unfinished"></translation>
+        <translation>IVA {rate}</translation>
     </message>
     <message>
         <source>Overdue: was due on {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scaduta: la scadenza era il {date}.</translation>
     </message>
     <message>
         <source>Due on {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scade il {date}.</translation>
     </message>
     <message>
         <source>Voided on {date}: {reason}</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullata il {date}: {reason}</translation>
     </message>
     <message>
         <source>Paid {amount} on {date} with {method}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento di {amount} del {date} con {method}.</translation>
     </message>
     <message>
         <source>VAT reverse charged: customer VAT number {vat}.</source>
-        <translation type="unfinished"></translation>
+        <translation>IVA in inversione contabile: partita IVA del cliente {vat}.</translation>
     </message>
     <message>
         <source>Disputed on {date}: {note}</source>
-        <translation type="unfinished"></translation>
+        <translation>Contestata il {date}: {note}</translation>
     </message>
     <message>
         <source>Can be disputed until {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Contestabile fino al {date}.</translation>
     </message>
     <message>
         <source>The dispute window closed on {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il termine per la contestazione è scaduto il {date}.</translation>
     </message>
     <message>
         <source>bank transfer</source>
-        <translation type="unfinished"></translation>
+        <translation>bonifico bancario</translation>
     </message>
     <message>
         <source>A void invoice cannot be disputed.</source>
-        <translation type="unfinished"></translation>
+        <translation>Una fattura annullata non può essere contestata.</translation>
     </message>
     <message>
         <source>Invoices can be disputed within 15 days of issue; the last day for {number} was {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Le fatture possono essere contestate entro 15 giorni dall'emissione; per la fattura {number} l'ultimo giorno utile era il {date}.</translation>
     </message>
     <message>
         <source>The default card {method} has expired; add a new card or make another method the default first.</source>
-        <translation type="unfinished"></translation>
+        <translation>La carta predefinita {method} è scaduta: aggiunga prima una nuova carta o imposti un altro metodo come predefinito.</translation>
     </message>
     <message>
         <source>Nothing is due on this account.</source>
-        <translation type="unfinished"></translation>
+        <translation>Su questo account non è dovuto nulla.</translation>
     </message>
     <message>
         <source>Your role can view this account but not change it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il Suo ruolo consente di visualizzare questo account, ma non di modificarlo.</translation>
     </message>
     <message>
         <source>Pay balance</source>
-        <translation type="unfinished"></translation>
+        <translation>Paga il saldo</translation>
     </message>
     <message>
         <source>Record a bank transfer of {amount} for account {account}?</source>
-        <translation type="unfinished"></translation>
+        <translation>Registrare un bonifico di {amount} per l'account {account}?</translation>
     </message>
     <message>
         <source>Charge {amount} to {method} for account {account}?</source>
-        <translation type="unfinished"></translation>
+        <translation>Addebitare {amount} su {method} per l'account {account}?</translation>
     </message>
     <message>
         <source>The open invoices are paid oldest first and the customer is emailed.</source>
-        <translation type="unfinished"></translation>
+        <translation>Le fatture aperte vengono pagate a partire dalla meno recente e il cliente riceve un'email.</translation>
     </message>
     <message>
         <source>&amp;Pay {amount}</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Paga {amount}</translation>
     </message>
     <message>
         <source>{amount} was received with {method}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento di {amount} ricevuto con {method}.</translation>
     </message>
     <message numerus="yes">
         <source>%n invoice(s) paid: {numbers}.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n fattura pagata: {numbers}.</numerusform>
+            <numerusform>%n fatture pagate: {numbers}.</numerusform>
         </translation>
     </message>
     <message>
         <source>{amount} became account credit.</source>
-        <translation type="unfinished"></translation>
+        <translation>Accreditati sull'account: {amount}.</translation>
     </message>
     <message>
         <source>Balance due now: {amount}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Saldo ancora da pagare: {amount}.</translation>
     </message>
     <message>
         <source>Payment recorded</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento registrato</translation>
     </message>
     <message>
         <source>A payment confirmation was emailed to the customer.</source>
-        <translation type="unfinished"></translation>
+        <translation>Al cliente è stata inviata via email una conferma di pagamento.</translation>
     </message>
     <message>
         <source>The dispute was noted on invoice {number}.</source>
-        <translation type="unfinished"></translation>
+        <translation>La contestazione è stata annotata sulla fattura {number}.</translation>
     </message>
     <message>
         <source>Preparing invoice {number}…</source>
-        <translation type="unfinished"></translation>
+        <translation>Preparazione della fattura {number}…</translation>
     </message>
     <message>
         <source>No PDF viewer could be started; the invoice is at {path}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile avviare un visualizzatore PDF; la fattura si trova in {path}.</translation>
     </message>
     <message>
         <source>Save invoice as PDF</source>
-        <translation type="unfinished"></translation>
+        <translation>Salva fattura come PDF</translation>
     </message>
     <message>
         <source>PDF files (*.pdf)</source>
-        <translation type="unfinished"></translation>
+        <translation>File PDF (*.pdf)</translation>
     </message>
     <message>
         <source>Invoice {number} was saved to {path}.</source>
-        <translation type="unfinished"></translation>
+        <translation>La fattura {number} è stata salvata in {path}.</translation>
     </message>
     <message>
         <source>Saving invoice {number}…</source>
-        <translation type="unfinished"></translation>
+        <translation>Salvataggio della fattura {number}…</translation>
     </message>
     <message>
         <source>The PDF could not be written: {error}</source>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile scrivere il PDF: {error}</translation>
     </message>
     <message>
         <source>Cancelled; no file was written.</source>
-        <translation type="unfinished"></translation>
+        <translation>Operazione annullata; non è stato scritto alcun file.</translation>
     </message>
     <message>
         <source>Invoice PDF</source>
-        <translation type="unfinished"></translation>
+        <translation>PDF della fattura</translation>
     </message>
     <message>
         <source>Pay &amp;balance…</source>
-        <translation type="unfinished"></translation>
+        <translation>Paga il &amp;saldo…</translation>
     </message>
     <message>
         <source>Open &amp;PDF</source>
-        <translation type="unfinished"></translation>
+        <translation>Apri P&amp;DF</translation>
     </message>
     <message>
         <source>&amp;Save PDF…</source>
-        <translation type="unfinished"></translation>
+        <translation>Sa&amp;lva PDF…</translation>
     </message>
     <message>
         <source>&amp;Dispute…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Contesta…</translation>
     </message>
     <message>
         <source>Subtotal</source>
-        <translation type="unfinished"></translation>
+        <translation>Imponibile</translation>
     </message>
     <message>
         <source>VAT</source>
-        <translation type="unfinished"></translation>
+        <translation>IVA</translation>
     </message>
     <message>
         <source>Total</source>
-        <translation type="unfinished"></translation>
+        <translation>Totale</translation>
     </message>
     <message>
         <source>Account credit used</source>
-        <translation type="unfinished"></translation>
+        <translation>Credito dell'account utilizzato</translation>
     </message>
     <message>
         <source>Paid</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagato</translation>
     </message>
     <message>
         <source>Amount due</source>
-        <translation type="unfinished"></translation>
+        <translation>Importo dovuto</translation>
     </message>
 </context>
 <context>
@@ -2749,72 +2796,72 @@ Account {account_number} · {company_name}
     <message>
         <source>Open</source>
         <extracomment>(status, overdue, disputed) → the status column&apos;s words</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Aperta</translation>
     </message>
     <message>
         <source>Overdue</source>
-        <translation type="unfinished"></translation>
+        <translation>Scaduta</translation>
     </message>
     <message>
         <source>Open, disputed</source>
-        <translation type="unfinished"></translation>
+        <translation>Aperta, contestata</translation>
     </message>
     <message>
         <source>Overdue, disputed</source>
-        <translation type="unfinished"></translation>
+        <translation>Scaduta, contestata</translation>
     </message>
     <message>
         <source>Paid</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagata</translation>
     </message>
     <message>
         <source>Paid, disputed</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagata, contestata</translation>
     </message>
     <message>
         <source>Void</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullata</translation>
     </message>
     <message>
         <source>Void, disputed</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullata, contestata</translation>
     </message>
     <message>
         <source>Number</source>
         <extracomment>sort order of the statuses: what needs attention first A value that sorts the column correctly (ints and strings only).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Numero</translation>
     </message>
     <message>
         <source>Date</source>
-        <translation type="unfinished"></translation>
+        <translation>Data</translation>
     </message>
     <message>
         <source>Service period</source>
-        <translation type="unfinished"></translation>
+        <translation>Periodo di servizio</translation>
     </message>
     <message>
         <source>Description</source>
-        <translation type="unfinished"></translation>
+        <translation>Descrizione</translation>
     </message>
     <message>
         <source>Total</source>
-        <translation type="unfinished"></translation>
+        <translation>Totale</translation>
     </message>
     <message>
         <source>Amount due</source>
-        <translation type="unfinished"></translation>
+        <translation>Importo dovuto</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation>Stato</translation>
     </message>
     <message>
         <source>Was due on {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>Scaduta il {date}</translation>
     </message>
     <message>
         <source>Due on {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>Scade il {date}</translation>
     </message>
 </context>
 <context>
@@ -2822,126 +2869,126 @@ Account {account_number} · {company_name}
     <message>
         <source>The PDF could not be written: {error}</source>
         <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile scrivere il PDF: {error}</translation>
     </message>
     <message>
         <source>Invoice PDF</source>
-        <translation type="unfinished"></translation>
+        <translation>PDF della fattura</translation>
     </message>
     <message>
         <source>Preparing invoice {number}…</source>
-        <translation type="unfinished"></translation>
+        <translation>Preparazione della fattura {number}…</translation>
     </message>
     <message>
         <source>Cancelled; no file was written.</source>
-        <translation type="unfinished"></translation>
+        <translation>Operazione annullata; non è stato scritto alcun file.</translation>
     </message>
     <message>
         <source>No PDF viewer could be started; the invoice is at {path}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile avviare un visualizzatore PDF; la fattura si trova in {path}.</translation>
     </message>
     <message numerus="yes">
         <source>%Ln invoice(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%Ln fattura</numerusform>
+            <numerusform>%Ln fatture</numerusform>
         </translation>
     </message>
     <message>
         <source>No invoices match the filters.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuna fattura corrisponde ai filtri.</translation>
     </message>
     <message>
         <source>Clear all filters</source>
-        <translation type="unfinished"></translation>
+        <translation>Cancella tutti i filtri</translation>
     </message>
     <message>
         <source>No invoices yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>Ancora nessuna fattura.</translation>
     </message>
     <message>
         <source>Invoices appear here as soon as orders or renewals are billed.</source>
-        <translation type="unfinished"></translation>
+        <translation>Le fatture compaiono qui non appena ordini o rinnovi vengono fatturati.</translation>
     </message>
     <message>
         <source>&amp;Account:</source>
-        <translation type="unfinished"></translation>
+        <translation>Acc&amp;ount:</translation>
     </message>
     <message>
         <source>Account ID or company</source>
-        <translation type="unfinished"></translation>
+        <translation>ID account o azienda</translation>
     </message>
     <message>
         <source>Type the start of an account ID or of a company name (Ctrl+F)</source>
-        <translation type="unfinished"></translation>
+        <translation>Digiti l'inizio di un ID account o di una ragione sociale (Ctrl+F)</translation>
     </message>
     <message>
         <source>&amp;Status:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Stato:</translation>
     </message>
     <message>
         <source>Any status</source>
-        <translation type="unfinished"></translation>
+        <translation>Qualsiasi stato</translation>
     </message>
     <message>
         <source>Show only invoices with this status</source>
-        <translation type="unfinished"></translation>
+        <translation>Mostra solo le fatture con questo stato</translation>
     </message>
     <message>
         <source>Over&amp;due only</source>
-        <translation type="unfinished"></translation>
+        <translation>Solo s&amp;cadute</translation>
     </message>
     <message>
         <source>Show only open invoices past their due date</source>
-        <translation type="unfinished"></translation>
+        <translation>Mostra solo le fatture aperte che hanno superato la data di scadenza</translation>
     </message>
     <message>
         <source>&amp;Issued from:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Emesse dal:</translation>
     </message>
     <message>
         <source>&amp;to:</source>
-        <translation type="unfinished"></translation>
+        <translation>a&amp;l:</translation>
     </message>
     <message>
         <source>Any date</source>
-        <translation type="unfinished"></translation>
+        <translation>Qualsiasi data</translation>
     </message>
     <message>
         <source>The invoice date; Delete sets it back to any date</source>
-        <translation type="unfinished"></translation>
+        <translation>La data della fattura; il tasto Canc la riporta a qualsiasi data</translation>
     </message>
     <message>
         <source>C&amp;lear filters</source>
-        <translation type="unfinished"></translation>
+        <translation>Ca&amp;ncella filtri</translation>
     </message>
     <message>
         <source>&amp;Open account</source>
-        <translation type="unfinished"></translation>
+        <translation>A&amp;pri account</translation>
     </message>
     <message>
         <source>Open the account of the selected invoice</source>
-        <translation type="unfinished"></translation>
+        <translation>Apri l'account della fattura selezionata</translation>
     </message>
     <message>
         <source>Open account</source>
-        <translation type="unfinished"></translation>
+        <translation>Apri account</translation>
     </message>
     <message>
         <source>Open &amp;PDF</source>
-        <translation type="unfinished"></translation>
+        <translation>Apri P&amp;DF</translation>
     </message>
     <message>
         <source>Show the selected invoice as a PDF</source>
-        <translation type="unfinished"></translation>
+        <translation>Mostra la fattura selezionata in formato PDF</translation>
     </message>
     <message>
         <source>Open PDF</source>
-        <translation type="unfinished"></translation>
+        <translation>Apri PDF</translation>
     </message>
     <message>
         <source>Invoices</source>
-        <translation type="unfinished"></translation>
+        <translation>Fatture</translation>
     </message>
 </context>
 <context>
@@ -2949,19 +2996,19 @@ Account {account_number} · {company_name}
     <message>
         <source>Language</source>
         <extracomment>The usual port of each kind of connection security, offered when it changes. Which SMTP field a ``ValidationError`` code of ``services.smtp`` is about. The user changed something on the page (the dialog enables Apply).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Lingua</translation>
     </message>
     <message>
         <source>&amp;Language of the application:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Lingua dell'applicazione:</translation>
     </message>
     <message>
         <source>System language</source>
-        <translation type="unfinished"></translation>
+        <translation>Lingua di sistema</translation>
     </message>
     <message>
         <source>The new language is used at once and at every start. Customer emails and invoices keep the language of each account.</source>
-        <translation type="unfinished"></translation>
+        <translation>La nuova lingua viene usata subito e a ogni avvio. Le email e le fatture per i clienti mantengono la lingua di ciascun account.</translation>
     </message>
 </context>
 <context>
@@ -2969,63 +3016,64 @@ Account {account_number} · {company_name}
     <message>
         <source>Contact</source>
         <extracomment>The :class:`ContactSeats` of a row (any column). The subscription id of a column (header data and cells).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Contatto</translation>
     </message>
     <message>
         <source>Email</source>
-        <translation type="unfinished"></translation>
+        <translation>Email</translation>
     </message>
     <message>
         <source>Roles</source>
-        <translation type="unfinished"></translation>
+        <translation>Ruoli</translation>
     </message>
     <message>
         <source>{name} (billing contact)</source>
         <extracomment>Emitted whenever the staged changes (and so the free seats) change. (contact id, subscription id) → wanted; only cells differing from base</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>{name} (contatto di fatturazione)</translation>
     </message>
     <message numerus="yes">
         <source>%n too many for {licences} licences</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n oltre le {licences} licenze</numerusform>
+            <numerusform>%n oltre le {licences} licenze</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>%n of {licences} free</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n libera su {licences}</numerusform>
+            <numerusform>%n libere su {licences}</numerusform>
         </translation>
     </message>
     <message>
         <source>{product} ({plan})</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} ({plan})</translation>
     </message>
     <message>
         <source>{product}, {plan} plan, {status}: {assigned} of {licences} assigned</source>
-        <translation type="unfinished"></translation>
+        <translation>{product}, piano {plan}, {status}: {assigned} assegnate su {licences}</translation>
     </message>
     <message>
         <source>{name} gets a licence of {product} when you apply.</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} riceverà una licenza di {product} quando applicherà le modifiche.</translation>
     </message>
     <message>
         <source>{name} loses the licence of {product} when you apply.</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} perderà la licenza di {product} quando applicherà le modifiche.</translation>
     </message>
     <message>
         <source>No licence of {product} is free. Buy more licences or unassign someone first.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuna licenza di {product} è libera. Acquisti altre licenze o revochi prima un'assegnazione.</translation>
     </message>
     <message>
         <source>{product}
 {seats}</source>
-        <translation type="unfinished"></translation>
+        <translation>{product}
+{seats}</translation>
     </message>
     <message>
         <source>{name}: licence of {product}</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}: licenza di {product}</translation>
     </message>
 </context>
 <context>
@@ -3033,254 +3081,254 @@ Account {account_number} · {company_name}
     <message>
         <source>Trial</source>
         <extracomment>Translation context of the constant words below. Statuses of the subscriptions shown here (live ones only).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Prova</translation>
     </message>
     <message>
         <source>Active</source>
-        <translation type="unfinished"></translation>
+        <translation>Attivo</translation>
     </message>
     <message>
         <source>Cancellation pending</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullamento in sospeso</translation>
     </message>
     <message>
         <source>Not recorded</source>
-        <translation type="unfinished"></translation>
+        <translation>Non registrato</translation>
     </message>
     <message>
         <source>{name} (billing contact)</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} (contatto di fatturazione)</translation>
     </message>
     <message numerus="yes">
         <source>%n change(s) not applied yet</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n modifica non ancora applicata</numerusform>
+            <numerusform>%n modifiche non ancora applicate</numerusform>
         </translation>
     </message>
     <message>
         <source>Changes applied.</source>
-        <translation type="unfinished"></translation>
+        <translation>Modifiche applicate.</translation>
     </message>
     <message>
         <source>Re&amp;quested by:</source>
-        <translation type="unfinished"></translation>
+        <translation>Richiesto &amp;da:</translation>
     </message>
     <message>
         <source>The contact who asked for the change, recorded in the activity</source>
-        <translation type="unfinished"></translation>
+        <translation>Il contatto che ha richiesto la modifica, registrato nell'attività</translation>
     </message>
     <message>
         <source>&amp;Revert</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Ripristina</translation>
     </message>
     <message>
         <source>Forget the changes not applied yet</source>
-        <translation type="unfinished"></translation>
+        <translation>Scarta le modifiche non ancora applicate</translation>
     </message>
     <message>
         <source>&amp;Apply</source>
-        <translation type="unfinished"></translation>
+        <translation>A&amp;pplica</translation>
     </message>
     <message>
         <source>Assign and unassign the licences as ticked</source>
-        <translation type="unfinished"></translation>
+        <translation>Assegna e revoca le licenze secondo le spunte</translation>
     </message>
     <message>
         <source>This account has no subscription in trial or active, so there are no licences to assign.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questo account non ha sottoscrizioni in prova o attive, quindi non ci sono licenze da assegnare.</translation>
     </message>
     <message>
         <source>Licences of each contact</source>
-        <translation type="unfinished"></translation>
+        <translation>Licenze di ogni contatto</translation>
     </message>
     <message>
         <source>Assign all users</source>
-        <translation type="unfinished"></translation>
+        <translation>Assegna a tutti gli utenti</translation>
     </message>
     <message>
         <source>Tick every contact for {product}</source>
-        <translation type="unfinished"></translation>
+        <translation>Seleziona tutti i contatti per {product}</translation>
     </message>
     <message>
         <source>Assign all users to {product}</source>
-        <translation type="unfinished"></translation>
+        <translation>Assegna {product} a tutti gli utenti</translation>
     </message>
     <message>
         <source>Unassign all</source>
-        <translation type="unfinished"></translation>
+        <translation>Revoca a tutti</translation>
     </message>
     <message>
         <source>Clear every contact for {product}</source>
-        <translation type="unfinished"></translation>
+        <translation>Deseleziona tutti i contatti per {product}</translation>
     </message>
     <message>
         <source>Unassign all users from {product}</source>
-        <translation type="unfinished"></translation>
+        <translation>Revoca {product} a tutti gli utenti</translation>
     </message>
 </context>
 <context>
     <name>MainWindow</name>
     <message>
         <source>Administrator</source>
-        <translation type="unfinished"></translation>
+        <translation>Amministratore</translation>
     </message>
     <message>
         <source>Support</source>
-        <translation type="unfinished"></translation>
+        <translation>Supporto</translation>
     </message>
     <message>
         <source>Representative</source>
-        <translation type="unfinished"></translation>
+        <translation>Rappresentante</translation>
     </message>
     <message>
         <source>Trainer</source>
-        <translation type="unfinished"></translation>
+        <translation>Formatore</translation>
     </message>
     <message>
         <source>Viewer</source>
-        <translation type="unfinished"></translation>
+        <translation>Visualizzatore</translation>
     </message>
     <message>
         <source>Accounts</source>
         <extracomment>How often the status bar re-reads the date (midnight, a moved demo clock). the view class, or &quot;module:Class&quot; imported when the view is first shown (the charts library, for one, costs start-up time nobody should pay before looking at the dashboard) The views, in navigation order. Add an entry when a view lands; never before (an entry that does nothing is worse than none).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Account</translation>
     </message>
     <message>
         <source>Invoices</source>
-        <translation type="unfinished"></translation>
+        <translation>Fatture</translation>
     </message>
     <message>
         <source>Emails</source>
-        <translation type="unfinished"></translation>
+        <translation>Email</translation>
     </message>
     <message>
         <source>Dashboard</source>
-        <translation type="unfinished"></translation>
+        <translation>Dashboard</translation>
     </message>
     <message>
         <source>Operator: {name} ({role})</source>
         <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Operatore: {name} ({role})</translation>
     </message>
     <message>
         <source>Database: {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>Database: {name}</translation>
     </message>
     <message>
         <source>Today: {date} (simulated)</source>
-        <translation type="unfinished"></translation>
+        <translation>Oggi: {date} (simulato)</translation>
     </message>
     <message>
         <source>This database runs on a simulated date, not on the computer&apos;s clock.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questo database usa una data simulata, non l'orologio del computer.</translation>
     </message>
     <message>
         <source>Today: {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>Oggi: {date}</translation>
     </message>
     <message>
         <source>&lt;h3&gt;Billing Desktop {version}&lt;/h3&gt;&lt;p&gt;A back-office for software-subscription billing.&lt;/p&gt;&lt;p&gt;Database: {database}&lt;/p&gt;</source>
-        <translation type="unfinished"></translation>
+        <translation>&lt;h3&gt;Billing Desktop {version}&lt;/h3&gt;&lt;p&gt;Un back-office per la fatturazione di sottoscrizioni software.&lt;/p&gt;&lt;p&gt;Database: {database}&lt;/p&gt;</translation>
     </message>
     <message>
         <source>About Billing Desktop</source>
-        <translation type="unfinished"></translation>
+        <translation>Informazioni su Billing Desktop</translation>
     </message>
     <message>
         <source>{database} (demo)</source>
-        <translation type="unfinished"></translation>
+        <translation>{database} (demo)</translation>
     </message>
     <message>
         <source>&amp;File</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;File</translation>
     </message>
     <message>
         <source>Open &amp;Demo Database</source>
-        <translation type="unfinished"></translation>
+        <translation>Apri database &amp;demo</translation>
     </message>
     <message>
         <source>Switch to the demo database with sample accounts</source>
-        <translation type="unfinished"></translation>
+        <translation>Passa al database demo con account di esempio</translation>
     </message>
     <message>
         <source>&amp;Quit</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Esci</translation>
     </message>
     <message>
         <source>&amp;View</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Visualizza</translation>
     </message>
     <message>
         <source>&amp;Find Account…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Trova account…</translation>
     </message>
     <message>
         <source>Find an account by ID, company, contact name or email, or invoice number</source>
-        <translation type="unfinished"></translation>
+        <translation>Trova un account per ID, azienda, nome o email di un contatto, oppure numero di fattura</translation>
     </message>
     <message>
         <source>Settings</source>
-        <translation type="unfinished"></translation>
+        <translation>Impostazioni</translation>
     </message>
     <message>
         <source>&amp;Settings…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Impostazioni…</translation>
     </message>
     <message>
         <source>Language, database, mail server, theme and operator identity</source>
-        <translation type="unfinished"></translation>
+        <translation>Lingua, database, server di posta, tema e identità dell'operatore</translation>
     </message>
     <message>
         <source>Show &amp;Navigation</source>
-        <translation type="unfinished"></translation>
+        <translation>Mostra &amp;navigazione</translation>
     </message>
     <message>
         <source>&amp;Refresh</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Aggiorna</translation>
     </message>
     <message>
         <source>&amp;Help</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Aiuto</translation>
     </message>
     <message>
         <source>&amp;About Billing Desktop</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Informazioni su Billing Desktop</translation>
     </message>
     <message>
         <source>Navigation</source>
-        <translation type="unfinished"></translation>
+        <translation>Navigazione</translation>
     </message>
     <message>
         <source>DEMO</source>
-        <translation type="unfinished"></translation>
+        <translation>DEMO</translation>
     </message>
     <message>
         <source>A demo database: fictitious customers and a simulated date.</source>
-        <translation type="unfinished"></translation>
+        <translation>Database demo: clienti fittizi e data simulata.</translation>
     </message>
 </context>
 <context>
     <name>OperatorPage</name>
     <message>
         <source>Operator</source>
-        <translation type="unfinished"></translation>
+        <translation>Operatore</translation>
     </message>
     <message>
         <source>Your &amp;name:</source>
-        <translation type="unfinished"></translation>
+        <translation>Il Suo &amp;nome:</translation>
     </message>
     <message>
         <source>Your &amp;email:</source>
-        <translation type="unfinished"></translation>
+        <translation>La Sua &amp;email:</translation>
     </message>
     <message>
         <source>Role:</source>
-        <translation type="unfinished"></translation>
+        <translation>Ruolo:</translation>
     </message>
     <message>
         <source>Shown in the status bar and recorded with every change you make in this database.</source>
-        <translation type="unfinished"></translation>
+        <translation>Visualizzato nella barra di stato e registrato con ogni modifica che apporta in questo database.</translation>
     </message>
 </context>
 <context>
@@ -3288,35 +3336,35 @@ Account {account_number} · {company_name}
     <message>
         <source>Created</source>
         <extracomment>Emails handed to one ``deliver_outbox`` call; progress is reported between batches. The :class:`OutboxRow` behind a row (any column).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Creata</translation>
     </message>
     <message>
         <source>Account</source>
-        <translation type="unfinished"></translation>
+        <translation>Account</translation>
     </message>
     <message>
         <source>Recipient</source>
-        <translation type="unfinished"></translation>
+        <translation>Destinatario</translation>
     </message>
     <message>
         <source>Subject</source>
-        <translation type="unfinished"></translation>
+        <translation>Oggetto</translation>
     </message>
     <message>
         <source>Kind</source>
-        <translation type="unfinished"></translation>
+        <translation>Tipo</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation>Stato</translation>
     </message>
     <message>
         <source>Attempts</source>
-        <translation type="unfinished"></translation>
+        <translation>Tentativi</translation>
     </message>
     <message>
         <source>Next attempt</source>
-        <translation type="unfinished"></translation>
+        <translation>Prossimo tentativo</translation>
     </message>
 </context>
 <context>
@@ -3324,232 +3372,232 @@ Account {account_number} · {company_name}
     <message>
         <source>Company &amp;name</source>
         <extracomment>Form labels with their mnemonics (Alt+letter), chosen not to clash with the main window&apos;s menus (F, V, H) nor the page&apos;s tab keys (Alt+1 … Alt+7).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Ragione &amp;sociale</translation>
     </message>
     <message>
         <source>Account &amp;type</source>
-        <translation type="unfinished"></translation>
+        <translation>Ti&amp;po di account</translation>
     </message>
     <message>
         <source>&amp;Address</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Indirizzo</translation>
     </message>
     <message>
         <source>Addr&amp;ess line 2</source>
-        <translation type="unfinished"></translation>
+        <translation>In&amp;dirizzo (riga 2)</translation>
     </message>
     <message>
         <source>&amp;Postal code</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;CAP</translation>
     </message>
     <message>
         <source>&amp;City</source>
-        <translation type="unfinished"></translation>
+        <translation>Ci&amp;ttà</translation>
     </message>
     <message>
         <source>Re&amp;gion</source>
-        <translation type="unfinished"></translation>
+        <translation>Pr&amp;ovincia</translation>
     </message>
     <message>
         <source>Countr&amp;y</source>
-        <translation type="unfinished"></translation>
+        <translation>Pa&amp;ese</translation>
     </message>
     <message>
         <source>VAT n&amp;umber</source>
-        <translation type="unfinished"></translation>
+        <translation>Pa&amp;rtita IVA</translation>
     </message>
     <message>
         <source>&amp;Language</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Lingua</translation>
     </message>
     <message>
         <source>Cu&amp;rrency</source>
-        <translation type="unfinished"></translation>
+        <translation>Val&amp;uta</translation>
     </message>
     <message>
         <source>Name</source>
-        <translation type="unfinished"></translation>
+        <translation>Nome</translation>
     </message>
     <message>
         <source>Email</source>
-        <translation type="unfinished"></translation>
+        <translation>Email</translation>
     </message>
     <message>
         <source>Roles</source>
-        <translation type="unfinished"></translation>
+        <translation>Ruoli</translation>
     </message>
     <message>
         <source>Payment methods</source>
         <extracomment>Emitted after a successful save. The user followed a link to another tab of the page (e.g. &quot;payment_methods&quot;). the data the fields were filled from, and whose version a save is checked against a save was refused because the account changed elsewhere</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Metodi di pagamento</translation>
     </message>
     <message>
         <source>On: renewal invoices are paid from the default payment method.</source>
-        <translation type="unfinished"></translation>
+        <translation>Attivo: le fatture di rinnovo vengono pagate con il metodo di pagamento predefinito.</translation>
     </message>
     <message>
         <source>Off: renewal invoices stay open until they are paid.</source>
-        <translation type="unfinished"></translation>
+        <translation>Disattivato: le fatture di rinnovo restano aperte finché non vengono pagate.</translation>
     </message>
     <message>
         <source>{state} Change it in {link}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{state} Può modificarlo in {link}.</translation>
     </message>
     <message>
         <source>Net {days} (invoices are due {days} days after issue)</source>
-        <translation type="unfinished"></translation>
+        <translation>{days} giorni data fattura (le fatture scadono {days} giorni dopo l'emissione)</translation>
     </message>
     <message>
         <source>Due on receipt</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento al ricevimento</translation>
     </message>
     <message>
         <source>Not assigned</source>
-        <translation type="unfinished"></translation>
+        <translation>Non assegnato</translation>
     </message>
     <message>
         <source>None (standard accounts are self-service)</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuno (gli account Standard sono self-service)</translation>
     </message>
     <message>
         <source>The billing contact (in bold) is {name}. Contacts and their seats are managed in Users &amp; licences.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il contatto di fatturazione (in grassetto) è {name}. I contatti e le loro licenze si gestiscono in Utenti e licenze.</translation>
     </message>
     <message>
         <source>The account has no billing contact. Contacts and their seats are managed in Users &amp; licences.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'account non ha un contatto di fatturazione. I contatti e le loro licenze si gestiscono in Utenti e licenze.</translation>
     </message>
     <message>
         <source>The currency cannot change: the account has invoices or credit in it.</source>
-        <translation type="unfinished"></translation>
+        <translation>La valuta non può essere cambiata: l'account ha già fatture o credito in questa valuta.</translation>
     </message>
     <message>
         <source>The currency can change until the first invoice.</source>
-        <translation type="unfinished"></translation>
+        <translation>La valuta può essere cambiata fino alla prima fattura.</translation>
     </message>
     <message>
         <source>No payment method on file</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessun metodo di pagamento registrato</translation>
     </message>
     <message>
         <source>Card</source>
-        <translation type="unfinished"></translation>
+        <translation>Carta</translation>
     </message>
     <message>
         <source>{brand} ending {last4}, expires {month}/{year}</source>
-        <translation type="unfinished"></translation>
+        <translation>{brand} che termina con {last4}, scadenza {month}/{year}</translation>
     </message>
     <message>
         <source>{brand} ending {last4}</source>
-        <translation type="unfinished"></translation>
+        <translation>{brand} che termina con {last4}</translation>
     </message>
     <message>
         <source>Bank account ending {last4}</source>
-        <translation type="unfinished"></translation>
+        <translation>Conto bancario che termina con {last4}</translation>
     </message>
     <message>
         <source>Pays by invoice</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento su fattura</translation>
     </message>
     <message>
         <source>Standard accounts are self-service: {name} will no longer be their representative.</source>
-        <translation type="unfinished"></translation>
+        <translation>Gli account Standard sono self-service: {name} non sarà più il loro rappresentante.</translation>
     </message>
     <message>
         <source>Corporate accounts pay by invoice and are looked after by a representative.</source>
-        <translation type="unfinished"></translation>
+        <translation>Gli account Corporate pagano su fattura e sono seguiti da un rappresentante.</translation>
     </message>
     <message>
         <source>This account was changed elsewhere. Your edits are kept; Reload shows the current data and discards them.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questo account è stato modificato altrove. Le Sue modifiche vengono mantenute; Ricarica mostra i dati attuali e le scarta.</translation>
     </message>
     <message>
         <source>Company</source>
-        <translation type="unfinished"></translation>
+        <translation>Azienda</translation>
     </message>
     <message>
         <source>Billing address</source>
-        <translation type="unfinished"></translation>
+        <translation>Indirizzo di fatturazione</translation>
     </message>
     <message>
         <source>Tax and documents</source>
-        <translation type="unfinished"></translation>
+        <translation>Dati fiscali e documenti</translation>
     </message>
     <message>
         <source>Balances and billing</source>
-        <translation type="unfinished"></translation>
+        <translation>Saldi e fatturazione</translation>
     </message>
     <message>
         <source>Contacts</source>
-        <translation type="unfinished"></translation>
+        <translation>Contatti</translation>
     </message>
     <message>
         <source>{label} *</source>
-        <translation type="unfinished"></translation>
+        <translation>{label} *</translation>
     </message>
     <message>
         <source>Optional, e.g. NL123456789B01</source>
-        <translation type="unfinished"></translation>
+        <translation>Facoltativa, ad es. NL123456789B01</translation>
     </message>
     <message>
         <source>Checked for the billing country as you type; leave empty if there is none.</source>
-        <translation type="unfinished"></translation>
+        <translation>Verificata per il paese di fatturazione durante la digitazione; lasci vuoto se non presente.</translation>
     </message>
     <message>
         <source>Optional</source>
-        <translation type="unfinished"></translation>
+        <translation>Facoltativo</translation>
     </message>
     <message>
         <source>Outstanding balance</source>
-        <translation type="unfinished"></translation>
+        <translation>Saldo da pagare</translation>
     </message>
     <message>
         <source>Account credit</source>
-        <translation type="unfinished"></translation>
+        <translation>Credito dell'account</translation>
     </message>
     <message>
         <source>Autopay</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento automatico</translation>
     </message>
     <message>
         <source>Default payment method</source>
-        <translation type="unfinished"></translation>
+        <translation>Metodo di pagamento predefinito</translation>
     </message>
     <message>
         <source>Payment terms</source>
-        <translation type="unfinished"></translation>
+        <translation>Termini di pagamento</translation>
     </message>
     <message>
         <source>Representative</source>
-        <translation type="unfinished"></translation>
+        <translation>Rappresentante</translation>
     </message>
     <message>
         <source>You can view this account but not change it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Può visualizzare questo account, ma non modificarlo.</translation>
     </message>
     <message>
         <source>Save</source>
-        <translation type="unfinished"></translation>
+        <translation>Salva</translation>
     </message>
     <message>
         <source>Save the changes (Ctrl+S)</source>
-        <translation type="unfinished"></translation>
+        <translation>Salva le modifiche (Ctrl+S)</translation>
     </message>
     <message>
         <source>Revert</source>
-        <translation type="unfinished"></translation>
+        <translation>Ripristina</translation>
     </message>
     <message>
         <source>Put back the values shown before your edits</source>
-        <translation type="unfinished"></translation>
+        <translation>Ripristina i valori mostrati prima delle modifiche</translation>
     </message>
     <message>
         <source>Reload</source>
-        <translation type="unfinished"></translation>
+        <translation>Ricarica</translation>
     </message>
     <message>
         <source>Read the account again from the database; unsaved edits are discarded</source>
-        <translation type="unfinished"></translation>
+        <translation>Rilegge l'account dal database; le modifiche non salvate vengono scartate</translation>
     </message>
 </context>
 <context>
@@ -3557,147 +3605,147 @@ Account {account_number} · {company_name}
     <message>
         <source>Keep typing the card number.</source>
         <extracomment>the method as stored (brand, last four, expiry — never the number) the number field lost focus once: errors show even for short input what the service stored, after OK</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Continui a digitare il numero della carta.</translation>
     </message>
     <message>
         <source>Choose the expiry month and year.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga il mese e l'anno di scadenza.</translation>
     </message>
     <message>
         <source>Keep typing the IBAN.</source>
-        <translation type="unfinished"></translation>
+        <translation>Continui a digitare l'IBAN.</translation>
     </message>
     <message>
         <source>{country} •••• {last4}</source>
-        <translation type="unfinished"></translation>
+        <translation>{country} •••• {last4}</translation>
     </message>
     <message>
         <source>Add card</source>
-        <translation type="unfinished"></translation>
+        <translation>Aggiungi carta</translation>
     </message>
     <message>
         <source>Only the brand, the last four digits and the expiry date are kept; the card number is never stored.</source>
-        <translation type="unfinished"></translation>
+        <translation>Vengono conservati solo il circuito, le ultime quattro cifre e la data di scadenza; il numero della carta non viene mai memorizzato.</translation>
     </message>
     <message>
         <source>Card &amp;number:</source>
-        <translation type="unfinished"></translation>
+        <translation>N&amp;umero della carta:</translation>
     </message>
     <message>
         <source>1234 5678 9012 3456</source>
-        <translation type="unfinished"></translation>
+        <translation>1234 5678 9012 3456</translation>
     </message>
     <message>
         <source>&amp;Expires:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Scadenza:</translation>
     </message>
     <message>
         <source>Month</source>
-        <translation type="unfinished"></translation>
+        <translation>Mese</translation>
     </message>
     <message>
         <source>Year</source>
-        <translation type="unfinished"></translation>
+        <translation>Anno</translation>
     </message>
     <message>
         <source>Name on &amp;card:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Nome sulla carta:</translation>
     </message>
     <message>
         <source>Billing address of the card</source>
-        <translation type="unfinished"></translation>
+        <translation>Indirizzo di fatturazione della carta</translation>
     </message>
     <message>
         <source>Leave these empty to use the account&apos;s billing address.</source>
-        <translation type="unfinished"></translation>
+        <translation>Lasci vuoti questi campi per usare l'indirizzo di fatturazione dell'account.</translation>
     </message>
     <message>
         <source>&amp;Street:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Indirizzo:</translation>
     </message>
     <message>
         <source>&amp;Postal code:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;CAP:</translation>
     </message>
     <message>
         <source>C&amp;ity:</source>
-        <translation type="unfinished"></translation>
+        <translation>Ci&amp;ttà:</translation>
     </message>
     <message>
         <source>Co&amp;untry code:</source>
-        <translation type="unfinished"></translation>
+        <translation>Co&amp;dice paese:</translation>
     </message>
     <message>
         <source>IT</source>
-        <translation type="unfinished"></translation>
+        <translation>IT</translation>
     </message>
     <message>
         <source>Make this card the &amp;default payment method</source>
-        <translation type="unfinished"></translation>
+        <translation>Imposta questa carta come metodo di pagamento &amp;predefinito</translation>
     </message>
     <message>
         <source>Add bank account</source>
-        <translation type="unfinished"></translation>
+        <translation>Aggiungi conto bancario</translation>
     </message>
     <message>
         <source>The account is debited by SEPA direct debit. Only the country and the last four characters of the IBAN are kept.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il conto viene addebitato tramite addebito diretto SEPA. Vengono conservati solo il paese e gli ultimi quattro caratteri dell'IBAN.</translation>
     </message>
     <message>
         <source>&amp;IBAN:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;IBAN:</translation>
     </message>
     <message>
         <source>NL91 ABNA 0417 1643 00</source>
-        <translation type="unfinished"></translation>
+        <translation>IT60 X054 2811 1010 0000 0123 456</translation>
     </message>
     <message>
         <source>Account &amp;holder:</source>
-        <translation type="unfinished"></translation>
+        <translation>In&amp;testatario del conto:</translation>
     </message>
     <message>
         <source>Make this bank account the &amp;default payment method</source>
-        <translation type="unfinished"></translation>
+        <translation>Imposta questo conto bancario come metodo di pagamento &amp;predefinito</translation>
     </message>
     <message>
         <source>&amp;Add</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Aggiungi</translation>
     </message>
 </context>
 <context>
     <name>PaymentMethods</name>
     <message>
         <source>Visa</source>
-        <translation type="unfinished"></translation>
+        <translation>Visa</translation>
     </message>
     <message>
         <source>Mastercard</source>
-        <translation type="unfinished"></translation>
+        <translation>Mastercard</translation>
     </message>
     <message>
         <source>American Express</source>
-        <translation type="unfinished"></translation>
+        <translation>American Express</translation>
     </message>
     <message>
         <source>Discover</source>
-        <translation type="unfinished"></translation>
+        <translation>Discover</translation>
     </message>
     <message>
         <source>Maestro</source>
-        <translation type="unfinished"></translation>
+        <translation>Maestro</translation>
     </message>
     <message>
         <source>JCB</source>
-        <translation type="unfinished"></translation>
+        <translation>JCB</translation>
     </message>
     <message>
         <source>Diners Club</source>
-        <translation type="unfinished"></translation>
+        <translation>Diners Club</translation>
     </message>
     <message>
         <source>Card</source>
         <extracomment>Characters a card number may be typed with: digits, spaces and dashes (19 digits + gaps). An IBAN as typed: letters, digits and spaces (34 characters + gaps). Fewer digits than this and the number is still being typed: no error yet.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Carta</translation>
     </message>
 </context>
 <context>
@@ -3705,35 +3753,35 @@ Account {account_number} · {company_name}
     <message>
         <source>Payment method</source>
         <extracomment>A value that sorts the column (ints and strings only).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Metodo di pagamento</translation>
     </message>
     <message>
         <source>Holder</source>
-        <translation type="unfinished"></translation>
+        <translation>Titolare</translation>
     </message>
     <message>
         <source>Expires</source>
-        <translation type="unfinished"></translation>
+        <translation>Scadenza</translation>
     </message>
     <message>
         <source>Billing address</source>
-        <translation type="unfinished"></translation>
+        <translation>Indirizzo di fatturazione</translation>
     </message>
     <message>
         <source>Status</source>
-        <translation type="unfinished"></translation>
+        <translation>Stato</translation>
     </message>
     <message>
         <source>Default</source>
-        <translation type="unfinished"></translation>
+        <translation>Predefinito</translation>
     </message>
     <message>
         <source>Default, expired</source>
-        <translation type="unfinished"></translation>
+        <translation>Predefinito, scaduto</translation>
     </message>
     <message>
         <source>Expired</source>
-        <translation type="unfinished"></translation>
+        <translation>Scaduto</translation>
     </message>
 </context>
 <context>
@@ -3741,149 +3789,149 @@ Account {account_number} · {company_name}
     <message numerus="yes">
         <source>Pays by invoice (net %n days)</source>
         <extracomment>a method, the default or autopay was changed: the page reloads what depends on it</extracomment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Pagamento su fattura (%n giorno data fattura)</numerusform>
+            <numerusform>Pagamento su fattura (%n giorni data fattura)</numerusform>
         </translation>
     </message>
     <message>
         <source>Corporate accounts are invoiced on their payment terms; cards and bank accounts are used only when a payment is recorded.</source>
-        <translation type="unfinished"></translation>
+        <translation>Gli account Corporate vengono fatturati secondo i loro termini di pagamento; carte e conti bancari si usano solo quando si registra un pagamento.</translation>
     </message>
     <message>
         <source>Renewal invoices are charged at once to the default payment method.</source>
-        <translation type="unfinished"></translation>
+        <translation>Le fatture di rinnovo vengono addebitate subito sul metodo di pagamento predefinito.</translation>
     </message>
     <message>
         <source>Renewal invoices stay open until the customer pays them.</source>
-        <translation type="unfinished"></translation>
+        <translation>Le fatture di rinnovo restano aperte finché il cliente non le paga.</translation>
     </message>
     <message>
         <source>No payment method on file.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessun metodo di pagamento registrato.</translation>
     </message>
     <message>
         <source>Your role can view this account but not change it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il Suo ruolo consente di visualizzare questo account, ma non di modificarlo.</translation>
     </message>
     <message>
         <source>An expired card cannot be the default.</source>
-        <translation type="unfinished"></translation>
+        <translation>Una carta scaduta non può essere il metodo predefinito.</translation>
     </message>
     <message>
         <source>This is already the default method.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questo è già il metodo predefinito.</translation>
     </message>
     <message>
         <source>{method} was added.</source>
-        <translation type="unfinished"></translation>
+        <translation>{method} è stato aggiunto.</translation>
     </message>
     <message>
         <source>{method} is now the default payment method.</source>
-        <translation type="unfinished"></translation>
+        <translation>{method} è ora il metodo di pagamento predefinito.</translation>
     </message>
     <message>
         <source>Remove payment method</source>
-        <translation type="unfinished"></translation>
+        <translation>Rimuovi metodo di pagamento</translation>
     </message>
     <message>
         <source>Remove {method} from this account?</source>
-        <translation type="unfinished"></translation>
+        <translation>Rimuovere {method} da questo account?</translation>
     </message>
     <message>
         <source>&amp;Remove</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Rimuovi</translation>
     </message>
     <message>
         <source>{method} was removed.</source>
-        <translation type="unfinished"></translation>
+        <translation>{method} è stato rimosso.</translation>
     </message>
     <message>
         <source>Autopay is on.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il pagamento automatico è attivo.</translation>
     </message>
     <message>
         <source>Autopay is off.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il pagamento automatico è disattivato.</translation>
     </message>
     <message>
         <source>&amp;Autopay: charge renewals to the default payment method</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento a&amp;utomatico: addebita i rinnovi sul metodo di pagamento predefinito</translation>
     </message>
     <message>
         <source>Add &amp;card…</source>
-        <translation type="unfinished"></translation>
+        <translation>Aggiungi &amp;carta…</translation>
     </message>
     <message>
         <source>Add &amp;bank account…</source>
-        <translation type="unfinished"></translation>
+        <translation>Aggiungi conto &amp;bancario…</translation>
     </message>
     <message>
         <source>Set as &amp;default</source>
-        <translation type="unfinished"></translation>
+        <translation>Imposta come &amp;predefinito</translation>
     </message>
     <message>
         <source>&amp;Remove…</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Rimuovi…</translation>
     </message>
 </context>
 <context>
     <name>PaymentPage</name>
     <message>
         <source>&amp;Use the payment method on file: {method}</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Usa il metodo di pagamento registrato: {method}</translation>
     </message>
     <message>
         <source>Valid VAT number: reverse charge applies, no VAT is charged (0 %).</source>
-        <translation type="unfinished"></translation>
+        <translation>Partita IVA valida: si applica l'inversione contabile e non viene addebitata l'IVA (0%).</translation>
     </message>
     <message>
         <source>Valid VAT number: VAT of {rate} is charged.</source>
-        <translation type="unfinished"></translation>
+        <translation>Partita IVA valida: viene applicata l'IVA al {rate}.</translation>
     </message>
     <message>
         <source>Payment and VAT</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagamento e IVA</translation>
     </message>
     <message>
         <source>Enter your payment details and/or add your VAT number, then press Place order.</source>
-        <translation type="unfinished"></translation>
+        <translation>Inserisca i dati di pagamento e/o la partita IVA, quindi prema Effettua ordine.</translation>
     </message>
     <message>
         <source>Payment method</source>
-        <translation type="unfinished"></translation>
+        <translation>Metodo di pagamento</translation>
     </message>
     <message>
         <source>Enter a ne&amp;w card</source>
-        <translation type="unfinished"></translation>
+        <translation>Inserisci una &amp;nuova carta</translation>
     </message>
     <message>
         <source>Enter a bank accoun&amp;t (SEPA direct debit)</source>
-        <translation type="unfinished"></translation>
+        <translation>Inserisci un con&amp;to bancario (addebito diretto SEPA)</translation>
     </message>
     <message>
         <source>VAT number</source>
-        <translation type="unfinished"></translation>
+        <translation>Partita IVA</translation>
     </message>
     <message>
         <source>A valid VAT number of another EU country than the seller&apos;s means reverse charge: no VAT is added.</source>
-        <translation type="unfinished"></translation>
+        <translation>Con una partita IVA valida di un paese UE diverso da quello del venditore si applica l'inversione contabile: non viene aggiunta l'IVA.</translation>
     </message>
     <message>
         <source>&amp;VAT number:</source>
-        <translation type="unfinished"></translation>
+        <translation>Partita &amp;IVA:</translation>
     </message>
     <message>
         <source>e.g. IT07664550212</source>
-        <translation type="unfinished"></translation>
+        <translation>es. IT07664550212</translation>
     </message>
     <message>
         <source>Total</source>
-        <translation type="unfinished"></translation>
+        <translation>Totale</translation>
     </message>
     <message>
         <source>Place &amp;order</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Effettua ordine</translation>
     </message>
 </context>
 <context>
@@ -3891,201 +3939,201 @@ Account {account_number} · {company_name}
     <message>
         <source>No change can be made now.</source>
         <extracomment>a way out into the account page (&quot;licences&quot;, &quot;invoices&quot;)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Al momento non è possibile apportare modifiche.</translation>
     </message>
     <message>
         <source>Correct the choice to see the order.</source>
-        <translation type="unfinished"></translation>
+        <translation>Corregga la scelta per vedere l'ordine.</translation>
     </message>
     <message>
         <source>Choose another plan, number of licences, billing frequency or add-on to see what the change costs.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga un altro piano, numero di licenze, frequenza di fatturazione o componente aggiuntivo per vedere quanto costa la modifica.</translation>
     </message>
     <message>
         <source>The change takes effect today.</source>
-        <translation type="unfinished"></translation>
+        <translation>La modifica ha effetto da oggi.</translation>
     </message>
     <message>
         <source>Plan:</source>
-        <translation type="unfinished"></translation>
+        <translation>Piano:</translation>
     </message>
     <message>
         <source>{old} → {new}</source>
-        <translation type="unfinished"></translation>
+        <translation>{old} → {new}</translation>
     </message>
     <message>
         <source>Licences:</source>
-        <translation type="unfinished"></translation>
+        <translation>Licenze:</translation>
     </message>
     <message>
         <source>Billing frequency:</source>
-        <translation type="unfinished"></translation>
+        <translation>Frequenza di fatturazione:</translation>
     </message>
     <message>
         <source>New billing period:</source>
-        <translation type="unfinished"></translation>
+        <translation>Nuovo periodo di fatturazione:</translation>
     </message>
     <message>
         <source>Charge for the period:</source>
-        <translation type="unfinished"></translation>
+        <translation>Addebito per il periodo:</translation>
     </message>
     <message>
         <source>Credit for unused days:</source>
-        <translation type="unfinished"></translation>
+        <translation>Credito per i giorni non utilizzati:</translation>
     </message>
     <message>
         <source>{amount} (reverse charge)</source>
-        <translation type="unfinished"></translation>
+        <translation>{amount} (inversione contabile)</translation>
     </message>
     <message>
         <source>VAT:</source>
-        <translation type="unfinished"></translation>
+        <translation>IVA:</translation>
     </message>
     <message>
         <source>Total due now:</source>
-        <translation type="unfinished"></translation>
+        <translation>Totale dovuto ora:</translation>
     </message>
     <message>
         <source>To account credit:</source>
-        <translation type="unfinished"></translation>
+        <translation>Al credito dell'account:</translation>
     </message>
     <message>
         <source>The review page shows the exact invoice.</source>
-        <translation type="unfinished"></translation>
+        <translation>La pagina di riepilogo mostra la fattura esatta.</translation>
     </message>
     <message numerus="yes">
         <source>Your cart holds %n product(s).</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Il Suo carrello contiene %n prodotto.</numerusform>
+            <numerusform>Il Suo carrello contiene %n prodotti.</numerusform>
         </translation>
     </message>
     <message>
         <source>Your cart is empty.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il Suo carrello è vuoto.</translation>
     </message>
     <message>
         <source>&amp;Checkout</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Completa la transazione</translation>
     </message>
     <message>
         <source>&amp;Add to cart</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Aggiungi al carrello</translation>
     </message>
     <message>
         <source>Product or licensing change for account {account}</source>
-        <translation type="unfinished"></translation>
+        <translation>Modifica di prodotti o licenze per l'account {account}</translation>
     </message>
     <message>
         <source>Select your plan</source>
-        <translation type="unfinished"></translation>
+        <translation>Selezioni il piano</translation>
     </message>
     <message>
         <source>The free trial of {product} has ended. Choose the plan tier, the number of licences and the billing frequency to subscribe.</source>
-        <translation type="unfinished"></translation>
+        <translation>La prova gratuita di {product} è terminata. Per abbonarsi, scelga il livello del piano, il numero di licenze e la frequenza di fatturazione.</translation>
     </message>
     <message>
         <source>Choose the plan tier, the number of licences and the billing frequency of {product}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga il livello del piano, il numero di licenze e la frequenza di fatturazione di {product}.</translation>
     </message>
     <message>
         <source>Change the plan of {product}: a higher tier, more or fewer licences, another billing frequency or add-ons. Changes take effect today.</source>
-        <translation type="unfinished"></translation>
+        <translation>Modifichi il piano di {product}: un livello superiore, più o meno licenze, un'altra frequenza di fatturazione o componenti aggiuntivi. Le modifiche hanno effetto da oggi.</translation>
     </message>
     <message>
         <source>Re&amp;quested by:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Richiesto da:</translation>
     </message>
     <message>
         <source>{name} &lt;{email}&gt; — billing contact</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} &lt;{email}&gt; — contatto di fatturazione</translation>
     </message>
     <message>
         <source>{name} &lt;{email}&gt;</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} &lt;{email}&gt;</translation>
     </message>
     <message>
         <source>The contact who asked for the change, recorded with the order</source>
-        <translation type="unfinished"></translation>
+        <translation>Il contatto che ha richiesto la modifica, registrato con l'ordine</translation>
     </message>
     <message>
         <source>You act with back-office powers: a lower plan tier can be chosen, and the order is recorded as a back-office change.</source>
-        <translation type="unfinished"></translation>
+        <translation>Sta operando con poteri di back-office: può scegliere un livello di piano inferiore e l'ordine viene registrato come modifica di back-office.</translation>
     </message>
     <message>
         <source>&amp;Email the billing admin</source>
-        <translation type="unfinished"></translation>
+        <translation>Invia &amp;email all'amministratore</translation>
     </message>
     <message>
         <source>&amp;Pay balance</source>
-        <translation type="unfinished"></translation>
+        <translation>Paga il sal&amp;do</translation>
     </message>
     <message>
         <source>Plan &amp;tier</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Livello del piano</translation>
     </message>
     <message>
         <source>&amp;Licences:</source>
-        <translation type="unfinished"></translation>
+        <translation>Licen&amp;ze:</translation>
     </message>
     <message numerus="yes">
         <source>%n licence(s) assigned to users</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n licenza assegnata a utenti</numerusform>
+            <numerusform>%n licenze assegnate a utenti</numerusform>
         </translation>
     </message>
     <message>
         <source>Ma&amp;nage licences</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Gestisci licenze</translation>
     </message>
     <message>
         <source>Billing frequency</source>
-        <translation type="unfinished"></translation>
+        <translation>Frequenza di fatturazione</translation>
     </message>
     <message>
         <source>Mont&amp;hly</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Mensile</translation>
     </message>
     <message>
         <source>Ann&amp;ual</source>
-        <translation type="unfinished"></translation>
+        <translation>Ann&amp;uale</translation>
     </message>
     <message>
         <source>A&amp;dd-ons</source>
-        <translation type="unfinished"></translation>
+        <translation>Componenti agg&amp;iuntivi</translation>
     </message>
     <message>
         <source>Order summary</source>
-        <translation type="unfinished"></translation>
+        <translation>Riepilogo dell'ordine</translation>
     </message>
     <message>
         <source>Cart</source>
-        <translation type="unfinished"></translation>
+        <translation>Carrello</translation>
     </message>
     <message>
         <source>&amp;View cart</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Visualizza carrello</translation>
     </message>
     <message>
         <source>{plan} — {price} (current plan)</source>
-        <translation type="unfinished"></translation>
+        <translation>{plan} — {price} (piano attuale)</translation>
     </message>
     <message>
         <source>{plan} — {price}</source>
-        <translation type="unfinished"></translation>
+        <translation>{plan} — {price}</translation>
     </message>
     <message>
         <source>{addon} — {price} (included)</source>
-        <translation type="unfinished"></translation>
+        <translation>{addon} — {price} (incluso)</translation>
     </message>
     <message>
         <source>{addon} — {price}</source>
-        <translation type="unfinished"></translation>
+        <translation>{addon} — {price}</translation>
     </message>
     <message>
         <source>not sold in {currency}</source>
-        <translation type="unfinished"></translation>
+        <translation>non venduto in {currency}</translation>
     </message>
 </context>
 <context>
@@ -4093,39 +4141,39 @@ Account {account_number} · {company_name}
     <message>
         <source>Enter a database file or a server URL.</source>
         <extracomment>The languages the application ships (SPEC §7), in menu order. The themes offered (see :mod:`billing_desktop.ui.theme`). URL schemes of the database servers the application can use. what to store and pass on: the absolute file path, or the URL as typed for showing: the path, or the URL with its password hidden</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Inserisca un file di database o l'URL di un server.</translation>
     </message>
     <message>
         <source>Enter the full path of the database file, not {path}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Inserisca il percorso completo del file di database, non {path}.</translation>
     </message>
     <message>
         <source>{path} is a folder, not a database file.</source>
-        <translation type="unfinished"></translation>
+        <translation>{path} è una cartella, non un file di database.</translation>
     </message>
     <message>
         <source>The folder {folder} does not exist.</source>
-        <translation type="unfinished"></translation>
+        <translation>La cartella {folder} non esiste.</translation>
     </message>
     <message>
         <source>This is not a database URL. Write it as postgresql://user:password@server:5432/database.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questo non è un URL di database. Lo scriva nel formato postgresql://utente:password@server:5432/database.</translation>
     </message>
     <message>
         <source>An SQLite database must be a file.</source>
-        <translation type="unfinished"></translation>
+        <translation>Un database SQLite deve essere un file.</translation>
     </message>
     <message>
         <source>{scheme} databases are not supported. Use an SQLite file or a PostgreSQL server (postgresql://…).</source>
-        <translation type="unfinished"></translation>
+        <translation>I database {scheme} non sono supportati. Usi un file SQLite o un server PostgreSQL (postgresql://…).</translation>
     </message>
     <message>
         <source>The URL needs a server name after //.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'URL deve contenere il nome del server dopo //.</translation>
     </message>
     <message>
         <source>The URL needs a database name after the server (/database).</source>
-        <translation type="unfinished"></translation>
+        <translation>L'URL deve contenere il nome del database dopo il server (/database).</translation>
     </message>
 </context>
 <context>
@@ -4133,7 +4181,7 @@ Account {account_number} · {company_name}
     <message>
         <source>Running renewals</source>
         <extracomment>app_settings key: the last date whose events are all processed (ISO date) the &quot;trial ending&quot; email goes out this many days before ``trial_end`` at most this many events per transaction … … or this many on the per-event path (a few milliseconds each) … … and a transaction stops taking new events after this many seconds run chunks on the bulk path on SQLite (see &quot;Transactions&quot; above); False: per event the progress stage shown while the engine runs</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Esecuzione dei rinnovi</translation>
     </message>
 </context>
 <context>
@@ -4141,23 +4189,23 @@ Account {account_number} · {company_name}
     <message>
         <source>Account ID {text}</source>
         <extracomment>Typing pause before the search runs, in milliseconds. What a hit matched on, as a sentence with the matched text.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>ID account {text}</translation>
     </message>
     <message>
         <source>Company name {text}</source>
-        <translation type="unfinished"></translation>
+        <translation>Ragione sociale {text}</translation>
     </message>
     <message>
         <source>Contact {text}</source>
-        <translation type="unfinished"></translation>
+        <translation>Contatto {text}</translation>
     </message>
     <message>
         <source>Contact email {text}</source>
-        <translation type="unfinished"></translation>
+        <translation>Email del contatto {text}</translation>
     </message>
     <message>
         <source>Invoice {text}</source>
-        <translation type="unfinished"></translation>
+        <translation>Fattura {text}</translation>
     </message>
 </context>
 <context>
@@ -4165,41 +4213,41 @@ Account {account_number} · {company_name}
     <message>
         <source>Type an account ID, a company name, a contact&apos;s name or email, or an invoice number.</source>
         <extracomment>The user chose an account; carries its id.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Digiti un ID account, una ragione sociale, il nome o l'email di un contatto, oppure un numero di fattura.</translation>
     </message>
     <message>
         <source>No account matches “{text}”.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessun account corrisponde a “{text}”.</translation>
     </message>
     <message numerus="yes">
         <source>The first %n accounts found. Type more to narrow the search.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Primo account trovato. Digiti altro testo per restringere la ricerca.</numerusform>
+            <numerusform>I primi %n account trovati. Digiti altro testo per restringere la ricerca.</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>%n account(s) found. Enter opens the selected one.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n account trovato. Invio apre quello selezionato.</numerusform>
+            <numerusform>%n account trovati. Invio apre quello selezionato.</numerusform>
         </translation>
     </message>
     <message>
         <source>Find Account</source>
-        <translation type="unfinished"></translation>
+        <translation>Trova account</translation>
     </message>
     <message>
         <source>Account ID, company, contact name or email, invoice number</source>
-        <translation type="unfinished"></translation>
+        <translation>ID account, azienda, nome o email del contatto, numero di fattura</translation>
     </message>
     <message>
         <source>Find account</source>
-        <translation type="unfinished"></translation>
+        <translation>Trova account</translation>
     </message>
     <message>
         <source>Accounts found</source>
-        <translation type="unfinished"></translation>
+        <translation>Account trovati</translation>
     </message>
 </context>
 <context>
@@ -4207,281 +4255,281 @@ Account {account_number} · {company_name}
     <message>
         <source>This subscription can no longer be found.</source>
         <extracomment>the reactivation succeeded; the caller reloads its data part of the wizard contract; this dialog offers no way out into the page</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile trovare questa sottoscrizione.</translation>
     </message>
     <message>
         <source>{product} has been reactivated: the trial continues until {date}. A confirmation email was sent.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} è stato riattivato: la prova continua fino al {date}. È stata inviata un'email di conferma.</translation>
     </message>
     <message>
         <source>{product} has been reactivated. The next billing date is {date}. A confirmation email was sent.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} è stato riattivato. La prossima data di fatturazione è il {date}. È stata inviata un'email di conferma.</translation>
     </message>
     <message>
         <source>{product} has been reactivated. A confirmation email was sent.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} è stato riattivato. È stata inviata un'email di conferma.</translation>
     </message>
     <message>
         <source>Reactivate subscription</source>
-        <translation type="unfinished"></translation>
+        <translation>Riattiva sottoscrizione</translation>
     </message>
     <message>
         <source>&amp;Reactivate</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Riattiva</translation>
     </message>
     <message>
         <source>&amp;Keep cancellation</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Mantieni l'annullamento</translation>
     </message>
     <message>
         <source>Reactivate {product}?</source>
-        <translation type="unfinished"></translation>
+        <translation>Riattivare {product}?</translation>
     </message>
     <message>
         <source>The trial continues until {date}; it is not cancelled any more.</source>
-        <translation type="unfinished"></translation>
+        <translation>La prova continua fino al {date}; non è più annullata.</translation>
     </message>
     <message>
         <source>{product} renews automatically again. The next billing date is {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} si rinnova di nuovo automaticamente. La prossima data di fatturazione è il {date}.</translation>
     </message>
     <message>
         <source>{product} renews automatically again.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} si rinnova di nuovo automaticamente.</translation>
     </message>
     <message>
         <source>Without reactivation it expires on {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Senza riattivazione scade il {date}.</translation>
     </message>
 </context>
 <context>
     <name>RenewalsModel</name>
     <message>
         <source>Account</source>
-        <translation type="unfinished"></translation>
+        <translation>Account</translation>
     </message>
     <message>
         <source>Product</source>
-        <translation type="unfinished"></translation>
+        <translation>Prodotto</translation>
     </message>
     <message>
         <source>Renews on</source>
-        <translation type="unfinished"></translation>
+        <translation>Data di rinnovo</translation>
     </message>
     <message>
         <source>Amount</source>
-        <translation type="unfinished"></translation>
+        <translation>Importo</translation>
     </message>
 </context>
 <context>
     <name>RequesterPage</name>
     <message>
         <source>Email:</source>
-        <translation type="unfinished"></translation>
+        <translation>Email:</translation>
     </message>
     <message>
         <source>Roles:</source>
-        <translation type="unfinished"></translation>
+        <translation>Ruoli:</translation>
     </message>
     <message>
         <source>Billing contact:</source>
-        <translation type="unfinished"></translation>
+        <translation>Contatto di fatturazione:</translation>
     </message>
     <message>
         <source>Yes</source>
-        <translation type="unfinished"></translation>
+        <translation>Sì</translation>
     </message>
     <message>
         <source>Authorised to cancel:</source>
-        <translation type="unfinished"></translation>
+        <translation>Autorizzato ad annullare:</translation>
     </message>
     <message>
         <source>Yes, for products bought through a representative</source>
-        <translation type="unfinished"></translation>
+        <translation>Sì, per i prodotti acquistati tramite un rappresentante</translation>
     </message>
     <message>
         <source>{product}: {rule}</source>
-        <translation type="unfinished"></translation>
+        <translation>{product}: {rule}</translation>
     </message>
     <message>
         <source>Nothing is selected yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>Ancora nessuna selezione.</translation>
     </message>
     <message>
         <source>Choose the contact who is asking to see whether they may.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga il contatto che fa la richiesta per verificare se è autorizzato.</translation>
     </message>
     <message>
         <source>{contact} may not ask to cancel {product}. {rule}</source>
-        <translation type="unfinished"></translation>
+        <translation>{contact} non può richiedere l'annullamento di {product}. {rule}</translation>
     </message>
     <message>
         <source>Requester</source>
-        <translation type="unfinished"></translation>
+        <translation>Richiedente</translation>
     </message>
     <message>
         <source>Step 2 of 6: which contact asks for the cancellation, and may they?</source>
-        <translation type="unfinished"></translation>
+        <translation>Passaggio 2 di 6: quale contatto chiede l'annullamento, ed è autorizzato a farlo?</translation>
     </message>
     <message>
         <source>Only some roles may ask support to cancel a product. Choose the contact who is calling; the rule of each product to cancel is checked.</source>
-        <translation type="unfinished"></translation>
+        <translation>Solo alcuni ruoli possono chiedere all'assistenza di annullare un prodotto. Scelga il contatto che sta chiamando: viene verificata la regola di ciascun prodotto da annullare.</translation>
     </message>
     <message>
         <source>C&amp;ontact asking:</source>
-        <translation type="unfinished"></translation>
+        <translation>C&amp;ontatto richiedente:</translation>
     </message>
     <message>
         <source>Who may ask</source>
-        <translation type="unfinished"></translation>
+        <translation>Chi può fare la richiesta</translation>
     </message>
     <message>
         <source>Choose a contact…</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga un contatto…</translation>
     </message>
     <message>
         <source>{name} ({roles}), {email}</source>
-        <translation type="unfinished"></translation>
+        <translation>{name} ({roles}), {email}</translation>
     </message>
 </context>
 <context>
     <name>ResultPage</name>
     <message numerus="yes">
         <source>%n item(s) cancelled. Auto-renewal is off.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n elemento annullato. Il rinnovo automatico è disattivato.</numerusform>
+            <numerusform>%n elementi annullati. Il rinnovo automatico è disattivato.</numerusform>
         </translation>
     </message>
     <message>
         <source>{name}:</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}:</translation>
     </message>
     <message>
         <source>active until {date}, still billed {amount}</source>
-        <translation type="unfinished"></translation>
+        <translation>attivo fino al {date}, importo ancora fatturato: {amount}</translation>
     </message>
     <message>
         <source>{number}: {amount}, paid with the method on file</source>
-        <translation type="unfinished"></translation>
+        <translation>{number}: {amount}, pagata con il metodo registrato</translation>
     </message>
     <message>
         <source>{number}: {amount}, open (to be paid)</source>
-        <translation type="unfinished"></translation>
+        <translation>{number}: {amount}, aperta (da pagare)</translation>
     </message>
     <message>
         <source>Early-termination invoice:</source>
-        <translation type="unfinished"></translation>
+        <translation>Fattura di recesso anticipato:</translation>
     </message>
     <message>
         <source>Billed now:</source>
-        <translation type="unfinished"></translation>
+        <translation>Fatturato ora:</translation>
     </message>
     <message>
         <source>Nothing: the current period was already invoiced.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nulla: il periodo in corso era già stato fatturato.</translation>
     </message>
     <message>
         <source>Email:</source>
-        <translation type="unfinished"></translation>
+        <translation>Email:</translation>
     </message>
     <message numerus="yes">
         <source>%n confirmation email(s) sent to {email}</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n email di conferma inviata a {email}</numerusform>
+            <numerusform>%n email di conferma inviate a {email}</numerusform>
         </translation>
     </message>
     <message>
         <source>Cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullamento eseguito</translation>
     </message>
     <message>
         <source>The cancellation is recorded and the customer was emailed.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'annullamento è stato registrato e il cliente ha ricevuto un'email.</translation>
     </message>
     <message>
         <source>&amp;Close</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Chiudi</translation>
     </message>
     <message>
         <source>Order:</source>
         <extracomment>Assign licences now → &quot;licences&quot;</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Ordine:</translation>
     </message>
     <message>
         <source>Invoice:</source>
-        <translation type="unfinished"></translation>
+        <translation>Fattura:</translation>
     </message>
     <message numerus="yes">
         <source>%n licence(s) (was {old})</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n licenza (prima {old})</numerusform>
+            <numerusform>%n licenze (prima {old})</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>%n licence(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n licenza</numerusform>
+            <numerusform>%n licenze</numerusform>
         </translation>
     </message>
     <message>
         <source>{product}:</source>
-        <translation type="unfinished"></translation>
+        <translation>{product}:</translation>
     </message>
     <message>
         <source>{plan}, {licences}, {billing}</source>
-        <translation type="unfinished"></translation>
+        <translation>{plan}, {licences}, {billing}</translation>
     </message>
     <message>
         <source>Next billing date:</source>
-        <translation type="unfinished"></translation>
+        <translation>Prossima data di fatturazione:</translation>
     </message>
     <message>
         <source>Total:</source>
-        <translation type="unfinished"></translation>
+        <translation>Totale:</translation>
     </message>
     <message>
         <source>Charged now:</source>
-        <translation type="unfinished"></translation>
+        <translation>Addebitato ora:</translation>
     </message>
     <message>
         <source>{amount} to {method}</source>
-        <translation type="unfinished"></translation>
+        <translation>{amount} su {method}</translation>
     </message>
     <message>
         <source>Payable by {date}:</source>
-        <translation type="unfinished"></translation>
+        <translation>Da pagare entro il {date}:</translation>
     </message>
     <message>
         <source>Added to account credit:</source>
-        <translation type="unfinished"></translation>
+        <translation>Aggiunto al credito dell'account:</translation>
     </message>
     <message>
         <source>A confirmation email with the details of your purchase was sent to {email}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Un'email di conferma con i dettagli dell'acquisto è stata inviata a {email}.</translation>
     </message>
     <message>
         <source>Your subscription was updated. The billing period starts today and the billing date now matches the day of the change.</source>
-        <translation type="unfinished"></translation>
+        <translation>La sottoscrizione è stata aggiornata. Il periodo di fatturazione inizia oggi e la data di fatturazione corrisponde ora al giorno della modifica.</translation>
     </message>
     <message>
         <source>Order placed</source>
-        <translation type="unfinished"></translation>
+        <translation>Ordine effettuato</translation>
     </message>
     <message>
         <source>The changes are effective immediately.</source>
-        <translation type="unfinished"></translation>
+        <translation>Le modifiche hanno effetto immediato.</translation>
     </message>
     <message>
         <source>You added licences: do not forget to assign them to your users so they can sign in.</source>
-        <translation type="unfinished"></translation>
+        <translation>Sono state aggiunte licenze: non dimentichi di assegnarle agli utenti, in modo che possano accedere.</translation>
     </message>
     <message>
         <source>&amp;Assign licences now</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Assegna le licenze ora</translation>
     </message>
 </context>
 <context>
@@ -4489,77 +4537,77 @@ Account {account_number} · {company_name}
     <message>
         <source>Payment method: {method}</source>
         <extracomment>the order was placed (the wizard emits ``completed``)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Metodo di pagamento: {method}</translation>
     </message>
     <message>
         <source>Next, confirm the payment details and/or the VAT number.</source>
-        <translation type="unfinished"></translation>
+        <translation>Successivamente, confermi i dati di pagamento e/o la partita IVA.</translation>
     </message>
     <message>
         <source>Complete transaction</source>
-        <translation type="unfinished"></translation>
+        <translation>Completa la transazione</translation>
     </message>
     <message>
         <source>Review the billing period (starting today), the licences, the plan price and the total due. Press Edit order to make further changes.</source>
-        <translation type="unfinished"></translation>
+        <translation>Controlli il periodo di fatturazione (con inizio oggi), le licenze, il prezzo del piano e il totale dovuto. Prema Modifica ordine per apportare ulteriori modifiche.</translation>
     </message>
     <message>
         <source>Your order:</source>
-        <translation type="unfinished"></translation>
+        <translation>Il Suo ordine:</translation>
     </message>
     <message>
         <source>&amp;Edit order</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Modifica ordine</translation>
     </message>
     <message>
         <source>&amp;Checkout</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Completa la transazione</translation>
     </message>
     <message>
         <source>Place &amp;order</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Effettua ordine</translation>
     </message>
 </context>
 <context>
     <name>SelectionPage</name>
     <message numerus="yes">
         <source>{product} {plan}, %n licence(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>{product} {plan}, %n licenza</numerusform>
+            <numerusform>{product} {plan}, %n licenze</numerusform>
         </translation>
     </message>
     <message>
         <source>Cancelled only through support.</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullabile solo tramite l'assistenza.</translation>
     </message>
     <message>
         <source>The billing contact could also cancel it online.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il contatto di fatturazione potrebbe annullarlo anche online.</translation>
     </message>
     <message>
         <source>Add-on: {addon}</source>
-        <translation type="unfinished"></translation>
+        <translation>Componente aggiuntivo: {addon}</translation>
     </message>
     <message>
         <source>Ends with the product.</source>
-        <translation type="unfinished"></translation>
+        <translation>Termina insieme al prodotto.</translation>
     </message>
     <message>
         <source>With this selection these conditions are not met yet: {conditions}. Go Back to resolve them, or change the selection.</source>
-        <translation type="unfinished"></translation>
+        <translation>Con questa selezione le seguenti condizioni non sono ancora soddisfatte: {conditions}. Torni indietro con Precedente per risolverle, oppure modifichi la selezione.</translation>
     </message>
     <message>
         <source>What to cancel</source>
-        <translation type="unfinished"></translation>
+        <translation>Cosa annullare</translation>
     </message>
     <message>
         <source>Step 4 of 6: the products and add-ons the caller wants to cancel.</source>
-        <translation type="unfinished"></translation>
+        <translation>Passaggio 4 di 6: i prodotti e i componenti aggiuntivi che il chiamante vuole annullare.</translation>
     </message>
     <message>
         <source>Tick each product or add-on to cancel. A product&apos;s add-ons end with it; an add-on can also be cancelled on its own.</source>
-        <translation type="unfinished"></translation>
+        <translation>Selezioni ogni prodotto o componente aggiuntivo da annullare. I componenti aggiuntivi di un prodotto terminano insieme a esso; un componente aggiuntivo può anche essere annullato da solo.</translation>
     </message>
 </context>
 <context>
@@ -4567,675 +4615,675 @@ Account {account_number} · {company_name}
     <message>
         <source>Enter the company name.</source>
         <extracomment>Languages customer documents are written in (SPEC §7), in menu order. The fields the Overview tab edits, in form order. Fields that may not be left empty. Column sizes (``store.models.Account``). among super_admin, billing_admin, product_admin, user an open invoice is past its due date the currency can no longer change: invoices (or credit) exist in it the optimistic-locking version: pass it back to :func:`update_account` the operator may edit the account (SPEC §6); the fields are read-only otherwise</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Inserisca la ragione sociale.</translation>
     </message>
     <message>
         <source>Enter the street address.</source>
-        <translation type="unfinished"></translation>
+        <translation>Inserisca l'indirizzo.</translation>
     </message>
     <message>
         <source>Enter the postal code.</source>
-        <translation type="unfinished"></translation>
+        <translation>Inserisca il CAP.</translation>
     </message>
     <message>
         <source>Enter the city.</source>
-        <translation type="unfinished"></translation>
+        <translation>Inserisca la città.</translation>
     </message>
     <message>
         <source>Choose the country.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga il paese.</translation>
     </message>
     <message>
         <source>Choose the language.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga la lingua.</translation>
     </message>
     <message>
         <source>Choose the currency.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga la valuta.</translation>
     </message>
     <message>
         <source>This field is longer than {max} characters.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questo campo supera i {max} caratteri.</translation>
     </message>
     <message>
         <source>{value} is not an account type.</source>
-        <translation type="unfinished"></translation>
+        <translation>{value} non è un tipo di account.</translation>
     </message>
     <message>
         <source>Documents cannot be written in {language}.</source>
-        <translation type="unfinished"></translation>
+        <translation>I documenti non possono essere redatti nella lingua {language}.</translation>
     </message>
     <message>
         <source>The currency of account {account} cannot change: it already has invoices or credit in {currency}.</source>
-        <translation type="unfinished"></translation>
+        <translation>La valuta dell'account {account} non può essere cambiata: ci sono già fatture o credito in {currency}.</translation>
     </message>
     <message>
         <source>The catalog has no prices in {currency}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il catalogo non contiene prezzi in {currency}.</translation>
     </message>
     <message>
         <source>Corporate accounts pay by invoice: turn autopay off for account {account} (Payment methods) before making it a corporate account.</source>
-        <translation type="unfinished"></translation>
+        <translation>Gli account Corporate pagano su fattura: disattivi il pagamento automatico dell'account {account} (Metodi di pagamento) prima di trasformarlo in un account Corporate.</translation>
     </message>
     <message>
         <source>The account</source>
-        <translation type="unfinished"></translation>
+        <translation>l'account</translation>
     </message>
     <message>
         <source>Account</source>
         <extracomment>Entries per page unless the caller asks for another size. The most one call returns, whatever ``limit`` says. the field did not exist before (a creation) / does not exist after (a removal) the product of the subscription the entry is about, if any the account&apos;s currency, for fields holding minor units (``…_minor``) fields whose value changed, in the order they were recorded
 ----------
 Subscription statuses that are &quot;bought&quot; and can be changed through checkout. ids of the stored items making up this line (to remove the line) pass back as ``expected_cart_version``; ``None`` while the account has no cart the stored row this change is (None: not stored yet) set: the add-on was cancelled and ends on this date (see cancellation) licences assigned to contacts in the order of ``Subscription.addons`` (by add-on) by id, as ``Account.contacts`` and ``Account.payment_methods`` by position (ORM attributes: a session executing it flushes pending changes first) every subscription of the account with its product, plan, assigned licences and add-ons (one row per add-on)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Account</translation>
     </message>
     <message>
         <source>Only support staff can do this.</source>
         <extracomment>Read-only actions every active role may perform. Actions that change one account; the account rules of SPEC §6 apply. Support-only powers behind the self-service flows (SPEC §3): not for representatives, who work on their own portfolio through the normal flows.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Solo il personale di assistenza può eseguire questa operazione.</translation>
     </message>
     <message>
         <source>Your role ({role}) does not allow this action.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il Suo ruolo ({role}) non consente questa operazione.</translation>
     </message>
     <message>
         <source>The clock can be moved only in a demo database.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'orologio può essere spostato solo in un database demo.</translation>
     </message>
     <message>
         <source>Subscription</source>
         <extracomment>for an order: the order already placed with its key (account id, stored result), and the last order number of the pattern</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Sottoscrizione</translation>
     </message>
     <message>
         <source>Account {account} has no billing contact.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'account {account} non ha un contatto di fatturazione.</translation>
     </message>
     <message>
         <source>Contact</source>
-        <translation type="unfinished"></translation>
+        <translation>Contatto</translation>
     </message>
     <message>
         <source>{product} cannot be cancelled online. Please contact support to cancel.</source>
         <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>{product} non può essere annullato online. Per l'annullamento contatti l'assistenza.</translation>
     </message>
     <message>
         <source>{product} has no pending cancellation to reverse.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} non ha un annullamento in sospeso da revocare.</translation>
     </message>
     <message>
         <source>{product} expired on {effective_end} and can no longer be reactivated. Subscribe again instead.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} è scaduto il {effective_end} e non può più essere riattivato. Si abboni di nuovo.</translation>
     </message>
     <message>
         <source>The remaining months of {product} were billed on early-termination invoice {invoice}; it can be reactivated only after support voids that invoice.</source>
-        <translation type="unfinished"></translation>
+        <translation>I mesi rimanenti di {product} sono stati fatturati con la fattura di recesso anticipato {invoice}; il prodotto può essere riattivato solo dopo che l'assistenza avrà annullato tale fattura.</translation>
     </message>
     <message>
         <source>The cancellation cannot go ahead until these conditions are met: {conditions}.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'annullamento non può procedere finché non sono soddisfatte queste condizioni: {conditions}.</translation>
     </message>
     <message>
         <source>{product} is already cancelled; it ends on {effective_end}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} è già annullato; termina il {effective_end}.</translation>
     </message>
     <message>
         <source>{product} cannot be cancelled: it is no longer active.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} non può essere annullato: non è più attivo.</translation>
     </message>
     <message>
         <source>Choose a reason for the cancellation.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga un motivo per l'annullamento.</translation>
     </message>
     <message>
         <source>{reason} is not one of the cancellation reasons.</source>
-        <translation type="unfinished"></translation>
+        <translation>{reason} non è uno dei motivi di annullamento.</translation>
     </message>
     <message>
         <source>Describe the reason for the cancellation.</source>
-        <translation type="unfinished"></translation>
+        <translation>Descriva il motivo dell'annullamento.</translation>
     </message>
     <message>
         <source>The reason may be at most {maximum} characters long.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il motivo può contenere al massimo {maximum} caratteri.</translation>
     </message>
     <message>
         <source>{product} has no current billing period.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} non ha un periodo di fatturazione in corso.</translation>
     </message>
     <message>
         <source>The agreement was not cancelled at least 30 days before its end ({term_end}), so it renews for another term: it stays active, and is billed, until {effective_end}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il contratto non è stato disdetto almeno 30 giorni prima della scadenza ({term_end}), quindi si rinnova per un altro periodo: resta attivo, e viene fatturato, fino al {effective_end}.</translation>
     </message>
     <message>
         <source>Add-on</source>
-        <translation type="unfinished"></translation>
+        <translation>Componente aggiuntivo</translation>
     </message>
     <message>
         <source>Choose at least one product or add-on to cancel.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga almeno un prodotto o componente aggiuntivo da annullare.</translation>
     </message>
     <message>
         <source>{addon} has already been cancelled.</source>
-        <translation type="unfinished"></translation>
+        <translation>{addon} è già stato annullato.</translation>
     </message>
     <message>
         <source>{addon} cannot be cancelled on its own during a trial.</source>
-        <translation type="unfinished"></translation>
+        <translation>{addon} non può essere annullato separatamente durante una prova.</translation>
     </message>
     <message>
         <source>The caller&apos;s details did not match ({items}); verify the caller again.</source>
-        <translation type="unfinished"></translation>
+        <translation>I dati del chiamante non corrispondono ({items}); ripeta la verifica del chiamante.</translation>
     </message>
     <message>
         <source>The caller has not been verified yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il chiamante non è ancora stato verificato.</translation>
     </message>
     <message>
         <source>The verification is not valid for this account or has expired; verify the caller again.</source>
-        <translation type="unfinished"></translation>
+        <translation>La verifica non è valida per questo account o è scaduta; ripeta la verifica del chiamante.</translation>
     </message>
     <message>
         <source>The caller was verified at {at}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Verifica del chiamante eseguita il {at}.</translation>
     </message>
     <message>
         <source>Choose the contact who asks for the cancellation.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga il contatto che chiede l'annullamento.</translation>
     </message>
     <message>
         <source>{contact} may request this cancellation.</source>
-        <translation type="unfinished"></translation>
+        <translation>{contact} può richiedere questo annullamento.</translation>
     </message>
     <message>
         <source>The account has an outstanding balance of {amount}; it must be paid before cancelling.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'account ha un saldo da pagare di {amount}, che deve essere saldato prima dell'annullamento.</translation>
     </message>
     <message>
         <source>Nothing is outstanding on the account.</source>
-        <translation type="unfinished"></translation>
+        <translation>Sull'account non c'è nulla da pagare.</translation>
     </message>
     <message>
         <source>Review the contract type, end date and cancellation terms of each product with the caller.</source>
-        <translation type="unfinished"></translation>
+        <translation>Esamini con il chiamante il tipo di contratto, la data di fine e le condizioni di annullamento di ciascun prodotto.</translation>
     </message>
     <message>
         <source>{count} licences are still assigned to users ({products}); unassign them first.</source>
-        <translation type="unfinished"></translation>
+        <translation>Agli utenti sono ancora assegnate {count} licenze ({products}); le revochi prima.</translation>
     </message>
     <message>
         <source>No licences are assigned to users.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuna licenza è assegnata a utenti.</translation>
     </message>
     <message>
         <source>The caller confirmed the data is backed up.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il chiamante ha confermato che esiste un backup dei dati.</translation>
     </message>
     <message>
         <source>Confirm that the customer&apos;s data has been backed up; offer an export of the account&apos;s data.</source>
-        <translation type="unfinished"></translation>
+        <translation>Si faccia confermare che è stato eseguito un backup dei dati del cliente; proponga un'esportazione dei dati dell'account.</translation>
     </message>
     <message>
         <source>Account ID</source>
-        <translation type="unfinished"></translation>
+        <translation>ID account</translation>
     </message>
     <message>
         <source>Billing admin email</source>
-        <translation type="unfinished"></translation>
+        <translation>Email dell'amministratore fatturazione</translation>
     </message>
     <message>
         <source>Last four digits of the payment method</source>
-        <translation type="unfinished"></translation>
+        <translation>Ultime quattro cifre del metodo di pagamento</translation>
     </message>
     <message>
         <source>Billing address</source>
-        <translation type="unfinished"></translation>
+        <translation>Indirizzo di fatturazione</translation>
     </message>
     <message>
         <source>Postal code</source>
-        <translation type="unfinished"></translation>
+        <translation>CAP</translation>
     </message>
     <message>
         <source>Caller verified</source>
-        <translation type="unfinished"></translation>
+        <translation>Chiamante verificato</translation>
     </message>
     <message>
         <source>Requester may cancel</source>
-        <translation type="unfinished"></translation>
+        <translation>Richiedente autorizzato</translation>
     </message>
     <message>
         <source>No outstanding balance</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessun saldo da pagare</translation>
     </message>
     <message>
         <source>Contract terms reviewed</source>
-        <translation type="unfinished"></translation>
+        <translation>Condizioni contrattuali esaminate</translation>
     </message>
     <message>
         <source>Licences unassigned</source>
-        <translation type="unfinished"></translation>
+        <translation>Licenze revocate</translation>
     </message>
     <message>
         <source>Data backed up</source>
-        <translation type="unfinished"></translation>
+        <translation>Backup dei dati eseguito</translation>
     </message>
     <message>
         <source>Verify the caller</source>
-        <translation type="unfinished"></translation>
+        <translation>Verifica il chiamante</translation>
     </message>
     <message>
         <source>Choose another contact</source>
-        <translation type="unfinished"></translation>
+        <translation>Scegli un altro contatto</translation>
     </message>
     <message>
         <source>Record a payment</source>
-        <translation type="unfinished"></translation>
+        <translation>Registra un pagamento</translation>
     </message>
     <message>
         <source>Unassign licences</source>
-        <translation type="unfinished"></translation>
+        <translation>Revoca le licenze</translation>
     </message>
     <message>
         <source>Export the account&apos;s data</source>
-        <translation type="unfinished"></translation>
+        <translation>Esporta i dati dell'account</translation>
     </message>
     <message>
         <source>{frequency} is not a billing frequency.</source>
         <extracomment>a subscription starts (trial, expired trial, new or bought again): no proration the add-ons billed until now and going on (not cancelled)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>{frequency} non è una frequenza di fatturazione.</translation>
     </message>
     <message>
         <source>{product} has no plan {plan}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} non ha un piano {plan}.</translation>
     </message>
     <message>
         <source>{product} has no add-on {addon}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} non ha il componente aggiuntivo {addon}.</translation>
     </message>
     <message>
         <source>The number of licences must be a whole number.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il numero di licenze deve essere un numero intero.</translation>
     </message>
     <message>
         <source>Product</source>
-        <translation type="unfinished"></translation>
+        <translation>Prodotto</translation>
     </message>
     <message>
         <source>{kind} is not a kind of cart item.</source>
-        <translation type="unfinished"></translation>
+        <translation>{kind} non è un tipo di articolo del carrello.</translation>
     </message>
     <message>
         <source>The subscription is not a {product} plan.</source>
-        <translation type="unfinished"></translation>
+        <translation>La sottoscrizione non è un piano {product}.</translation>
     </message>
     <message>
         <source>{product} has ended. Subscribe to it again to use it.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} è terminato. Si abboni di nuovo per utilizzarlo.</translation>
     </message>
     <message>
         <source>{product} is being cancelled. Reactivate it before changing the plan.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} è in corso di annullamento. Lo riattivi prima di cambiare piano.</translation>
     </message>
     <message>
         <source>{product} is already subscribed. Edit the subscription to change it.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} è già sottoscritto. Per cambiarlo, modifichi la sottoscrizione.</translation>
     </message>
     <message>
         <source>{product} already includes {addon}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} include già {addon}.</translation>
     </message>
     <message>
         <source>Choose the new value for {product}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Scelga il nuovo valore per {product}.</translation>
     </message>
     <message>
         <source>This does not change the subscription.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questa scelta non modifica la sottoscrizione.</translation>
     </message>
     <message>
         <source>Contact your representative {name} to make product or licensing changes</source>
-        <translation type="unfinished"></translation>
+        <translation>Per apportare modifiche ai prodotti o alle licenze, contatti il Suo rappresentante {name}</translation>
     </message>
     <message>
         <source>Account {account} is closed.</source>
         <extracomment>options menu → Edit subscription (the checkout wizard) options menu → Cancel subscription (online or assisted cancellation wizard) options menu → Reactivate (a pending cancellation, before it takes effect) the *Subscribe now* button of an ended trial (the checkout wizard) why not (a translatable English template with its values); ``None`` when available the subscription&apos;s version, for the optimistic-locking check of an action catalog family (``remote_support``, ``collaboration``…): the icon&apos;s colour fixed term: last day to cancel without it renewing (term end − 30 days) fixed term still running whose 30-day notice window has passed: it renews how the product is cancelled: online by the customer or through support the next date an invoice is issued for it; ``None`` when it is not billed again the first day without service of a pending cancellation (or of an active plan that does not renew); ``None`` otherwise cancelled (or expired trial): the day it ended cancelled: when its data is marked for deletion (ended + 90 days) what the next billing date becomes if a pending cancellation is reactivated names of the add-ons in use plan tiers, lowest first the lowest monthly list price of one licence in the account&apos;s currency</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>L'account {account} è chiuso.</translation>
     </message>
     <message>
         <source>{product} {plan} cannot be bought in {currency}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} {plan} non è acquistabile in {currency}.</translation>
     </message>
     <message>
         <source>The cart</source>
-        <translation type="unfinished"></translation>
+        <translation>il carrello</translation>
     </message>
     <message>
         <source>Cart item</source>
-        <translation type="unfinished"></translation>
+        <translation>Articolo del carrello</translation>
     </message>
     <message>
         <source>Enter a card or bank account: there is no valid payment method on file.</source>
         <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Inserisca una carta o un conto bancario: non è registrato alcun metodo di pagamento valido.</translation>
     </message>
     <message>
         <source>Confirm the payment method for the new subscription.</source>
-        <translation type="unfinished"></translation>
+        <translation>Confermi il metodo di pagamento per la nuova sottoscrizione.</translation>
     </message>
     <message>
         <source>Confirm the payment method: the new plan costs more.</source>
-        <translation type="unfinished"></translation>
+        <translation>Confermi il metodo di pagamento: il nuovo piano costa di più.</translation>
     </message>
     <message>
         <source>Add the VAT number if the company has one; without it, VAT of {rate} % ({country}) is charged.</source>
-        <translation type="unfinished"></translation>
+        <translation>Aggiunga la partita IVA, se l'azienda ne ha una; in caso contrario viene applicata l'IVA al {rate}% ({country}).</translation>
     </message>
     <message>
         <source>The free trial of {product} ends today instead of {trial_end}: the paid subscription starts now.</source>
-        <translation type="unfinished"></translation>
+        <translation>La prova gratuita di {product} termina oggi anziché il {trial_end}: la sottoscrizione a pagamento inizia ora.</translation>
     </message>
     <message>
         <source>{product} stays on its fixed-term agreement until {term_end}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} resta vincolato al contratto a durata fissa fino al {term_end}.</translation>
     </message>
     <message>
         <source>After the order, assign the new {product} licences to users.</source>
-        <translation type="unfinished"></translation>
+        <translation>Dopo l'ordine, assegni agli utenti le nuove licenze di {product}.</translation>
     </message>
     <message>
         <source>{amount} becomes account credit and is used by later invoices.</source>
-        <translation type="unfinished"></translation>
+        <translation>{amount} viene accreditato sull'account e usato per le fatture successive.</translation>
     </message>
     <message>
         <source>The order is invoiced, payable within {days} days.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'ordine viene fatturato, con pagamento entro {days} giorni.</translation>
     </message>
     <message>
         <source>The purchase order {po} expired on {expiry}.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'ordine d'acquisto {po} è scaduto il {expiry}.</translation>
     </message>
     <message>
         <source>The cart is empty: there is nothing to order.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il carrello è vuoto: non c'è nulla da ordinare.</translation>
     </message>
     <message>
         <source>The order token must be 1 to {max} characters long.</source>
         <extracomment>a subscription&apos;s columns checkout writes (the SET clause comes from the values)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Il token dell'ordine deve avere da 1 a {max} caratteri.</translation>
     </message>
     <message>
         <source>Payment method</source>
-        <translation type="unfinished"></translation>
+        <translation>Metodo di pagamento</translation>
     </message>
     <message>
         <source>{method} cannot be charged: choose another payment method.</source>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile addebitare su {method}: scelga un altro metodo di pagamento.</translation>
     </message>
     <message>
         <source>The order</source>
-        <translation type="unfinished"></translation>
+        <translation>l'ordine</translation>
     </message>
     <message>
         <source>This order token was already used for another order.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questo token è già stato usato per un altro ordine.</translation>
     </message>
     <message>
         <source>Corporate accounts pay by invoice on their payment terms, not by card.</source>
-        <translation type="unfinished"></translation>
+        <translation>Gli account Corporate pagano su fattura secondo i loro termini di pagamento, non con carta.</translation>
     </message>
     <message>
         <source>The clock can only move forward: {date} is before the current date {today}.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'orologio può solo andare avanti: {date} è precedente alla data attuale {today}.</translation>
     </message>
     <message>
         <source>Invoice</source>
         <extracomment>ISO 3166 code (&quot;IT&quot;); the renderer writes the country&apos;s name signed: a proration credit is negative purchase order number (corporate accounts) percent, e.g. Decimal(&quot;22&quot;) for 22 % app_settings keys of the seller block The illustrative seller of demo and unconfigured databases (not a real company).
 ----------
 SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.&quot; the first line&apos;s service description (&quot;… and N more&quot; is for the UI) open and past its due date when support voided it (None unless ``status`` is ``void``) VAT rate in percent (22.00 = 22 %) last day a dispute is accepted (issue date + 15 days) when support voided it and why (None unless ``status`` is ``void``) the billing contact always receives invoices up to five more addresses</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Fattura</translation>
     </message>
     <message>
         <source>{what} {key} was not found; it may have been deleted.</source>
-        <translation type="unfinished"></translation>
+        <translation>Elemento non trovato: {what} {key}. Potrebbe essere stato eliminato.</translation>
     </message>
     <message>
         <source>{what} was changed by someone else in the meantime; reload to see the current data. Your input is kept.</source>
-        <translation type="unfinished"></translation>
+        <translation>Qualcun altro ha modificato {what} nel frattempo; ricarichi per vedere i dati attuali. I dati inseriti vengono conservati.</translation>
     </message>
     <message>
         <source>The export could not be written to {path}: {reason}</source>
         <extracomment>identifies the JSON document&apos;s layout The CSV files of an export, in the order they are written, and their columns.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile scrivere l'esportazione in {path}: {reason}</translation>
     </message>
     <message>
         <source>Enter the {what}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Inserisca {what}.</translation>
     </message>
     <message>
         <source>The {what} is longer than {max} characters.</source>
-        <translation type="unfinished"></translation>
+        <translation>Testo troppo lungo: {what} può contenere al massimo {max} caratteri.</translation>
     </message>
     <message>
         <source>{status} is not an invoice status.</source>
-        <translation type="unfinished"></translation>
+        <translation>{status} non è uno stato di fattura.</translation>
     </message>
     <message>
         <source>dispute note</source>
-        <translation type="unfinished"></translation>
+        <translation>la nota di contestazione</translation>
     </message>
     <message>
         <source>Invoice {invoice} is void and cannot be disputed.</source>
-        <translation type="unfinished"></translation>
+        <translation>La fattura {invoice} è annullata e non può essere contestata.</translation>
     </message>
     <message>
         <source>reason</source>
-        <translation type="unfinished"></translation>
+        <translation>il motivo</translation>
     </message>
     <message>
         <source>Only open invoices can be voided; {invoice} is {status}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Si possono annullare solo le fatture aperte; lo stato di {invoice} è {status}.</translation>
     </message>
     <message>
         <source>Invoice {invoice} has payments recorded against it and cannot be voided.</source>
-        <translation type="unfinished"></translation>
+        <translation>Sulla fattura {invoice} sono registrati pagamenti: non può essere annullata.</translation>
     </message>
     <message>
         <source>{email} is not a valid email address.</source>
-        <translation type="unfinished"></translation>
+        <translation>{email} non è un indirizzo email valido.</translation>
     </message>
     <message>
         <source>Invoices can go to at most {max} addresses besides the billing contact; {count} were given.</source>
-        <translation type="unfinished"></translation>
+        <translation>Le fatture possono essere inviate al massimo a {max} indirizzi oltre al contatto di fatturazione; ne sono stati indicati {count}.</translation>
     </message>
     <message>
         <source>{value} is not a contact id.</source>
         <extracomment>Subscriptions whose seats can be assigned (a trial counts as live). contact ids holding a seat after the call, in assignment order contacts whose seat was added (assign) or removed (unassign) by this call contacts asked for that were already in the wanted state (no-op)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>{value} non è l'ID di un contatto.</translation>
     </message>
     <message>
         <source>{contact} is a contact of another account and cannot hold a licence of account {account}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{contact} è un contatto di un altro account e non può avere una licenza dell'account {account}.</translation>
     </message>
     <message>
         <source>Licences of {product} cannot be assigned: the subscription is {status}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile assegnare licenze di {product}: lo stato della sottoscrizione è {status}.</translation>
     </message>
     <message>
         <source>Only {free} of the {licences} licences of {product} are free; {requested} contacts were to be assigned. Buy more licences or unassign some first.</source>
-        <translation type="unfinished"></translation>
+        <translation>Solo {free} delle {licences} licenze di {product} sono libere, ma i contatti da assegnare sono {requested}. Acquisti altre licenze o revochi prima alcune assegnazioni.</translation>
     </message>
     <message>
         <source>Operator</source>
         <extracomment>``app_settings`` key (with the OS login appended) holding the local operator&apos;s id. one &quot;@&quot; with something on both sides; a bare host (&quot;root@localhost&quot;, the automatic identity) is allowed, as it is a real address on the machine</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Operatore</translation>
     </message>
     <message>
         <source>Enter your name.</source>
-        <translation type="unfinished"></translation>
+        <translation>Inserisca il Suo nome.</translation>
     </message>
     <message>
         <source>The name may have at most {max} characters.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il nome può contenere al massimo {max} caratteri.</translation>
     </message>
     <message>
         <source>Your operator identity</source>
-        <translation type="unfinished"></translation>
+        <translation>la Sua identità di operatore</translation>
     </message>
     <message>
         <source>Another operator already uses the email {email}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Un altro operatore usa già l'email {email}.</translation>
     </message>
     <message>
         <source>Email</source>
-        <translation type="unfinished"></translation>
+        <translation>Email</translation>
     </message>
     <message>
         <source>Enter the name of the account holder.</source>
         <extracomment>e.g. &quot;Visa •••• 4242&quot;, &quot;Bank account •••• 3000&quot; a card whose expiry month is before today&apos;s month net days of a corporate account&apos;s invoices (the default when none is recorded); None for a self-service account amount due on open invoices (&quot;Pay balance&quot; pays it) and account credit what &quot;Pay balance&quot; charges: the default card or bank account (&quot;Visa •••• 4242&quot;), None when the payment is recorded as a bank transfer that default card has expired: &quot;Pay balance&quot; would be refused until it is replaced the operator may change payment methods, autopay and record payments here (SPEC §6) the account&apos;s version, for ``expected_version`` of the writes False when autopay already had the requested value (nothing written) the invoice is fully paid after this payment the part of the amount above the balance, now account credit outstanding balance and account credit after the payment</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Inserisca il nome dell'intestatario del conto.</translation>
     </message>
     <message>
         <source>The holder name is longer than {max} characters.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il nome dell'intestatario supera i {max} caratteri.</translation>
     </message>
     <message>
         <source>The card {method} expired in {month:02d}/{year}; add a new card.</source>
-        <translation type="unfinished"></translation>
+        <translation>La carta {method} è scaduta nel {month:02d}/{year}; aggiunga una nuova carta.</translation>
     </message>
     <message>
         <source>{country} is not a two-letter country code (e.g. IT, NL).</source>
-        <translation type="unfinished"></translation>
+        <translation>{country} non è un codice paese di due lettere (es. IT, NL).</translation>
     </message>
     <message>
         <source>An address field is longer than {max} characters.</source>
-        <translation type="unfinished"></translation>
+        <translation>Un campo dell'indirizzo supera i {max} caratteri.</translation>
     </message>
     <message>
         <source>{method} is the only payment method of account {account}, which pays its subscriptions automatically. Add another payment method or turn autopay off first.</source>
-        <translation type="unfinished"></translation>
+        <translation>{method} è l'unico metodo di pagamento dell'account {account}, che paga le sottoscrizioni automaticamente. Aggiunga prima un altro metodo di pagamento o disattivi il pagamento automatico.</translation>
     </message>
     <message>
         <source>Corporate account {account} pays by invoice on its payment terms; autopay cannot be turned on.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'account Corporate {account} paga su fattura secondo i suoi termini di pagamento; il pagamento automatico non può essere attivato.</translation>
     </message>
     <message>
         <source>Add a card or bank account to account {account} before turning autopay on.</source>
-        <translation type="unfinished"></translation>
+        <translation>Aggiunga una carta o un conto bancario all'account {account} prima di attivare il pagamento automatico.</translation>
     </message>
     <message>
         <source>The payment reference is longer than {max} characters.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il riferimento del pagamento supera i {max} caratteri.</translation>
     </message>
     <message>
         <source>Account {account} has nothing to pay.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'account {account} non ha nulla da pagare.</translation>
     </message>
     <message>
         <source>Account {account} is billed in {currency}; a payment in {other} cannot be recorded.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'account {account} è fatturato in {currency}; non è possibile registrare un pagamento in {other}.</translation>
     </message>
     <message>
         <source>A payment must be more than zero.</source>
-        <translation type="unfinished"></translation>
+        <translation>Un pagamento deve essere superiore a zero.</translation>
     </message>
     <message>
         <source>Renewals can run only up to today ({today}) on a real database, not to {date}.</source>
         <extracomment>the logger ``queue_email`` reports a failing renderer to the run covered the days after this date … … up to and including this one renewal invoices issued, in issue order total of the renewal invoices, one amount per currency open invoices that fell overdue during the run the simulated date after the run (demo databases), else None ``never_bought`` or ``cancelled`` when the last subscription of it ended (cancelled products) when that subscription&apos;s data is marked for deletion (cancelled products) why it cannot be bought now (English template, ``QT_TRANSLATE_NOOP`` marked) the subscription, or the account for an overdue event per currency, the sum of the amounts (Decimal: quicker than adding Money) bulk path: records of earlier chunks, valid while ``bulk_token`` is unchanged lines and figures per configuration (bulk path; the catalog is fixed for a run) ids per ``IN`` list (one query per table for a whole chunk) records kept between chunks, at most (then loaded afresh) (subscription_addons.id, ends_on) of each active add-on, in the same order (period_start, period_end) of its termination lines on invoices that are not void, read when a renewal of it needs them (None: not yet) ``method_summary`` of it (&quot;Visa •••• 4242&quot;) open invoices: sum of what is due, and how many fall due on each date the four figures as the row holds them (only those that differ are written) ``account_vat`` of the account, once asked ``payable_method`` of the account (it does not change during a run), once asked the transaction&apos;s own sqlite3 connection: no statement compiling, no row wrapping rows to insert per table, as tuples in the order of :data:`_COLUMNS` subscription_addons that ended (set inactive) the account figures the engine changes, in the order of ``_AccountRec.figures`` the columns each inserted row gives, in order (the order rows go in: ids and references) ``str(total.amount)``, as the audit entry of a renewal holds it ``audit.record``&apos;s JSON</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Su un database reale i rinnovi possono essere eseguiti solo fino a oggi ({today}), non fino al {date}.</translation>
     </message>
     <message>
         <source>{product} is not sold in {currency}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{product} non è in vendita in {currency}.</translation>
     </message>
     <message>
         <source>The connection security must be none, STARTTLS or SSL/TLS.</source>
         <extracomment>seconds to wait for the server before giving up on this run app_settings key of each field minutes to wait after the n-th failed attempt (the last one repeats) False: no server configured, nothing was attempted (emails stay queued) emails still waiting after the run (queued, or failed and to be retried) a server-level problem (unreachable, login refused) in plain English, if any the server&apos;s or the connection&apos;s complaint of the last failed attempt when the last failed attempt was made (None for queued and sent ones) when a failed email is tried again (None for queued and sent ones)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>La sicurezza della connessione deve essere Nessuna, STARTTLS o SSL/TLS.</translation>
     </message>
     <message>
         <source>{host} is not a valid server name.</source>
-        <translation type="unfinished"></translation>
+        <translation>{host} non è un nome di server valido.</translation>
     </message>
     <message>
         <source>The port must be a number from 1 to 65535.</source>
-        <translation type="unfinished"></translation>
+        <translation>La porta deve essere un numero da 1 a 65535.</translation>
     </message>
     <message>
         <source>The sender address {address} is not a valid email address.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'indirizzo del mittente {address} non è un indirizzo email valido.</translation>
     </message>
     <message>
         <source>A password needs a user name.</source>
-        <translation type="unfinished"></translation>
+        <translation>Una password richiede un nome utente.</translation>
     </message>
     <message>
         <source>The timeout must be from 1 to 600 seconds.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il timeout deve essere compreso tra 1 e 600 secondi.</translation>
     </message>
     <message>
         <source>The server {server} refused the user name or password ({reply}).</source>
         <extracomment>A test waits at most this long for the server, whatever the settings say.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Il server {server} ha rifiutato il nome utente o la password ({reply}).</translation>
     </message>
     <message>
         <source>The server refused the recipient {address} ({reply}).</source>
-        <translation type="unfinished"></translation>
+        <translation>Il server ha rifiutato il destinatario {address} ({reply}).</translation>
     </message>
     <message>
         <source>The server refused the sender address {address} ({reply}).</source>
-        <translation type="unfinished"></translation>
+        <translation>Il server ha rifiutato l'indirizzo del mittente {address} ({reply}).</translation>
     </message>
     <message>
         <source>The server {server} does not support the chosen connection security or login ({detail}).</source>
-        <translation type="unfinished"></translation>
+        <translation>Il server {server} non supporta la sicurezza della connessione o l'accesso scelti ({detail}).</translation>
     </message>
     <message>
         <source>The server {server} closed the connection ({detail}).</source>
-        <translation type="unfinished"></translation>
+        <translation>Il server {server} ha chiuso la connessione ({detail}).</translation>
     </message>
     <message>
         <source>The server {server} answered {reply}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il server {server} ha risposto {reply}.</translation>
     </message>
     <message>
         <source>The secure connection to {server} failed ({detail}).</source>
-        <translation type="unfinished"></translation>
+        <translation>La connessione sicura a {server} non è riuscita ({detail}).</translation>
     </message>
     <message>
         <source>The server {server} did not answer within {seconds} seconds.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il server {server} non ha risposto entro {seconds} secondi.</translation>
     </message>
     <message>
         <source>The server name {host} cannot be found ({detail}).</source>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile trovare il nome del server {host} ({detail}).</translation>
     </message>
     <message>
         <source>Nothing answers at {server}. Check that the mail server is running and that the server name and port are right.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuna risposta da {server}. Verifichi che il server di posta sia in esecuzione e che il nome del server e la porta siano corretti.</translation>
     </message>
     <message>
         <source>Cannot connect to {server} ({detail}).</source>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile connettersi a {server} ({detail}).</translation>
     </message>
     <message>
         <source>Sending failed ({detail}).</source>
-        <translation type="unfinished"></translation>
+        <translation>Invio non riuscito ({detail}).</translation>
     </message>
     <message>
         <source>Enter the name of the mail server first.</source>
-        <translation type="unfinished"></translation>
+        <translation>Inserisca prima il nome del server di posta.</translation>
     </message>
     <message>
         <source>{address} is not a valid email address for the test email.</source>
-        <translation type="unfinished"></translation>
+        <translation>{address} non è un indirizzo email valido per l'email di prova.</translation>
     </message>
     <message>
         <source>The free trial of {product} has ended. Subscribe now to buy a plan.</source>
-        <translation type="unfinished"></translation>
+        <translation>La prova gratuita di {product} è terminata. Scelga Abbonati ora per acquistare un piano.</translation>
     </message>
     <message>
         <source>Subscribe now is offered when a free trial has ended; {product} is not an ended trial.</source>
-        <translation type="unfinished"></translation>
+        <translation>Abbonati ora è disponibile quando una prova gratuita è terminata; {product} non è una prova terminata.</translation>
     </message>
 </context>
 <context>
@@ -5243,271 +5291,273 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <message>
         <source>&amp;System</source>
         <extracomment>Each language by its own name (never translated: a reader looks for their own).</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Sistema</translation>
     </message>
     <message>
         <source>&amp;Light</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Chiaro</translation>
     </message>
     <message>
         <source>&amp;Dark</source>
-        <translation type="unfinished"></translation>
+        <translation>Scu&amp;ro</translation>
     </message>
     <message>
         <source>The look and colours of your desktop.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'aspetto e i colori del desktop.</translation>
     </message>
     <message>
         <source>Dark text on light backgrounds.</source>
-        <translation type="unfinished"></translation>
+        <translation>Testo scuro su sfondo chiaro.</translation>
     </message>
     <message>
         <source>Light text on dark backgrounds, easier at night.</source>
-        <translation type="unfinished"></translation>
+        <translation>Testo chiaro su sfondo scuro, più riposante di sera.</translation>
     </message>
     <message>
         <source>None (plain text)</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuna (testo in chiaro)</translation>
     </message>
     <message>
         <source>STARTTLS</source>
-        <translation type="unfinished"></translation>
+        <translation>STARTTLS</translation>
     </message>
     <message>
         <source>SSL/TLS</source>
-        <translation type="unfinished"></translation>
+        <translation>SSL/TLS</translation>
     </message>
     <message>
         <source>Settings</source>
         <extracomment>The user chose another database (a file path or a URL); switch to it now. The language was applied (&quot;it&quot;; &quot;&quot; for the system&apos;s language). The theme was applied (&quot;system&quot;, &quot;light&quot;, &quot;dark&quot;). The operator&apos;s name or email changed; carries the new ``OperatorInfo``.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Impostazioni</translation>
     </message>
     <message>
         <source>Settings pages</source>
-        <translation type="unfinished"></translation>
+        <translation>Pagine delle impostazioni</translation>
     </message>
 </context>
 <context>
     <name>SmtpPage</name>
     <message>
         <source>Mail server</source>
-        <translation type="unfinished"></translation>
+        <translation>Server di posta</translation>
     </message>
     <message>
         <source>Billing Desktop test email</source>
-        <translation type="unfinished"></translation>
+        <translation>Email di prova di Billing Desktop</translation>
     </message>
     <message>
         <source>This is a test email from Billing Desktop.
 
 It arrived, so the mail server settings work: emails to customers will be sent through {server}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questa è un'email di prova inviata da Billing Desktop.
+
+Se è arrivata, le impostazioni del server di posta funzionano: le email ai clienti verranno inviate tramite {server}.</translation>
     </message>
     <message>
         <source>Sending the test email…</source>
-        <translation type="unfinished"></translation>
+        <translation>Invio dell'email di prova…</translation>
     </message>
     <message>
         <source>Test email</source>
-        <translation type="unfinished"></translation>
+        <translation>Email di prova</translation>
     </message>
     <message>
         <source>Sending a test email to {address}…</source>
-        <translation type="unfinished"></translation>
+        <translation>Invio di un'email di prova a {address}…</translation>
     </message>
     <message>
         <source>The test email was sent to {address}. Check that it arrived.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'email di prova è stata inviata a {address}. Verifichi che sia arrivata.</translation>
     </message>
     <message>
         <source>The test was cancelled.</source>
-        <translation type="unfinished"></translation>
+        <translation>Invio di prova annullato.</translation>
     </message>
     <message>
         <source>Correct the settings above, then send the test again.</source>
-        <translation type="unfinished"></translation>
+        <translation>Corregga le impostazioni qui sopra, quindi invii di nuovo l'email di prova.</translation>
     </message>
     <message>
         <source>Mail server (SMTP)</source>
-        <translation type="unfinished"></translation>
+        <translation>Server di posta (SMTP)</translation>
     </message>
     <message>
         <source>Ser&amp;ver:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Server:</translation>
     </message>
     <message>
         <source>&amp;Port:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Porta:</translation>
     </message>
     <message>
         <source>Se&amp;curity:</source>
-        <translation type="unfinished"></translation>
+        <translation>Si&amp;curezza:</translation>
     </message>
     <message>
         <source>&amp;User name:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Nome utente:</translation>
     </message>
     <message>
         <source>Pass&amp;word:</source>
-        <translation type="unfinished"></translation>
+        <translation>Pass&amp;word:</translation>
     </message>
     <message>
         <source>Sender &amp;address:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Indirizzo mittente:</translation>
     </message>
     <message>
         <source>&amp;Timeout:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Timeout:</translation>
     </message>
     <message>
         <source> s</source>
         <comment>seconds</comment>
-        <translation type="unfinished"></translation>
+        <translation> s</translation>
     </message>
     <message>
         <source>Leave empty to keep emails in the outbox, unsent.</source>
-        <translation type="unfinished"></translation>
+        <translation>Lasci vuoto per conservare le email nella posta in uscita, senza inviarle.</translation>
     </message>
     <message>
         <source>empty if the server needs no login</source>
-        <translation type="unfinished"></translation>
+        <translation>vuoto se il server non richiede l'accesso</translation>
     </message>
     <message>
         <source>Your role cannot change the mail server; ask an administrator.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il Suo ruolo non consente di modificare il server di posta; si rivolga a un amministratore.</translation>
     </message>
     <message>
         <source>Test</source>
-        <translation type="unfinished"></translation>
+        <translation>Invio di prova</translation>
     </message>
     <message>
         <source>Send t&amp;o:</source>
-        <translation type="unfinished"></translation>
+        <translation>Invi&amp;a a:</translation>
     </message>
     <message>
         <source>Send t&amp;est email</source>
-        <translation type="unfinished"></translation>
+        <translation>Invia email di pr&amp;ova</translation>
     </message>
     <message>
         <source>Send one email with the settings above, saved or not</source>
-        <translation type="unfinished"></translation>
+        <translation>Invia un'email con le impostazioni qui sopra, salvate o meno</translation>
     </message>
 </context>
 <context>
     <name>StillBilledPage</name>
     <message>
         <source>No refund: what was already billed is not refunded, and the products stay usable until the dates above.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessun rimborso: quanto già fatturato non viene rimborsato e i prodotti restano utilizzabili fino alle date indicate sopra.</translation>
     </message>
     <message>
         <source>The trial simply ends on {date}; nothing is billed.</source>
-        <translation type="unfinished"></translation>
+        <translation>La prova termina semplicemente il {date}; non viene fatturato nulla.</translation>
     </message>
     <message numerus="yes">
         <source>Cancelled before the agreement ends, its remaining months are still billed: the current period, already invoiced, and %n more month(s) on an early-termination invoice. It stays active until the original end date, {date}.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Annullato prima della fine del contratto, i mesi rimanenti vengono comunque fatturati: il periodo in corso, già fatturato, e %n altro mese su una fattura di recesso anticipato. Resta attivo fino alla data di fine originaria, il {date}.</numerusform>
+            <numerusform>Annullato prima della fine del contratto, i mesi rimanenti vengono comunque fatturati: il periodo in corso, già fatturato, e altri %n mesi su una fattura di recesso anticipato. Resta attivo fino alla data di fine originaria, il {date}.</numerusform>
         </translation>
     </message>
     <message>
         <source>Cancelled during the year, the whole year is billed (it was invoiced at its start) and it stays active until {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullato nel corso dell'anno, viene fatturato l'intero anno (fatturato all'inizio) e resta attivo fino al {date}.</translation>
     </message>
     <message>
         <source>Cancelled mid-month, the whole month is billed (it was invoiced at its start) and it stays active until the end of the month, {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Annullato a metà mese, viene fatturato l'intero mese (fatturato all'inizio) e resta attivo fino alla fine del mese, il {date}.</translation>
     </message>
     <message numerus="yes">
         <source>%n month(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n mese</numerusform>
+            <numerusform>%n mesi</numerusform>
         </translation>
     </message>
     <message>
         <source>Contract:</source>
-        <translation type="unfinished"></translation>
+        <translation>Contratto:</translation>
     </message>
     <message>
         <source>Current period:</source>
-        <translation type="unfinished"></translation>
+        <translation>Periodo in corso:</translation>
     </message>
     <message>
         <source>Current period, already invoiced:</source>
-        <translation type="unfinished"></translation>
+        <translation>Periodo in corso, già fatturato:</translation>
     </message>
     <message>
         <source>Remaining months, billed now:</source>
-        <translation type="unfinished"></translation>
+        <translation>Mesi rimanenti, fatturati ora:</translation>
     </message>
     <message>
         <source>Months still billed:</source>
-        <translation type="unfinished"></translation>
+        <translation>Mesi ancora fatturati:</translation>
     </message>
     <message>
         <source>Still billed:</source>
-        <translation type="unfinished"></translation>
+        <translation>Ancora fatturato:</translation>
     </message>
     <message>
         <source>Active until:</source>
-        <translation type="unfinished"></translation>
+        <translation>Attivo fino al:</translation>
     </message>
     <message>
         <source>Refund:</source>
-        <translation type="unfinished"></translation>
+        <translation>Rimborso:</translation>
     </message>
     <message>
         <source>Data deleted on:</source>
-        <translation type="unfinished"></translation>
+        <translation>Dati eliminati il:</translation>
     </message>
     <message>
         <source>Still billed in total:</source>
-        <translation type="unfinished"></translation>
+        <translation>Totale ancora fatturato:</translation>
     </message>
     <message>
         <source>Billed now for the remaining months (net):</source>
-        <translation type="unfinished"></translation>
+        <translation>Fatturato ora per i mesi rimanenti (netto):</translation>
     </message>
     <message>
         <source>Early-termination invoice:</source>
-        <translation type="unfinished"></translation>
+        <translation>Fattura di recesso anticipato:</translation>
     </message>
     <message>
         <source>None: nothing more is billed.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuna: non viene fatturato altro.</translation>
     </message>
     <message>
         <source>{amount} (reverse charge)</source>
-        <translation type="unfinished"></translation>
+        <translation>{amount} (inversione contabile)</translation>
     </message>
     <message>
         <source>VAT:</source>
-        <translation type="unfinished"></translation>
+        <translation>IVA:</translation>
     </message>
     <message>
         <source>Early-termination invoice total:</source>
-        <translation type="unfinished"></translation>
+        <translation>Totale della fattura di recesso anticipato:</translation>
     </message>
     <message>
         <source>Account credit used:</source>
-        <translation type="unfinished"></translation>
+        <translation>Credito dell'account utilizzato:</translation>
     </message>
     <message>
         <source>Due now:</source>
-        <translation type="unfinished"></translation>
+        <translation>Dovuto ora:</translation>
     </message>
     <message>
         <source>What will still be billed</source>
-        <translation type="unfinished"></translation>
+        <translation>Cosa verrà ancora fatturato</translation>
     </message>
     <message>
         <source>Step 5 of 6: what the customer still pays, and until when it stays active.</source>
-        <translation type="unfinished"></translation>
+        <translation>Passaggio 5 di 6: cosa paga ancora il cliente e fino a quando il prodotto resta attivo.</translation>
     </message>
     <message>
         <source>In total</source>
-        <translation type="unfinished"></translation>
+        <translation>In totale</translation>
     </message>
 </context>
 <context>
@@ -5515,88 +5565,88 @@ It arrived, so the mail server settings work: emails to customers will be sent t
     <message>
         <source>Expires on {date}</source>
         <extracomment>Narrowest a card may get; the grid shows as many columns as fit (at most 3). The card actions, in menu order, and the :class:`SubscriptionsTab` method opening each one&apos;s flow. Badge colours (background, text, border): dark text on a light tint, readable in light and dark themes (contrast above 7:1); the word carries the meaning. Product icon colours per catalog family (decorative: the name is written next to it). Note styles: (text, background); ``None`` keeps the palette&apos;s.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Scade il {date}</translation>
     </message>
     <message>
         <source>Options</source>
-        <translation type="unfinished"></translation>
+        <translation>Opzioni</translation>
     </message>
     <message>
         <source>Options for {product}</source>
-        <translation type="unfinished"></translation>
+        <translation>Opzioni per {product}</translation>
     </message>
     <message>
         <source>Plan</source>
-        <translation type="unfinished"></translation>
+        <translation>Piano</translation>
     </message>
     <message>
         <source>Licences</source>
-        <translation type="unfinished"></translation>
+        <translation>Licenze</translation>
     </message>
     <message>
         <source>{assigned} of {total} assigned</source>
         <comment>licences</comment>
-        <translation type="unfinished"></translation>
+        <translation>{assigned} assegnate su {total}</translation>
     </message>
     <message>
         <source>Billing frequency</source>
-        <translation type="unfinished"></translation>
+        <translation>Frequenza di fatturazione</translation>
     </message>
     <message>
         <source>Contract</source>
-        <translation type="unfinished"></translation>
+        <translation>Contratto</translation>
     </message>
     <message>
         <source>Add-ons</source>
-        <translation type="unfinished"></translation>
+        <translation>Componenti aggiuntivi</translation>
     </message>
     <message>
         <source>{product}, {status}</source>
-        <translation type="unfinished"></translation>
+        <translation>{product}, {status}</translation>
     </message>
     <message>
         <source>Press Space or Enter for the options.</source>
-        <translation type="unfinished"></translation>
+        <translation>Prema Spazio o Invio per le opzioni.</translation>
     </message>
     <message>
         <source>{months}-month fixed term, ends on {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>Durata fissa di {months} mesi, termina il {date}</translation>
     </message>
     <message>
         <source>Fixed term, ends on {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>Durata fissa, termina il {date}</translation>
     </message>
     <message>
         <source>Month-to-month</source>
-        <translation type="unfinished"></translation>
+        <translation>Senza vincolo di durata</translation>
     </message>
     <message>
         <source>Trial ends on</source>
-        <translation type="unfinished"></translation>
+        <translation>Fine della prova</translation>
     </message>
     <message>
         <source>Trial ended on</source>
-        <translation type="unfinished"></translation>
+        <translation>Prova terminata il</translation>
     </message>
     <message>
         <source>Ended on</source>
-        <translation type="unfinished"></translation>
+        <translation>Terminata il</translation>
     </message>
     <message>
         <source>Next billing date</source>
-        <translation type="unfinished"></translation>
+        <translation>Prossima data di fatturazione</translation>
     </message>
     <message>
         <source>None: it is not renewed</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuna: non si rinnova</translation>
     </message>
     <message>
         <source>The notice period ended on {deadline}: the agreement renews for another term on {end}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il termine di preavviso è scaduto il {deadline}: il contratto si rinnova per un altro periodo il {end}.</translation>
     </message>
     <message>
         <source>The agreement renews on {end} unless it is cancelled by {deadline}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il contratto si rinnova il {end}, salvo disdetta entro il {deadline}.</translation>
     </message>
 </context>
 <context>
@@ -5604,33 +5654,33 @@ It arrived, so the mail server settings work: emails to customers will be sent t
     <message>
         <source>This account has no subscriptions yet.</source>
         <extracomment>Emitted after an action changed the account (a wizard completed). A wizard asked for another tab of the account page (&quot;licences&quot;, &quot;invoices&quot;…). the wizard (or Reactivate dialog) opened from this tab, while it is open</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Questo account non ha ancora sottoscrizioni.</translation>
     </message>
     <message numerus="yes">
         <source>Cart: %n item(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>Carrello: %n articolo</numerusform>
+            <numerusform>Carrello: %n articoli</numerusform>
         </translation>
     </message>
     <message>
         <source>Discover other products</source>
-        <translation type="unfinished"></translation>
+        <translation>Scopri altri prodotti</translation>
     </message>
     <message>
         <source>Products this account has cancelled or never bought.</source>
-        <translation type="unfinished"></translation>
+        <translation>Prodotti che questo account ha annullato o non ha mai acquistato.</translation>
     </message>
     <message>
         <source>Re&amp;view cart</source>
-        <translation type="unfinished"></translation>
+        <translation>Visualizza &amp;carrello</translation>
     </message>
 </context>
 <context>
     <name>ThemePage</name>
     <message>
         <source>Theme</source>
-        <translation type="unfinished"></translation>
+        <translation>Tema</translation>
     </message>
 </context>
 <context>
@@ -5638,94 +5688,94 @@ It arrived, so the mail server settings work: emails to customers will be sent t
     <message>
         <source>{mark} Matches</source>
         <extracomment>the caller confirmed their own backup (check box) where this wizard exported the account&apos;s data the account&apos;s version when the preview was shown (optimistic locking)</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>{mark} Corrisponde</translation>
     </message>
     <message>
         <source>{mark} {sentence}</source>
-        <translation type="unfinished"></translation>
+        <translation>{mark} {sentence}</translation>
     </message>
     <message>
         <source>{mark} The caller is verified ({time}). Go on with Next.</source>
-        <translation type="unfinished"></translation>
+        <translation>{mark} Il chiamante è verificato ({time}). Prosegua con Successivo.</translation>
     </message>
     <message>
         <source>The caller could not be verified: {fields} did not match.</source>
-        <translation type="unfinished"></translation>
+        <translation>Impossibile verificare il chiamante; dati non corrispondenti: {fields}.</translation>
     </message>
     <message numerus="yes">
         <source>%n verification attempt(s) in a row failed. This has been recorded in the account&apos;s activity. Do not go on: ask the billing admin to call back.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n tentativo di verifica non riuscito. L'evento è stato registrato nell'attività dell'account. Non proceda: chieda all'amministratore fatturazione di richiamare.</numerusform>
+            <numerusform>%n tentativi di verifica consecutivi non riusciti. L'evento è stato registrato nell'attività dell'account. Non proceda: chieda all'amministratore fatturazione di richiamare.</numerusform>
         </translation>
     </message>
     <message>
         <source>Attempt {attempt} of {limit} failed. Check the details with the caller.</source>
-        <translation type="unfinished"></translation>
+        <translation>Tentativo {attempt} di {limit} non riuscito. Verifichi i dati con il chiamante.</translation>
     </message>
     <message>
         <source>The account ID does not match.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'ID account non corrisponde.</translation>
     </message>
     <message>
         <source>This is not the email of a billing admin of the account.</source>
-        <translation type="unfinished"></translation>
+        <translation>Questa non è l'email di un amministratore fatturazione dell'account.</translation>
     </message>
     <message>
         <source>No card or bank account on file ends in these digits.</source>
-        <translation type="unfinished"></translation>
+        <translation>Nessuna carta o conto bancario registrato termina con queste cifre.</translation>
     </message>
     <message>
         <source>The billing address does not match the payment method&apos;s.</source>
-        <translation type="unfinished"></translation>
+        <translation>L'indirizzo di fatturazione non corrisponde a quello del metodo di pagamento.</translation>
     </message>
     <message>
         <source>The postal code does not match the payment method&apos;s.</source>
-        <translation type="unfinished"></translation>
+        <translation>Il CAP non corrisponde a quello del metodo di pagamento.</translation>
     </message>
     <message>
         <source>Verify the caller</source>
-        <translation type="unfinished"></translation>
+        <translation>Verifica del chiamante</translation>
     </message>
     <message>
         <source>Step 1 of 6: before anything else, make sure the caller is who they say.</source>
-        <translation type="unfinished"></translation>
+        <translation>Passaggio 1 di 6: prima di tutto, si assicuri che il chiamante sia chi dice di essere.</translation>
     </message>
     <message>
         <source>Ask the caller for these details and type what they say. They are compared with account {account}; only whether each one matched is recorded, never what was said.</source>
-        <translation type="unfinished"></translation>
+        <translation>Chieda al chiamante questi dati e digiti ciò che riferisce. Vengono confrontati con l'account {account}; viene registrato solo se ciascun dato corrisponde, mai ciò che è stato detto.</translation>
     </message>
     <message>
         <source>&amp;Account ID:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;ID account:</translation>
     </message>
     <message>
         <source>Billing admin &amp;email:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Email dell'amministratore fatturazione:</translation>
     </message>
     <message>
         <source>&amp;Last four digits of the payment method:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Ultime quattro cifre del metodo di pagamento:</translation>
     </message>
     <message>
         <source>Billing a&amp;ddress (street and number):</source>
-        <translation type="unfinished"></translation>
+        <translation>In&amp;dirizzo di fatturazione (via e numero civico):</translation>
     </message>
     <message>
         <source>&amp;Postal code of the billing address:</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;CAP dell'indirizzo di fatturazione:</translation>
     </message>
     <message>
         <source>e.g. A-100001</source>
-        <translation type="unfinished"></translation>
+        <translation>es. A-100001</translation>
     </message>
     <message>
         <source>4 digits</source>
-        <translation type="unfinished"></translation>
+        <translation>4 cifre</translation>
     </message>
     <message>
         <source>&amp;Verify caller</source>
-        <translation type="unfinished"></translation>
+        <translation>&amp;Verifica chiamante</translation>
     </message>
 </context>
 <context>
@@ -5733,31 +5783,31 @@ It arrived, so the mail server settings work: emails to customers will be sent t
     <message>
         <source>Welcome to Billing Desktop</source>
         <extracomment>&quot;Open the demo database&quot; was clicked. &quot;Start with an empty database&quot; was clicked.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>Benvenuto in Billing Desktop</translation>
     </message>
     <message>
         <source>Billing Desktop keeps customer accounts, their subscriptions, licences and invoices. This database is new and has no accounts yet: explore the application with sample customers first, or start working right away.</source>
-        <translation type="unfinished"></translation>
+        <translation>Billing Desktop gestisce gli account dei clienti, con le relative sottoscrizioni, licenze e fatture. Questo database è nuovo e non contiene ancora account: esplori prima l'applicazione con clienti di esempio, oppure inizi subito a lavorare.</translation>
     </message>
     <message>
         <source>Database: {path}</source>
-        <translation type="unfinished"></translation>
+        <translation>Database: {path}</translation>
     </message>
     <message>
         <source>Open the demo database</source>
-        <translation type="unfinished"></translation>
+        <translation>Apri il database demo</translation>
     </message>
     <message>
         <source>Sample accounts in a separate file, with a simulated clock you can move forward. This database stays empty.</source>
-        <translation type="unfinished"></translation>
+        <translation>Account di esempio in un file separato, con un orologio simulato che può far avanzare. Questo database resta vuoto.</translation>
     </message>
     <message>
         <source>Start with an empty database</source>
-        <translation type="unfinished"></translation>
+        <translation>Inizia con un database vuoto</translation>
     </message>
     <message>
         <source>Go to the accounts list and start working in this database.</source>
-        <translation type="unfinished"></translation>
+        <translation>Apre l'elenco degli account per iniziare a lavorare in questo database.</translation>
     </message>
 </context>
 <context>
@@ -5765,9 +5815,9 @@ It arrived, so the mail server settings work: emails to customers will be sent t
     <message numerus="yes">
         <source>%n of {licences} free</source>
         <extracomment>Emitted after changes were written (some may have been, even if others failed).</extracomment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n libera su {licences}</numerusform>
+            <numerusform>%n libere su {licences}</numerusform>
         </translation>
     </message>
 </context>
