@@ -126,3 +126,20 @@ def as_role(demo_ctx):
         return dataclasses.replace(demo_ctx, operator=info, is_demo=is_demo)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def shipped_qm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped ``translations/*.ts`` compiled to ``.qm``, as ``make`` does for the app."""
+    import subprocess
+    import sys
+
+    lrelease = Path(sys.executable).with_name("pyside6-lrelease")
+    if not lrelease.exists():
+        pytest.skip("pyside6-lrelease is not available")
+    folder = tmp_path_factory.mktemp("qm")
+    root = Path(__file__).resolve().parent.parent / "translations"
+    for ts in sorted(root.glob("billing_desktop_*.ts")):
+        qm = folder / ts.with_suffix(".qm").name
+        subprocess.run([str(lrelease), "-silent", str(ts), "-qm", str(qm)], check=True)
+    return folder

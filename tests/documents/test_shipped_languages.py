@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from billing_desktop.services.documents_data import invoice_document
 from billing_desktop.services.mail import EmailKind, queue_email, template_for
 
 ROOT = Path(__file__).resolve().parents[2]
-LRELEASE = Path(sys.executable).with_name("pyside6-lrelease")
 PDFTOTEXT = shutil.which("pdftotext")
 
 #: (account, language) of the curated demo data
@@ -39,19 +37,6 @@ def shipped_translation(language: str, context: str, source: str) -> str:
             if message.findtext("source") == source:
                 return message.findtext("translation") or ""
     raise AssertionError(f"{source!r} is not in the {language} translation")
-
-
-@pytest.fixture(scope="module")
-def shipped_qm(tmp_path_factory) -> Path:
-    """The shipped .ts files compiled, as `make` does for the application."""
-    if not LRELEASE.exists():
-        pytest.skip("pyside6-lrelease is not available")
-    folder = tmp_path_factory.mktemp("qm")
-    for _, language in ACCOUNTS:
-        ts = ROOT / "translations" / f"billing_desktop_{language}.ts"
-        qm = folder / f"billing_desktop_{language}.qm"
-        subprocess.run([str(LRELEASE), "-silent", str(ts), "-qm", str(qm)], check=True)
-    return folder
 
 
 def _account_id(ctx, number: str) -> int:
