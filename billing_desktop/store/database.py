@@ -37,7 +37,7 @@ log = logging.getLogger("billing_desktop.store")
 
 #: The Alembic revision this application's schema is at. A test checks it
 #: equals the head of ``store/migrations/versions``.
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0002_invoice_issue_date"
 
 #: execution option marking a connection whose transaction will write
 WRITE_OPTION = "billing_desktop_write"

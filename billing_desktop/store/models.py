@@ -499,6 +499,8 @@ class Invoice(Base):
         ),
         Index("ix_invoices_account_id_issue_date", "account_id", "issue_date"),
         Index("ix_invoices_status_due_date", "status", "due_date"),
+        # the invoices list sorted or filtered by date, the dashboard's months
+        Index("ix_invoices_issue_date", "issue_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

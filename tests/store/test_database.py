@@ -57,6 +57,38 @@ def test_migrated_schema_matches_models(db_path: Path) -> None:
         db.dispose()
 
 
+def test_a_database_of_the_first_release_is_upgraded_keeping_its_data(
+    db_path: Path, make_account
+) -> None:
+    """A 0001 database (the first release) opens at head with its rows and the new index."""
+    from alembic import command
+
+    from billing_desktop.store.database import _alembic_config
+
+    make_account("Acme Software")
+    db = open_database(target_from(str(db_path)))
+    with db.engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0001_initial")
+    db.dispose()
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == (
+            "0001_initial",
+        )
+        assert "ix_invoices_issue_date" not in {
+            row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")
+        }
+
+    db = open_database(target_from(str(db_path)))
+    try:
+        assert db.reader.scalar("SELECT version_num FROM alembic_version") == HEAD_REVISION
+        assert db.reader.scalar(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'ix_invoices_issue_date'"
+        ) == 1
+        assert db.reader.scalar("SELECT company_name FROM accounts") == "Acme Software"
+    finally:
+        db.dispose()
+
+
 def test_every_connection_has_wal_foreign_keys_and_busy_timeout(db) -> None:
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
