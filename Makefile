@@ -55,9 +55,9 @@ screenshots: $(STAMP)
 ## Collect new and changed interface texts into the .ts files (for the
 ## translators, e.g. with pyside6-linguist), then build the .qm files.
 translations: $(STAMP)
-	$(BIN)/pyside6-lupdate -silent -locations none -no-obsolete $(PY_SOURCES) \
+	@$(BIN)/pyside6-lupdate -silent -locations none -no-obsolete $(PY_SOURCES) \
 	    -ts $(filter-out %_en.ts,$(TS_FILES))
-	$(BIN)/pyside6-lupdate -silent -locations none -no-obsolete -pluralonly $(PY_SOURCES) \
+	@$(BIN)/pyside6-lupdate -silent -locations none -no-obsolete -pluralonly $(PY_SOURCES) \
 	    -ts translations/billing_desktop_en.ts
 	$(MAKE) qm
 

@@ -391,19 +391,6 @@ def invoices_memory(db_path: Path) -> Figure:
     )
 
 
-def _keep_none_alive() -> None:
-    """Work around PySide6 6.12 on Python 3.11: every Python override that returns
-    None (``data()`` for a role it does not answer, ``paintEvent``…) drops one
-    reference to None too many. None has a few thousand references, so a
-    process that paints ~1.4 M rows ends in "Fatal Python error: none_dealloc".
-    Python 3.12 makes None immortal; until then the child gives None enough
-    references to survive the measurement (8 bytes: no effect on the figure)."""
-    import ctypes
-
-    if sys.version_info < (3, 12):
-        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
-
-
 def _peak_rss_kb() -> int:
     """This process's peak resident set size in KiB.
 
@@ -424,7 +411,6 @@ def _child(mode: str, db_path: Path) -> int:
     """The measured process: the Invoices view at 1280x800, empty or scrolled to the end."""
     from PySide6.QtWidgets import QApplication
 
-    _keep_none_alive()
     app = QApplication(sys.argv[:1])
     from billing_desktop.store.invoice_queries import InvoiceFilter
     from billing_desktop.ui.views.invoices_view import InvoicesView
