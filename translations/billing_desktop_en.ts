@@ -2,25 +2,6 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en">
 <context>
-    <name></name>
-    <message numerus="yes">
-        <source>CrashDialog</source>
-        <comment>The details were written to {path}. Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>CrashDialog</source>
-        <comment>Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</comment>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
-        </translation>
-    </message>
-</context>
-<context>
     <name>AccountsView</name>
     <message numerus="yes">
         <source>%n account(s) exported.</source>
@@ -51,6 +32,23 @@
         <translation>
             <numerusform>%n licence was unassigned.</numerusform>
             <numerusform>%n licences were unassigned.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>CheckoutWizard</name>
+    <message numerus="yes">
+        <source>%n licence(s) (was {old})</source>
+        <translation>
+            <numerusform>%n licence (was {old})</numerusform>
+            <numerusform>%n licences (was {old})</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n licence(s)</source>
+        <translation>
+            <numerusform>%n licence</numerusform>
+            <numerusform>%n licences</numerusform>
         </translation>
     </message>
 </context>
@@ -105,6 +103,20 @@
 </context>
 <context>
     <name>EmailsView</name>
+    <message numerus="yes">
+        <source>Failed after %n attempt(s): {error}</source>
+        <translation>
+            <numerusform>Failed after %n attempt: {error}</numerusform>
+            <numerusform>Failed after %n attempts: {error}</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Pending since {when}; %n earlier attempt(s) failed: {error}</source>
+        <translation>
+            <numerusform>Pending since {when}; %n earlier attempt failed: {error}</numerusform>
+            <numerusform>Pending since {when}; %n earlier attempts failed: {error}</numerusform>
+        </translation>
+    </message>
     <message numerus="yes">
         <source>%Ln email(s)</source>
         <translation>
@@ -173,6 +185,17 @@
     </message>
 </context>
 <context>
+    <name>InvoicesTableModel</name>
+    <message numerus="yes">
+        <source>{description} (+%n more)</source>
+        <comment>invoice lines</comment>
+        <translation>
+            <numerusform>{description} (+%n more)</numerusform>
+            <numerusform>{description} (+%n more)</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>InvoicesView</name>
     <message numerus="yes">
         <source>%Ln invoice(s)</source>
@@ -193,6 +216,7 @@
     </message>
     <message numerus="yes">
         <source>%n of {licences} free</source>
+        <extracomment>Emitted after changes were written (some may have been, even if others failed).</extracomment>
         <translation>
             <numerusform>%n of {licences} free</numerusform>
             <numerusform>%n of {licences} free</numerusform>
@@ -329,17 +353,6 @@
         <translation>
             <numerusform>%n verification attempt in a row failed. This has been recorded in the account&apos;s activity. Do not go on: ask the billing admin to call back.</numerusform>
             <numerusform>%n verification attempts in a row failed. This has been recorded in the account&apos;s activity. Do not go on: ask the billing admin to call back.</numerusform>
-        </translation>
-    </message>
-</context>
-<context>
-    <name>self.model</name>
-    <message numerus="yes">
-        <source>%n of {licences} free</source>
-        <extracomment>Emitted after changes were written (some may have been, even if others failed).</extracomment>
-        <translation>
-            <numerusform>%n of {licences} free</numerusform>
-            <numerusform>%n of {licences} free</numerusform>
         </translation>
     </message>
 </context>

@@ -2,41 +2,6 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="es">
 <context>
-    <name></name>
-    <message>
-        <source>CrashDialog</source>
-        <comment>Unexpected error</comment>
-        <extracomment>After the window is shown: open the log file, then warm up the write path.</extracomment>
-        <translation>Error inesperado</translation>
-    </message>
-    <message>
-        <source>CrashDialog</source>
-        <comment>Billing Desktop ran into an unexpected error.</comment>
-        <translation>Billing Desktop ha sufrido un error inesperado.</translation>
-    </message>
-    <message numerus="yes">
-        <source>CrashDialog</source>
-        <comment>The details were written to {path}. Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</comment>
-        <translation>
-            <numerusform>Los detalles se han guardado en el archivo de registro. No se ha guardado nada a medias: cada cambio se aplica por completo o no se aplica. Puede seguir trabajando o salir y volver a empezar.</numerusform>
-            <numerusform>Los detalles se han guardado en el archivo de registro. No se ha guardado nada a medias: cada cambio se aplica por completo o no se aplica. Puede seguir trabajando o salir y volver a empezar.</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>CrashDialog</source>
-        <comment>Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</comment>
-        <translation>
-            <numerusform>No se ha guardado nada a medias: cada cambio se aplica por completo o no se aplica. Puede seguir trabajando o salir y volver a empezar.</numerusform>
-            <numerusform>No se ha guardado nada a medias: cada cambio se aplica por completo o no se aplica. Puede seguir trabajando o salir y volver a empezar.</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>CrashDialog</source>
-        <comment>Quit</comment>
-        <translation>Salir</translation>
-    </message>
-</context>
-<context>
     <name>AccountPage</name>
     <message>
         <source>Overview</source>
@@ -776,8 +741,16 @@
 <context>
     <name>AssistedCancellation</name>
     <message>
-        <source>Month to month, billed monthly</source>
+        <source>Done</source>
         <extracomment>Larger than the shared minimum: the checklist and the &quot;still billed&quot; page of one product fit without scrolling at 100 % and 150 %. The verification fields in the order the article lists them (the service&apos;s codes).</extracomment>
+        <translation>Hecho</translation>
+    </message>
+    <message>
+        <source>Not yet</source>
+        <translation>Aún no</translation>
+    </message>
+    <message>
+        <source>Month to month, billed monthly</source>
         <translation>Mes a mes, facturación mensual</translation>
     </message>
     <message>
@@ -1252,13 +1225,154 @@
 <context>
     <name>CheckoutWizard</name>
     <message>
+        <source>Monthly</source>
+        <extracomment>error codes that block the whole change (shown on the Plan page with the way out) error codes about the tier choice (shown under the tiers) error codes about the licence count (shown under the spin box)</extracomment>
+        <translation>Mensual</translation>
+    </message>
+    <message>
+        <source>Annual</source>
+        <translation>Anual</translation>
+    </message>
+    <message>
+        <source>billed monthly</source>
+        <extracomment>how a line is billed, as a whole phrase (never a lower-cased frequency word)</extracomment>
+        <translation>facturación mensual</translation>
+    </message>
+    <message>
+        <source>billed annually</source>
+        <translation>facturación anual</translation>
+    </message>
+    <message>
+        <source>{price} per licence per month</source>
+        <extracomment>&quot;per licence per month|year&quot; for the price of a tier or an add-on</extracomment>
+        <translation>{price} por licencia al mes</translation>
+    </message>
+    <message>
+        <source>{price} per licence per year</source>
+        <translation>{price} por licencia al año</translation>
+    </message>
+    <message>
+        <source>{price} per month</source>
+        <translation>{price} al mes</translation>
+    </message>
+    <message>
+        <source>{price} per year</source>
+        <translation>{price} al año</translation>
+    </message>
+    <message>
         <source>Checkout — {company} ({account})</source>
-        <extracomment>error codes that block the whole change (shown on the Plan page with the way out) error codes about the tier choice (shown under the tiers) error codes about the licence count (shown under the spin box) how a line is billed, as a whole phrase (never a lower-cased frequency word) &quot;per licence per month|year&quot; for the price of a tier or an add-on a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) the Plan page; ``None`` when the wizard was opened from the cart</extracomment>
+        <extracomment>a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) the Plan page; ``None`` when the wizard was opened from the cart</extracomment>
         <translation>Pedido — {company} ({account})</translation>
     </message>
     <message>
         <source>&amp;Close</source>
         <translation>&amp;Cerrar</translation>
+    </message>
+    <message>
+        <source>subscribe to {plan}</source>
+        <translation>nueva suscripción a {plan}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n licence(s) (was {old})</source>
+        <translation>
+            <numerusform>%n licencia (antes {old})</numerusform>
+            <numerusform>%n licencias (antes {old})</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n licence(s)</source>
+        <translation>
+            <numerusform>%n licencia</numerusform>
+            <numerusform>%n licencias</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>{product}: {plan}, {licences}, {billing}</source>
+        <translation>{product}: {plan}, {licences}, {billing}</translation>
+    </message>
+    <message>
+        <source>{line}; adds {addons}</source>
+        <translation>{line}; añade {addons}</translation>
+    </message>
+    <message>
+        <source>{product} {old} → {new}</source>
+        <translation>{product} {old} → {new}</translation>
+    </message>
+    <message>
+        <source>{product} {plan}</source>
+        <translation>{product} {plan}</translation>
+    </message>
+    <message>
+        <source>Product:</source>
+        <translation>Producto:</translation>
+    </message>
+    <message>
+        <source>Billing period:</source>
+        <translation>Período de facturación:</translation>
+    </message>
+    <message>
+        <source>{period} (starts today, {billing})</source>
+        <translation>{period} (empieza hoy, {billing})</translation>
+    </message>
+    <message>
+        <source>{new} (was {old})</source>
+        <translation>{new} (antes {old})</translation>
+    </message>
+    <message>
+        <source>Licences:</source>
+        <translation>Licencias:</translation>
+    </message>
+    <message>
+        <source>Plan price:</source>
+        <translation>Precio del plan:</translation>
+    </message>
+    <message>
+        <source>{description}:</source>
+        <translation>{description}:</translation>
+    </message>
+    <message>
+        <source>{quantity} × {price} = {amount}</source>
+        <translation>{quantity} × {price} = {amount}</translation>
+    </message>
+    <message>
+        <source>Proration credit:</source>
+        <translation>Abono por prorrateo:</translation>
+    </message>
+    <message>
+        <source>{amount} for {days} unused days ({period})</source>
+        <translation>{amount} por {days} días no utilizados ({period})</translation>
+    </message>
+    <message>
+        <source>Subtotal:</source>
+        <translation>Base imponible:</translation>
+    </message>
+    <message>
+        <source>VAT:</source>
+        <translation>IVA:</translation>
+    </message>
+    <message>
+        <source>{amount} — reverse charge (VAT number {number})</source>
+        <translation>{amount} — inversión del sujeto pasivo (número de IVA {number})</translation>
+    </message>
+    <message>
+        <source>VAT ({rate}):</source>
+        <translation>IVA ({rate}):</translation>
+    </message>
+    <message>
+        <source>Total:</source>
+        <translation>Total:</translation>
+    </message>
+    <message>
+        <source>Account credit applied:</source>
+        <translation>Saldo a favor aplicado:</translation>
+    </message>
+    <message>
+        <source>Total due now:</source>
+        <translation>Total a pagar ahora:</translation>
+    </message>
+    <message>
+        <source>Becomes account credit:</source>
+        <translation>Pasa al saldo a favor:</translation>
     </message>
 </context>
 <context>
@@ -1358,6 +1472,30 @@
     <message>
         <source>User</source>
         <translation>Usuario</translation>
+    </message>
+</context>
+<context>
+    <name>CrashDialog</name>
+    <message>
+        <source>Unexpected error</source>
+        <extracomment>After the window is shown: open the log file, then warm up the write path.</extracomment>
+        <translation>Error inesperado</translation>
+    </message>
+    <message>
+        <source>Billing Desktop ran into an unexpected error.</source>
+        <translation>Se ha producido un error inesperado en Billing Desktop.</translation>
+    </message>
+    <message>
+        <source>The details were written to {path}. Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</source>
+        <translation>Los detalles se han registrado en {path}. No se ha guardado nada a medias: cada cambio se aplica entero o no se aplica. Puede seguir trabajando, o salir y volver a empezar.</translation>
+    </message>
+    <message>
+        <source>Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</source>
+        <translation>No se ha guardado nada a medias: cada cambio se aplica entero o no se aplica. Puede seguir trabajando, o salir y volver a empezar.</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Salir</translation>
     </message>
 </context>
 <context>
@@ -2189,8 +2327,51 @@ Cuenta {account_number} · {company_name}
         <translation>Enviados ({count})</translation>
     </message>
     <message>
+        <source>{status}: {error}</source>
+        <extracomment>After every reset: how many emails have each status (``{&quot;queued&quot;: n, …}``).</extracomment>
+        <translation>{status}: {error}</translation>
+    </message>
+    <message>
+        <source>Copy to {addresses}</source>
+        <translation>Copia a {addresses}</translation>
+    </message>
+    <message>
+        <source>{number} · {company}</source>
+        <translation>{number} · {company}</translation>
+    </message>
+    <message>
+        <source>Sent on {when}</source>
+        <translation>Enviado el {when}</translation>
+    </message>
+    <message numerus="yes">
+        <source>Failed after %n attempt(s): {error}</source>
+        <translation>
+            <numerusform>Fallido tras %n intento: {error}</numerusform>
+            <numerusform>Fallido tras %n intentos: {error}</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>no reason given</source>
+        <translation>sin motivo indicado</translation>
+    </message>
+    <message>
+        <source>Next attempt: {when}</source>
+        <translation>Próximo intento: {when}</translation>
+    </message>
+    <message numerus="yes">
+        <source>Pending since {when}; %n earlier attempt(s) failed: {error}</source>
+        <translation>
+            <numerusform>Pendiente desde {when}; ha fallado %n intento anterior: {error}</numerusform>
+            <numerusform>Pendiente desde {when}; han fallado %n intentos anteriores: {error}</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Pending since {when}</source>
+        <translation>Pendiente desde {when}</translation>
+    </message>
+    <message>
         <source>A mail server is set up.</source>
-        <extracomment>After every reset: how many emails have each status (``{&quot;queued&quot;: n, …}``). the server-level problem (unreachable, login refused), in the service&apos;s words The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
+        <extracomment>the server-level problem (unreachable, login refused), in the service&apos;s words The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
         <translation>Hay un servidor de correo configurado.</translation>
     </message>
     <message>
@@ -2855,6 +3036,18 @@ Cuenta {account_number} · {company_name}
         <source>Status</source>
         <translation>Estado</translation>
     </message>
+    <message numerus="yes">
+        <source>{description} (+%n more)</source>
+        <comment>invoice lines</comment>
+        <translation>
+            <numerusform>{description} (+%n más)</numerusform>
+            <numerusform>{description} (+%n más)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Voided on {date}: {reason}</source>
+        <translation>Anulada el {date}: {reason}</translation>
+    </message>
     <message>
         <source>Was due on {date}</source>
         <translation>Vencía el {date}</translation>
@@ -3040,6 +3233,7 @@ Cuenta {account_number} · {company_name}
     </message>
     <message numerus="yes">
         <source>%n of {licences} free</source>
+        <extracomment>Emitted after changes were written (some may have been, even if others failed).</extracomment>
         <translation>
             <numerusform>%n de {licences} libre</numerusform>
             <numerusform>%n de {licences} libres</numerusform>
@@ -3280,6 +3474,10 @@ Cuenta {account_number} · {company_name}
         <translation>Idioma, base de datos, servidor de correo, tema e identidad del operador</translation>
     </message>
     <message>
+        <source>&amp;Language</source>
+        <translation>&amp;Idioma</translation>
+    </message>
+    <message>
         <source>Show &amp;Navigation</source>
         <translation>Mostrar &amp;navegación</translation>
     </message>
@@ -3415,6 +3613,14 @@ Cuenta {account_number} · {company_name}
         <translation>&amp;Moneda</translation>
     </message>
     <message>
+        <source>{language} ({code})</source>
+        <translation>{language} ({code})</translation>
+    </message>
+    <message>
+        <source>{country} ({code})</source>
+        <translation>{country} ({code})</translation>
+    </message>
+    <message>
         <source>Name</source>
         <translation>Nombre</translation>
     </message>
@@ -3425,6 +3631,10 @@ Cuenta {account_number} · {company_name}
     <message>
         <source>Roles</source>
         <translation>Roles</translation>
+    </message>
+    <message>
+        <source>The billing contact may change plans and receives the invoices.</source>
+        <translation>El contacto de facturación puede cambiar de plan y recibe las facturas.</translation>
     </message>
     <message>
         <source>Payment methods</source>
@@ -3751,6 +3961,18 @@ Cuenta {account_number} · {company_name}
 <context>
     <name>PaymentMethodsModel</name>
     <message>
+        <source>{brand} •••• {last4}</source>
+        <translation>{brand} •••• {last4}</translation>
+    </message>
+    <message>
+        <source>Bank account ({country}) •••• {last4}</source>
+        <translation>Cuenta bancaria ({country}) •••• {last4}</translation>
+    </message>
+    <message>
+        <source>Invoice (bank transfer)</source>
+        <translation>Factura (transferencia bancaria)</translation>
+    </message>
+    <message>
         <source>Payment method</source>
         <extracomment>A value that sorts the column (ints and strings only).</extracomment>
         <translation>Método de pago</translation>
@@ -3782,6 +4004,10 @@ Cuenta {account_number} · {company_name}
     <message>
         <source>Expired</source>
         <translation>Caducado</translation>
+    </message>
+    <message>
+        <source>Autopay and Pay balance charge the default method.</source>
+        <translation>El pago automático y Pagar el saldo cargan el importe en el método predeterminado.</translation>
     </message>
 </context>
 <context>
@@ -4140,7 +4366,7 @@ Cuenta {account_number} · {company_name}
     <name>Preferences</name>
     <message>
         <source>Enter a database file or a server URL.</source>
-        <extracomment>The languages the application ships (SPEC §7), in menu order. The themes offered (see :mod:`billing_desktop.ui.theme`). URL schemes of the database servers the application can use. what to store and pass on: the absolute file path, or the URL as typed for showing: the path, or the URL with its password hidden</extracomment>
+        <extracomment>The languages the application ships (SPEC §7), in menu order. Each language by its own name (never translated: a reader looks for their own). The themes offered (see :mod:`billing_desktop.ui.theme`). URL schemes of the database servers the application can use. what to store and pass on: the absolute file path, or the URL as typed for showing: the path, or the URL with its password hidden</extracomment>
         <translation>Introduzca un archivo de base de datos o la URL de un servidor.</translation>
     </message>
     <message>
@@ -4206,6 +4432,14 @@ Cuenta {account_number} · {company_name}
     <message>
         <source>Invoice {text}</source>
         <translation>Factura {text}</translation>
+    </message>
+    <message>
+        <source>{account}  {company}</source>
+        <translation>{account}  {company}</translation>
+    </message>
+    <message>
+        <source>{account}, {company}, {match}</source>
+        <translation>{account}, {company}, {match}</translation>
     </message>
 </context>
 <context>
@@ -4691,7 +4925,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Subscription</source>
-        <extracomment>for an order: the order already placed with its key (account id, stored result), and the last order number of the pattern</extracomment>
+        <extracomment>for an order: the order already placed with its key (account id, stored result), and the last order number of the range</extracomment>
         <translation>Suscripción</translation>
     </message>
     <message>
@@ -4889,7 +5123,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>{frequency} is not a billing frequency.</source>
-        <extracomment>a subscription starts (trial, expired trial, new or bought again): no proration the add-ons billed until now and going on (not cancelled)</extracomment>
+        <extracomment>a subscription starts (trial, expired trial, new or bought again): no proration the add-ons billed until now and going on (not cancelled) added by the order: new ones, or cancelled ones again cancelled add-ons added again that are paid for the current period: credited for its unused days like the running ones (the new period bills them again); one not added again simply runs out at its ``ends_on``, neither credited nor billed</extracomment>
         <translation>{frequency} no es una frecuencia de facturación.</translation>
     </message>
     <message>
@@ -4963,7 +5197,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Enter a card or bank account: there is no valid payment method on file.</source>
-        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them</extracomment>
+        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
         <translation>Introduzca una tarjeta o una cuenta bancaria: no hay ningún método de pago válido registrado.</translation>
     </message>
     <message>
@@ -5008,7 +5242,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The order token must be 1 to {max} characters long.</source>
-        <extracomment>a subscription&apos;s columns checkout writes (the SET clause comes from the values)</extracomment>
+        <extracomment>the SET clause comes from the values given (always the same columns)</extracomment>
         <translation>El token del pedido debe tener entre 1 y {max} caracteres.</translation>
     </message>
     <message>
@@ -5290,7 +5524,6 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <name>SettingsDialog</name>
     <message>
         <source>&amp;System</source>
-        <extracomment>Each language by its own name (never translated: a reader looks for their own).</extracomment>
         <translation>&amp;Sistema</translation>
     </message>
     <message>
@@ -5563,8 +5796,53 @@ Si lo ha recibido, la configuración del servidor de correo funciona: los correo
 <context>
     <name>SubscriptionCardWidget</name>
     <message>
+        <source>&amp;Edit subscription</source>
+        <extracomment>Narrowest a card may get; the grid shows as many columns as fit (at most 3). The card actions, in menu order, and the :class:`SubscriptionsTab` method opening each one&apos;s flow.</extracomment>
+        <translation>&amp;Editar suscripción</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel subscription</source>
+        <translation>&amp;Cancelar suscripción</translation>
+    </message>
+    <message>
+        <source>&amp;Reactivate</source>
+        <translation>&amp;Reactivar</translation>
+    </message>
+    <message>
+        <source>&amp;Subscribe now</source>
+        <translation>&amp;Suscribirse ahora</translation>
+    </message>
+    <message>
+        <source>Trial</source>
+        <translation>Prueba</translation>
+    </message>
+    <message>
+        <source>Trial ended</source>
+        <translation>Prueba finalizada</translation>
+    </message>
+    <message>
+        <source>Active</source>
+        <translation>Activa</translation>
+    </message>
+    <message>
+        <source>Cancellation pending</source>
+        <translation>Cancelación pendiente</translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>Cancelada</translation>
+    </message>
+    <message>
+        <source>Monthly</source>
+        <translation>Mensual</translation>
+    </message>
+    <message>
+        <source>Annually</source>
+        <translation>Anual</translation>
+    </message>
+    <message>
         <source>Expires on {date}</source>
-        <extracomment>Narrowest a card may get; the grid shows as many columns as fit (at most 3). The card actions, in menu order, and the :class:`SubscriptionsTab` method opening each one&apos;s flow. Badge colours (background, text, border): dark text on a light tint, readable in light and dark themes (contrast above 7:1); the word carries the meaning. Product icon colours per catalog family (decorative: the name is written next to it). Note styles: (text, background); ``None`` keeps the palette&apos;s.</extracomment>
+        <extracomment>Badge colours (background, text, border): dark text on a light tint, readable in light and dark themes (contrast above 7:1); the word carries the meaning. Product icon colours per catalog family (decorative: the name is written next to it). Note styles: (text, background); ``None`` keeps the palette&apos;s.</extracomment>
         <translation>Caduca el {date}</translation>
     </message>
     <message>
@@ -5808,17 +6086,6 @@ Si lo ha recibido, la configuración del servidor de correo funciona: los correo
     <message>
         <source>Go to the accounts list and start working in this database.</source>
         <translation>Ir a la lista de cuentas y empezar a trabajar en esta base de datos.</translation>
-    </message>
-</context>
-<context>
-    <name>self.model</name>
-    <message numerus="yes">
-        <source>%n of {licences} free</source>
-        <extracomment>Emitted after changes were written (some may have been, even if others failed).</extracomment>
-        <translation>
-            <numerusform>%n de {licences} libre</numerusform>
-            <numerusform>%n de {licences} libres</numerusform>
-        </translation>
     </message>
 </context>
 </TS>

@@ -2,41 +2,6 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="fr">
 <context>
-    <name></name>
-    <message>
-        <source>CrashDialog</source>
-        <comment>Unexpected error</comment>
-        <extracomment>After the window is shown: open the log file, then warm up the write path.</extracomment>
-        <translation>Erreur inattendue</translation>
-    </message>
-    <message>
-        <source>CrashDialog</source>
-        <comment>Billing Desktop ran into an unexpected error.</comment>
-        <translation>Billing Desktop a rencontré une erreur inattendue.</translation>
-    </message>
-    <message numerus="yes">
-        <source>CrashDialog</source>
-        <comment>The details were written to {path}. Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</comment>
-        <translation>
-            <numerusform>Les détails ont été enregistrés dans le fichier journal. Rien n&apos;a été enregistré à moitié : chaque modification est appliquée entièrement ou pas du tout. Vous pouvez continuer à travailler, ou quitter et redémarrer.</numerusform>
-            <numerusform>Les détails ont été enregistrés dans le fichier journal. Rien n&apos;a été enregistré à moitié : chaque modification est appliquée entièrement ou pas du tout. Vous pouvez continuer à travailler, ou quitter et redémarrer.</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>CrashDialog</source>
-        <comment>Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</comment>
-        <translation>
-            <numerusform>Rien n&apos;a été enregistré à moitié : chaque modification est appliquée entièrement ou pas du tout. Vous pouvez continuer à travailler, ou quitter et redémarrer.</numerusform>
-            <numerusform>Rien n&apos;a été enregistré à moitié : chaque modification est appliquée entièrement ou pas du tout. Vous pouvez continuer à travailler, ou quitter et redémarrer.</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>CrashDialog</source>
-        <comment>Quit</comment>
-        <translation>Quitter</translation>
-    </message>
-</context>
-<context>
     <name>AccountPage</name>
     <message>
         <source>Overview</source>
@@ -74,11 +39,11 @@
     </message>
     <message>
         <source>The changes to account {account} are not saved. Discard them?</source>
-        <translation>Les modifications du compte {account} ne sont pas enregistrées. Voulez-vous les abandonner ?</translation>
+        <translation>Les modifications du compte {account} ne sont pas enregistrées. Voulez-vous les abandonner&#xa0;?</translation>
     </message>
     <message>
         <source>Balance due: {amount}</source>
-        <translation>Solde dû : {amount}</translation>
+        <translation>Solde dû&#xa0;: {amount}</translation>
     </message>
     <message>
         <source>Nothing due</source>
@@ -86,7 +51,7 @@
     </message>
     <message>
         <source>Account credit: {amount}</source>
-        <translation>Crédit du compte : {amount}</translation>
+        <translation>Crédit du compte&#xa0;: {amount}</translation>
     </message>
     <message>
         <source>Account {account}, {company}</source>
@@ -183,7 +148,7 @@
     </message>
     <message>
         <source>Overdue: an open invoice is past its due date</source>
-        <translation>En retard : une facture à payer a dépassé son échéance</translation>
+        <translation>En retard&#xa0;: une facture à payer a dépassé son échéance</translation>
     </message>
 </context>
 <context>
@@ -725,7 +690,7 @@
     </message>
     <message>
         <source>Product: {product}</source>
-        <translation>Produit : {product}</translation>
+        <translation>Produit&#xa0;: {product}</translation>
     </message>
     <message>
         <source>Requested by {contact}</source>
@@ -770,14 +735,22 @@
     <message>
         <source>“{location}” is neither a database file nor a server address.</source>
         <extracomment>customer emails in the account&apos;s language, for every database opened</extracomment>
-        <translation>« {location} » n&apos;est ni un fichier de base de données ni une adresse de serveur.</translation>
+        <translation>«&#xa0;{location}&#xa0;» n&apos;est ni un fichier de base de données ni une adresse de serveur.</translation>
     </message>
 </context>
 <context>
     <name>AssistedCancellation</name>
     <message>
-        <source>Month to month, billed monthly</source>
+        <source>Done</source>
         <extracomment>Larger than the shared minimum: the checklist and the &quot;still billed&quot; page of one product fit without scrolling at 100 % and 150 %. The verification fields in the order the article lists them (the service&apos;s codes).</extracomment>
+        <translation>Fait</translation>
+    </message>
+    <message>
+        <source>Not yet</source>
+        <translation>Pas encore</translation>
+    </message>
+    <message>
+        <source>Month to month, billed monthly</source>
         <translation>Sans engagement, facturation mensuelle</translation>
     </message>
     <message>
@@ -797,7 +770,7 @@
     <name>AssistedCancellationWizard</name>
     <message>
         <source>The billing contact can cancel {product} online: use Cancel subscription on its card.</source>
-        <translation>Le contact de facturation peut annuler {product} en ligne : utilisez Annuler l&apos;abonnement sur sa carte produit.</translation>
+        <translation>Le contact de facturation peut annuler {product} en ligne&#xa0;: utilisez Annuler l&apos;abonnement sur sa carte produit.</translation>
     </message>
     <message>
         <source>Nothing on this account can be cancelled now.</source>
@@ -820,7 +793,7 @@
     <name>CancellationConfirmPage</name>
     <message>
         <source>Cancel {product}?</source>
-        <translation>Annuler {product} ?</translation>
+        <translation>Annuler {product}&#xa0;?</translation>
     </message>
     <message>
         <source>Product</source>
@@ -848,11 +821,11 @@
     </message>
     <message>
         <source>The agreement runs until {date}: {amount} is still billed for its remaining months. Nothing is refunded.</source>
-        <translation>Le contrat court jusqu&apos;au {date} : {amount} reste facturé pour les mois restants. Aucun remboursement n&apos;est effectué.</translation>
+        <translation>Le contrat court jusqu&apos;au {date}&#xa0;: {amount} reste facturé pour les mois restants. Aucun remboursement n&apos;est effectué.</translation>
     </message>
     <message>
         <source>The current billing period is already paid for and is not refunded; nothing more is billed. Its data is kept until {deletion}, then deleted.</source>
-        <translation>La période de facturation en cours est déjà payée et n&apos;est pas remboursée ; rien d&apos;autre n&apos;est facturé. Les données sont conservées jusqu&apos;au {deletion}, puis supprimées.</translation>
+        <translation>La période de facturation en cours est déjà payée et n&apos;est pas remboursée&#xa0;; rien d&apos;autre n&apos;est facturé. Les données sont conservées jusqu&apos;au {deletion}, puis supprimées.</translation>
     </message>
     <message>
         <source>This subscription cannot be cancelled here.</source>
@@ -872,7 +845,7 @@
     </message>
     <message>
         <source>None: a trial is never charged</source>
-        <translation>Aucun : un essai n&apos;est jamais facturé</translation>
+        <translation>Aucun&#xa0;: un essai n&apos;est jamais facturé</translation>
     </message>
     <message>
         <source>Active until</source>
@@ -880,23 +853,23 @@
     </message>
     <message>
         <source>Turned off: the plan is not renewed after {date}</source>
-        <translation>Désactivé : la formule n&apos;est pas renouvelée après le {date}</translation>
+        <translation>Désactivé&#xa0;: la formule n&apos;est pas renouvelée après le {date}</translation>
     </message>
     <message>
         <source>Why is it being cancelled?</source>
-        <translation>Pourquoi cet abonnement est-il annulé ?</translation>
+        <translation>Pourquoi cet abonnement est-il annulé&#xa0;?</translation>
     </message>
     <message>
         <source>Re&amp;quested by:</source>
-        <translation>&amp;Demandé par :</translation>
+        <translation>&amp;Demandé par&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Reason:</source>
-        <translation>&amp;Motif :</translation>
+        <translation>&amp;Motif&#xa0;:</translation>
     </message>
     <message>
         <source>De&amp;tails:</source>
-        <translation>Pré&amp;cisions :</translation>
+        <translation>Pré&amp;cisions&#xa0;:</translation>
     </message>
     <message>
         <source>Choose a reason</source>
@@ -904,7 +877,7 @@
     </message>
     <message>
         <source>Anything the customer adds (optional; up to {maximum} characters)</source>
-        <translation>Ce que le client souhaite ajouter (facultatif ; {maximum} caractères maximum)</translation>
+        <translation>Ce que le client souhaite ajouter (facultatif&#xa0;; {maximum} caractères maximum)</translation>
     </message>
     <message>
         <source>Reason</source>
@@ -1043,7 +1016,7 @@
     </message>
     <message>
         <source>Cancel subscription: {product}</source>
-        <translation>Annuler l&apos;abonnement : {product}</translation>
+        <translation>Annuler l&apos;abonnement&#xa0;: {product}</translation>
     </message>
     <message>
         <source>Cancel subscription</source>
@@ -1116,7 +1089,7 @@
     </message>
     <message>
         <source>The default card has expired; add a new card or make another method the default first.</source>
-        <translation>La carte par défaut a expiré ; ajoutez d&apos;abord une nouvelle carte ou définissez un autre moyen de paiement par défaut.</translation>
+        <translation>La carte par défaut a expiré&#xa0;; ajoutez d&apos;abord une nouvelle carte ou définissez un autre moyen de paiement par défaut.</translation>
     </message>
     <message>
         <source>{contract}.</source>
@@ -1128,7 +1101,7 @@
     </message>
     <message>
         <source>The 30-day notice window closed on {deadline}: the agreement renews once more before it ends.</source>
-        <translation>Le préavis de 30 jours a expiré le {deadline} : le contrat sera renouvelé une dernière fois avant de prendre fin.</translation>
+        <translation>Le préavis de 30 jours a expiré le {deadline}&#xa0;: le contrat sera renouvelé une dernière fois avant de prendre fin.</translation>
     </message>
     <message>
         <source>Cancelled by {deadline}, it does not renew.</source>
@@ -1140,15 +1113,15 @@
     </message>
     <message>
         <source>{product}:</source>
-        <translation>{product} :</translation>
+        <translation>{product}&#xa0;:</translation>
     </message>
     <message>
         <source>Record a bank transfer of {amount} for account {account}?</source>
-        <translation>Enregistrer un virement bancaire de {amount} pour le compte {account} ?</translation>
+        <translation>Enregistrer un virement bancaire de {amount} pour le compte {account}&#xa0;?</translation>
     </message>
     <message>
         <source>Charge {amount} to {method} for account {account}?</source>
-        <translation>Débiter {amount} sur {method} pour le compte {account} ?</translation>
+        <translation>Débiter {amount} sur {method} pour le compte {account}&#xa0;?</translation>
     </message>
     <message>
         <source>Pay balance</source>
@@ -1156,7 +1129,7 @@
     </message>
     <message>
         <source>This is done at once, before the cancellation: the open invoices are paid oldest first and the customer is emailed a payment confirmation.</source>
-        <translation>Cette opération est effectuée immédiatement, avant l&apos;annulation : les factures à payer sont réglées de la plus ancienne à la plus récente et le client reçoit une confirmation de paiement par e-mail.</translation>
+        <translation>Cette opération est effectuée immédiatement, avant l&apos;annulation&#xa0;: les factures à payer sont réglées de la plus ancienne à la plus récente et le client reçoit une confirmation de paiement par e-mail.</translation>
     </message>
     <message>
         <source>&amp;Pay {amount}</source>
@@ -1164,7 +1137,7 @@
     </message>
     <message>
         <source>{amount} was received with {method}; the customer was emailed.</source>
-        <translation>{amount} a été reçu par {method} ; le client a été informé par e-mail.</translation>
+        <translation>{amount} a été reçu par {method}&#xa0;; le client a été informé par e-mail.</translation>
     </message>
     <message>
         <source>Unassign all</source>
@@ -1173,13 +1146,13 @@
     <message numerus="yes">
         <source>Take back all %n licence(s) of {products} from their users?</source>
         <translation>
-            <numerusform>Retirer %n licence de {products} à son utilisateur ?</numerusform>
-            <numerusform>Retirer les %n licences de {products} à leurs utilisateurs ?</numerusform>
+            <numerusform>Retirer %n licence de {products} à son utilisateur&#xa0;?</numerusform>
+            <numerusform>Retirer les %n licences de {products} à leurs utilisateurs&#xa0;?</numerusform>
         </translation>
     </message>
     <message>
         <source>This is done at once, before the cancellation: these users can no longer use the product.</source>
-        <translation>Cette opération est effectuée immédiatement, avant l&apos;annulation : ces utilisateurs ne pourront plus utiliser le produit.</translation>
+        <translation>Cette opération est effectuée immédiatement, avant l&apos;annulation&#xa0;: ces utilisateurs ne pourront plus utiliser le produit.</translation>
     </message>
     <message>
         <source>&amp;Unassign all</source>
@@ -1222,11 +1195,11 @@
     </message>
     <message>
         <source>Step 3 of 6: every item must hold before the cancellation can go ahead.</source>
-        <translation>Étape 3 sur 6 : toutes les conditions doivent être remplies pour que l&apos;annulation puisse avoir lieu.</translation>
+        <translation>Étape 3 sur 6&#xa0;: toutes les conditions doivent être remplies pour que l&apos;annulation puisse avoir lieu.</translation>
     </message>
     <message>
         <source>Each button here does one thing at once, after you confirm it: it is the only change made before the final Cancel subscriptions button. Each item ticks itself when it holds.</source>
-        <translation>Chaque bouton effectue une seule opération, immédiatement après votre confirmation : ce sont les seules modifications apportées avant le bouton final Annuler les abonnements. Chaque condition se coche d&apos;elle-même lorsqu&apos;elle est remplie.</translation>
+        <translation>Chaque bouton effectue une seule opération, immédiatement après votre confirmation&#xa0;: ce sont les seules modifications apportées avant le bouton final Annuler les abonnements. Chaque condition se coche d&apos;elle-même lorsqu&apos;elle est remplie.</translation>
     </message>
     <message>
         <source>&amp;Pay balance…</source>
@@ -1252,20 +1225,161 @@
 <context>
     <name>CheckoutWizard</name>
     <message>
+        <source>Monthly</source>
+        <extracomment>error codes that block the whole change (shown on the Plan page with the way out) error codes about the tier choice (shown under the tiers) error codes about the licence count (shown under the spin box)</extracomment>
+        <translation>Mensuelle</translation>
+    </message>
+    <message>
+        <source>Annual</source>
+        <translation>Annuelle</translation>
+    </message>
+    <message>
+        <source>billed monthly</source>
+        <extracomment>how a line is billed, as a whole phrase (never a lower-cased frequency word)</extracomment>
+        <translation>facturation mensuelle</translation>
+    </message>
+    <message>
+        <source>billed annually</source>
+        <translation>facturation annuelle</translation>
+    </message>
+    <message>
+        <source>{price} per licence per month</source>
+        <extracomment>&quot;per licence per month|year&quot; for the price of a tier or an add-on</extracomment>
+        <translation>{price} par licence et par mois</translation>
+    </message>
+    <message>
+        <source>{price} per licence per year</source>
+        <translation>{price} par licence et par an</translation>
+    </message>
+    <message>
+        <source>{price} per month</source>
+        <translation>{price} par mois</translation>
+    </message>
+    <message>
+        <source>{price} per year</source>
+        <translation>{price} par an</translation>
+    </message>
+    <message>
         <source>Checkout — {company} ({account})</source>
-        <extracomment>error codes that block the whole change (shown on the Plan page with the way out) error codes about the tier choice (shown under the tiers) error codes about the licence count (shown under the spin box) how a line is billed, as a whole phrase (never a lower-cased frequency word) &quot;per licence per month|year&quot; for the price of a tier or an add-on a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) the Plan page; ``None`` when the wizard was opened from the cart</extracomment>
+        <extracomment>a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) the Plan page; ``None`` when the wizard was opened from the cart</extracomment>
         <translation>Commande — {company} ({account})</translation>
     </message>
     <message>
         <source>&amp;Close</source>
         <translation>&amp;Fermer</translation>
     </message>
+    <message>
+        <source>subscribe to {plan}</source>
+        <translation>nouvel abonnement {plan}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n licence(s) (was {old})</source>
+        <translation>
+            <numerusform>%n licence (au lieu de {old})</numerusform>
+            <numerusform>%n licences (au lieu de {old})</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n licence(s)</source>
+        <translation>
+            <numerusform>%n licence</numerusform>
+            <numerusform>%n licences</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>{product}: {plan}, {licences}, {billing}</source>
+        <translation>{product}&#xa0;: {plan}, {licences}, {billing}</translation>
+    </message>
+    <message>
+        <source>{line}; adds {addons}</source>
+        <translation>{line}&#xa0;; modules ajoutés&#xa0;: {addons}</translation>
+    </message>
+    <message>
+        <source>{product} {old} → {new}</source>
+        <translation>{product} {old} → {new}</translation>
+    </message>
+    <message>
+        <source>{product} {plan}</source>
+        <translation>{product} {plan}</translation>
+    </message>
+    <message>
+        <source>Product:</source>
+        <translation>Produit&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Billing period:</source>
+        <translation>Période de facturation&#xa0;:</translation>
+    </message>
+    <message>
+        <source>{period} (starts today, {billing})</source>
+        <translation>{period} (à partir d&apos;aujourd&apos;hui, {billing})</translation>
+    </message>
+    <message>
+        <source>{new} (was {old})</source>
+        <translation>{new} (au lieu de {old})</translation>
+    </message>
+    <message>
+        <source>Licences:</source>
+        <translation>Licences&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Plan price:</source>
+        <translation>Prix de la formule&#xa0;:</translation>
+    </message>
+    <message>
+        <source>{description}:</source>
+        <translation>{description}&#xa0;:</translation>
+    </message>
+    <message>
+        <source>{quantity} × {price} = {amount}</source>
+        <translation>{quantity} × {price} = {amount}</translation>
+    </message>
+    <message>
+        <source>Proration credit:</source>
+        <translation>Crédit au prorata&#xa0;:</translation>
+    </message>
+    <message>
+        <source>{amount} for {days} unused days ({period})</source>
+        <translation>{amount} pour {days} jours non utilisés ({period})</translation>
+    </message>
+    <message>
+        <source>Subtotal:</source>
+        <translation>Sous-total&#xa0;:</translation>
+    </message>
+    <message>
+        <source>VAT:</source>
+        <translation>TVA&#xa0;:</translation>
+    </message>
+    <message>
+        <source>{amount} — reverse charge (VAT number {number})</source>
+        <translation>{amount} — autoliquidation (numéro de TVA {number})</translation>
+    </message>
+    <message>
+        <source>VAT ({rate}):</source>
+        <translation>TVA ({rate})&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Total:</source>
+        <translation>Total&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Account credit applied:</source>
+        <translation>Crédit du compte imputé&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Total due now:</source>
+        <translation>Total dû maintenant&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Becomes account credit:</source>
+        <translation>Porté au crédit du compte&#xa0;:</translation>
+    </message>
 </context>
 <context>
     <name>ConfirmPage</name>
     <message>
         <source>Account:</source>
-        <translation>Compte :</translation>
+        <translation>Compte&#xa0;:</translation>
     </message>
     <message>
         <source>{account}, {company}</source>
@@ -1273,7 +1387,7 @@
     </message>
     <message>
         <source>Requested by:</source>
-        <translation>Demandé par :</translation>
+        <translation>Demandé par&#xa0;:</translation>
     </message>
     <message>
         <source>{name} ({roles})</source>
@@ -1281,11 +1395,11 @@
     </message>
     <message>
         <source>Caller verified:</source>
-        <translation>Appelant vérifié :</translation>
+        <translation>Appelant vérifié&#xa0;:</translation>
     </message>
     <message>
         <source>{name}:</source>
-        <translation>{name} :</translation>
+        <translation>{name}&#xa0;:</translation>
     </message>
     <message>
         <source>cancelled now, active until {date}</source>
@@ -1293,11 +1407,11 @@
     </message>
     <message>
         <source>Still billed:</source>
-        <translation>Encore facturé :</translation>
+        <translation>Encore facturé&#xa0;:</translation>
     </message>
     <message>
         <source>Billed now:</source>
-        <translation>Facturé maintenant :</translation>
+        <translation>Facturé maintenant&#xa0;:</translation>
     </message>
     <message>
         <source>Nothing</source>
@@ -1305,7 +1419,7 @@
     </message>
     <message>
         <source>Confirmation email to:</source>
-        <translation>E-mail de confirmation à :</translation>
+        <translation>E-mail de confirmation à&#xa0;:</translation>
     </message>
     <message>
         <source>{name} &lt;{email}&gt;</source>
@@ -1317,7 +1431,7 @@
     </message>
     <message>
         <source>Step 6 of 6: nothing is cancelled until you press Cancel subscriptions.</source>
-        <translation>Étape 6 sur 6 : rien n&apos;est annulé tant que vous n&apos;avez pas cliqué sur Annuler les abonnements.</translation>
+        <translation>Étape 6 sur 6&#xa0;: rien n&apos;est annulé tant que vous n&apos;avez pas cliqué sur Annuler les abonnements.</translation>
     </message>
     <message>
         <source>Cancel &amp;subscriptions</source>
@@ -1325,11 +1439,11 @@
     </message>
     <message>
         <source>&amp;Reason:</source>
-        <translation>&amp;Motif :</translation>
+        <translation>&amp;Motif&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Details:</source>
-        <translation>Pré&amp;cisions :</translation>
+        <translation>Pré&amp;cisions&#xa0;:</translation>
     </message>
     <message>
         <source>What the caller said (required for Other)</source>
@@ -1361,6 +1475,30 @@
     </message>
 </context>
 <context>
+    <name>CrashDialog</name>
+    <message>
+        <source>Unexpected error</source>
+        <extracomment>After the window is shown: open the log file, then warm up the write path.</extracomment>
+        <translation>Erreur inattendue</translation>
+    </message>
+    <message>
+        <source>Billing Desktop ran into an unexpected error.</source>
+        <translation>Billing Desktop a rencontré une erreur inattendue.</translation>
+    </message>
+    <message>
+        <source>The details were written to {path}. Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</source>
+        <translation>Les détails ont été enregistrés dans {path}. Rien n&apos;a été enregistré à moitié&#xa0;: chaque modification est appliquée entièrement ou pas du tout. Vous pouvez continuer à travailler, ou quitter l&apos;application et la relancer.</translation>
+    </message>
+    <message>
+        <source>Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</source>
+        <translation>Rien n&apos;a été enregistré à moitié&#xa0;: chaque modification est appliquée entièrement ou pas du tout. Vous pouvez continuer à travailler, ou quitter l&apos;application et la relancer.</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Quitter</translation>
+    </message>
+</context>
+<context>
     <name>DashboardView</name>
     <message>
         <source>Excluding VAT</source>
@@ -1386,19 +1524,19 @@
     </message>
     <message>
         <source>{month}: {amount} projected from the renewals due (excluding VAT)</source>
-        <translation>{month} : {amount} prévus d&apos;après les renouvellements à venir (hors TVA)</translation>
+        <translation>{month}&#xa0;: {amount} prévus d&apos;après les renouvellements à venir (hors TVA)</translation>
     </message>
     <message>
         <source>{month}: {amount} invoiced (excluding VAT)</source>
-        <translation>{month} : {amount} facturés (hors TVA)</translation>
+        <translation>{month}&#xa0;: {amount} facturés (hors TVA)</translation>
     </message>
     <message>
         <source>&amp;Currency:</source>
-        <translation>&amp;Devise :</translation>
+        <translation>&amp;Devise&#xa0;:</translation>
     </message>
     <message>
         <source>The currency of the revenue chart; amounts are never converted</source>
-        <translation>La devise du graphique des revenus ; les montants ne sont jamais convertis</translation>
+        <translation>La devise du graphique des revenus&#xa0;; les montants ne sont jamais convertis</translation>
     </message>
     <message>
         <source>Invoiced</source>
@@ -1478,35 +1616,35 @@
     <name>DatabaseError</name>
     <message>
         <source>The database {path} cannot be used: {detail}</source>
-        <translation>La base de données {path} ne peut pas être utilisée : {detail}</translation>
+        <translation>La base de données {path} ne peut pas être utilisée&#xa0;: {detail}</translation>
     </message>
     <message>
         <source>Cannot create the database {path}: the folder is not writable ({detail}).</source>
-        <translation>Impossible de créer la base de données {path} : le dossier n&apos;est pas accessible en écriture ({detail}).</translation>
+        <translation>Impossible de créer la base de données {path}&#xa0;: le dossier n&apos;est pas accessible en écriture ({detail}).</translation>
     </message>
     <message>
         <source>The file {path} is not a valid Billing Desktop database or is damaged; it was left untouched.</source>
-        <translation>Le fichier {path} n&apos;est pas une base de données Billing Desktop valide ou il est endommagé ; il n&apos;a pas été modifié.</translation>
+        <translation>Le fichier {path} n&apos;est pas une base de données Billing Desktop valide ou il est endommagé&#xa0;; il n&apos;a pas été modifié.</translation>
     </message>
     <message>
         <source>The database {path} was created by a newer version of Billing Desktop (schema {revision}); update the application to open it. The file was left untouched.</source>
-        <translation>La base de données {path} a été créée par une version plus récente de Billing Desktop (schéma {revision}) ; mettez l&apos;application à jour pour l&apos;ouvrir. Le fichier n&apos;a pas été modifié.</translation>
+        <translation>La base de données {path} a été créée par une version plus récente de Billing Desktop (schéma {revision})&#xa0;; mettez l&apos;application à jour pour l&apos;ouvrir. Le fichier n&apos;a pas été modifié.</translation>
     </message>
     <message>
         <source>The database {path} is read-only; copy it to a writable folder or fix its permissions.</source>
-        <translation>La base de données {path} est en lecture seule ; copiez-la dans un dossier accessible en écriture ou corrigez ses autorisations.</translation>
+        <translation>La base de données {path} est en lecture seule&#xa0;; copiez-la dans un dossier accessible en écriture ou corrigez ses autorisations.</translation>
     </message>
     <message>
         <source>The database {path} is locked by another program; close it and try again.</source>
-        <translation>La base de données {path} est verrouillée par un autre programme ; fermez celui-ci et réessayez.</translation>
+        <translation>La base de données {path} est verrouillée par un autre programme&#xa0;; fermez celui-ci et réessayez.</translation>
     </message>
     <message>
         <source>Cannot connect to the database server {path}: {detail}</source>
-        <translation>Impossible de se connecter au serveur de base de données {path} : {detail}</translation>
+        <translation>Impossible de se connecter au serveur de base de données {path}&#xa0;: {detail}</translation>
     </message>
     <message>
         <source>{path} is not a database address Billing Desktop can use: {detail}</source>
-        <translation>{path} n&apos;est pas une adresse de base de données utilisable par Billing Desktop : {detail}</translation>
+        <translation>{path} n&apos;est pas une adresse de base de données utilisable par Billing Desktop&#xa0;: {detail}</translation>
     </message>
 </context>
 <context>
@@ -1525,15 +1663,15 @@
     </message>
     <message>
         <source>In use now:</source>
-        <translation>Utilisée actuellement :</translation>
+        <translation>Utilisée actuellement&#xa0;:</translation>
     </message>
     <message>
         <source>SQLite &amp;file:</source>
-        <translation>&amp;Fichier SQLite :</translation>
+        <translation>&amp;Fichier SQLite&#xa0;:</translation>
     </message>
     <message>
         <source>Database &amp;server URL:</source>
-        <translation>URL du &amp;serveur de base de données :</translation>
+        <translation>URL du &amp;serveur de base de données&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Browse…</source>
@@ -1549,7 +1687,7 @@
     <message>
         <source>Plans: {plans}</source>
         <extracomment>the Buy / Subscribe again button, with the product&apos;s catalog code</extracomment>
-        <translation>Formules : {plans}</translation>
+        <translation>Formules&#xa0;: {plans}</translation>
     </message>
     <message>
         <source>From {price} per licence per month, with a {days}-day free trial</source>
@@ -1569,7 +1707,7 @@
     </message>
     <message>
         <source>Cannot be bought now: {reason}</source>
-        <translation>Achat impossible pour le moment : {reason}</translation>
+        <translation>Achat impossible pour le moment&#xa0;: {reason}</translation>
     </message>
     <message>
         <source>Subscribe again</source>
@@ -1600,11 +1738,11 @@
     </message>
     <message>
         <source>Invoice {number} was issued on {date}; it can be disputed until {deadline}. The dispute is noted on the invoice; nothing is credited automatically.</source>
-        <translation>La facture {number} a été émise le {date} ; elle peut être contestée jusqu&apos;au {deadline}. La contestation est notée sur la facture ; aucun avoir n&apos;est émis automatiquement.</translation>
+        <translation>La facture {number} a été émise le {date}&#xa0;; elle peut être contestée jusqu&apos;au {deadline}. La contestation est notée sur la facture&#xa0;; aucun avoir n&apos;est émis automatiquement.</translation>
     </message>
     <message>
         <source>What does the customer dispute?</source>
-        <translation>Que conteste le client ?</translation>
+        <translation>Que conteste le client&#xa0;?</translation>
     </message>
     <message>
         <source>&amp;Note dispute</source>
@@ -1645,7 +1783,7 @@
     <message>
         <source>Unknown currency code: {currency}.</source>
         <extracomment>Minor-unit exponent (digits after the decimal point) per ISO-4217 code. Largest magnitude of an amount in minor units: it must fit a signed 64-bit integer column (``|minor| &lt;= 2**63 - 1``).</extracomment>
-        <translation>Code de devise inconnu : {currency}.</translation>
+        <translation>Code de devise inconnu&#xa0;: {currency}.</translation>
     </message>
     <message>
         <source>The amount {amount} is not a number.</source>
@@ -1682,7 +1820,7 @@
     </message>
     <message>
         <source>This product was bought through a representative: only a product admin or an authorised billing admin can request its cancellation.</source>
-        <translation>Ce produit a été acheté par l&apos;intermédiaire d&apos;un représentant : seul un administrateur de produit ou un administrateur de facturation habilité peut en demander l&apos;annulation.</translation>
+        <translation>Ce produit a été acheté par l&apos;intermédiaire d&apos;un représentant&#xa0;: seul un administrateur de produit ou un administrateur de facturation habilité peut en demander l&apos;annulation.</translation>
     </message>
     <message>
         <source>Only a super admin or a billing admin can request cancellation.</source>
@@ -1731,7 +1869,7 @@
     </message>
     <message>
         <source>Invoices can be disputed within 15 days of issue; the last day was {deadline}.</source>
-        <translation>Une facture peut être contestée dans les 15 jours suivant son émission ; le dernier jour était le {deadline}.</translation>
+        <translation>Une facture peut être contestée dans les 15 jours suivant son émission&#xa0;; le dernier jour était le {deadline}.</translation>
     </message>
     <message>
         <source>Representatives can change only the corporate accounts assigned to them.</source>
@@ -1763,7 +1901,7 @@
     </message>
     <message>
         <source>The VAT rates file is not valid: {detail}.</source>
-        <translation>Le fichier des taux de TVA n&apos;est pas valide : {detail}.</translation>
+        <translation>Le fichier des taux de TVA n&apos;est pas valide&#xa0;: {detail}.</translation>
     </message>
     <message>
         <source>The VAT rates file {path} cannot be read.</source>
@@ -1771,11 +1909,11 @@
     </message>
     <message>
         <source>{number} is not a valid VAT number for {country}: check its format.</source>
-        <translation>{number} n&apos;est pas un numéro de TVA valide pour {country} : vérifiez son format.</translation>
+        <translation>{number} n&apos;est pas un numéro de TVA valide pour {country}&#xa0;: vérifiez son format.</translation>
     </message>
     <message>
         <source>{number} is not a valid VAT number for {country}: check the digits.</source>
-        <translation>{number} n&apos;est pas un numéro de TVA valide pour {country} : vérifiez les chiffres.</translation>
+        <translation>{number} n&apos;est pas un numéro de TVA valide pour {country}&#xa0;: vérifiez les chiffres.</translation>
     </message>
     <message>
         <source>The VAT number {number} belongs to another country than the billing country {country}.</source>
@@ -1815,7 +1953,7 @@
     </message>
     <message>
         <source>Payment received: {amount}</source>
-        <translation>Paiement reçu : {amount}</translation>
+        <translation>Paiement reçu&#xa0;: {amount}</translation>
     </message>
     <message>
         <source>Hello {contact_name},
@@ -1834,7 +1972,7 @@ Nous vous remercions pour votre commande {order_number}.
 
 {summary}
 
-Facture {invoice_number} : {total} (montant dû maintenant : {amount_due}).
+Facture {invoice_number}&#xa0;: {total} (montant dû maintenant&#xa0;: {amount_due}).
 Votre prochaine date de facturation est le {next_billing_date}.
 </translation>
     </message>
@@ -1889,7 +2027,7 @@ Invoice {invoice_number}: {total}. The amount has been charged to {charged_to}.
         <translation>Bonjour {contact_name},
 
 Votre abonnement {product} a été renouvelé pour la période {period}.
-Facture {invoice_number} : {total}. Le montant a été débité sur {charged_to}.
+Facture {invoice_number}&#xa0;: {total}. Le montant a été débité sur {charged_to}.
 </translation>
     </message>
     <message>
@@ -1901,7 +2039,7 @@ Invoice {invoice_number}: {total}. Please pay {amount_due} by {due_date}.
         <translation>Bonjour {contact_name},
 
 Votre abonnement {product} a été renouvelé pour la période {period}.
-Facture {invoice_number} : {total}. Merci de régler {amount_due} au plus tard le {due_date}.
+Facture {invoice_number}&#xa0;: {total}. Merci de régler {amount_due} au plus tard le {due_date}.
 </translation>
     </message>
     <message>
@@ -1913,7 +2051,7 @@ Invoice {invoice_number}: {total}. It has been paid from your account credit; no
         <translation>Bonjour {contact_name},
 
 Votre abonnement {product} a été renouvelé pour la période {period}.
-Facture {invoice_number} : {total}. Elle a été réglée avec le crédit de votre compte ; aucun montant n&apos;est dû.
+Facture {invoice_number}&#xa0;: {total}. Elle a été réglée avec le crédit de votre compte&#xa0;; aucun montant n&apos;est dû.
 </translation>
     </message>
     <message>
@@ -1943,7 +2081,7 @@ we have received your payment of {amount} for {invoice_numbers}; {to_credit} of 
 </source>
         <translation>Bonjour {contact_name},
 
-Nous avons bien reçu votre paiement de {amount} pour {invoice_numbers} ; un montant de {to_credit} a été ajouté au crédit de votre compte. Merci.
+Nous avons bien reçu votre paiement de {amount} pour {invoice_numbers}&#xa0;; un montant de {to_credit} a été ajouté au crédit de votre compte. Merci.
 </translation>
     </message>
     <message>
@@ -1991,7 +2129,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Last error: {error}</source>
-        <translation>Dernière erreur : {error}</translation>
+        <translation>Dernière erreur&#xa0;: {error}</translation>
     </message>
     <message>
         <source>unknown</source>
@@ -1999,7 +2137,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Next attempt: {when}</source>
-        <translation>Prochaine tentative : {when}</translation>
+        <translation>Prochaine tentative&#xa0;: {when}</translation>
     </message>
     <message>
         <source>Waiting to be sent</source>
@@ -2064,8 +2202,8 @@ Compte {account_number} · {company_name}
     <message numerus="yes">
         <source>%n email(s), {failed} failed</source>
         <translation>
-            <numerusform>%n e-mail, en échec : {failed}</numerusform>
-            <numerusform>%n e-mails, en échec : {failed}</numerusform>
+            <numerusform>%n e-mail, en échec&#xa0;: {failed}</numerusform>
+            <numerusform>%n e-mails, en échec&#xa0;: {failed}</numerusform>
         </translation>
     </message>
     <message>
@@ -2083,8 +2221,8 @@ Compte {account_number} · {company_name}
     <message numerus="yes">
         <source>Failed after %n attempt(s): {error}</source>
         <translation>
-            <numerusform>Échec après %n tentative : {error}</numerusform>
-            <numerusform>Échec après %n tentatives : {error}</numerusform>
+            <numerusform>Échec après %n tentative&#xa0;: {error}</numerusform>
+            <numerusform>Échec après %n tentatives&#xa0;: {error}</numerusform>
         </translation>
     </message>
     <message>
@@ -2105,15 +2243,15 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>To:</source>
-        <translation>À :</translation>
+        <translation>À&#xa0;:</translation>
     </message>
     <message>
         <source>Subject:</source>
-        <translation>Objet :</translation>
+        <translation>Objet&#xa0;:</translation>
     </message>
     <message>
         <source>Status:</source>
-        <translation>Statut :</translation>
+        <translation>Statut&#xa0;:</translation>
     </message>
     <message>
         <source>Emails sent to the customer</source>
@@ -2189,13 +2327,56 @@ Compte {account_number} · {company_name}
         <translation>Envoyés ({count})</translation>
     </message>
     <message>
+        <source>{status}: {error}</source>
+        <extracomment>After every reset: how many emails have each status (``{&quot;queued&quot;: n, …}``).</extracomment>
+        <translation>{status}&#xa0;: {error}</translation>
+    </message>
+    <message>
+        <source>Copy to {addresses}</source>
+        <translation>Copie à {addresses}</translation>
+    </message>
+    <message>
+        <source>{number} · {company}</source>
+        <translation>{number} · {company}</translation>
+    </message>
+    <message>
+        <source>Sent on {when}</source>
+        <translation>Envoyé le {when}</translation>
+    </message>
+    <message numerus="yes">
+        <source>Failed after %n attempt(s): {error}</source>
+        <translation>
+            <numerusform>Échec après %n tentative&#xa0;: {error}</numerusform>
+            <numerusform>Échec après %n tentatives&#xa0;: {error}</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>no reason given</source>
+        <translation>aucun motif indiqué</translation>
+    </message>
+    <message>
+        <source>Next attempt: {when}</source>
+        <translation>Prochaine tentative&#xa0;: {when}</translation>
+    </message>
+    <message numerus="yes">
+        <source>Pending since {when}; %n earlier attempt(s) failed: {error}</source>
+        <translation>
+            <numerusform>En attente depuis le {when}&#xa0;; %n tentative précédente a échoué&#xa0;: {error}</numerusform>
+            <numerusform>En attente depuis le {when}&#xa0;; %n tentatives précédentes ont échoué&#xa0;: {error}</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Pending since {when}</source>
+        <translation>En attente depuis le {when}</translation>
+    </message>
+    <message>
         <source>A mail server is set up.</source>
-        <extracomment>After every reset: how many emails have each status (``{&quot;queued&quot;: n, …}``). the server-level problem (unreachable, login refused), in the service&apos;s words The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
+        <extracomment>the server-level problem (unreachable, login refused), in the service&apos;s words The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
         <translation>Un serveur de messagerie est configuré.</translation>
     </message>
     <message>
         <source>No mail server is set up: emails wait in the outbox.</source>
-        <translation>Aucun serveur de messagerie n&apos;est configuré : les e-mails restent dans la boîte d&apos;envoi.</translation>
+        <translation>Aucun serveur de messagerie n&apos;est configuré&#xa0;: les e-mails restent dans la boîte d&apos;envoi.</translation>
     </message>
     <message>
         <source>Set up the SMTP server in Settings.</source>
@@ -2217,11 +2398,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>No mail server is set up, so nothing was sent. The emails stay in the outbox; set up the SMTP server in Settings and send them again.</source>
-        <translation>Aucun serveur de messagerie n&apos;est configuré : rien n&apos;a été envoyé. Les e-mails restent dans la boîte d&apos;envoi ; configurez le serveur SMTP dans les Paramètres, puis renvoyez-les.</translation>
+        <translation>Aucun serveur de messagerie n&apos;est configuré&#xa0;: rien n&apos;a été envoyé. Les e-mails restent dans la boîte d&apos;envoi&#xa0;; configurez le serveur SMTP dans les Paramètres, puis renvoyez-les.</translation>
     </message>
     <message>
         <source>No email is due now. Failed emails are tried again at their next attempt time, or select them and choose Retry now.</source>
-        <translation>Aucun e-mail n&apos;est à envoyer pour le moment. Les e-mails en échec sont renvoyés à l&apos;heure de leur prochaine tentative ; vous pouvez aussi les sélectionner et choisir Réessayer maintenant.</translation>
+        <translation>Aucun e-mail n&apos;est à envoyer pour le moment. Les e-mails en échec sont renvoyés à l&apos;heure de leur prochaine tentative&#xa0;; vous pouvez aussi les sélectionner et choisir Réessayer maintenant.</translation>
     </message>
     <message>
         <source>Sending emails</source>
@@ -2236,13 +2417,13 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>No mail server is set up, so nothing was sent. The emails stay in the outbox.</source>
-        <translation>Aucun serveur de messagerie n&apos;est configuré : rien n&apos;a été envoyé. Les e-mails restent dans la boîte d&apos;envoi.</translation>
+        <translation>Aucun serveur de messagerie n&apos;est configuré&#xa0;: rien n&apos;a été envoyé. Les e-mails restent dans la boîte d&apos;envoi.</translation>
     </message>
     <message numerus="yes">
         <source>The mail server could not be used, so %n email(s) stay in the outbox and will be tried again later. The server said: {error}</source>
         <translation>
-            <numerusform>Le serveur de messagerie n&apos;a pas pu être utilisé : %n e-mail reste dans la boîte d&apos;envoi et sera renvoyé plus tard. Réponse du serveur : {error}</numerusform>
-            <numerusform>Le serveur de messagerie n&apos;a pas pu être utilisé : %n e-mails restent dans la boîte d&apos;envoi et seront renvoyés plus tard. Réponse du serveur : {error}</numerusform>
+            <numerusform>Le serveur de messagerie n&apos;a pas pu être utilisé&#xa0;: %n e-mail reste dans la boîte d&apos;envoi et sera renvoyé plus tard. Réponse du serveur&#xa0;: {error}</numerusform>
+            <numerusform>Le serveur de messagerie n&apos;a pas pu être utilisé&#xa0;: %n e-mails restent dans la boîte d&apos;envoi et seront renvoyés plus tard. Réponse du serveur&#xa0;: {error}</numerusform>
         </translation>
     </message>
     <message numerus="yes">
@@ -2255,13 +2436,13 @@ Compte {account_number} · {company_name}
     <message numerus="yes">
         <source>%n email(s) sent; {failed} refused by the server (see Last error).</source>
         <translation>
-            <numerusform>%n e-mail envoyé ; refusés par le serveur : {failed} (voir Dernière erreur).</numerusform>
-            <numerusform>%n e-mails envoyés ; refusés par le serveur : {failed} (voir Dernière erreur).</numerusform>
+            <numerusform>%n e-mail envoyé&#xa0;; refusés par le serveur&#xa0;: {failed} (voir Dernière erreur).</numerusform>
+            <numerusform>%n e-mails envoyés&#xa0;; refusés par le serveur&#xa0;: {failed} (voir Dernière erreur).</numerusform>
         </translation>
     </message>
     <message>
         <source>Sending was cancelled. The emails sent before are marked sent; the others stay in the outbox.</source>
-        <translation>L&apos;envoi a été annulé. Les e-mails déjà envoyés sont marqués comme envoyés ; les autres restent dans la boîte d&apos;envoi.</translation>
+        <translation>L&apos;envoi a été annulé. Les e-mails déjà envoyés sont marqués comme envoyés&#xa0;; les autres restent dans la boîte d&apos;envoi.</translation>
     </message>
     <message>
         <source>Select an email to read it.</source>
@@ -2277,7 +2458,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Show:</source>
-        <translation>&amp;Voir :</translation>
+        <translation>&amp;Voir&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Retry now</source>
@@ -2305,19 +2486,19 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>To:</source>
-        <translation>À :</translation>
+        <translation>À&#xa0;:</translation>
     </message>
     <message>
         <source>Account:</source>
-        <translation>Compte :</translation>
+        <translation>Compte&#xa0;:</translation>
     </message>
     <message>
         <source>Subject:</source>
-        <translation>Objet :</translation>
+        <translation>Objet&#xa0;:</translation>
     </message>
     <message>
         <source>Status:</source>
-        <translation>Statut :</translation>
+        <translation>Statut&#xa0;:</translation>
     </message>
     <message>
         <source>Emails to customers</source>
@@ -2365,15 +2546,15 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>VAT number: {vat_number}</source>
-        <translation>Numéro de TVA : {vat_number}</translation>
+        <translation>Numéro de TVA&#xa0;: {vat_number}</translation>
     </message>
     <message>
         <source>Purchase order: {po_number}</source>
-        <translation>Bon de commande : {po_number}</translation>
+        <translation>Bon de commande&#xa0;: {po_number}</translation>
     </message>
     <message>
         <source>Payment terms: net {days} days</source>
-        <translation>Conditions de paiement : {days} jours net</translation>
+        <translation>Conditions de paiement&#xa0;: {days} jours net</translation>
     </message>
     <message>
         <source>Description</source>
@@ -2433,7 +2614,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Disputed on {date}: {note}</source>
-        <translation>Contestée le {date} : {note}</translation>
+        <translation>Contestée le {date}&#xa0;: {note}</translation>
     </message>
     <message>
         <source>VOID</source>
@@ -2442,7 +2623,7 @@ Compte {account_number} · {company_name}
     <message>
         <source>Reverse charge: VAT to be accounted for by the recipient (Article 196 VAT Directive).</source>
         <extracomment>Repository layout: ``&lt;root&gt;/resources/vat_rates.json``. An installed application passes its own path to :meth:`VatRates.load`. Wording printed on an invoice under reverse charge (Art. 196 Directive 2006/112/EC).</extracomment>
-        <translation>Autoliquidation : TVA due par le preneur (article 196 de la directive TVA).</translation>
+        <translation>Autoliquidation&#xa0;: TVA due par le preneur (article 196 de la directive TVA).</translation>
     </message>
 </context>
 <context>
@@ -2535,7 +2716,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>The day the invoice was issued; sort by number for that order</source>
-        <translation>Le jour d&apos;émission de la facture ; triez par numéro pour suivre cet ordre</translation>
+        <translation>Le jour d&apos;émission de la facture&#xa0;; triez par numéro pour suivre cet ordre</translation>
     </message>
     <message>
         <source>Sorted by account, then by invoice date within each account</source>
@@ -2551,7 +2732,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Sorted open first (overdue at the top), then paid, then void</source>
-        <translation>Tri : d&apos;abord à payer (en retard en tête), puis payées, puis annulées</translation>
+        <translation>Tri&#xa0;: d&apos;abord à payer (en retard en tête), puis payées, puis annulées</translation>
     </message>
 </context>
 <context>
@@ -2559,7 +2740,7 @@ Compte {account_number} · {company_name}
     <message>
         <source>Balance due: {amount}</source>
         <extracomment>a payment or dispute was written: the page reloads what depends on it a dispute note kept after a conflict, offered again by the next Dispute… set while reload() refills the tables: one detail read, not one per table</extracomment>
-        <translation>Solde dû : {amount}</translation>
+        <translation>Solde dû&#xa0;: {amount}</translation>
     </message>
     <message>
         <source>Nothing is due.</source>
@@ -2567,7 +2748,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Account credit: {amount}</source>
-        <translation>Crédit du compte : {amount}</translation>
+        <translation>Crédit du compte&#xa0;: {amount}</translation>
     </message>
     <message numerus="yes">
         <source>&amp;Open invoices (%n)</source>
@@ -2585,7 +2766,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>No open invoices: everything is paid.</source>
-        <translation>Aucune facture à payer : tout est réglé.</translation>
+        <translation>Aucune facture à payer&#xa0;: tout est réglé.</translation>
     </message>
     <message>
         <source>Invoice details</source>
@@ -2609,7 +2790,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Overdue: was due on {date}.</source>
-        <translation>En retard : échue le {date}.</translation>
+        <translation>En retard&#xa0;: échue le {date}.</translation>
     </message>
     <message>
         <source>Due on {date}.</source>
@@ -2617,7 +2798,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Voided on {date}: {reason}</source>
-        <translation>Annulée le {date} : {reason}</translation>
+        <translation>Annulée le {date}&#xa0;: {reason}</translation>
     </message>
     <message>
         <source>Paid {amount} on {date} with {method}.</source>
@@ -2625,11 +2806,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>VAT reverse charged: customer VAT number {vat}.</source>
-        <translation>TVA autoliquidée : numéro de TVA du client {vat}.</translation>
+        <translation>TVA autoliquidée&#xa0;: numéro de TVA du client {vat}.</translation>
     </message>
     <message>
         <source>Disputed on {date}: {note}</source>
-        <translation>Contestée le {date} : {note}</translation>
+        <translation>Contestée le {date}&#xa0;: {note}</translation>
     </message>
     <message>
         <source>Can be disputed until {date}.</source>
@@ -2649,11 +2830,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Invoices can be disputed within 15 days of issue; the last day for {number} was {date}.</source>
-        <translation>Une facture peut être contestée dans les 15 jours suivant son émission ; le dernier jour pour la facture {number} était le {date}.</translation>
+        <translation>Une facture peut être contestée dans les 15 jours suivant son émission&#xa0;; le dernier jour pour la facture {number} était le {date}.</translation>
     </message>
     <message>
         <source>The default card {method} has expired; add a new card or make another method the default first.</source>
-        <translation>La carte par défaut {method} a expiré ; ajoutez d&apos;abord une nouvelle carte ou définissez un autre moyen de paiement par défaut.</translation>
+        <translation>La carte par défaut {method} a expiré&#xa0;; ajoutez d&apos;abord une nouvelle carte ou définissez un autre moyen de paiement par défaut.</translation>
     </message>
     <message>
         <source>Nothing is due on this account.</source>
@@ -2669,11 +2850,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Record a bank transfer of {amount} for account {account}?</source>
-        <translation>Enregistrer un virement bancaire de {amount} pour le compte {account} ?</translation>
+        <translation>Enregistrer un virement bancaire de {amount} pour le compte {account}&#xa0;?</translation>
     </message>
     <message>
         <source>Charge {amount} to {method} for account {account}?</source>
-        <translation>Débiter {amount} sur {method} pour le compte {account} ?</translation>
+        <translation>Débiter {amount} sur {method} pour le compte {account}&#xa0;?</translation>
     </message>
     <message>
         <source>The open invoices are paid oldest first and the customer is emailed.</source>
@@ -2690,8 +2871,8 @@ Compte {account_number} · {company_name}
     <message numerus="yes">
         <source>%n invoice(s) paid: {numbers}.</source>
         <translation>
-            <numerusform>%n facture réglée : {numbers}.</numerusform>
-            <numerusform>%n factures réglées : {numbers}.</numerusform>
+            <numerusform>%n facture réglée&#xa0;: {numbers}.</numerusform>
+            <numerusform>%n factures réglées&#xa0;: {numbers}.</numerusform>
         </translation>
     </message>
     <message>
@@ -2700,7 +2881,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Balance due now: {amount}.</source>
-        <translation>Solde dû maintenant : {amount}.</translation>
+        <translation>Solde dû maintenant&#xa0;: {amount}.</translation>
     </message>
     <message>
         <source>Payment recorded</source>
@@ -2720,7 +2901,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>No PDF viewer could be started; the invoice is at {path}.</source>
-        <translation>Aucune visionneuse PDF n&apos;a pu être lancée ; la facture se trouve dans {path}.</translation>
+        <translation>Aucune visionneuse PDF n&apos;a pu être lancée&#xa0;; la facture se trouve dans {path}.</translation>
     </message>
     <message>
         <source>Save invoice as PDF</source>
@@ -2740,11 +2921,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>The PDF could not be written: {error}</source>
-        <translation>Le PDF n&apos;a pas pu être écrit : {error}</translation>
+        <translation>Le PDF n&apos;a pas pu être écrit&#xa0;: {error}</translation>
     </message>
     <message>
         <source>Cancelled; no file was written.</source>
-        <translation>Annulé ; aucun fichier n&apos;a été écrit.</translation>
+        <translation>Annulé&#xa0;; aucun fichier n&apos;a été écrit.</translation>
     </message>
     <message>
         <source>Invoice PDF</source>
@@ -2855,6 +3036,18 @@ Compte {account_number} · {company_name}
         <source>Status</source>
         <translation>Statut</translation>
     </message>
+    <message numerus="yes">
+        <source>{description} (+%n more)</source>
+        <comment>invoice lines</comment>
+        <translation>
+            <numerusform>{description} (et %n de plus)</numerusform>
+            <numerusform>{description} (et %n de plus)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Voided on {date}: {reason}</source>
+        <translation>Annulée le {date}&#xa0;: {reason}</translation>
+    </message>
     <message>
         <source>Was due on {date}</source>
         <translation>Échue le {date}</translation>
@@ -2869,7 +3062,7 @@ Compte {account_number} · {company_name}
     <message>
         <source>The PDF could not be written: {error}</source>
         <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id.</extracomment>
-        <translation>Le PDF n&apos;a pas pu être écrit : {error}</translation>
+        <translation>Le PDF n&apos;a pas pu être écrit&#xa0;: {error}</translation>
     </message>
     <message>
         <source>Invoice PDF</source>
@@ -2881,11 +3074,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Cancelled; no file was written.</source>
-        <translation>Annulé ; aucun fichier n&apos;a été écrit.</translation>
+        <translation>Annulé&#xa0;; aucun fichier n&apos;a été écrit.</translation>
     </message>
     <message>
         <source>No PDF viewer could be started; the invoice is at {path}.</source>
-        <translation>Aucune visionneuse PDF n&apos;a pu être lancée ; la facture se trouve dans {path}.</translation>
+        <translation>Aucune visionneuse PDF n&apos;a pu être lancée&#xa0;; la facture se trouve dans {path}.</translation>
     </message>
     <message numerus="yes">
         <source>%Ln invoice(s)</source>
@@ -2912,7 +3105,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Account:</source>
-        <translation>&amp;Compte :</translation>
+        <translation>&amp;Compte&#xa0;:</translation>
     </message>
     <message>
         <source>Account ID or company</source>
@@ -2924,7 +3117,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Status:</source>
-        <translation>&amp;Statut :</translation>
+        <translation>&amp;Statut&#xa0;:</translation>
     </message>
     <message>
         <source>Any status</source>
@@ -2944,11 +3137,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Issued from:</source>
-        <translation>Émises &amp;du :</translation>
+        <translation>Émises &amp;du&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;to:</source>
-        <translation>a&amp;u :</translation>
+        <translation>a&amp;u&#xa0;:</translation>
     </message>
     <message>
         <source>Any date</source>
@@ -2956,7 +3149,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>The invoice date; Delete sets it back to any date</source>
-        <translation>La date de la facture ; la touche Suppr rétablit « Toutes les dates »</translation>
+        <translation>La date de la facture&#xa0;; la touche Suppr rétablit «&#xa0;Toutes les dates&#xa0;»</translation>
     </message>
     <message>
         <source>C&amp;lear filters</source>
@@ -3000,7 +3193,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Language of the application:</source>
-        <translation>&amp;Langue de l&apos;application :</translation>
+        <translation>&amp;Langue de l&apos;application&#xa0;:</translation>
     </message>
     <message>
         <source>System language</source>
@@ -3040,6 +3233,7 @@ Compte {account_number} · {company_name}
     </message>
     <message numerus="yes">
         <source>%n of {licences} free</source>
+        <extracomment>Emitted after changes were written (some may have been, even if others failed).</extracomment>
         <translation>
             <numerusform>%n libre sur {licences}</numerusform>
             <numerusform>%n libres sur {licences}</numerusform>
@@ -3051,7 +3245,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>{product}, {plan} plan, {status}: {assigned} of {licences} assigned</source>
-        <translation>{product}, formule {plan}, {status} : {assigned} attribuées sur {licences}</translation>
+        <translation>{product}, formule {plan}, {status}&#xa0;: {assigned} attribuées sur {licences}</translation>
     </message>
     <message>
         <source>{name} gets a licence of {product} when you apply.</source>
@@ -3073,7 +3267,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>{name}: licence of {product}</source>
-        <translation>{name} : licence de {product}</translation>
+        <translation>{name}&#xa0;: licence de {product}</translation>
     </message>
 </context>
 <context>
@@ -3112,7 +3306,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Re&amp;quested by:</source>
-        <translation>&amp;Demandé par :</translation>
+        <translation>&amp;Demandé par&#xa0;:</translation>
     </message>
     <message>
         <source>The contact who asked for the change, recorded in the activity</source>
@@ -3136,7 +3330,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>This account has no subscription in trial or active, so there are no licences to assign.</source>
-        <translation>Ce compte n&apos;a aucun abonnement en essai ou actif : il n&apos;y a donc aucune licence à attribuer.</translation>
+        <translation>Ce compte n&apos;a aucun abonnement en essai ou actif&#xa0;: il n&apos;y a donc aucune licence à attribuer.</translation>
     </message>
     <message>
         <source>Licences of each contact</source>
@@ -3209,15 +3403,15 @@ Compte {account_number} · {company_name}
     <message>
         <source>Operator: {name} ({role})</source>
         <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
-        <translation>Opérateur : {name} ({role})</translation>
+        <translation>Opérateur&#xa0;: {name} ({role})</translation>
     </message>
     <message>
         <source>Database: {name}</source>
-        <translation>Base de données : {name}</translation>
+        <translation>Base de données&#xa0;: {name}</translation>
     </message>
     <message>
         <source>Today: {date} (simulated)</source>
-        <translation>Aujourd&apos;hui : {date} (simulée)</translation>
+        <translation>Aujourd&apos;hui&#xa0;: {date} (simulée)</translation>
     </message>
     <message>
         <source>This database runs on a simulated date, not on the computer&apos;s clock.</source>
@@ -3225,11 +3419,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Today: {date}</source>
-        <translation>Aujourd&apos;hui : {date}</translation>
+        <translation>Aujourd&apos;hui&#xa0;: {date}</translation>
     </message>
     <message>
         <source>&lt;h3&gt;Billing Desktop {version}&lt;/h3&gt;&lt;p&gt;A back-office for software-subscription billing.&lt;/p&gt;&lt;p&gt;Database: {database}&lt;/p&gt;</source>
-        <translation>&lt;h3&gt;Billing Desktop {version}&lt;/h3&gt;&lt;p&gt;Un back-office pour la facturation d&apos;abonnements logiciels.&lt;/p&gt;&lt;p&gt;Base de données : {database}&lt;/p&gt;</translation>
+        <translation>&lt;h3&gt;Billing Desktop {version}&lt;/h3&gt;&lt;p&gt;Un back-office pour la facturation d&apos;abonnements logiciels.&lt;/p&gt;&lt;p&gt;Base de données&#xa0;: {database}&lt;/p&gt;</translation>
     </message>
     <message>
         <source>About Billing Desktop</source>
@@ -3280,6 +3474,10 @@ Compte {account_number} · {company_name}
         <translation>Langue, base de données, serveur de messagerie, thème et identité de l&apos;opérateur</translation>
     </message>
     <message>
+        <source>&amp;Language</source>
+        <translation>&amp;Langue</translation>
+    </message>
+    <message>
         <source>Show &amp;Navigation</source>
         <translation>Afficher la &amp;navigation</translation>
     </message>
@@ -3305,7 +3503,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>A demo database: fictitious customers and a simulated date.</source>
-        <translation>Une base de démonstration : clients fictifs et date simulée.</translation>
+        <translation>Une base de démonstration&#xa0;: clients fictifs et date simulée.</translation>
     </message>
 </context>
 <context>
@@ -3316,15 +3514,15 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Your &amp;name:</source>
-        <translation>Votre &amp;nom :</translation>
+        <translation>Votre &amp;nom&#xa0;:</translation>
     </message>
     <message>
         <source>Your &amp;email:</source>
-        <translation>Votre &amp;e-mail :</translation>
+        <translation>Votre &amp;e-mail&#xa0;:</translation>
     </message>
     <message>
         <source>Role:</source>
-        <translation>Rôle :</translation>
+        <translation>Rôle&#xa0;:</translation>
     </message>
     <message>
         <source>Shown in the status bar and recorded with every change you make in this database.</source>
@@ -3415,6 +3613,14 @@ Compte {account_number} · {company_name}
         <translation>D&amp;evise</translation>
     </message>
     <message>
+        <source>{language} ({code})</source>
+        <translation>{language} ({code})</translation>
+    </message>
+    <message>
+        <source>{country} ({code})</source>
+        <translation>{country} ({code})</translation>
+    </message>
+    <message>
         <source>Name</source>
         <translation>Nom</translation>
     </message>
@@ -3427,17 +3633,21 @@ Compte {account_number} · {company_name}
         <translation>Rôles</translation>
     </message>
     <message>
+        <source>The billing contact may change plans and receives the invoices.</source>
+        <translation>Le contact de facturation peut modifier les formules et reçoit les factures.</translation>
+    </message>
+    <message>
         <source>Payment methods</source>
         <extracomment>Emitted after a successful save. The user followed a link to another tab of the page (e.g. &quot;payment_methods&quot;). the data the fields were filled from, and whose version a save is checked against a save was refused because the account changed elsewhere</extracomment>
         <translation>Moyens de paiement</translation>
     </message>
     <message>
         <source>On: renewal invoices are paid from the default payment method.</source>
-        <translation>Activé : les factures de renouvellement sont réglées avec le moyen de paiement par défaut.</translation>
+        <translation>Activé&#xa0;: les factures de renouvellement sont réglées avec le moyen de paiement par défaut.</translation>
     </message>
     <message>
         <source>Off: renewal invoices stay open until they are paid.</source>
-        <translation>Désactivé : les factures de renouvellement restent à payer jusqu&apos;à leur règlement.</translation>
+        <translation>Désactivé&#xa0;: les factures de renouvellement restent à payer jusqu&apos;à leur règlement.</translation>
     </message>
     <message>
         <source>{state} Change it in {link}.</source>
@@ -3469,7 +3679,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>The currency cannot change: the account has invoices or credit in it.</source>
-        <translation>La devise ne peut pas être modifiée : le compte a déjà des factures ou un crédit dans cette devise.</translation>
+        <translation>La devise ne peut pas être modifiée&#xa0;: le compte a déjà des factures ou un crédit dans cette devise.</translation>
     </message>
     <message>
         <source>The currency can change until the first invoice.</source>
@@ -3501,7 +3711,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Standard accounts are self-service: {name} will no longer be their representative.</source>
-        <translation>Les comptes Standard sont en libre-service : {name} ne sera plus leur représentant.</translation>
+        <translation>Les comptes Standard sont en libre-service&#xa0;: {name} ne sera plus leur représentant.</translation>
     </message>
     <message>
         <source>Corporate accounts pay by invoice and are looked after by a representative.</source>
@@ -3509,7 +3719,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>This account was changed elsewhere. Your edits are kept; Reload shows the current data and discards them.</source>
-        <translation>Ce compte a été modifié ailleurs. Vos modifications sont conservées ; Recharger affiche les données actuelles et les abandonne.</translation>
+        <translation>Ce compte a été modifié ailleurs. Vos modifications sont conservées&#xa0;; Recharger affiche les données actuelles et les abandonne.</translation>
     </message>
     <message>
         <source>Company</source>
@@ -3541,7 +3751,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Checked for the billing country as you type; leave empty if there is none.</source>
-        <translation>Vérifié pour le pays de facturation pendant la saisie ; laissez vide s&apos;il n&apos;y en a pas.</translation>
+        <translation>Vérifié pour le pays de facturation pendant la saisie&#xa0;; laissez vide s&apos;il n&apos;y en a pas.</translation>
     </message>
     <message>
         <source>Optional</source>
@@ -3597,7 +3807,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Read the account again from the database; unsaved edits are discarded</source>
-        <translation>Relire le compte dans la base de données ; les modifications non enregistrées sont abandonnées</translation>
+        <translation>Relire le compte dans la base de données&#xa0;; les modifications non enregistrées sont abandonnées</translation>
     </message>
 </context>
 <context>
@@ -3625,11 +3835,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Only the brand, the last four digits and the expiry date are kept; the card number is never stored.</source>
-        <translation>Seuls le réseau de la carte, les quatre derniers chiffres et la date d&apos;expiration sont conservés ; le numéro de carte n&apos;est jamais enregistré.</translation>
+        <translation>Seuls le réseau de la carte, les quatre derniers chiffres et la date d&apos;expiration sont conservés&#xa0;; le numéro de carte n&apos;est jamais enregistré.</translation>
     </message>
     <message>
         <source>Card &amp;number:</source>
-        <translation>&amp;Numéro de carte :</translation>
+        <translation>&amp;Numéro de carte&#xa0;:</translation>
     </message>
     <message>
         <source>1234 5678 9012 3456</source>
@@ -3637,7 +3847,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Expires:</source>
-        <translation>&amp;Expiration :</translation>
+        <translation>&amp;Expiration&#xa0;:</translation>
     </message>
     <message>
         <source>Month</source>
@@ -3649,7 +3859,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Name on &amp;card:</source>
-        <translation>Nom sur la &amp;carte :</translation>
+        <translation>Nom sur la &amp;carte&#xa0;:</translation>
     </message>
     <message>
         <source>Billing address of the card</source>
@@ -3661,19 +3871,19 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Street:</source>
-        <translation>&amp;Adresse :</translation>
+        <translation>&amp;Adresse&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Postal code:</source>
-        <translation>Code &amp;postal :</translation>
+        <translation>Code &amp;postal&#xa0;:</translation>
     </message>
     <message>
         <source>C&amp;ity:</source>
-        <translation>&amp;Ville :</translation>
+        <translation>&amp;Ville&#xa0;:</translation>
     </message>
     <message>
         <source>Co&amp;untry code:</source>
-        <translation>Code pa&amp;ys :</translation>
+        <translation>Code pa&amp;ys&#xa0;:</translation>
     </message>
     <message>
         <source>IT</source>
@@ -3693,7 +3903,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;IBAN:</source>
-        <translation>&amp;IBAN :</translation>
+        <translation>&amp;IBAN&#xa0;:</translation>
     </message>
     <message>
         <source>NL91 ABNA 0417 1643 00</source>
@@ -3701,7 +3911,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Account &amp;holder:</source>
-        <translation>&amp;Titulaire du compte :</translation>
+        <translation>&amp;Titulaire du compte&#xa0;:</translation>
     </message>
     <message>
         <source>Make this bank account the &amp;default payment method</source>
@@ -3751,6 +3961,18 @@ Compte {account_number} · {company_name}
 <context>
     <name>PaymentMethodsModel</name>
     <message>
+        <source>{brand} •••• {last4}</source>
+        <translation>{brand} •••• {last4}</translation>
+    </message>
+    <message>
+        <source>Bank account ({country}) •••• {last4}</source>
+        <translation>Compte bancaire ({country}) •••• {last4}</translation>
+    </message>
+    <message>
+        <source>Invoice (bank transfer)</source>
+        <translation>Facture (virement bancaire)</translation>
+    </message>
+    <message>
         <source>Payment method</source>
         <extracomment>A value that sorts the column (ints and strings only).</extracomment>
         <translation>Moyen de paiement</translation>
@@ -3783,6 +4005,10 @@ Compte {account_number} · {company_name}
         <source>Expired</source>
         <translation>Expiré</translation>
     </message>
+    <message>
+        <source>Autopay and Pay balance charge the default method.</source>
+        <translation>Le paiement automatique et Régler le solde débitent le moyen de paiement par défaut.</translation>
+    </message>
 </context>
 <context>
     <name>PaymentMethodsTab</name>
@@ -3796,7 +4022,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Corporate accounts are invoiced on their payment terms; cards and bank accounts are used only when a payment is recorded.</source>
-        <translation>Les comptes Corporate sont facturés selon leurs conditions de paiement ; les cartes et comptes bancaires ne servent que lors de l&apos;enregistrement d&apos;un paiement.</translation>
+        <translation>Les comptes Corporate sont facturés selon leurs conditions de paiement&#xa0;; les cartes et comptes bancaires ne servent que lors de l&apos;enregistrement d&apos;un paiement.</translation>
     </message>
     <message>
         <source>Renewal invoices are charged at once to the default payment method.</source>
@@ -3836,7 +4062,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Remove {method} from this account?</source>
-        <translation>Supprimer {method} de ce compte ?</translation>
+        <translation>Supprimer {method} de ce compte&#xa0;?</translation>
     </message>
     <message>
         <source>&amp;Remove</source>
@@ -3856,7 +4082,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Autopay: charge renewals to the default payment method</source>
-        <translation>&amp;Paiement automatique : débiter les renouvellements sur le moyen de paiement par défaut</translation>
+        <translation>&amp;Paiement automatique&#xa0;: débiter les renouvellements sur le moyen de paiement par défaut</translation>
     </message>
     <message>
         <source>Add &amp;card…</source>
@@ -3879,15 +4105,15 @@ Compte {account_number} · {company_name}
     <name>PaymentPage</name>
     <message>
         <source>&amp;Use the payment method on file: {method}</source>
-        <translation>&amp;Utiliser le moyen de paiement enregistré : {method}</translation>
+        <translation>&amp;Utiliser le moyen de paiement enregistré&#xa0;: {method}</translation>
     </message>
     <message>
         <source>Valid VAT number: reverse charge applies, no VAT is charged (0 %).</source>
-        <translation>Numéro de TVA valide : l&apos;autoliquidation s&apos;applique, aucune TVA n&apos;est facturée (0 %).</translation>
+        <translation>Numéro de TVA valide&#xa0;: l&apos;autoliquidation s&apos;applique, aucune TVA n&apos;est facturée (0&#xa0;%).</translation>
     </message>
     <message>
         <source>Valid VAT number: VAT of {rate} is charged.</source>
-        <translation>Numéro de TVA valide : une TVA de {rate} est facturée.</translation>
+        <translation>Numéro de TVA valide&#xa0;: une TVA de {rate} est facturée.</translation>
     </message>
     <message>
         <source>Payment and VAT</source>
@@ -3915,11 +4141,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>A valid VAT number of another EU country than the seller&apos;s means reverse charge: no VAT is added.</source>
-        <translation>Un numéro de TVA valide d&apos;un autre pays de l&apos;UE que celui du vendeur entraîne l&apos;autoliquidation : aucune TVA n&apos;est ajoutée.</translation>
+        <translation>Un numéro de TVA valide d&apos;un autre pays de l&apos;UE que celui du vendeur entraîne l&apos;autoliquidation&#xa0;: aucune TVA n&apos;est ajoutée.</translation>
     </message>
     <message>
         <source>&amp;VAT number:</source>
-        <translation>Numéro de T&amp;VA :</translation>
+        <translation>Numéro de T&amp;VA&#xa0;:</translation>
     </message>
     <message>
         <source>e.g. IT07664550212</source>
@@ -3955,7 +4181,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Plan:</source>
-        <translation>Formule :</translation>
+        <translation>Formule&#xa0;:</translation>
     </message>
     <message>
         <source>{old} → {new}</source>
@@ -3963,23 +4189,23 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Licences:</source>
-        <translation>Licences :</translation>
+        <translation>Licences&#xa0;:</translation>
     </message>
     <message>
         <source>Billing frequency:</source>
-        <translation>Fréquence de facturation :</translation>
+        <translation>Fréquence de facturation&#xa0;:</translation>
     </message>
     <message>
         <source>New billing period:</source>
-        <translation>Nouvelle période de facturation :</translation>
+        <translation>Nouvelle période de facturation&#xa0;:</translation>
     </message>
     <message>
         <source>Charge for the period:</source>
-        <translation>Montant pour la période :</translation>
+        <translation>Montant pour la période&#xa0;:</translation>
     </message>
     <message>
         <source>Credit for unused days:</source>
-        <translation>Crédit pour les jours non utilisés :</translation>
+        <translation>Crédit pour les jours non utilisés&#xa0;:</translation>
     </message>
     <message>
         <source>{amount} (reverse charge)</source>
@@ -3987,15 +4213,15 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>VAT:</source>
-        <translation>TVA :</translation>
+        <translation>TVA&#xa0;:</translation>
     </message>
     <message>
         <source>Total due now:</source>
-        <translation>Total dû maintenant :</translation>
+        <translation>Total dû maintenant&#xa0;:</translation>
     </message>
     <message>
         <source>To account credit:</source>
-        <translation>Porté au crédit du compte :</translation>
+        <translation>Porté au crédit du compte&#xa0;:</translation>
     </message>
     <message>
         <source>The review page shows the exact invoice.</source>
@@ -4038,11 +4264,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Change the plan of {product}: a higher tier, more or fewer licences, another billing frequency or add-ons. Changes take effect today.</source>
-        <translation>Modifiez la formule de {product} : niveau supérieur, plus ou moins de licences, autre fréquence de facturation ou modules complémentaires. Les modifications prennent effet aujourd&apos;hui.</translation>
+        <translation>Modifiez la formule de {product}&#xa0;: niveau supérieur, plus ou moins de licences, autre fréquence de facturation ou modules complémentaires. Les modifications prennent effet aujourd&apos;hui.</translation>
     </message>
     <message>
         <source>Re&amp;quested by:</source>
-        <translation>&amp;Demandé par :</translation>
+        <translation>&amp;Demandé par&#xa0;:</translation>
     </message>
     <message>
         <source>{name} &lt;{email}&gt; — billing contact</source>
@@ -4058,7 +4284,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>You act with back-office powers: a lower plan tier can be chosen, and the order is recorded as a back-office change.</source>
-        <translation>Vous agissez avec des droits back-office : un niveau de formule inférieur peut être choisi, et la commande est enregistrée comme une modification back-office.</translation>
+        <translation>Vous agissez avec des droits back-office&#xa0;: un niveau de formule inférieur peut être choisi, et la commande est enregistrée comme une modification back-office.</translation>
     </message>
     <message>
         <source>&amp;Email the billing admin</source>
@@ -4074,7 +4300,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Licences:</source>
-        <translation>&amp;Licences :</translation>
+        <translation>&amp;Licences&#xa0;:</translation>
     </message>
     <message numerus="yes">
         <source>%n licence(s) assigned to users</source>
@@ -4140,7 +4366,7 @@ Compte {account_number} · {company_name}
     <name>Preferences</name>
     <message>
         <source>Enter a database file or a server URL.</source>
-        <extracomment>The languages the application ships (SPEC §7), in menu order. The themes offered (see :mod:`billing_desktop.ui.theme`). URL schemes of the database servers the application can use. what to store and pass on: the absolute file path, or the URL as typed for showing: the path, or the URL with its password hidden</extracomment>
+        <extracomment>The languages the application ships (SPEC §7), in menu order. Each language by its own name (never translated: a reader looks for their own). The themes offered (see :mod:`billing_desktop.ui.theme`). URL schemes of the database servers the application can use. what to store and pass on: the absolute file path, or the URL as typed for showing: the path, or the URL with its password hidden</extracomment>
         <translation>Saisissez un fichier de base de données ou l&apos;URL d&apos;un serveur.</translation>
     </message>
     <message>
@@ -4207,6 +4433,14 @@ Compte {account_number} · {company_name}
         <source>Invoice {text}</source>
         <translation>Facture {text}</translation>
     </message>
+    <message>
+        <source>{account}  {company}</source>
+        <translation>{account}  {company}</translation>
+    </message>
+    <message>
+        <source>{account}, {company}, {match}</source>
+        <translation>{account}, {company}, {match}</translation>
+    </message>
 </context>
 <context>
     <name>QuickSearchDialog</name>
@@ -4217,7 +4451,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>No account matches “{text}”.</source>
-        <translation>Aucun compte ne correspond à « {text} ».</translation>
+        <translation>Aucun compte ne correspond à «&#xa0;{text}&#xa0;».</translation>
     </message>
     <message numerus="yes">
         <source>The first %n accounts found. Type more to narrow the search.</source>
@@ -4259,7 +4493,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>{product} has been reactivated: the trial continues until {date}. A confirmation email was sent.</source>
-        <translation>{product} a été réactivé : l&apos;essai se poursuit jusqu&apos;au {date}. Un e-mail de confirmation a été envoyé.</translation>
+        <translation>{product} a été réactivé&#xa0;: l&apos;essai se poursuit jusqu&apos;au {date}. Un e-mail de confirmation a été envoyé.</translation>
     </message>
     <message>
         <source>{product} has been reactivated. The next billing date is {date}. A confirmation email was sent.</source>
@@ -4283,11 +4517,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Reactivate {product}?</source>
-        <translation>Réactiver {product} ?</translation>
+        <translation>Réactiver {product}&#xa0;?</translation>
     </message>
     <message>
         <source>The trial continues until {date}; it is not cancelled any more.</source>
-        <translation>L&apos;essai se poursuit jusqu&apos;au {date} ; il n&apos;est plus annulé.</translation>
+        <translation>L&apos;essai se poursuit jusqu&apos;au {date}&#xa0;; il n&apos;est plus annulé.</translation>
     </message>
     <message>
         <source>{product} renews automatically again. The next billing date is {date}.</source>
@@ -4325,15 +4559,15 @@ Compte {account_number} · {company_name}
     <name>RequesterPage</name>
     <message>
         <source>Email:</source>
-        <translation>E-mail :</translation>
+        <translation>E-mail&#xa0;:</translation>
     </message>
     <message>
         <source>Roles:</source>
-        <translation>Rôles :</translation>
+        <translation>Rôles&#xa0;:</translation>
     </message>
     <message>
         <source>Billing contact:</source>
-        <translation>Contact de facturation :</translation>
+        <translation>Contact de facturation&#xa0;:</translation>
     </message>
     <message>
         <source>Yes</source>
@@ -4341,7 +4575,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Authorised to cancel:</source>
-        <translation>Habilité à annuler :</translation>
+        <translation>Habilité à annuler&#xa0;:</translation>
     </message>
     <message>
         <source>Yes, for products bought through a representative</source>
@@ -4349,7 +4583,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>{product}: {rule}</source>
-        <translation>{product} : {rule}</translation>
+        <translation>{product}&#xa0;: {rule}</translation>
     </message>
     <message>
         <source>Nothing is selected yet.</source>
@@ -4369,15 +4603,15 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Step 2 of 6: which contact asks for the cancellation, and may they?</source>
-        <translation>Étape 2 sur 6 : quel contact demande l&apos;annulation, et y est-il habilité ?</translation>
+        <translation>Étape 2 sur 6&#xa0;: quel contact demande l&apos;annulation, et y est-il habilité&#xa0;?</translation>
     </message>
     <message>
         <source>Only some roles may ask support to cancel a product. Choose the contact who is calling; the rule of each product to cancel is checked.</source>
-        <translation>Seuls certains rôles peuvent demander à l&apos;assistance d&apos;annuler un produit. Choisissez le contact qui appelle ; la règle de chaque produit à annuler est vérifiée.</translation>
+        <translation>Seuls certains rôles peuvent demander à l&apos;assistance d&apos;annuler un produit. Choisissez le contact qui appelle&#xa0;; la règle de chaque produit à annuler est vérifiée.</translation>
     </message>
     <message>
         <source>C&amp;ontact asking:</source>
-        <translation>&amp;Contact demandeur :</translation>
+        <translation>&amp;Contact demandeur&#xa0;:</translation>
     </message>
     <message>
         <source>Who may ask</source>
@@ -4403,7 +4637,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>{name}:</source>
-        <translation>{name} :</translation>
+        <translation>{name}&#xa0;:</translation>
     </message>
     <message>
         <source>active until {date}, still billed {amount}</source>
@@ -4411,27 +4645,27 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>{number}: {amount}, paid with the method on file</source>
-        <translation>{number} : {amount}, réglé avec le moyen de paiement enregistré</translation>
+        <translation>{number}&#xa0;: {amount}, réglé avec le moyen de paiement enregistré</translation>
     </message>
     <message>
         <source>{number}: {amount}, open (to be paid)</source>
-        <translation>{number} : {amount}, à payer</translation>
+        <translation>{number}&#xa0;: {amount}, à payer</translation>
     </message>
     <message>
         <source>Early-termination invoice:</source>
-        <translation>Facture de résiliation anticipée :</translation>
+        <translation>Facture de résiliation anticipée&#xa0;:</translation>
     </message>
     <message>
         <source>Billed now:</source>
-        <translation>Facturé maintenant :</translation>
+        <translation>Facturé maintenant&#xa0;:</translation>
     </message>
     <message>
         <source>Nothing: the current period was already invoiced.</source>
-        <translation>Rien : la période en cours a déjà été facturée.</translation>
+        <translation>Rien&#xa0;: la période en cours a déjà été facturée.</translation>
     </message>
     <message>
         <source>Email:</source>
-        <translation>E-mail :</translation>
+        <translation>E-mail&#xa0;:</translation>
     </message>
     <message numerus="yes">
         <source>%n confirmation email(s) sent to {email}</source>
@@ -4455,17 +4689,17 @@ Compte {account_number} · {company_name}
     <message>
         <source>Order:</source>
         <extracomment>Assign licences now → &quot;licences&quot;</extracomment>
-        <translation>Commande :</translation>
+        <translation>Commande&#xa0;:</translation>
     </message>
     <message>
         <source>Invoice:</source>
-        <translation>Facture :</translation>
+        <translation>Facture&#xa0;:</translation>
     </message>
     <message numerus="yes">
         <source>%n licence(s) (was {old})</source>
         <translation>
-            <numerusform>%n licence (auparavant {old})</numerusform>
-            <numerusform>%n licences (auparavant {old})</numerusform>
+            <numerusform>%n licence (au lieu de {old})</numerusform>
+            <numerusform>%n licences (au lieu de {old})</numerusform>
         </translation>
     </message>
     <message numerus="yes">
@@ -4477,7 +4711,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>{product}:</source>
-        <translation>{product} :</translation>
+        <translation>{product}&#xa0;:</translation>
     </message>
     <message>
         <source>{plan}, {licences}, {billing}</source>
@@ -4485,15 +4719,15 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Next billing date:</source>
-        <translation>Prochaine date de facturation :</translation>
+        <translation>Prochaine date de facturation&#xa0;:</translation>
     </message>
     <message>
         <source>Total:</source>
-        <translation>Total :</translation>
+        <translation>Total&#xa0;:</translation>
     </message>
     <message>
         <source>Charged now:</source>
-        <translation>Débité maintenant :</translation>
+        <translation>Débité maintenant&#xa0;:</translation>
     </message>
     <message>
         <source>{amount} to {method}</source>
@@ -4501,11 +4735,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Payable by {date}:</source>
-        <translation>À régler au plus tard le {date} :</translation>
+        <translation>À régler au plus tard le {date}&#xa0;:</translation>
     </message>
     <message>
         <source>Added to account credit:</source>
-        <translation>Porté au crédit du compte :</translation>
+        <translation>Porté au crédit du compte&#xa0;:</translation>
     </message>
     <message>
         <source>A confirmation email with the details of your purchase was sent to {email}.</source>
@@ -4525,7 +4759,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>You added licences: do not forget to assign them to your users so they can sign in.</source>
-        <translation>Vous avez ajouté des licences : n&apos;oubliez pas de les attribuer à vos utilisateurs pour qu&apos;ils puissent se connecter.</translation>
+        <translation>Vous avez ajouté des licences&#xa0;: n&apos;oubliez pas de les attribuer à vos utilisateurs pour qu&apos;ils puissent se connecter.</translation>
     </message>
     <message>
         <source>&amp;Assign licences now</source>
@@ -4537,7 +4771,7 @@ Compte {account_number} · {company_name}
     <message>
         <source>Payment method: {method}</source>
         <extracomment>the order was placed (the wizard emits ``completed``)</extracomment>
-        <translation>Moyen de paiement : {method}</translation>
+        <translation>Moyen de paiement&#xa0;: {method}</translation>
     </message>
     <message>
         <source>Next, confirm the payment details and/or the VAT number.</source>
@@ -4553,7 +4787,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Your order:</source>
-        <translation>Votre commande :</translation>
+        <translation>Votre commande&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Edit order</source>
@@ -4587,7 +4821,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Add-on: {addon}</source>
-        <translation>Module complémentaire : {addon}</translation>
+        <translation>Module complémentaire&#xa0;: {addon}</translation>
     </message>
     <message>
         <source>Ends with the product.</source>
@@ -4595,7 +4829,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>With this selection these conditions are not met yet: {conditions}. Go Back to resolve them, or change the selection.</source>
-        <translation>Avec cette sélection, les conditions suivantes ne sont pas encore remplies : {conditions}. Revenez en arrière pour les régler, ou modifiez la sélection.</translation>
+        <translation>Avec cette sélection, les conditions suivantes ne sont pas encore remplies&#xa0;: {conditions}. Revenez en arrière pour les régler, ou modifiez la sélection.</translation>
     </message>
     <message>
         <source>What to cancel</source>
@@ -4603,11 +4837,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Step 4 of 6: the products and add-ons the caller wants to cancel.</source>
-        <translation>Étape 4 sur 6 : les produits et modules complémentaires que l&apos;appelant souhaite annuler.</translation>
+        <translation>Étape 4 sur 6&#xa0;: les produits et modules complémentaires que l&apos;appelant souhaite annuler.</translation>
     </message>
     <message>
         <source>Tick each product or add-on to cancel. A product&apos;s add-ons end with it; an add-on can also be cancelled on its own.</source>
-        <translation>Cochez chaque produit ou module complémentaire à annuler. Les modules complémentaires d&apos;un produit prennent fin avec lui ; un module complémentaire peut aussi être annulé seul.</translation>
+        <translation>Cochez chaque produit ou module complémentaire à annuler. Les modules complémentaires d&apos;un produit prennent fin avec lui&#xa0;; un module complémentaire peut aussi être annulé seul.</translation>
     </message>
 </context>
 <context>
@@ -4655,7 +4889,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>The currency of account {account} cannot change: it already has invoices or credit in {currency}.</source>
-        <translation>La devise du compte {account} ne peut pas être modifiée : il a déjà des factures ou un crédit en {currency}.</translation>
+        <translation>La devise du compte {account} ne peut pas être modifiée&#xa0;: il a déjà des factures ou un crédit en {currency}.</translation>
     </message>
     <message>
         <source>The catalog has no prices in {currency}.</source>
@@ -4663,7 +4897,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Corporate accounts pay by invoice: turn autopay off for account {account} (Payment methods) before making it a corporate account.</source>
-        <translation>Les comptes Corporate paient sur facture : désactivez le paiement automatique du compte {account} (Moyens de paiement) avant d&apos;en faire un compte Corporate.</translation>
+        <translation>Les comptes Corporate paient sur facture&#xa0;: désactivez le paiement automatique du compte {account} (Moyens de paiement) avant d&apos;en faire un compte Corporate.</translation>
     </message>
     <message>
         <source>The account</source>
@@ -4691,7 +4925,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Subscription</source>
-        <extracomment>for an order: the order already placed with its key (account id, stored result), and the last order number of the pattern</extracomment>
+        <extracomment>for an order: the order already placed with its key (account id, stored result), and the last order number of the range</extracomment>
         <translation>Abonnement</translation>
     </message>
     <message>
@@ -4717,19 +4951,19 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The remaining months of {product} were billed on early-termination invoice {invoice}; it can be reactivated only after support voids that invoice.</source>
-        <translation>Les mois restants de {product} ont été facturés sur la facture de résiliation anticipée {invoice} ; la réactivation n&apos;est possible qu&apos;après l&apos;annulation de cette facture par l&apos;assistance.</translation>
+        <translation>Les mois restants de {product} ont été facturés sur la facture de résiliation anticipée {invoice}&#xa0;; la réactivation n&apos;est possible qu&apos;après l&apos;annulation de cette facture par l&apos;assistance.</translation>
     </message>
     <message>
         <source>The cancellation cannot go ahead until these conditions are met: {conditions}.</source>
-        <translation>L&apos;annulation ne peut pas avoir lieu tant que ces conditions ne sont pas remplies : {conditions}.</translation>
+        <translation>L&apos;annulation ne peut pas avoir lieu tant que ces conditions ne sont pas remplies&#xa0;: {conditions}.</translation>
     </message>
     <message>
         <source>{product} is already cancelled; it ends on {effective_end}.</source>
-        <translation>{product} est déjà annulé ; il prend fin le {effective_end}.</translation>
+        <translation>{product} est déjà annulé&#xa0;; il prend fin le {effective_end}.</translation>
     </message>
     <message>
         <source>{product} cannot be cancelled: it is no longer active.</source>
-        <translation>{product} ne peut pas être annulé : il n&apos;est plus actif.</translation>
+        <translation>{product} ne peut pas être annulé&#xa0;: il n&apos;est plus actif.</translation>
     </message>
     <message>
         <source>Choose a reason for the cancellation.</source>
@@ -4753,7 +4987,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The agreement was not cancelled at least 30 days before its end ({term_end}), so it renews for another term: it stays active, and is billed, until {effective_end}.</source>
-        <translation>Le contrat n&apos;a pas été annulé au moins 30 jours avant son terme ({term_end}) : il est donc renouvelé pour une nouvelle durée et reste actif, et facturé, jusqu&apos;au {effective_end}.</translation>
+        <translation>Le contrat n&apos;a pas été annulé au moins 30 jours avant son terme ({term_end})&#xa0;: il est donc renouvelé pour une nouvelle durée et reste actif, et facturé, jusqu&apos;au {effective_end}.</translation>
     </message>
     <message>
         <source>Add-on</source>
@@ -4773,7 +5007,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The caller&apos;s details did not match ({items}); verify the caller again.</source>
-        <translation>Les informations de l&apos;appelant ne correspondent pas ({items}) ; vérifiez de nouveau l&apos;appelant.</translation>
+        <translation>Les informations de l&apos;appelant ne correspondent pas ({items})&#xa0;; vérifiez de nouveau l&apos;appelant.</translation>
     </message>
     <message>
         <source>The caller has not been verified yet.</source>
@@ -4781,7 +5015,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The verification is not valid for this account or has expired; verify the caller again.</source>
-        <translation>La vérification n&apos;est pas valable pour ce compte ou a expiré ; vérifiez de nouveau l&apos;appelant.</translation>
+        <translation>La vérification n&apos;est pas valable pour ce compte ou a expiré&#xa0;; vérifiez de nouveau l&apos;appelant.</translation>
     </message>
     <message>
         <source>The caller was verified at {at}.</source>
@@ -4797,7 +5031,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The account has an outstanding balance of {amount}; it must be paid before cancelling.</source>
-        <translation>Le compte présente un solde impayé de {amount} ; il doit être réglé avant l&apos;annulation.</translation>
+        <translation>Le compte présente un solde impayé de {amount}&#xa0;; il doit être réglé avant l&apos;annulation.</translation>
     </message>
     <message>
         <source>Nothing is outstanding on the account.</source>
@@ -4809,7 +5043,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>{count} licences are still assigned to users ({products}); unassign them first.</source>
-        <translation>{count} licences sont encore attribuées à des utilisateurs ({products}) ; retirez-les d&apos;abord.</translation>
+        <translation>{count} licences sont encore attribuées à des utilisateurs ({products})&#xa0;; retirez-les d&apos;abord.</translation>
     </message>
     <message>
         <source>No licences are assigned to users.</source>
@@ -4821,7 +5055,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Confirm that the customer&apos;s data has been backed up; offer an export of the account&apos;s data.</source>
-        <translation>Confirmez que les données du client ont été sauvegardées ; proposez une exportation des données du compte.</translation>
+        <translation>Confirmez que les données du client ont été sauvegardées&#xa0;; proposez une exportation des données du compte.</translation>
     </message>
     <message>
         <source>Account ID</source>
@@ -4889,7 +5123,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>{frequency} is not a billing frequency.</source>
-        <extracomment>a subscription starts (trial, expired trial, new or bought again): no proration the add-ons billed until now and going on (not cancelled)</extracomment>
+        <extracomment>a subscription starts (trial, expired trial, new or bought again): no proration the add-ons billed until now and going on (not cancelled) added by the order: new ones, or cancelled ones again cancelled add-ons added again that are paid for the current period: credited for its unused days like the running ones (the new period bills them again); one not added again simply runs out at its ``ends_on``, neither credited nor billed</extracomment>
         <translation>{frequency} n&apos;est pas une fréquence de facturation.</translation>
     </message>
     <message>
@@ -4963,8 +5197,8 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Enter a card or bank account: there is no valid payment method on file.</source>
-        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them</extracomment>
-        <translation>Saisissez une carte ou un compte bancaire : aucun moyen de paiement valide n&apos;est enregistré.</translation>
+        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
+        <translation>Saisissez une carte ou un compte bancaire&#xa0;: aucun moyen de paiement valide n&apos;est enregistré.</translation>
     </message>
     <message>
         <source>Confirm the payment method for the new subscription.</source>
@@ -4972,15 +5206,15 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Confirm the payment method: the new plan costs more.</source>
-        <translation>Confirmez le moyen de paiement : la nouvelle formule est plus chère.</translation>
+        <translation>Confirmez le moyen de paiement&#xa0;: la nouvelle formule est plus chère.</translation>
     </message>
     <message>
         <source>Add the VAT number if the company has one; without it, VAT of {rate} % ({country}) is charged.</source>
-        <translation>Ajoutez le numéro de TVA si la société en possède un ; sinon, une TVA de {rate} % ({country}) est facturée.</translation>
+        <translation>Ajoutez le numéro de TVA si la société en possède un&#xa0;; sinon, une TVA de {rate}&#xa0;% ({country}) est facturée.</translation>
     </message>
     <message>
         <source>The free trial of {product} ends today instead of {trial_end}: the paid subscription starts now.</source>
-        <translation>L&apos;essai gratuit de {product} se termine aujourd&apos;hui au lieu du {trial_end} : l&apos;abonnement payant commence maintenant.</translation>
+        <translation>L&apos;essai gratuit de {product} se termine aujourd&apos;hui au lieu du {trial_end}&#xa0;: l&apos;abonnement payant commence maintenant.</translation>
     </message>
     <message>
         <source>{product} stays on its fixed-term agreement until {term_end}.</source>
@@ -5004,11 +5238,11 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The cart is empty: there is nothing to order.</source>
-        <translation>Le panier est vide : il n&apos;y a rien à commander.</translation>
+        <translation>Le panier est vide&#xa0;: il n&apos;y a rien à commander.</translation>
     </message>
     <message>
         <source>The order token must be 1 to {max} characters long.</source>
-        <extracomment>a subscription&apos;s columns checkout writes (the SET clause comes from the values)</extracomment>
+        <extracomment>the SET clause comes from the values given (always the same columns)</extracomment>
         <translation>Le jeton de commande doit comporter de 1 à {max} caractères.</translation>
     </message>
     <message>
@@ -5017,7 +5251,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>{method} cannot be charged: choose another payment method.</source>
-        <translation>{method} ne peut pas être débité : choisissez un autre moyen de paiement.</translation>
+        <translation>{method} ne peut pas être débité&#xa0;: choisissez un autre moyen de paiement.</translation>
     </message>
     <message>
         <source>The order</source>
@@ -5033,7 +5267,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The clock can only move forward: {date} is before the current date {today}.</source>
-        <translation>L&apos;horloge ne peut qu&apos;avancer : le {date} est antérieur à la date actuelle ({today}).</translation>
+        <translation>L&apos;horloge ne peut qu&apos;avancer&#xa0;: le {date} est antérieur à la date actuelle ({today}).</translation>
     </message>
     <message>
         <source>Invoice</source>
@@ -5044,24 +5278,24 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>{what} {key} was not found; it may have been deleted.</source>
-        <translation>{what} {key} introuvable ; l&apos;élément a peut-être été supprimé.</translation>
+        <translation>{what} {key} introuvable&#xa0;; l&apos;élément a peut-être été supprimé.</translation>
     </message>
     <message>
         <source>{what} was changed by someone else in the meantime; reload to see the current data. Your input is kept.</source>
-        <translation>{what} : une modification a été faite entre-temps par quelqu&apos;un d&apos;autre ; rechargez pour voir les données actuelles. Votre saisie est conservée.</translation>
+        <translation>{what}&#xa0;: une modification a été faite entre-temps par quelqu&apos;un d&apos;autre&#xa0;; rechargez pour voir les données actuelles. Votre saisie est conservée.</translation>
     </message>
     <message>
         <source>The export could not be written to {path}: {reason}</source>
         <extracomment>identifies the JSON document&apos;s layout The CSV files of an export, in the order they are written, and their columns.</extracomment>
-        <translation>L&apos;exportation n&apos;a pas pu être écrite dans {path} : {reason}</translation>
+        <translation>L&apos;exportation n&apos;a pas pu être écrite dans {path}&#xa0;: {reason}</translation>
     </message>
     <message>
         <source>Enter the {what}.</source>
-        <translation>Renseignez le champ « {what} ».</translation>
+        <translation>Renseignez le champ «&#xa0;{what}&#xa0;».</translation>
     </message>
     <message>
         <source>The {what} is longer than {max} characters.</source>
-        <translation>Le champ « {what} » dépasse {max} caractères.</translation>
+        <translation>Le champ «&#xa0;{what}&#xa0;» dépasse {max} caractères.</translation>
     </message>
     <message>
         <source>{status} is not an invoice status.</source>
@@ -5081,11 +5315,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Only open invoices can be voided; {invoice} is {status}.</source>
-        <translation>Seules les factures à payer peuvent être annulées ; la facture {invoice} a le statut {status}.</translation>
+        <translation>Seules les factures à payer peuvent être annulées&#xa0;; la facture {invoice} a le statut {status}.</translation>
     </message>
     <message>
         <source>Invoice {invoice} has payments recorded against it and cannot be voided.</source>
-        <translation>Des paiements ont été enregistrés sur la facture {invoice} : elle ne peut pas être annulée.</translation>
+        <translation>Des paiements ont été enregistrés sur la facture {invoice}&#xa0;: elle ne peut pas être annulée.</translation>
     </message>
     <message>
         <source>{email} is not a valid email address.</source>
@@ -5093,7 +5327,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Invoices can go to at most {max} addresses besides the billing contact; {count} were given.</source>
-        <translation>Les factures peuvent être envoyées à {max} adresses au maximum en plus du contact de facturation ; {count} ont été indiquées.</translation>
+        <translation>Les factures peuvent être envoyées à {max} adresses au maximum en plus du contact de facturation&#xa0;; {count} ont été indiquées.</translation>
     </message>
     <message>
         <source>{value} is not a contact id.</source>
@@ -5106,11 +5340,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Licences of {product} cannot be assigned: the subscription is {status}.</source>
-        <translation>Les licences de {product} ne peuvent pas être attribuées : statut de l&apos;abonnement : {status}.</translation>
+        <translation>Les licences de {product} ne peuvent pas être attribuées&#xa0;: statut de l&apos;abonnement&#xa0;: {status}.</translation>
     </message>
     <message>
         <source>Only {free} of the {licences} licences of {product} are free; {requested} contacts were to be assigned. Buy more licences or unassign some first.</source>
-        <translation>Seules {free} des {licences} licences de {product} sont libres ; {requested} contacts devaient en recevoir une. Achetez d&apos;autres licences ou retirez-en d&apos;abord.</translation>
+        <translation>Seules {free} des {licences} licences de {product} sont libres&#xa0;; {requested} contacts devaient en recevoir une. Achetez d&apos;autres licences ou retirez-en d&apos;abord.</translation>
     </message>
     <message>
         <source>Operator</source>
@@ -5148,7 +5382,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The card {method} expired in {month:02d}/{year}; add a new card.</source>
-        <translation>La carte {method} a expiré en {month:02d}/{year} ; ajoutez une nouvelle carte.</translation>
+        <translation>La carte {method} a expiré en {month:02d}/{year}&#xa0;; ajoutez une nouvelle carte.</translation>
     </message>
     <message>
         <source>{country} is not a two-letter country code (e.g. IT, NL).</source>
@@ -5164,7 +5398,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Corporate account {account} pays by invoice on its payment terms; autopay cannot be turned on.</source>
-        <translation>Le compte Corporate {account} paie sur facture selon ses conditions de paiement ; le paiement automatique ne peut pas être activé.</translation>
+        <translation>Le compte Corporate {account} paie sur facture selon ses conditions de paiement&#xa0;; le paiement automatique ne peut pas être activé.</translation>
     </message>
     <message>
         <source>Add a card or bank account to account {account} before turning autopay on.</source>
@@ -5180,7 +5414,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Account {account} is billed in {currency}; a payment in {other} cannot be recorded.</source>
-        <translation>Le compte {account} est facturé en {currency} ; un paiement en {other} ne peut pas être enregistré.</translation>
+        <translation>Le compte {account} est facturé en {currency}&#xa0;; un paiement en {other} ne peut pas être enregistré.</translation>
     </message>
     <message>
         <source>A payment must be more than zero.</source>
@@ -5283,14 +5517,13 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Subscribe now is offered when a free trial has ended; {product} is not an ended trial.</source>
-        <translation>S&apos;abonner maintenant est proposé à la fin d&apos;un essai gratuit ; {product} n&apos;est pas un essai terminé.</translation>
+        <translation>S&apos;abonner maintenant est proposé à la fin d&apos;un essai gratuit&#xa0;; {product} n&apos;est pas un essai terminé.</translation>
     </message>
 </context>
 <context>
     <name>SettingsDialog</name>
     <message>
         <source>&amp;System</source>
-        <extracomment>Each language by its own name (never translated: a reader looks for their own).</extracomment>
         <translation>S&amp;ystème</translation>
     </message>
     <message>
@@ -5351,7 +5584,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
 It arrived, so the mail server settings work: emails to customers will be sent through {server}.</source>
         <translation>Ceci est un e-mail de test envoyé par Billing Desktop.
 
-Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent. Les e-mails aux clients seront envoyés via {server}.</translation>
+Vous l&apos;avez reçu&#xa0;: les paramètres du serveur de messagerie fonctionnent. Les e-mails aux clients seront envoyés via {server}.</translation>
     </message>
     <message>
         <source>Sending the test email…</source>
@@ -5383,31 +5616,31 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     </message>
     <message>
         <source>Ser&amp;ver:</source>
-        <translation>&amp;Serveur :</translation>
+        <translation>&amp;Serveur&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Port:</source>
-        <translation>&amp;Port :</translation>
+        <translation>&amp;Port&#xa0;:</translation>
     </message>
     <message>
         <source>Se&amp;curity:</source>
-        <translation>Sé&amp;curité :</translation>
+        <translation>Sé&amp;curité&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;User name:</source>
-        <translation>Nom d&apos;&amp;utilisateur :</translation>
+        <translation>Nom d&apos;&amp;utilisateur&#xa0;:</translation>
     </message>
     <message>
         <source>Pass&amp;word:</source>
-        <translation>&amp;Mot de passe :</translation>
+        <translation>&amp;Mot de passe&#xa0;:</translation>
     </message>
     <message>
         <source>Sender &amp;address:</source>
-        <translation>&amp;Adresse de l&apos;expéditeur :</translation>
+        <translation>&amp;Adresse de l&apos;expéditeur&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Timeout:</source>
-        <translation>&amp;Délai d&apos;attente :</translation>
+        <translation>&amp;Délai d&apos;attente&#xa0;:</translation>
     </message>
     <message>
         <source> s</source>
@@ -5424,7 +5657,7 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     </message>
     <message>
         <source>Your role cannot change the mail server; ask an administrator.</source>
-        <translation>Votre rôle ne permet pas de modifier le serveur de messagerie ; adressez-vous à un administrateur.</translation>
+        <translation>Votre rôle ne permet pas de modifier le serveur de messagerie&#xa0;; adressez-vous à un administrateur.</translation>
     </message>
     <message>
         <source>Test</source>
@@ -5432,7 +5665,7 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     </message>
     <message>
         <source>Send t&amp;o:</source>
-        <translation>Envo&amp;yer à :</translation>
+        <translation>Envo&amp;yer à&#xa0;:</translation>
     </message>
     <message>
         <source>Send t&amp;est email</source>
@@ -5447,17 +5680,17 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     <name>StillBilledPage</name>
     <message>
         <source>No refund: what was already billed is not refunded, and the products stay usable until the dates above.</source>
-        <translation>Aucun remboursement : ce qui a déjà été facturé n&apos;est pas remboursé, et les produits restent utilisables jusqu&apos;aux dates ci-dessus.</translation>
+        <translation>Aucun remboursement&#xa0;: ce qui a déjà été facturé n&apos;est pas remboursé, et les produits restent utilisables jusqu&apos;aux dates ci-dessus.</translation>
     </message>
     <message>
         <source>The trial simply ends on {date}; nothing is billed.</source>
-        <translation>L&apos;essai se termine simplement le {date} ; rien n&apos;est facturé.</translation>
+        <translation>L&apos;essai se termine simplement le {date}&#xa0;; rien n&apos;est facturé.</translation>
     </message>
     <message numerus="yes">
         <source>Cancelled before the agreement ends, its remaining months are still billed: the current period, already invoiced, and %n more month(s) on an early-termination invoice. It stays active until the original end date, {date}.</source>
         <translation>
-            <numerusform>En cas d&apos;annulation avant le terme du contrat, les mois restants sont tout de même facturés : la période en cours, déjà facturée, et %n mois supplémentaire sur une facture de résiliation anticipée. Le produit reste actif jusqu&apos;à la date de fin initiale, le {date}.</numerusform>
-            <numerusform>En cas d&apos;annulation avant le terme du contrat, les mois restants sont tout de même facturés : la période en cours, déjà facturée, et %n mois supplémentaires sur une facture de résiliation anticipée. Le produit reste actif jusqu&apos;à la date de fin initiale, le {date}.</numerusform>
+            <numerusform>En cas d&apos;annulation avant le terme du contrat, les mois restants sont tout de même facturés&#xa0;: la période en cours, déjà facturée, et %n mois supplémentaire sur une facture de résiliation anticipée. Le produit reste actif jusqu&apos;à la date de fin initiale, le {date}.</numerusform>
+            <numerusform>En cas d&apos;annulation avant le terme du contrat, les mois restants sont tout de même facturés&#xa0;: la période en cours, déjà facturée, et %n mois supplémentaires sur une facture de résiliation anticipée. Le produit reste actif jusqu&apos;à la date de fin initiale, le {date}.</numerusform>
         </translation>
     </message>
     <message>
@@ -5477,55 +5710,55 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     </message>
     <message>
         <source>Contract:</source>
-        <translation>Contrat :</translation>
+        <translation>Contrat&#xa0;:</translation>
     </message>
     <message>
         <source>Current period:</source>
-        <translation>Période en cours :</translation>
+        <translation>Période en cours&#xa0;:</translation>
     </message>
     <message>
         <source>Current period, already invoiced:</source>
-        <translation>Période en cours, déjà facturée :</translation>
+        <translation>Période en cours, déjà facturée&#xa0;:</translation>
     </message>
     <message>
         <source>Remaining months, billed now:</source>
-        <translation>Mois restants, facturés maintenant :</translation>
+        <translation>Mois restants, facturés maintenant&#xa0;:</translation>
     </message>
     <message>
         <source>Months still billed:</source>
-        <translation>Mois encore facturés :</translation>
+        <translation>Mois encore facturés&#xa0;:</translation>
     </message>
     <message>
         <source>Still billed:</source>
-        <translation>Encore facturé :</translation>
+        <translation>Encore facturé&#xa0;:</translation>
     </message>
     <message>
         <source>Active until:</source>
-        <translation>Actif jusqu&apos;au :</translation>
+        <translation>Actif jusqu&apos;au&#xa0;:</translation>
     </message>
     <message>
         <source>Refund:</source>
-        <translation>Remboursement :</translation>
+        <translation>Remboursement&#xa0;:</translation>
     </message>
     <message>
         <source>Data deleted on:</source>
-        <translation>Données supprimées le :</translation>
+        <translation>Données supprimées le&#xa0;:</translation>
     </message>
     <message>
         <source>Still billed in total:</source>
-        <translation>Total encore facturé :</translation>
+        <translation>Total encore facturé&#xa0;:</translation>
     </message>
     <message>
         <source>Billed now for the remaining months (net):</source>
-        <translation>Facturé maintenant pour les mois restants (HT) :</translation>
+        <translation>Facturé maintenant pour les mois restants (HT)&#xa0;:</translation>
     </message>
     <message>
         <source>Early-termination invoice:</source>
-        <translation>Facture de résiliation anticipée :</translation>
+        <translation>Facture de résiliation anticipée&#xa0;:</translation>
     </message>
     <message>
         <source>None: nothing more is billed.</source>
-        <translation>Aucune : rien de plus n&apos;est facturé.</translation>
+        <translation>Aucune&#xa0;: rien de plus n&apos;est facturé.</translation>
     </message>
     <message>
         <source>{amount} (reverse charge)</source>
@@ -5533,19 +5766,19 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     </message>
     <message>
         <source>VAT:</source>
-        <translation>TVA :</translation>
+        <translation>TVA&#xa0;:</translation>
     </message>
     <message>
         <source>Early-termination invoice total:</source>
-        <translation>Total de la facture de résiliation anticipée :</translation>
+        <translation>Total de la facture de résiliation anticipée&#xa0;:</translation>
     </message>
     <message>
         <source>Account credit used:</source>
-        <translation>Crédit du compte utilisé :</translation>
+        <translation>Crédit du compte utilisé&#xa0;:</translation>
     </message>
     <message>
         <source>Due now:</source>
-        <translation>Dû maintenant :</translation>
+        <translation>Dû maintenant&#xa0;:</translation>
     </message>
     <message>
         <source>What will still be billed</source>
@@ -5553,7 +5786,7 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     </message>
     <message>
         <source>Step 5 of 6: what the customer still pays, and until when it stays active.</source>
-        <translation>Étape 5 sur 6 : ce que le client paie encore, et jusqu&apos;à quand le produit reste actif.</translation>
+        <translation>Étape 5 sur 6&#xa0;: ce que le client paie encore, et jusqu&apos;à quand le produit reste actif.</translation>
     </message>
     <message>
         <source>In total</source>
@@ -5563,8 +5796,53 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
 <context>
     <name>SubscriptionCardWidget</name>
     <message>
+        <source>&amp;Edit subscription</source>
+        <extracomment>Narrowest a card may get; the grid shows as many columns as fit (at most 3). The card actions, in menu order, and the :class:`SubscriptionsTab` method opening each one&apos;s flow.</extracomment>
+        <translation>&amp;Modifier l&apos;abonnement</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel subscription</source>
+        <translation>&amp;Annuler l&apos;abonnement</translation>
+    </message>
+    <message>
+        <source>&amp;Reactivate</source>
+        <translation>&amp;Réactiver</translation>
+    </message>
+    <message>
+        <source>&amp;Subscribe now</source>
+        <translation>&amp;S&apos;abonner maintenant</translation>
+    </message>
+    <message>
+        <source>Trial</source>
+        <translation>Essai</translation>
+    </message>
+    <message>
+        <source>Trial ended</source>
+        <translation>Essai terminé</translation>
+    </message>
+    <message>
+        <source>Active</source>
+        <translation>Actif</translation>
+    </message>
+    <message>
+        <source>Cancellation pending</source>
+        <translation>Annulation en attente</translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>Annulé</translation>
+    </message>
+    <message>
+        <source>Monthly</source>
+        <translation>Mensuelle</translation>
+    </message>
+    <message>
+        <source>Annually</source>
+        <translation>Annuelle</translation>
+    </message>
+    <message>
         <source>Expires on {date}</source>
-        <extracomment>Narrowest a card may get; the grid shows as many columns as fit (at most 3). The card actions, in menu order, and the :class:`SubscriptionsTab` method opening each one&apos;s flow. Badge colours (background, text, border): dark text on a light tint, readable in light and dark themes (contrast above 7:1); the word carries the meaning. Product icon colours per catalog family (decorative: the name is written next to it). Note styles: (text, background); ``None`` keeps the palette&apos;s.</extracomment>
+        <extracomment>Badge colours (background, text, border): dark text on a light tint, readable in light and dark themes (contrast above 7:1); the word carries the meaning. Product icon colours per catalog family (decorative: the name is written next to it). Note styles: (text, background); ``None`` keeps the palette&apos;s.</extracomment>
         <translation>Expire le {date}</translation>
     </message>
     <message>
@@ -5638,11 +5916,11 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     </message>
     <message>
         <source>None: it is not renewed</source>
-        <translation>Aucune : il ne sera pas renouvelé</translation>
+        <translation>Aucune&#xa0;: il ne sera pas renouvelé</translation>
     </message>
     <message>
         <source>The notice period ended on {deadline}: the agreement renews for another term on {end}.</source>
-        <translation>Le préavis a expiré le {deadline} : le contrat sera renouvelé pour une nouvelle durée le {end}.</translation>
+        <translation>Le préavis a expiré le {deadline}&#xa0;: le contrat sera renouvelé pour une nouvelle durée le {end}.</translation>
     </message>
     <message>
         <source>The agreement renews on {end} unless it is cancelled by {deadline}.</source>
@@ -5659,8 +5937,8 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     <message numerus="yes">
         <source>Cart: %n item(s)</source>
         <translation>
-            <numerusform>Panier : %n article</numerusform>
-            <numerusform>Panier : %n articles</numerusform>
+            <numerusform>Panier&#xa0;: %n article</numerusform>
+            <numerusform>Panier&#xa0;: %n articles</numerusform>
         </translation>
     </message>
     <message>
@@ -5700,13 +5978,13 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     </message>
     <message>
         <source>The caller could not be verified: {fields} did not match.</source>
-        <translation>L&apos;appelant n&apos;a pas pu être vérifié. Informations non concordantes : {fields}.</translation>
+        <translation>L&apos;appelant n&apos;a pas pu être vérifié. Informations non concordantes&#xa0;: {fields}.</translation>
     </message>
     <message numerus="yes">
         <source>%n verification attempt(s) in a row failed. This has been recorded in the account&apos;s activity. Do not go on: ask the billing admin to call back.</source>
         <translation>
-            <numerusform>%n tentative de vérification a échoué. Cela a été enregistré dans l&apos;activité du compte. N&apos;allez pas plus loin : demandez à l&apos;administrateur de facturation de rappeler.</numerusform>
-            <numerusform>%n tentatives de vérification consécutives ont échoué. Cela a été enregistré dans l&apos;activité du compte. N&apos;allez pas plus loin : demandez à l&apos;administrateur de facturation de rappeler.</numerusform>
+            <numerusform>%n tentative de vérification a échoué. Cela a été enregistré dans l&apos;activité du compte. N&apos;allez pas plus loin&#xa0;: demandez à l&apos;administrateur de facturation de rappeler.</numerusform>
+            <numerusform>%n tentatives de vérification consécutives ont échoué. Cela a été enregistré dans l&apos;activité du compte. N&apos;allez pas plus loin&#xa0;: demandez à l&apos;administrateur de facturation de rappeler.</numerusform>
         </translation>
     </message>
     <message>
@@ -5739,31 +6017,31 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     </message>
     <message>
         <source>Step 1 of 6: before anything else, make sure the caller is who they say.</source>
-        <translation>Étape 1 sur 6 : avant toute chose, assurez-vous que l&apos;appelant est bien la personne qu&apos;il prétend être.</translation>
+        <translation>Étape 1 sur 6&#xa0;: avant toute chose, assurez-vous que l&apos;appelant est bien la personne qu&apos;il prétend être.</translation>
     </message>
     <message>
         <source>Ask the caller for these details and type what they say. They are compared with account {account}; only whether each one matched is recorded, never what was said.</source>
-        <translation>Demandez ces informations à l&apos;appelant et saisissez ses réponses. Elles sont comparées au compte {account} ; seul le résultat de chaque comparaison est enregistré, jamais les réponses elles-mêmes.</translation>
+        <translation>Demandez ces informations à l&apos;appelant et saisissez ses réponses. Elles sont comparées au compte {account}&#xa0;; seul le résultat de chaque comparaison est enregistré, jamais les réponses elles-mêmes.</translation>
     </message>
     <message>
         <source>&amp;Account ID:</source>
-        <translation>&amp;ID de compte :</translation>
+        <translation>&amp;ID de compte&#xa0;:</translation>
     </message>
     <message>
         <source>Billing admin &amp;email:</source>
-        <translation>&amp;E-mail de l&apos;administrateur de facturation :</translation>
+        <translation>&amp;E-mail de l&apos;administrateur de facturation&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Last four digits of the payment method:</source>
-        <translation>&amp;Quatre derniers chiffres du moyen de paiement :</translation>
+        <translation>&amp;Quatre derniers chiffres du moyen de paiement&#xa0;:</translation>
     </message>
     <message>
         <source>Billing a&amp;ddress (street and number):</source>
-        <translation>A&amp;dresse de facturation (numéro et rue) :</translation>
+        <translation>A&amp;dresse de facturation (numéro et rue)&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Postal code of the billing address:</source>
-        <translation>C&amp;ode postal de l&apos;adresse de facturation :</translation>
+        <translation>C&amp;ode postal de l&apos;adresse de facturation&#xa0;:</translation>
     </message>
     <message>
         <source>e.g. A-100001</source>
@@ -5787,11 +6065,11 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     </message>
     <message>
         <source>Billing Desktop keeps customer accounts, their subscriptions, licences and invoices. This database is new and has no accounts yet: explore the application with sample customers first, or start working right away.</source>
-        <translation>Billing Desktop gère les comptes clients, leurs abonnements, leurs licences et leurs factures. Cette base de données est nouvelle et ne contient encore aucun compte : explorez d&apos;abord l&apos;application avec des clients d&apos;exemple, ou commencez à travailler tout de suite.</translation>
+        <translation>Billing Desktop gère les comptes clients, leurs abonnements, leurs licences et leurs factures. Cette base de données est nouvelle et ne contient encore aucun compte&#xa0;: explorez d&apos;abord l&apos;application avec des clients d&apos;exemple, ou commencez à travailler tout de suite.</translation>
     </message>
     <message>
         <source>Database: {path}</source>
-        <translation>Base de données : {path}</translation>
+        <translation>Base de données&#xa0;: {path}</translation>
     </message>
     <message>
         <source>Open the demo database</source>
@@ -5808,17 +6086,6 @@ Vous l&apos;avez reçu : les paramètres du serveur de messagerie fonctionnent.
     <message>
         <source>Go to the accounts list and start working in this database.</source>
         <translation>Accéder à la liste des comptes et commencer à travailler dans cette base de données.</translation>
-    </message>
-</context>
-<context>
-    <name>self.model</name>
-    <message numerus="yes">
-        <source>%n of {licences} free</source>
-        <extracomment>Emitted after changes were written (some may have been, even if others failed).</extracomment>
-        <translation>
-            <numerusform>%n libre sur {licences}</numerusform>
-            <numerusform>%n libres sur {licences}</numerusform>
-        </translation>
     </message>
 </context>
 </TS>

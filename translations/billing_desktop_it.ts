@@ -2,41 +2,6 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="it">
 <context>
-    <name></name>
-    <message>
-        <source>CrashDialog</source>
-        <comment>Unexpected error</comment>
-        <extracomment>After the window is shown: open the log file, then warm up the write path.</extracomment>
-        <translation>Errore imprevisto</translation>
-    </message>
-    <message>
-        <source>CrashDialog</source>
-        <comment>Billing Desktop ran into an unexpected error.</comment>
-        <translation>Billing Desktop ha riscontrato un errore imprevisto.</translation>
-    </message>
-    <message numerus="yes">
-        <source>CrashDialog</source>
-        <comment>The details were written to {path}. Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</comment>
-        <translation>
-            <numerusform>I dettagli sono stati scritti nel file di log. Nulla è stato salvato a metà: ogni modifica viene applicata per intero o per niente. Può continuare a lavorare oppure uscire e ricominciare.</numerusform>
-            <numerusform>I dettagli sono stati scritti nel file di log. Nulla è stato salvato a metà: ogni modifica viene applicata per intero o per niente. Può continuare a lavorare oppure uscire e ricominciare.</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>CrashDialog</source>
-        <comment>Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</comment>
-        <translation>
-            <numerusform>Nulla è stato salvato a metà: ogni modifica viene applicata per intero o per niente. Può continuare a lavorare oppure uscire e ricominciare.</numerusform>
-            <numerusform>Nulla è stato salvato a metà: ogni modifica viene applicata per intero o per niente. Può continuare a lavorare oppure uscire e ricominciare.</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>CrashDialog</source>
-        <comment>Quit</comment>
-        <translation>Esci</translation>
-    </message>
-</context>
-<context>
     <name>AccountPage</name>
     <message>
         <source>Overview</source>
@@ -74,7 +39,7 @@
     </message>
     <message>
         <source>The changes to account {account} are not saved. Discard them?</source>
-        <translation>Le modifiche all'account {account} non sono state salvate. Scartarle?</translation>
+        <translation>Le modifiche all&apos;account {account} non sono state salvate. Scartarle?</translation>
     </message>
     <message>
         <source>Balance due: {amount}</source>
@@ -86,7 +51,7 @@
     </message>
     <message>
         <source>Account credit: {amount}</source>
-        <translation>Credito dell'account: {amount}</translation>
+        <translation>Credito dell&apos;account: {amount}</translation>
     </message>
     <message>
         <source>Account {account}, {company}</source>
@@ -98,11 +63,11 @@
     </message>
     <message>
         <source>Back to the accounts list (Alt+Left)</source>
-        <translation>Torna all'elenco degli account (Alt+Freccia sinistra)</translation>
+        <translation>Torna all&apos;elenco degli account (Alt+Freccia sinistra)</translation>
     </message>
     <message>
         <source>Back to the accounts list</source>
-        <translation>Torna all'elenco degli account</translation>
+        <translation>Torna all&apos;elenco degli account</translation>
     </message>
     <message>
         <source>Alt+{number}</source>
@@ -110,7 +75,7 @@
     </message>
     <message>
         <source>Account tabs</source>
-        <translation>Schede dell'account</translation>
+        <translation>Schede dell&apos;account</translation>
     </message>
 </context>
 <context>
@@ -245,7 +210,7 @@
     </message>
     <message>
         <source>Type part of a company name or the start of an account ID (Ctrl+F)</source>
-        <translation>Digiti parte della ragione sociale o l'inizio di un ID account (Ctrl+F)</translation>
+        <translation>Digiti parte della ragione sociale o l&apos;inizio di un ID account (Ctrl+F)</translation>
     </message>
     <message>
         <source>All types</source>
@@ -277,7 +242,7 @@
     </message>
     <message>
         <source>Save the accounts of the current filter, in the current order, as a CSV file</source>
-        <translation>Salva in un file CSV gli account del filtro attuale, nell'ordine attuale</translation>
+        <translation>Salva in un file CSV gli account del filtro attuale, nell&apos;ordine attuale</translation>
     </message>
     <message>
         <source>Overdue only</source>
@@ -382,7 +347,7 @@
     </message>
     <message>
         <source>Subscription cancelled by support</source>
-        <translation>Sottoscrizione annullata dall'assistenza</translation>
+        <translation>Sottoscrizione annullata dall&apos;assistenza</translation>
     </message>
     <message>
         <source>Add-on cancelled</source>
@@ -402,7 +367,7 @@
     </message>
     <message>
         <source>Data marked for deletion</source>
-        <translation>Dati contrassegnati per l'eliminazione</translation>
+        <translation>Dati contrassegnati per l&apos;eliminazione</translation>
     </message>
     <message>
         <source>Autopay changed</source>
@@ -414,7 +379,7 @@
     </message>
     <message>
         <source>Account data exported</source>
-        <translation>Dati dell'account esportati</translation>
+        <translation>Dati dell&apos;account esportati</translation>
     </message>
     <message>
         <source>Invoice recipients changed</source>
@@ -422,7 +387,7 @@
     </message>
     <message>
         <source>Account details changed</source>
-        <translation>Dati dell'account modificati</translation>
+        <translation>Dati dell&apos;account modificati</translation>
     </message>
     <message>
         <source>Payment method added</source>
@@ -471,7 +436,7 @@
     </message>
     <message>
         <source>Cancellation reason</source>
-        <translation>Motivo dell'annullamento</translation>
+        <translation>Motivo dell&apos;annullamento</translation>
     </message>
     <message>
         <source>Reason given</source>
@@ -671,7 +636,7 @@
     </message>
     <message>
         <source>Account credit</source>
-        <translation>Credito dell'account</translation>
+        <translation>Credito dell&apos;account</translation>
     </message>
     <message>
         <source>Trial</source>
@@ -753,7 +718,7 @@
     </message>
     <message>
         <source>Activity of the account</source>
-        <translation>Attività dell'account</translation>
+        <translation>Attività dell&apos;account</translation>
     </message>
     <message>
         <source>What changed</source>
@@ -770,14 +735,22 @@
     <message>
         <source>“{location}” is neither a database file nor a server address.</source>
         <extracomment>customer emails in the account&apos;s language, for every database opened</extracomment>
-        <translation>“{location}” non è né un file di database né l'indirizzo di un server.</translation>
+        <translation>“{location}” non è né un file di database né l&apos;indirizzo di un server.</translation>
     </message>
 </context>
 <context>
     <name>AssistedCancellation</name>
     <message>
-        <source>Month to month, billed monthly</source>
+        <source>Done</source>
         <extracomment>Larger than the shared minimum: the checklist and the &quot;still billed&quot; page of one product fit without scrolling at 100 % and 150 %. The verification fields in the order the article lists them (the service&apos;s codes).</extracomment>
+        <translation>Fatto</translation>
+    </message>
+    <message>
+        <source>Not yet</source>
+        <translation>Non ancora</translation>
+    </message>
+    <message>
+        <source>Month to month, billed monthly</source>
         <translation>Senza vincolo di durata, fatturazione mensile</translation>
     </message>
     <message>
@@ -884,7 +857,7 @@
     </message>
     <message>
         <source>Why is it being cancelled?</source>
-        <translation>Motivo dell'annullamento</translation>
+        <translation>Motivo dell&apos;annullamento</translation>
     </message>
     <message>
         <source>Re&amp;quested by:</source>
@@ -1035,7 +1008,7 @@
     <message>
         <source>{product} cannot be cancelled online. Please contact support to cancel.</source>
         <extracomment>The warning style of the notes (dark text on a light tint, as on the cards). the user chose the assisted cancellation instead (a support-only product) where the confirmation email went (&quot;&quot; until cancelled or when unknown) the assisted wizard opened from here (support-only products)</extracomment>
-        <translation>{product} non può essere annullato online. Per l'annullamento contatti l'assistenza.</translation>
+        <translation>{product} non può essere annullato online. Per l&apos;annullamento contatti l&apos;assistenza.</translation>
     </message>
     <message>
         <source>This subscription cannot be cancelled now.</source>
@@ -1089,7 +1062,7 @@
     </message>
     <message>
         <source>Everything in the cart is checked out as one order and one invoice.</source>
-        <translation>Tutto il contenuto del carrello viene acquistato con un unico ordine e un'unica fattura.</translation>
+        <translation>Tutto il contenuto del carrello viene acquistato con un unico ordine e un&apos;unica fattura.</translation>
     </message>
     <message>
         <source>Review the products in your cart. Select one and press Remove from cart to take it out.</source>
@@ -1112,7 +1085,7 @@
     <name>ChecklistPage</name>
     <message>
         <source>The account&apos;s data was exported to {path}.</source>
-        <translation>I dati dell'account sono stati esportati in {path}.</translation>
+        <translation>I dati dell&apos;account sono stati esportati in {path}.</translation>
     </message>
     <message>
         <source>The default card has expired; add a new card or make another method the default first.</source>
@@ -1144,11 +1117,11 @@
     </message>
     <message>
         <source>Record a bank transfer of {amount} for account {account}?</source>
-        <translation>Registrare un bonifico di {amount} per l'account {account}?</translation>
+        <translation>Registrare un bonifico di {amount} per l&apos;account {account}?</translation>
     </message>
     <message>
         <source>Charge {amount} to {method} for account {account}?</source>
-        <translation>Addebitare {amount} su {method} per l'account {account}?</translation>
+        <translation>Addebitare {amount} su {method} per l&apos;account {account}?</translation>
     </message>
     <message>
         <source>Pay balance</source>
@@ -1156,7 +1129,7 @@
     </message>
     <message>
         <source>This is done at once, before the cancellation: the open invoices are paid oldest first and the customer is emailed a payment confirmation.</source>
-        <translation>L'operazione viene eseguita subito, prima dell'annullamento: le fatture aperte vengono pagate a partire dalla meno recente e il cliente riceve via email una conferma di pagamento.</translation>
+        <translation>L&apos;operazione viene eseguita subito, prima dell&apos;annullamento: le fatture aperte vengono pagate a partire dalla meno recente e il cliente riceve via email una conferma di pagamento.</translation>
     </message>
     <message>
         <source>&amp;Pay {amount}</source>
@@ -1179,7 +1152,7 @@
     </message>
     <message>
         <source>This is done at once, before the cancellation: these users can no longer use the product.</source>
-        <translation>L'operazione viene eseguita subito, prima dell'annullamento: questi utenti non potranno più usare il prodotto.</translation>
+        <translation>L&apos;operazione viene eseguita subito, prima dell&apos;annullamento: questi utenti non potranno più usare il prodotto.</translation>
     </message>
     <message>
         <source>&amp;Unassign all</source>
@@ -1194,7 +1167,7 @@
     </message>
     <message>
         <source>Export account data</source>
-        <translation>Esporta dati dell'account</translation>
+        <translation>Esporta dati dell&apos;account</translation>
     </message>
     <message>
         <source>Zip archives (*.zip)</source>
@@ -1202,19 +1175,19 @@
     </message>
     <message>
         <source>Reading the account&apos;s data…</source>
-        <translation>Lettura dei dati dell'account…</translation>
+        <translation>Lettura dei dati dell&apos;account…</translation>
     </message>
     <message>
         <source>Writing the archive…</source>
-        <translation>Scrittura dell'archivio…</translation>
+        <translation>Scrittura dell&apos;archivio…</translation>
     </message>
     <message>
         <source>Exporting the account&apos;s data…</source>
-        <translation>Esportazione dei dati dell'account…</translation>
+        <translation>Esportazione dei dati dell&apos;account…</translation>
     </message>
     <message>
         <source>The account&apos;s data was exported.</source>
-        <translation>I dati dell'account sono stati esportati.</translation>
+        <translation>I dati dell&apos;account sono stati esportati.</translation>
     </message>
     <message>
         <source>Before you cancel</source>
@@ -1222,11 +1195,11 @@
     </message>
     <message>
         <source>Step 3 of 6: every item must hold before the cancellation can go ahead.</source>
-        <translation>Passaggio 3 di 6: tutte le condizioni devono essere soddisfatte prima di procedere con l'annullamento.</translation>
+        <translation>Passaggio 3 di 6: tutte le condizioni devono essere soddisfatte prima di procedere con l&apos;annullamento.</translation>
     </message>
     <message>
         <source>Each button here does one thing at once, after you confirm it: it is the only change made before the final Cancel subscriptions button. Each item ticks itself when it holds.</source>
-        <translation>Ogni pulsante di questa pagina esegue subito una sola operazione, dopo la Sua conferma: è l'unica modifica effettuata prima del pulsante finale Annulla sottoscrizioni. Ogni voce viene spuntata automaticamente quando è soddisfatta.</translation>
+        <translation>Ogni pulsante di questa pagina esegue subito una sola operazione, dopo la Sua conferma: è l&apos;unica modifica effettuata prima del pulsante finale Annulla sottoscrizioni. Ogni voce viene spuntata automaticamente quando è soddisfatta.</translation>
     </message>
     <message>
         <source>&amp;Pay balance…</source>
@@ -1242,7 +1215,7 @@
     </message>
     <message>
         <source>E&amp;xport account data…</source>
-        <translation>&amp;Esporta dati dell'account…</translation>
+        <translation>&amp;Esporta dati dell&apos;account…</translation>
     </message>
     <message>
         <source>The caller confirms the data is already backed &amp;up</source>
@@ -1252,13 +1225,154 @@
 <context>
     <name>CheckoutWizard</name>
     <message>
+        <source>Monthly</source>
+        <extracomment>error codes that block the whole change (shown on the Plan page with the way out) error codes about the tier choice (shown under the tiers) error codes about the licence count (shown under the spin box)</extracomment>
+        <translation>Mensile</translation>
+    </message>
+    <message>
+        <source>Annual</source>
+        <translation>Annuale</translation>
+    </message>
+    <message>
+        <source>billed monthly</source>
+        <extracomment>how a line is billed, as a whole phrase (never a lower-cased frequency word)</extracomment>
+        <translation>fatturazione mensile</translation>
+    </message>
+    <message>
+        <source>billed annually</source>
+        <translation>fatturazione annuale</translation>
+    </message>
+    <message>
+        <source>{price} per licence per month</source>
+        <extracomment>&quot;per licence per month|year&quot; for the price of a tier or an add-on</extracomment>
+        <translation>{price} per licenza al mese</translation>
+    </message>
+    <message>
+        <source>{price} per licence per year</source>
+        <translation>{price} per licenza all&apos;anno</translation>
+    </message>
+    <message>
+        <source>{price} per month</source>
+        <translation>{price} al mese</translation>
+    </message>
+    <message>
+        <source>{price} per year</source>
+        <translation>{price} all&apos;anno</translation>
+    </message>
+    <message>
         <source>Checkout — {company} ({account})</source>
-        <extracomment>error codes that block the whole change (shown on the Plan page with the way out) error codes about the tier choice (shown under the tiers) error codes about the licence count (shown under the spin box) how a line is billed, as a whole phrase (never a lower-cased frequency word) &quot;per licence per month|year&quot; for the price of a tier or an add-on a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) the Plan page; ``None`` when the wizard was opened from the cart</extracomment>
+        <extracomment>a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) the Plan page; ``None`` when the wizard was opened from the cart</extracomment>
         <translation>Acquisto — {company} ({account})</translation>
     </message>
     <message>
         <source>&amp;Close</source>
         <translation>&amp;Chiudi</translation>
+    </message>
+    <message>
+        <source>subscribe to {plan}</source>
+        <translation>sottoscrizione del piano {plan}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n licence(s) (was {old})</source>
+        <translation>
+            <numerusform>%n licenza (prima: {old})</numerusform>
+            <numerusform>%n licenze (prima: {old})</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n licence(s)</source>
+        <translation>
+            <numerusform>%n licenza</numerusform>
+            <numerusform>%n licenze</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>{product}: {plan}, {licences}, {billing}</source>
+        <translation>{product}: {plan}, {licences}, {billing}</translation>
+    </message>
+    <message>
+        <source>{line}; adds {addons}</source>
+        <translation>{line}; con l&apos;aggiunta di {addons}</translation>
+    </message>
+    <message>
+        <source>{product} {old} → {new}</source>
+        <translation>{product} {old} → {new}</translation>
+    </message>
+    <message>
+        <source>{product} {plan}</source>
+        <translation>{product} {plan}</translation>
+    </message>
+    <message>
+        <source>Product:</source>
+        <translation>Prodotto:</translation>
+    </message>
+    <message>
+        <source>Billing period:</source>
+        <translation>Periodo di fatturazione:</translation>
+    </message>
+    <message>
+        <source>{period} (starts today, {billing})</source>
+        <translation>{period} (inizia oggi, {billing})</translation>
+    </message>
+    <message>
+        <source>{new} (was {old})</source>
+        <translation>{new} (prima: {old})</translation>
+    </message>
+    <message>
+        <source>Licences:</source>
+        <translation>Licenze:</translation>
+    </message>
+    <message>
+        <source>Plan price:</source>
+        <translation>Prezzo del piano:</translation>
+    </message>
+    <message>
+        <source>{description}:</source>
+        <translation>{description}:</translation>
+    </message>
+    <message>
+        <source>{quantity} × {price} = {amount}</source>
+        <translation>{quantity} × {price} = {amount}</translation>
+    </message>
+    <message>
+        <source>Proration credit:</source>
+        <translation>Credito pro rata:</translation>
+    </message>
+    <message>
+        <source>{amount} for {days} unused days ({period})</source>
+        <translation>{amount} per {days} giorni non utilizzati ({period})</translation>
+    </message>
+    <message>
+        <source>Subtotal:</source>
+        <translation>Imponibile:</translation>
+    </message>
+    <message>
+        <source>VAT:</source>
+        <translation>IVA:</translation>
+    </message>
+    <message>
+        <source>{amount} — reverse charge (VAT number {number})</source>
+        <translation>{amount} — inversione contabile (partita IVA {number})</translation>
+    </message>
+    <message>
+        <source>VAT ({rate}):</source>
+        <translation>IVA ({rate}):</translation>
+    </message>
+    <message>
+        <source>Total:</source>
+        <translation>Totale:</translation>
+    </message>
+    <message>
+        <source>Account credit applied:</source>
+        <translation>Credito dell&apos;account applicato:</translation>
+    </message>
+    <message>
+        <source>Total due now:</source>
+        <translation>Totale dovuto ora:</translation>
+    </message>
+    <message>
+        <source>Becomes account credit:</source>
+        <translation>Aggiunto al credito dell&apos;account:</translation>
     </message>
 </context>
 <context>
@@ -1313,7 +1427,7 @@
     </message>
     <message>
         <source>Confirm the cancellation</source>
-        <translation>Confermi l'annullamento</translation>
+        <translation>Confermi l&apos;annullamento</translation>
     </message>
     <message>
         <source>Step 6 of 6: nothing is cancelled until you press Cancel subscriptions.</source>
@@ -1361,6 +1475,30 @@
     </message>
 </context>
 <context>
+    <name>CrashDialog</name>
+    <message>
+        <source>Unexpected error</source>
+        <extracomment>After the window is shown: open the log file, then warm up the write path.</extracomment>
+        <translation>Errore imprevisto</translation>
+    </message>
+    <message>
+        <source>Billing Desktop ran into an unexpected error.</source>
+        <translation>Billing Desktop ha riscontrato un errore imprevisto.</translation>
+    </message>
+    <message>
+        <source>The details were written to {path}. Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</source>
+        <translation>I dettagli sono stati scritti in {path}. Nessuna modifica è stata salvata a metà: ogni modifica viene salvata per intero o non viene salvata affatto. Può continuare a lavorare, oppure uscire e riavviare l&apos;applicazione.</translation>
+    </message>
+    <message>
+        <source>Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</source>
+        <translation>Nessuna modifica è stata salvata a metà: ogni modifica viene salvata per intero o non viene salvata affatto. Può continuare a lavorare, oppure uscire e riavviare l&apos;applicazione.</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Esci</translation>
+    </message>
+</context>
+<context>
     <name>DashboardView</name>
     <message>
         <source>Excluding VAT</source>
@@ -1369,7 +1507,7 @@
     </message>
     <message>
         <source>{amount} per year</source>
-        <translation>{amount} all'anno</translation>
+        <translation>{amount} all&apos;anno</translation>
     </message>
     <message>
         <source>{amount} per month</source>
@@ -1490,7 +1628,7 @@
     </message>
     <message>
         <source>The database {path} was created by a newer version of Billing Desktop (schema {revision}); update the application to open it. The file was left untouched.</source>
-        <translation>Il database {path} è stato creato da una versione più recente di Billing Desktop (schema {revision}); aggiorni l'applicazione per aprirlo. Il file non è stato modificato.</translation>
+        <translation>Il database {path} è stato creato da una versione più recente di Billing Desktop (schema {revision}); aggiorni l&apos;applicazione per aprirlo. Il file non è stato modificato.</translation>
     </message>
     <message>
         <source>The database {path} is read-only; copy it to a writable folder or fix its permissions.</source>
@@ -1541,7 +1679,7 @@
     </message>
     <message>
         <source>A file that does not exist yet is created as a new, empty database. The application opens the chosen database when you press OK or Apply, and again at every start.</source>
-        <translation>Se il file non esiste ancora, viene creato come nuovo database vuoto. L'applicazione apre il database scelto quando si preme OK o Applica, e poi a ogni avvio.</translation>
+        <translation>Se il file non esiste ancora, viene creato come nuovo database vuoto. L&apos;applicazione apre il database scelto quando si preme OK o Applica, e poi a ogni avvio.</translation>
     </message>
 </context>
 <context>
@@ -1632,11 +1770,11 @@
     </message>
     <message>
         <source>The IBAN is not valid. Check the digits.</source>
-        <translation>L'IBAN non è valido. Controlli le cifre.</translation>
+        <translation>L&apos;IBAN non è valido. Controlli le cifre.</translation>
     </message>
     <message>
         <source>The IBAN does not have a valid format.</source>
-        <translation>Il formato dell'IBAN non è valido.</translation>
+        <translation>Il formato dell&apos;IBAN non è valido.</translation>
     </message>
     <message>
         <source>{text} is not a valid date (use YYYY-MM-DD, today, or today+/-N followed by d, w, m or y).</source>
@@ -1649,7 +1787,7 @@
     </message>
     <message>
         <source>The amount {amount} is not a number.</source>
-        <translation>L'importo {amount} non è un numero.</translation>
+        <translation>L&apos;importo {amount} non è un numero.</translation>
     </message>
     <message>
         <source>{amount} is not a valid amount.</source>
@@ -1657,7 +1795,7 @@
     </message>
     <message>
         <source>The amount {amount} is too large.</source>
-        <translation>L'importo {amount} è troppo elevato.</translation>
+        <translation>L&apos;importo {amount} è troppo elevato.</translation>
     </message>
     <message>
         <source>A period must end after it starts ({start} – {end}).</source>
@@ -1665,7 +1803,7 @@
     </message>
     <message>
         <source>The date is out of the supported range.</source>
-        <translation>La data è fuori dall'intervallo supportato.</translation>
+        <translation>La data è fuori dall&apos;intervallo supportato.</translation>
     </message>
     <message>
         <source>{day} is before the billing start date {anchor}.</source>
@@ -1678,15 +1816,15 @@
     <message>
         <source>Only a super admin can request cancellation of this product.</source>
         <extracomment>&quot;A fixed-term agreement renews for another term unless cancelled at least 30 days before its end.&quot; &quot;An invoice can be disputed within 15 days of issue.&quot; &quot;Data of a cancelled product is kept 90 days after the effective end date.&quot;</extracomment>
-        <translation>Solo un super amministratore può richiedere l'annullamento di questo prodotto.</translation>
+        <translation>Solo un super amministratore può richiedere l&apos;annullamento di questo prodotto.</translation>
     </message>
     <message>
         <source>This product was bought through a representative: only a product admin or an authorised billing admin can request its cancellation.</source>
-        <translation>Questo prodotto è stato acquistato tramite un rappresentante: solo un amministratore prodotto o un amministratore fatturazione autorizzato può richiederne l'annullamento.</translation>
+        <translation>Questo prodotto è stato acquistato tramite un rappresentante: solo un amministratore prodotto o un amministratore fatturazione autorizzato può richiederne l&apos;annullamento.</translation>
     </message>
     <message>
         <source>Only a super admin or a billing admin can request cancellation.</source>
-        <translation>Solo un super amministratore o un amministratore fatturazione può richiedere l'annullamento.</translation>
+        <translation>Solo un super amministratore o un amministratore fatturazione può richiedere l&apos;annullamento.</translation>
     </message>
     <message>
         <source>{on} is not in the current billing period ({start} – {end}).</source>
@@ -1698,7 +1836,7 @@
     </message>
     <message>
         <source>Contact your billing admin ({name}, {email}) to make product or licensing changes</source>
-        <translation>Per apportare modifiche ai prodotti o alle licenze, contatti l'amministratore fatturazione ({name}, {email})</translation>
+        <translation>Per apportare modifiche ai prodotti o alle licenze, contatti l&apos;amministratore fatturazione ({name}, {email})</translation>
     </message>
     <message>
         <source>This is already the current plan.</source>
@@ -1707,7 +1845,7 @@
     </message>
     <message>
         <source>To move to a lower plan, contact Customer Care</source>
-        <translation>Per passare a un piano inferiore, contatti l'Assistenza clienti</translation>
+        <translation>Per passare a un piano inferiore, contatti l&apos;Assistenza clienti</translation>
     </message>
     <message>
         <source>At least one licence is required.</source>
@@ -1731,7 +1869,7 @@
     </message>
     <message>
         <source>Invoices can be disputed within 15 days of issue; the last day was {deadline}.</source>
-        <translation>Le fatture possono essere contestate entro 15 giorni dall'emissione; l'ultimo giorno utile era il {deadline}.</translation>
+        <translation>Le fatture possono essere contestate entro 15 giorni dall&apos;emissione; l&apos;ultimo giorno utile era il {deadline}.</translation>
     </message>
     <message>
         <source>Representatives can change only the corporate accounts assigned to them.</source>
@@ -1747,11 +1885,11 @@
     </message>
     <message>
         <source>The change date {on} is before the current billing period starts ({start}).</source>
-        <translation>La data della modifica {on} è precedente all'inizio del periodo di fatturazione in corso ({start}).</translation>
+        <translation>La data della modifica {on} è precedente all&apos;inizio del periodo di fatturazione in corso ({start}).</translation>
     </message>
     <message>
         <source>The amount must not be negative.</source>
-        <translation>L'importo non può essere negativo.</translation>
+        <translation>L&apos;importo non può essere negativo.</translation>
     </message>
     <message>
         <source>{country} is not a valid country code.</source>
@@ -1759,7 +1897,7 @@
     </message>
     <message>
         <source>The VAT rate {rate} for {country} is not valid.</source>
-        <translation>L'aliquota IVA {rate} per {country} non è valida.</translation>
+        <translation>L&apos;aliquota IVA {rate} per {country} non è valida.</translation>
     </message>
     <message>
         <source>The VAT rates file is not valid: {detail}.</source>
@@ -1889,7 +2027,7 @@ Invoice {invoice_number}: {total}. The amount has been charged to {charged_to}.
         <translation>Gentile {contact_name},
 
 la Sua sottoscrizione a {product} è stata rinnovata per il periodo {period}.
-Fattura {invoice_number}: {total}. L'importo è stato addebitato su {charged_to}.
+Fattura {invoice_number}: {total}. L&apos;importo è stato addebitato su {charged_to}.
 </translation>
     </message>
     <message>
@@ -1933,7 +2071,7 @@ we have received your payment of {amount}. It has been added to your account cre
 </source>
         <translation>Gentile {contact_name},
 
-abbiamo ricevuto il Suo pagamento di {amount}. L'importo è stato aggiunto al credito del Suo account e verrà utilizzato per pagare le prossime fatture. La ringraziamo.
+abbiamo ricevuto il Suo pagamento di {amount}. L&apos;importo è stato aggiunto al credito del Suo account e verrà utilizzato per pagare le prossime fatture. La ringraziamo.
 </translation>
     </message>
     <message>
@@ -2015,7 +2153,7 @@ Account {account_number} · {company_name}
     <message>
         <source>Order confirmation</source>
         <extracomment>Translation context of the constant words below.</extracomment>
-        <translation>Conferma d'ordine</translation>
+        <translation>Conferma d&apos;ordine</translation>
     </message>
     <message>
         <source>Cancellation confirmation</source>
@@ -2070,7 +2208,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Select an email to read it.</source>
-        <translation>Selezioni un'email per leggerla.</translation>
+        <translation>Selezioni un&apos;email per leggerla.</translation>
     </message>
     <message>
         <source>{to}, copy to {cc}</source>
@@ -2093,11 +2231,11 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Retry sending</source>
-        <translation>&amp;Riprova l'invio</translation>
+        <translation>&amp;Riprova l&apos;invio</translation>
     </message>
     <message>
         <source>Send the selected failed email again with the next delivery run</source>
-        <translation>Invia di nuovo l'email non riuscita selezionata al prossimo ciclo di invio</translation>
+        <translation>Invia di nuovo l&apos;email non riuscita selezionata al prossimo ciclo di invio</translation>
     </message>
     <message>
         <source>No email has been sent to this customer yet.</source>
@@ -2121,7 +2259,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Text of the email</source>
-        <translation>Testo dell'email</translation>
+        <translation>Testo dell&apos;email</translation>
     </message>
 </context>
 <context>
@@ -2129,7 +2267,7 @@ Account {account_number} · {company_name}
     <message>
         <source>Order confirmation</source>
         <extracomment>Translation context of the constant words below.</extracomment>
-        <translation>Conferma d'ordine</translation>
+        <translation>Conferma d&apos;ordine</translation>
     </message>
     <message>
         <source>Cancellation confirmation</source>
@@ -2189,8 +2327,51 @@ Account {account_number} · {company_name}
         <translation>Inviate ({count})</translation>
     </message>
     <message>
+        <source>{status}: {error}</source>
+        <extracomment>After every reset: how many emails have each status (``{&quot;queued&quot;: n, …}``).</extracomment>
+        <translation>{status}: {error}</translation>
+    </message>
+    <message>
+        <source>Copy to {addresses}</source>
+        <translation>In copia: {addresses}</translation>
+    </message>
+    <message>
+        <source>{number} · {company}</source>
+        <translation>{number} · {company}</translation>
+    </message>
+    <message>
+        <source>Sent on {when}</source>
+        <translation>Inviata il {when}</translation>
+    </message>
+    <message numerus="yes">
+        <source>Failed after %n attempt(s): {error}</source>
+        <translation>
+            <numerusform>Non riuscita dopo %n tentativo: {error}</numerusform>
+            <numerusform>Non riuscita dopo %n tentativi: {error}</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>no reason given</source>
+        <translation>nessun motivo indicato</translation>
+    </message>
+    <message>
+        <source>Next attempt: {when}</source>
+        <translation>Prossimo tentativo: {when}</translation>
+    </message>
+    <message numerus="yes">
+        <source>Pending since {when}; %n earlier attempt(s) failed: {error}</source>
+        <translation>
+            <numerusform>In attesa dal {when}; %n tentativo precedente non riuscito: {error}</numerusform>
+            <numerusform>In attesa dal {when}; %n tentativi precedenti non riusciti: {error}</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Pending since {when}</source>
+        <translation>In attesa dal {when}</translation>
+    </message>
+    <message>
         <source>A mail server is set up.</source>
-        <extracomment>After every reset: how many emails have each status (``{&quot;queued&quot;: n, …}``). the server-level problem (unreachable, login refused), in the service&apos;s words The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
+        <extracomment>the server-level problem (unreachable, login refused), in the service&apos;s words The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
         <translation>È configurato un server di posta.</translation>
     </message>
     <message>
@@ -2221,7 +2402,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>No email is due now. Failed emails are tried again at their next attempt time, or select them and choose Retry now.</source>
-        <translation>Nessuna email da inviare ora. Le email non riuscite vengono ritentate all'ora del prossimo tentativo; in alternativa, le selezioni e scelga Riprova ora.</translation>
+        <translation>Nessuna email da inviare ora. Le email non riuscite vengono ritentate all&apos;ora del prossimo tentativo; in alternativa, le selezioni e scelga Riprova ora.</translation>
     </message>
     <message>
         <source>Sending emails</source>
@@ -2265,7 +2446,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Select an email to read it.</source>
-        <translation>Selezioni un'email per leggerla.</translation>
+        <translation>Selezioni un&apos;email per leggerla.</translation>
     </message>
     <message>
         <source>No email here yet.</source>
@@ -2293,7 +2474,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Send every email that is waiting and due now to the mail server</source>
-        <translation>Invia al server di posta tutte le email in attesa già pronte per l'invio</translation>
+        <translation>Invia al server di posta tutte le email in attesa già pronte per l&apos;invio</translation>
     </message>
     <message>
         <source>&amp;Open account</source>
@@ -2301,7 +2482,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Show the account this email was sent to</source>
-        <translation>Mostra l'account a cui è stata inviata questa email</translation>
+        <translation>Mostra l&apos;account a cui è stata inviata questa email</translation>
     </message>
     <message>
         <source>To:</source>
@@ -2325,7 +2506,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Text of the email</source>
-        <translation>Testo dell'email</translation>
+        <translation>Testo dell&apos;email</translation>
     </message>
 </context>
 <context>
@@ -2369,7 +2550,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Purchase order: {po_number}</source>
-        <translation>Ordine d'acquisto: {po_number}</translation>
+        <translation>Ordine d&apos;acquisto: {po_number}</translation>
     </message>
     <message>
         <source>Payment terms: net {days} days</source>
@@ -2409,7 +2590,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Account credit applied</source>
-        <translation>Credito dell'account applicato</translation>
+        <translation>Credito dell&apos;account applicato</translation>
     </message>
     <message>
         <source>Amount paid</source>
@@ -2531,19 +2712,19 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Invoice numbers follow the order in which invoices were issued</source>
-        <translation>I numeri di fattura seguono l'ordine di emissione delle fatture</translation>
+        <translation>I numeri di fattura seguono l&apos;ordine di emissione delle fatture</translation>
     </message>
     <message>
         <source>The day the invoice was issued; sort by number for that order</source>
-        <translation>Il giorno di emissione della fattura; per l'ordine esatto di emissione, usi la colonna Numero</translation>
+        <translation>Il giorno di emissione della fattura; per l&apos;ordine esatto di emissione, usi la colonna Numero</translation>
     </message>
     <message>
         <source>Sorted by account, then by invoice date within each account</source>
-        <translation>Ordinate per account, poi per data della fattura all'interno di ogni account</translation>
+        <translation>Ordinate per account, poi per data della fattura all&apos;interno di ogni account</translation>
     </message>
     <message>
         <source>Sorted by company, then by invoice date within each account</source>
-        <translation>Ordinate per azienda, poi per data della fattura all'interno di ogni account</translation>
+        <translation>Ordinate per azienda, poi per data della fattura all&apos;interno di ogni account</translation>
     </message>
     <message>
         <source>What is still to pay on the invoice</source>
@@ -2567,7 +2748,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Account credit: {amount}</source>
-        <translation>Credito dell'account: {amount}</translation>
+        <translation>Credito dell&apos;account: {amount}</translation>
     </message>
     <message numerus="yes">
         <source>&amp;Open invoices (%n)</source>
@@ -2649,7 +2830,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Invoices can be disputed within 15 days of issue; the last day for {number} was {date}.</source>
-        <translation>Le fatture possono essere contestate entro 15 giorni dall'emissione; per la fattura {number} l'ultimo giorno utile era il {date}.</translation>
+        <translation>Le fatture possono essere contestate entro 15 giorni dall&apos;emissione; per la fattura {number} l&apos;ultimo giorno utile era il {date}.</translation>
     </message>
     <message>
         <source>The default card {method} has expired; add a new card or make another method the default first.</source>
@@ -2669,15 +2850,15 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Record a bank transfer of {amount} for account {account}?</source>
-        <translation>Registrare un bonifico di {amount} per l'account {account}?</translation>
+        <translation>Registrare un bonifico di {amount} per l&apos;account {account}?</translation>
     </message>
     <message>
         <source>Charge {amount} to {method} for account {account}?</source>
-        <translation>Addebitare {amount} su {method} per l'account {account}?</translation>
+        <translation>Addebitare {amount} su {method} per l&apos;account {account}?</translation>
     </message>
     <message>
         <source>The open invoices are paid oldest first and the customer is emailed.</source>
-        <translation>Le fatture aperte vengono pagate a partire dalla meno recente e il cliente riceve un'email.</translation>
+        <translation>Le fatture aperte vengono pagate a partire dalla meno recente e il cliente riceve un&apos;email.</translation>
     </message>
     <message>
         <source>&amp;Pay {amount}</source>
@@ -2696,7 +2877,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>{amount} became account credit.</source>
-        <translation>Accreditati sull'account: {amount}.</translation>
+        <translation>Accreditati sull&apos;account: {amount}.</translation>
     </message>
     <message>
         <source>Balance due now: {amount}.</source>
@@ -2780,7 +2961,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Account credit used</source>
-        <translation>Credito dell'account utilizzato</translation>
+        <translation>Credito dell&apos;account utilizzato</translation>
     </message>
     <message>
         <source>Paid</source>
@@ -2855,6 +3036,18 @@ Account {account_number} · {company_name}
         <source>Status</source>
         <translation>Stato</translation>
     </message>
+    <message numerus="yes">
+        <source>{description} (+%n more)</source>
+        <comment>invoice lines</comment>
+        <translation>
+            <numerusform>{description} (+%n altra riga)</numerusform>
+            <numerusform>{description} (+%n altre righe)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Voided on {date}: {reason}</source>
+        <translation>Annullata il {date}: {reason}</translation>
+    </message>
     <message>
         <source>Was due on {date}</source>
         <translation>Scaduta il {date}</translation>
@@ -2920,7 +3113,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Type the start of an account ID or of a company name (Ctrl+F)</source>
-        <translation>Digiti l'inizio di un ID account o di una ragione sociale (Ctrl+F)</translation>
+        <translation>Digiti l&apos;inizio di un ID account o di una ragione sociale (Ctrl+F)</translation>
     </message>
     <message>
         <source>&amp;Status:</source>
@@ -2968,7 +3161,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Open the account of the selected invoice</source>
-        <translation>Apri l'account della fattura selezionata</translation>
+        <translation>Apri l&apos;account della fattura selezionata</translation>
     </message>
     <message>
         <source>Open account</source>
@@ -3000,7 +3193,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Language of the application:</source>
-        <translation>&amp;Lingua dell'applicazione:</translation>
+        <translation>&amp;Lingua dell&apos;applicazione:</translation>
     </message>
     <message>
         <source>System language</source>
@@ -3040,6 +3233,7 @@ Account {account_number} · {company_name}
     </message>
     <message numerus="yes">
         <source>%n of {licences} free</source>
+        <extracomment>Emitted after changes were written (some may have been, even if others failed).</extracomment>
         <translation>
             <numerusform>%n libera su {licences}</numerusform>
             <numerusform>%n libere su {licences}</numerusform>
@@ -3063,7 +3257,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>No licence of {product} is free. Buy more licences or unassign someone first.</source>
-        <translation>Nessuna licenza di {product} è libera. Acquisti altre licenze o revochi prima un'assegnazione.</translation>
+        <translation>Nessuna licenza di {product} è libera. Acquisti altre licenze o revochi prima un&apos;assegnazione.</translation>
     </message>
     <message>
         <source>{product}
@@ -3116,7 +3310,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>The contact who asked for the change, recorded in the activity</source>
-        <translation>Il contatto che ha richiesto la modifica, registrato nell'attività</translation>
+        <translation>Il contatto che ha richiesto la modifica, registrato nell&apos;attività</translation>
     </message>
     <message>
         <source>&amp;Revert</source>
@@ -3221,7 +3415,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>This database runs on a simulated date, not on the computer&apos;s clock.</source>
-        <translation>Questo database usa una data simulata, non l'orologio del computer.</translation>
+        <translation>Questo database usa una data simulata, non l&apos;orologio del computer.</translation>
     </message>
     <message>
         <source>Today: {date}</source>
@@ -3277,7 +3471,11 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Language, database, mail server, theme and operator identity</source>
-        <translation>Lingua, database, server di posta, tema e identità dell'operatore</translation>
+        <translation>Lingua, database, server di posta, tema e identità dell&apos;operatore</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>&amp;Lingua</translation>
     </message>
     <message>
         <source>Show &amp;Navigation</source>
@@ -3415,6 +3613,14 @@ Account {account_number} · {company_name}
         <translation>Val&amp;uta</translation>
     </message>
     <message>
+        <source>{language} ({code})</source>
+        <translation>{language} ({code})</translation>
+    </message>
+    <message>
+        <source>{country} ({code})</source>
+        <translation>{country} ({code})</translation>
+    </message>
+    <message>
         <source>Name</source>
         <translation>Nome</translation>
     </message>
@@ -3425,6 +3631,10 @@ Account {account_number} · {company_name}
     <message>
         <source>Roles</source>
         <translation>Ruoli</translation>
+    </message>
+    <message>
+        <source>The billing contact may change plans and receives the invoices.</source>
+        <translation>Il contatto di fatturazione può modificare i piani e riceve le fatture.</translation>
     </message>
     <message>
         <source>Payment methods</source>
@@ -3445,7 +3655,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Net {days} (invoices are due {days} days after issue)</source>
-        <translation>{days} giorni data fattura (le fatture scadono {days} giorni dopo l'emissione)</translation>
+        <translation>{days} giorni data fattura (le fatture scadono {days} giorni dopo l&apos;emissione)</translation>
     </message>
     <message>
         <source>Due on receipt</source>
@@ -3465,11 +3675,11 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>The account has no billing contact. Contacts and their seats are managed in Users &amp; licences.</source>
-        <translation>L'account non ha un contatto di fatturazione. I contatti e le loro licenze si gestiscono in Utenti e licenze.</translation>
+        <translation>L&apos;account non ha un contatto di fatturazione. I contatti e le loro licenze si gestiscono in Utenti e licenze.</translation>
     </message>
     <message>
         <source>The currency cannot change: the account has invoices or credit in it.</source>
-        <translation>La valuta non può essere cambiata: l'account ha già fatture o credito in questa valuta.</translation>
+        <translation>La valuta non può essere cambiata: l&apos;account ha già fatture o credito in questa valuta.</translation>
     </message>
     <message>
         <source>The currency can change until the first invoice.</source>
@@ -3553,7 +3763,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Account credit</source>
-        <translation>Credito dell'account</translation>
+        <translation>Credito dell&apos;account</translation>
     </message>
     <message>
         <source>Autopay</source>
@@ -3597,7 +3807,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Read the account again from the database; unsaved edits are discarded</source>
-        <translation>Rilegge l'account dal database; le modifiche non salvate vengono scartate</translation>
+        <translation>Rilegge l&apos;account dal database; le modifiche non salvate vengono scartate</translation>
     </message>
 </context>
 <context>
@@ -3609,11 +3819,11 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Choose the expiry month and year.</source>
-        <translation>Scelga il mese e l'anno di scadenza.</translation>
+        <translation>Scelga il mese e l&apos;anno di scadenza.</translation>
     </message>
     <message>
         <source>Keep typing the IBAN.</source>
-        <translation>Continui a digitare l'IBAN.</translation>
+        <translation>Continui a digitare l&apos;IBAN.</translation>
     </message>
     <message>
         <source>{country} •••• {last4}</source>
@@ -3657,7 +3867,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Leave these empty to use the account&apos;s billing address.</source>
-        <translation>Lasci vuoti questi campi per usare l'indirizzo di fatturazione dell'account.</translation>
+        <translation>Lasci vuoti questi campi per usare l&apos;indirizzo di fatturazione dell&apos;account.</translation>
     </message>
     <message>
         <source>&amp;Street:</source>
@@ -3689,7 +3899,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>The account is debited by SEPA direct debit. Only the country and the last four characters of the IBAN are kept.</source>
-        <translation>Il conto viene addebitato tramite addebito diretto SEPA. Vengono conservati solo il paese e gli ultimi quattro caratteri dell'IBAN.</translation>
+        <translation>Il conto viene addebitato tramite addebito diretto SEPA. Vengono conservati solo il paese e gli ultimi quattro caratteri dell&apos;IBAN.</translation>
     </message>
     <message>
         <source>&amp;IBAN:</source>
@@ -3751,6 +3961,18 @@ Account {account_number} · {company_name}
 <context>
     <name>PaymentMethodsModel</name>
     <message>
+        <source>{brand} •••• {last4}</source>
+        <translation>{brand} •••• {last4}</translation>
+    </message>
+    <message>
+        <source>Bank account ({country}) •••• {last4}</source>
+        <translation>Conto bancario ({country}) •••• {last4}</translation>
+    </message>
+    <message>
+        <source>Invoice (bank transfer)</source>
+        <translation>Fattura (bonifico bancario)</translation>
+    </message>
+    <message>
         <source>Payment method</source>
         <extracomment>A value that sorts the column (ints and strings only).</extracomment>
         <translation>Metodo di pagamento</translation>
@@ -3782,6 +4004,10 @@ Account {account_number} · {company_name}
     <message>
         <source>Expired</source>
         <translation>Scaduto</translation>
+    </message>
+    <message>
+        <source>Autopay and Pay balance charge the default method.</source>
+        <translation>Il pagamento automatico e Paga il saldo addebitano gli importi sul metodo predefinito.</translation>
     </message>
 </context>
 <context>
@@ -3883,11 +4109,11 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Valid VAT number: reverse charge applies, no VAT is charged (0 %).</source>
-        <translation>Partita IVA valida: si applica l'inversione contabile e non viene addebitata l'IVA (0%).</translation>
+        <translation>Partita IVA valida: si applica l&apos;inversione contabile e non viene addebitata l&apos;IVA (0%).</translation>
     </message>
     <message>
         <source>Valid VAT number: VAT of {rate} is charged.</source>
-        <translation>Partita IVA valida: viene applicata l'IVA al {rate}.</translation>
+        <translation>Partita IVA valida: viene applicata l&apos;IVA al {rate}.</translation>
     </message>
     <message>
         <source>Payment and VAT</source>
@@ -3915,7 +4141,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>A valid VAT number of another EU country than the seller&apos;s means reverse charge: no VAT is added.</source>
-        <translation>Con una partita IVA valida di un paese UE diverso da quello del venditore si applica l'inversione contabile: non viene aggiunta l'IVA.</translation>
+        <translation>Con una partita IVA valida di un paese UE diverso da quello del venditore si applica l&apos;inversione contabile: non viene aggiunta l&apos;IVA.</translation>
     </message>
     <message>
         <source>&amp;VAT number:</source>
@@ -3943,7 +4169,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Correct the choice to see the order.</source>
-        <translation>Corregga la scelta per vedere l'ordine.</translation>
+        <translation>Corregga la scelta per vedere l&apos;ordine.</translation>
     </message>
     <message>
         <source>Choose another plan, number of licences, billing frequency or add-on to see what the change costs.</source>
@@ -3995,7 +4221,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>To account credit:</source>
-        <translation>Al credito dell'account:</translation>
+        <translation>Al credito dell&apos;account:</translation>
     </message>
     <message>
         <source>The review page shows the exact invoice.</source>
@@ -4022,7 +4248,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Product or licensing change for account {account}</source>
-        <translation>Modifica di prodotti o licenze per l'account {account}</translation>
+        <translation>Modifica di prodotti o licenze per l&apos;account {account}</translation>
     </message>
     <message>
         <source>Select your plan</source>
@@ -4038,7 +4264,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Change the plan of {product}: a higher tier, more or fewer licences, another billing frequency or add-ons. Changes take effect today.</source>
-        <translation>Modifichi il piano di {product}: un livello superiore, più o meno licenze, un'altra frequenza di fatturazione o componenti aggiuntivi. Le modifiche hanno effetto da oggi.</translation>
+        <translation>Modifichi il piano di {product}: un livello superiore, più o meno licenze, un&apos;altra frequenza di fatturazione o componenti aggiuntivi. Le modifiche hanno effetto da oggi.</translation>
     </message>
     <message>
         <source>Re&amp;quested by:</source>
@@ -4054,15 +4280,15 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>The contact who asked for the change, recorded with the order</source>
-        <translation>Il contatto che ha richiesto la modifica, registrato con l'ordine</translation>
+        <translation>Il contatto che ha richiesto la modifica, registrato con l&apos;ordine</translation>
     </message>
     <message>
         <source>You act with back-office powers: a lower plan tier can be chosen, and the order is recorded as a back-office change.</source>
-        <translation>Sta operando con poteri di back-office: può scegliere un livello di piano inferiore e l'ordine viene registrato come modifica di back-office.</translation>
+        <translation>Sta operando con poteri di back-office: può scegliere un livello di piano inferiore e l&apos;ordine viene registrato come modifica di back-office.</translation>
     </message>
     <message>
         <source>&amp;Email the billing admin</source>
-        <translation>Invia &amp;email all'amministratore</translation>
+        <translation>Invia &amp;email all&apos;amministratore</translation>
     </message>
     <message>
         <source>&amp;Pay balance</source>
@@ -4105,7 +4331,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Order summary</source>
-        <translation>Riepilogo dell'ordine</translation>
+        <translation>Riepilogo dell&apos;ordine</translation>
     </message>
     <message>
         <source>Cart</source>
@@ -4140,8 +4366,8 @@ Account {account_number} · {company_name}
     <name>Preferences</name>
     <message>
         <source>Enter a database file or a server URL.</source>
-        <extracomment>The languages the application ships (SPEC §7), in menu order. The themes offered (see :mod:`billing_desktop.ui.theme`). URL schemes of the database servers the application can use. what to store and pass on: the absolute file path, or the URL as typed for showing: the path, or the URL with its password hidden</extracomment>
-        <translation>Inserisca un file di database o l'URL di un server.</translation>
+        <extracomment>The languages the application ships (SPEC §7), in menu order. Each language by its own name (never translated: a reader looks for their own). The themes offered (see :mod:`billing_desktop.ui.theme`). URL schemes of the database servers the application can use. what to store and pass on: the absolute file path, or the URL as typed for showing: the path, or the URL with its password hidden</extracomment>
+        <translation>Inserisca un file di database o l&apos;URL di un server.</translation>
     </message>
     <message>
         <source>Enter the full path of the database file, not {path}.</source>
@@ -4169,11 +4395,11 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>The URL needs a server name after //.</source>
-        <translation>L'URL deve contenere il nome del server dopo //.</translation>
+        <translation>L&apos;URL deve contenere il nome del server dopo //.</translation>
     </message>
     <message>
         <source>The URL needs a database name after the server (/database).</source>
-        <translation>L'URL deve contenere il nome del database dopo il server (/database).</translation>
+        <translation>L&apos;URL deve contenere il nome del database dopo il server (/database).</translation>
     </message>
 </context>
 <context>
@@ -4207,13 +4433,21 @@ Account {account_number} · {company_name}
         <source>Invoice {text}</source>
         <translation>Fattura {text}</translation>
     </message>
+    <message>
+        <source>{account}  {company}</source>
+        <translation>{account}  {company}</translation>
+    </message>
+    <message>
+        <source>{account}, {company}, {match}</source>
+        <translation>{account}, {company}, {match}</translation>
+    </message>
 </context>
 <context>
     <name>QuickSearchDialog</name>
     <message>
         <source>Type an account ID, a company name, a contact&apos;s name or email, or an invoice number.</source>
         <extracomment>The user chose an account; carries its id.</extracomment>
-        <translation>Digiti un ID account, una ragione sociale, il nome o l'email di un contatto, oppure un numero di fattura.</translation>
+        <translation>Digiti un ID account, una ragione sociale, il nome o l&apos;email di un contatto, oppure un numero di fattura.</translation>
     </message>
     <message>
         <source>No account matches “{text}”.</source>
@@ -4259,15 +4493,15 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>{product} has been reactivated: the trial continues until {date}. A confirmation email was sent.</source>
-        <translation>{product} è stato riattivato: la prova continua fino al {date}. È stata inviata un'email di conferma.</translation>
+        <translation>{product} è stato riattivato: la prova continua fino al {date}. È stata inviata un&apos;email di conferma.</translation>
     </message>
     <message>
         <source>{product} has been reactivated. The next billing date is {date}. A confirmation email was sent.</source>
-        <translation>{product} è stato riattivato. La prossima data di fatturazione è il {date}. È stata inviata un'email di conferma.</translation>
+        <translation>{product} è stato riattivato. La prossima data di fatturazione è il {date}. È stata inviata un&apos;email di conferma.</translation>
     </message>
     <message>
         <source>{product} has been reactivated. A confirmation email was sent.</source>
-        <translation>{product} è stato riattivato. È stata inviata un'email di conferma.</translation>
+        <translation>{product} è stato riattivato. È stata inviata un&apos;email di conferma.</translation>
     </message>
     <message>
         <source>Reactivate subscription</source>
@@ -4279,7 +4513,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Keep cancellation</source>
-        <translation>&amp;Mantieni l'annullamento</translation>
+        <translation>&amp;Mantieni l&apos;annullamento</translation>
     </message>
     <message>
         <source>Reactivate {product}?</source>
@@ -4361,7 +4595,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>{contact} may not ask to cancel {product}. {rule}</source>
-        <translation>{contact} non può richiedere l'annullamento di {product}. {rule}</translation>
+        <translation>{contact} non può richiedere l&apos;annullamento di {product}. {rule}</translation>
     </message>
     <message>
         <source>Requester</source>
@@ -4369,11 +4603,11 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Step 2 of 6: which contact asks for the cancellation, and may they?</source>
-        <translation>Passaggio 2 di 6: quale contatto chiede l'annullamento, ed è autorizzato a farlo?</translation>
+        <translation>Passaggio 2 di 6: quale contatto chiede l&apos;annullamento, ed è autorizzato a farlo?</translation>
     </message>
     <message>
         <source>Only some roles may ask support to cancel a product. Choose the contact who is calling; the rule of each product to cancel is checked.</source>
-        <translation>Solo alcuni ruoli possono chiedere all'assistenza di annullare un prodotto. Scelga il contatto che sta chiamando: viene verificata la regola di ciascun prodotto da annullare.</translation>
+        <translation>Solo alcuni ruoli possono chiedere all&apos;assistenza di annullare un prodotto. Scelga il contatto che sta chiamando: viene verificata la regola di ciascun prodotto da annullare.</translation>
     </message>
     <message>
         <source>C&amp;ontact asking:</source>
@@ -4446,7 +4680,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>The cancellation is recorded and the customer was emailed.</source>
-        <translation>L'annullamento è stato registrato e il cliente ha ricevuto un'email.</translation>
+        <translation>L&apos;annullamento è stato registrato e il cliente ha ricevuto un&apos;email.</translation>
     </message>
     <message>
         <source>&amp;Close</source>
@@ -4464,8 +4698,8 @@ Account {account_number} · {company_name}
     <message numerus="yes">
         <source>%n licence(s) (was {old})</source>
         <translation>
-            <numerusform>%n licenza (prima {old})</numerusform>
-            <numerusform>%n licenze (prima {old})</numerusform>
+            <numerusform>%n licenza (prima: {old})</numerusform>
+            <numerusform>%n licenze (prima: {old})</numerusform>
         </translation>
     </message>
     <message numerus="yes">
@@ -4505,11 +4739,11 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Added to account credit:</source>
-        <translation>Aggiunto al credito dell'account:</translation>
+        <translation>Aggiunto al credito dell&apos;account:</translation>
     </message>
     <message>
         <source>A confirmation email with the details of your purchase was sent to {email}.</source>
-        <translation>Un'email di conferma con i dettagli dell'acquisto è stata inviata a {email}.</translation>
+        <translation>Un&apos;email di conferma con i dettagli dell&apos;acquisto è stata inviata a {email}.</translation>
     </message>
     <message>
         <source>Your subscription was updated. The billing period starts today and the billing date now matches the day of the change.</source>
@@ -4579,7 +4813,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Cancelled only through support.</source>
-        <translation>Annullabile solo tramite l'assistenza.</translation>
+        <translation>Annullabile solo tramite l&apos;assistenza.</translation>
     </message>
     <message>
         <source>The billing contact could also cancel it online.</source>
@@ -4619,7 +4853,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Enter the street address.</source>
-        <translation>Inserisca l'indirizzo.</translation>
+        <translation>Inserisca l&apos;indirizzo.</translation>
     </message>
     <message>
         <source>Enter the postal code.</source>
@@ -4655,7 +4889,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>The currency of account {account} cannot change: it already has invoices or credit in {currency}.</source>
-        <translation>La valuta dell'account {account} non può essere cambiata: ci sono già fatture o credito in {currency}.</translation>
+        <translation>La valuta dell&apos;account {account} non può essere cambiata: ci sono già fatture o credito in {currency}.</translation>
     </message>
     <message>
         <source>The catalog has no prices in {currency}.</source>
@@ -4663,11 +4897,11 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Corporate accounts pay by invoice: turn autopay off for account {account} (Payment methods) before making it a corporate account.</source>
-        <translation>Gli account Corporate pagano su fattura: disattivi il pagamento automatico dell'account {account} (Metodi di pagamento) prima di trasformarlo in un account Corporate.</translation>
+        <translation>Gli account Corporate pagano su fattura: disattivi il pagamento automatico dell&apos;account {account} (Metodi di pagamento) prima di trasformarlo in un account Corporate.</translation>
     </message>
     <message>
         <source>The account</source>
-        <translation>l'account</translation>
+        <translation>l&apos;account</translation>
     </message>
     <message>
         <source>Account</source>
@@ -4687,16 +4921,16 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The clock can be moved only in a demo database.</source>
-        <translation>L'orologio può essere spostato solo in un database demo.</translation>
+        <translation>L&apos;orologio può essere spostato solo in un database demo.</translation>
     </message>
     <message>
         <source>Subscription</source>
-        <extracomment>for an order: the order already placed with its key (account id, stored result), and the last order number of the pattern</extracomment>
+        <extracomment>for an order: the order already placed with its key (account id, stored result), and the last order number of the range</extracomment>
         <translation>Sottoscrizione</translation>
     </message>
     <message>
         <source>Account {account} has no billing contact.</source>
-        <translation>L'account {account} non ha un contatto di fatturazione.</translation>
+        <translation>L&apos;account {account} non ha un contatto di fatturazione.</translation>
     </message>
     <message>
         <source>Contact</source>
@@ -4705,7 +4939,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     <message>
         <source>{product} cannot be cancelled online. Please contact support to cancel.</source>
         <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)</extracomment>
-        <translation>{product} non può essere annullato online. Per l'annullamento contatti l'assistenza.</translation>
+        <translation>{product} non può essere annullato online. Per l&apos;annullamento contatti l&apos;assistenza.</translation>
     </message>
     <message>
         <source>{product} has no pending cancellation to reverse.</source>
@@ -4717,11 +4951,11 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The remaining months of {product} were billed on early-termination invoice {invoice}; it can be reactivated only after support voids that invoice.</source>
-        <translation>I mesi rimanenti di {product} sono stati fatturati con la fattura di recesso anticipato {invoice}; il prodotto può essere riattivato solo dopo che l'assistenza avrà annullato tale fattura.</translation>
+        <translation>I mesi rimanenti di {product} sono stati fatturati con la fattura di recesso anticipato {invoice}; il prodotto può essere riattivato solo dopo che l&apos;assistenza avrà annullato tale fattura.</translation>
     </message>
     <message>
         <source>The cancellation cannot go ahead until these conditions are met: {conditions}.</source>
-        <translation>L'annullamento non può procedere finché non sono soddisfatte queste condizioni: {conditions}.</translation>
+        <translation>L&apos;annullamento non può procedere finché non sono soddisfatte queste condizioni: {conditions}.</translation>
     </message>
     <message>
         <source>{product} is already cancelled; it ends on {effective_end}.</source>
@@ -4733,7 +4967,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Choose a reason for the cancellation.</source>
-        <translation>Scelga un motivo per l'annullamento.</translation>
+        <translation>Scelga un motivo per l&apos;annullamento.</translation>
     </message>
     <message>
         <source>{reason} is not one of the cancellation reasons.</source>
@@ -4741,7 +4975,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Describe the reason for the cancellation.</source>
-        <translation>Descriva il motivo dell'annullamento.</translation>
+        <translation>Descriva il motivo dell&apos;annullamento.</translation>
     </message>
     <message>
         <source>The reason may be at most {maximum} characters long.</source>
@@ -4789,7 +5023,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Choose the contact who asks for the cancellation.</source>
-        <translation>Scelga il contatto che chiede l'annullamento.</translation>
+        <translation>Scelga il contatto che chiede l&apos;annullamento.</translation>
     </message>
     <message>
         <source>{contact} may request this cancellation.</source>
@@ -4797,11 +5031,11 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The account has an outstanding balance of {amount}; it must be paid before cancelling.</source>
-        <translation>L'account ha un saldo da pagare di {amount}, che deve essere saldato prima dell'annullamento.</translation>
+        <translation>L&apos;account ha un saldo da pagare di {amount}, che deve essere saldato prima dell&apos;annullamento.</translation>
     </message>
     <message>
         <source>Nothing is outstanding on the account.</source>
-        <translation>Sull'account non c'è nulla da pagare.</translation>
+        <translation>Sull&apos;account non c&apos;è nulla da pagare.</translation>
     </message>
     <message>
         <source>Review the contract type, end date and cancellation terms of each product with the caller.</source>
@@ -4821,7 +5055,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Confirm that the customer&apos;s data has been backed up; offer an export of the account&apos;s data.</source>
-        <translation>Si faccia confermare che è stato eseguito un backup dei dati del cliente; proponga un'esportazione dei dati dell'account.</translation>
+        <translation>Si faccia confermare che è stato eseguito un backup dei dati del cliente; proponga un&apos;esportazione dei dati dell&apos;account.</translation>
     </message>
     <message>
         <source>Account ID</source>
@@ -4829,7 +5063,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Billing admin email</source>
-        <translation>Email dell'amministratore fatturazione</translation>
+        <translation>Email dell&apos;amministratore fatturazione</translation>
     </message>
     <message>
         <source>Last four digits of the payment method</source>
@@ -4885,11 +5119,11 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Export the account&apos;s data</source>
-        <translation>Esporta i dati dell'account</translation>
+        <translation>Esporta i dati dell&apos;account</translation>
     </message>
     <message>
         <source>{frequency} is not a billing frequency.</source>
-        <extracomment>a subscription starts (trial, expired trial, new or bought again): no proration the add-ons billed until now and going on (not cancelled)</extracomment>
+        <extracomment>a subscription starts (trial, expired trial, new or bought again): no proration the add-ons billed until now and going on (not cancelled) added by the order: new ones, or cancelled ones again cancelled add-ons added again that are paid for the current period: credited for its unused days like the running ones (the new period bills them again); one not added again simply runs out at its ``ends_on``, neither credited nor billed</extracomment>
         <translation>{frequency} non è una frequenza di fatturazione.</translation>
     </message>
     <message>
@@ -4947,7 +5181,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     <message>
         <source>Account {account} is closed.</source>
         <extracomment>options menu → Edit subscription (the checkout wizard) options menu → Cancel subscription (online or assisted cancellation wizard) options menu → Reactivate (a pending cancellation, before it takes effect) the *Subscribe now* button of an ended trial (the checkout wizard) why not (a translatable English template with its values); ``None`` when available the subscription&apos;s version, for the optimistic-locking check of an action catalog family (``remote_support``, ``collaboration``…): the icon&apos;s colour fixed term: last day to cancel without it renewing (term end − 30 days) fixed term still running whose 30-day notice window has passed: it renews how the product is cancelled: online by the customer or through support the next date an invoice is issued for it; ``None`` when it is not billed again the first day without service of a pending cancellation (or of an active plan that does not renew); ``None`` otherwise cancelled (or expired trial): the day it ended cancelled: when its data is marked for deletion (ended + 90 days) what the next billing date becomes if a pending cancellation is reactivated names of the add-ons in use plan tiers, lowest first the lowest monthly list price of one licence in the account&apos;s currency</extracomment>
-        <translation>L'account {account} è chiuso.</translation>
+        <translation>L&apos;account {account} è chiuso.</translation>
     </message>
     <message>
         <source>{product} {plan} cannot be bought in {currency}.</source>
@@ -4963,7 +5197,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Enter a card or bank account: there is no valid payment method on file.</source>
-        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them</extracomment>
+        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
         <translation>Inserisca una carta o un conto bancario: non è registrato alcun metodo di pagamento valido.</translation>
     </message>
     <message>
@@ -4976,7 +5210,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Add the VAT number if the company has one; without it, VAT of {rate} % ({country}) is charged.</source>
-        <translation>Aggiunga la partita IVA, se l'azienda ne ha una; in caso contrario viene applicata l'IVA al {rate}% ({country}).</translation>
+        <translation>Aggiunga la partita IVA, se l&apos;azienda ne ha una; in caso contrario viene applicata l&apos;IVA al {rate}% ({country}).</translation>
     </message>
     <message>
         <source>The free trial of {product} ends today instead of {trial_end}: the paid subscription starts now.</source>
@@ -4988,28 +5222,28 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>After the order, assign the new {product} licences to users.</source>
-        <translation>Dopo l'ordine, assegni agli utenti le nuove licenze di {product}.</translation>
+        <translation>Dopo l&apos;ordine, assegni agli utenti le nuove licenze di {product}.</translation>
     </message>
     <message>
         <source>{amount} becomes account credit and is used by later invoices.</source>
-        <translation>{amount} viene accreditato sull'account e usato per le fatture successive.</translation>
+        <translation>{amount} viene accreditato sull&apos;account e usato per le fatture successive.</translation>
     </message>
     <message>
         <source>The order is invoiced, payable within {days} days.</source>
-        <translation>L'ordine viene fatturato, con pagamento entro {days} giorni.</translation>
+        <translation>L&apos;ordine viene fatturato, con pagamento entro {days} giorni.</translation>
     </message>
     <message>
         <source>The purchase order {po} expired on {expiry}.</source>
-        <translation>L'ordine d'acquisto {po} è scaduto il {expiry}.</translation>
+        <translation>L&apos;ordine d&apos;acquisto {po} è scaduto il {expiry}.</translation>
     </message>
     <message>
         <source>The cart is empty: there is nothing to order.</source>
-        <translation>Il carrello è vuoto: non c'è nulla da ordinare.</translation>
+        <translation>Il carrello è vuoto: non c&apos;è nulla da ordinare.</translation>
     </message>
     <message>
         <source>The order token must be 1 to {max} characters long.</source>
-        <extracomment>a subscription&apos;s columns checkout writes (the SET clause comes from the values)</extracomment>
-        <translation>Il token dell'ordine deve avere da 1 a {max} caratteri.</translation>
+        <extracomment>the SET clause comes from the values given (always the same columns)</extracomment>
+        <translation>Il token dell&apos;ordine deve avere da 1 a {max} caratteri.</translation>
     </message>
     <message>
         <source>Payment method</source>
@@ -5021,7 +5255,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The order</source>
-        <translation>l'ordine</translation>
+        <translation>l&apos;ordine</translation>
     </message>
     <message>
         <source>This order token was already used for another order.</source>
@@ -5033,7 +5267,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The clock can only move forward: {date} is before the current date {today}.</source>
-        <translation>L'orologio può solo andare avanti: {date} è precedente alla data attuale {today}.</translation>
+        <translation>L&apos;orologio può solo andare avanti: {date} è precedente alla data attuale {today}.</translation>
     </message>
     <message>
         <source>Invoice</source>
@@ -5053,7 +5287,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <message>
         <source>The export could not be written to {path}: {reason}</source>
         <extracomment>identifies the JSON document&apos;s layout The CSV files of an export, in the order they are written, and their columns.</extracomment>
-        <translation>Impossibile scrivere l'esportazione in {path}: {reason}</translation>
+        <translation>Impossibile scrivere l&apos;esportazione in {path}: {reason}</translation>
     </message>
     <message>
         <source>Enter the {what}.</source>
@@ -5098,11 +5332,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <message>
         <source>{value} is not a contact id.</source>
         <extracomment>Subscriptions whose seats can be assigned (a trial counts as live). contact ids holding a seat after the call, in assignment order contacts whose seat was added (assign) or removed (unassign) by this call contacts asked for that were already in the wanted state (no-op)</extracomment>
-        <translation>{value} non è l'ID di un contatto.</translation>
+        <translation>{value} non è l&apos;ID di un contatto.</translation>
     </message>
     <message>
         <source>{contact} is a contact of another account and cannot hold a licence of account {account}.</source>
-        <translation>{contact} è un contatto di un altro account e non può avere una licenza dell'account {account}.</translation>
+        <translation>{contact} è un contatto di un altro account e non può avere una licenza dell&apos;account {account}.</translation>
     </message>
     <message>
         <source>Licences of {product} cannot be assigned: the subscription is {status}.</source>
@@ -5131,7 +5365,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Another operator already uses the email {email}.</source>
-        <translation>Un altro operatore usa già l'email {email}.</translation>
+        <translation>Un altro operatore usa già l&apos;email {email}.</translation>
     </message>
     <message>
         <source>Email</source>
@@ -5140,11 +5374,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <message>
         <source>Enter the name of the account holder.</source>
         <extracomment>e.g. &quot;Visa •••• 4242&quot;, &quot;Bank account •••• 3000&quot; a card whose expiry month is before today&apos;s month net days of a corporate account&apos;s invoices (the default when none is recorded); None for a self-service account amount due on open invoices (&quot;Pay balance&quot; pays it) and account credit what &quot;Pay balance&quot; charges: the default card or bank account (&quot;Visa •••• 4242&quot;), None when the payment is recorded as a bank transfer that default card has expired: &quot;Pay balance&quot; would be refused until it is replaced the operator may change payment methods, autopay and record payments here (SPEC §6) the account&apos;s version, for ``expected_version`` of the writes False when autopay already had the requested value (nothing written) the invoice is fully paid after this payment the part of the amount above the balance, now account credit outstanding balance and account credit after the payment</extracomment>
-        <translation>Inserisca il nome dell'intestatario del conto.</translation>
+        <translation>Inserisca il nome dell&apos;intestatario del conto.</translation>
     </message>
     <message>
         <source>The holder name is longer than {max} characters.</source>
-        <translation>Il nome dell'intestatario supera i {max} caratteri.</translation>
+        <translation>Il nome dell&apos;intestatario supera i {max} caratteri.</translation>
     </message>
     <message>
         <source>The card {method} expired in {month:02d}/{year}; add a new card.</source>
@@ -5156,19 +5390,19 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>An address field is longer than {max} characters.</source>
-        <translation>Un campo dell'indirizzo supera i {max} caratteri.</translation>
+        <translation>Un campo dell&apos;indirizzo supera i {max} caratteri.</translation>
     </message>
     <message>
         <source>{method} is the only payment method of account {account}, which pays its subscriptions automatically. Add another payment method or turn autopay off first.</source>
-        <translation>{method} è l'unico metodo di pagamento dell'account {account}, che paga le sottoscrizioni automaticamente. Aggiunga prima un altro metodo di pagamento o disattivi il pagamento automatico.</translation>
+        <translation>{method} è l&apos;unico metodo di pagamento dell&apos;account {account}, che paga le sottoscrizioni automaticamente. Aggiunga prima un altro metodo di pagamento o disattivi il pagamento automatico.</translation>
     </message>
     <message>
         <source>Corporate account {account} pays by invoice on its payment terms; autopay cannot be turned on.</source>
-        <translation>L'account Corporate {account} paga su fattura secondo i suoi termini di pagamento; il pagamento automatico non può essere attivato.</translation>
+        <translation>L&apos;account Corporate {account} paga su fattura secondo i suoi termini di pagamento; il pagamento automatico non può essere attivato.</translation>
     </message>
     <message>
         <source>Add a card or bank account to account {account} before turning autopay on.</source>
-        <translation>Aggiunga una carta o un conto bancario all'account {account} prima di attivare il pagamento automatico.</translation>
+        <translation>Aggiunga una carta o un conto bancario all&apos;account {account} prima di attivare il pagamento automatico.</translation>
     </message>
     <message>
         <source>The payment reference is longer than {max} characters.</source>
@@ -5176,11 +5410,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Account {account} has nothing to pay.</source>
-        <translation>L'account {account} non ha nulla da pagare.</translation>
+        <translation>L&apos;account {account} non ha nulla da pagare.</translation>
     </message>
     <message>
         <source>Account {account} is billed in {currency}; a payment in {other} cannot be recorded.</source>
-        <translation>L'account {account} è fatturato in {currency}; non è possibile registrare un pagamento in {other}.</translation>
+        <translation>L&apos;account {account} è fatturato in {currency}; non è possibile registrare un pagamento in {other}.</translation>
     </message>
     <message>
         <source>A payment must be more than zero.</source>
@@ -5210,7 +5444,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The sender address {address} is not a valid email address.</source>
-        <translation>L'indirizzo del mittente {address} non è un indirizzo email valido.</translation>
+        <translation>L&apos;indirizzo del mittente {address} non è un indirizzo email valido.</translation>
     </message>
     <message>
         <source>A password needs a user name.</source>
@@ -5231,11 +5465,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The server refused the sender address {address} ({reply}).</source>
-        <translation>Il server ha rifiutato l'indirizzo del mittente {address} ({reply}).</translation>
+        <translation>Il server ha rifiutato l&apos;indirizzo del mittente {address} ({reply}).</translation>
     </message>
     <message>
         <source>The server {server} does not support the chosen connection security or login ({detail}).</source>
-        <translation>Il server {server} non supporta la sicurezza della connessione o l'accesso scelti ({detail}).</translation>
+        <translation>Il server {server} non supporta la sicurezza della connessione o l&apos;accesso scelti ({detail}).</translation>
     </message>
     <message>
         <source>The server {server} closed the connection ({detail}).</source>
@@ -5275,7 +5509,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>{address} is not a valid email address for the test email.</source>
-        <translation>{address} non è un indirizzo email valido per l'email di prova.</translation>
+        <translation>{address} non è un indirizzo email valido per l&apos;email di prova.</translation>
     </message>
     <message>
         <source>The free trial of {product} has ended. Subscribe now to buy a plan.</source>
@@ -5290,7 +5524,6 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <name>SettingsDialog</name>
     <message>
         <source>&amp;System</source>
-        <extracomment>Each language by its own name (never translated: a reader looks for their own).</extracomment>
         <translation>&amp;Sistema</translation>
     </message>
     <message>
@@ -5303,7 +5536,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The look and colours of your desktop.</source>
-        <translation>L'aspetto e i colori del desktop.</translation>
+        <translation>L&apos;aspetto e i colori del desktop.</translation>
     </message>
     <message>
         <source>Dark text on light backgrounds.</source>
@@ -5349,13 +5582,13 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <source>This is a test email from Billing Desktop.
 
 It arrived, so the mail server settings work: emails to customers will be sent through {server}.</source>
-        <translation>Questa è un'email di prova inviata da Billing Desktop.
+        <translation>Questa è un&apos;email di prova inviata da Billing Desktop.
 
 Se è arrivata, le impostazioni del server di posta funzionano: le email ai clienti verranno inviate tramite {server}.</translation>
     </message>
     <message>
         <source>Sending the test email…</source>
-        <translation>Invio dell'email di prova…</translation>
+        <translation>Invio dell&apos;email di prova…</translation>
     </message>
     <message>
         <source>Test email</source>
@@ -5363,11 +5596,11 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>Sending a test email to {address}…</source>
-        <translation>Invio di un'email di prova a {address}…</translation>
+        <translation>Invio di un&apos;email di prova a {address}…</translation>
     </message>
     <message>
         <source>The test email was sent to {address}. Check that it arrived.</source>
-        <translation>L'email di prova è stata inviata a {address}. Verifichi che sia arrivata.</translation>
+        <translation>L&apos;email di prova è stata inviata a {address}. Verifichi che sia arrivata.</translation>
     </message>
     <message>
         <source>The test was cancelled.</source>
@@ -5375,7 +5608,7 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>Correct the settings above, then send the test again.</source>
-        <translation>Corregga le impostazioni qui sopra, quindi invii di nuovo l'email di prova.</translation>
+        <translation>Corregga le impostazioni qui sopra, quindi invii di nuovo l&apos;email di prova.</translation>
     </message>
     <message>
         <source>Mail server (SMTP)</source>
@@ -5420,7 +5653,7 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>empty if the server needs no login</source>
-        <translation>vuoto se il server non richiede l'accesso</translation>
+        <translation>vuoto se il server non richiede l&apos;accesso</translation>
     </message>
     <message>
         <source>Your role cannot change the mail server; ask an administrator.</source>
@@ -5440,7 +5673,7 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>Send one email with the settings above, saved or not</source>
-        <translation>Invia un'email con le impostazioni qui sopra, salvate o meno</translation>
+        <translation>Invia un&apos;email con le impostazioni qui sopra, salvate o meno</translation>
     </message>
 </context>
 <context>
@@ -5462,11 +5695,11 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>Cancelled during the year, the whole year is billed (it was invoiced at its start) and it stays active until {date}.</source>
-        <translation>Annullato nel corso dell'anno, viene fatturato l'intero anno (fatturato all'inizio) e resta attivo fino al {date}.</translation>
+        <translation>Annullato nel corso dell&apos;anno, viene fatturato l&apos;intero anno (fatturato all&apos;inizio) e resta attivo fino al {date}.</translation>
     </message>
     <message>
         <source>Cancelled mid-month, the whole month is billed (it was invoiced at its start) and it stays active until the end of the month, {date}.</source>
-        <translation>Annullato a metà mese, viene fatturato l'intero mese (fatturato all'inizio) e resta attivo fino alla fine del mese, il {date}.</translation>
+        <translation>Annullato a metà mese, viene fatturato l&apos;intero mese (fatturato all&apos;inizio) e resta attivo fino alla fine del mese, il {date}.</translation>
     </message>
     <message numerus="yes">
         <source>%n month(s)</source>
@@ -5541,7 +5774,7 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>Account credit used:</source>
-        <translation>Credito dell'account utilizzato:</translation>
+        <translation>Credito dell&apos;account utilizzato:</translation>
     </message>
     <message>
         <source>Due now:</source>
@@ -5563,8 +5796,53 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
 <context>
     <name>SubscriptionCardWidget</name>
     <message>
+        <source>&amp;Edit subscription</source>
+        <extracomment>Narrowest a card may get; the grid shows as many columns as fit (at most 3). The card actions, in menu order, and the :class:`SubscriptionsTab` method opening each one&apos;s flow.</extracomment>
+        <translation>&amp;Modifica sottoscrizione</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel subscription</source>
+        <translation>&amp;Annulla sottoscrizione</translation>
+    </message>
+    <message>
+        <source>&amp;Reactivate</source>
+        <translation>&amp;Riattiva</translation>
+    </message>
+    <message>
+        <source>&amp;Subscribe now</source>
+        <translation>&amp;Abbonati ora</translation>
+    </message>
+    <message>
+        <source>Trial</source>
+        <translation>Prova</translation>
+    </message>
+    <message>
+        <source>Trial ended</source>
+        <translation>Prova terminata</translation>
+    </message>
+    <message>
+        <source>Active</source>
+        <translation>Attivo</translation>
+    </message>
+    <message>
+        <source>Cancellation pending</source>
+        <translation>Annullamento in sospeso</translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>Annullato</translation>
+    </message>
+    <message>
+        <source>Monthly</source>
+        <translation>Mensile</translation>
+    </message>
+    <message>
+        <source>Annually</source>
+        <translation>Annuale</translation>
+    </message>
+    <message>
         <source>Expires on {date}</source>
-        <extracomment>Narrowest a card may get; the grid shows as many columns as fit (at most 3). The card actions, in menu order, and the :class:`SubscriptionsTab` method opening each one&apos;s flow. Badge colours (background, text, border): dark text on a light tint, readable in light and dark themes (contrast above 7:1); the word carries the meaning. Product icon colours per catalog family (decorative: the name is written next to it). Note styles: (text, background); ``None`` keeps the palette&apos;s.</extracomment>
+        <extracomment>Badge colours (background, text, border): dark text on a light tint, readable in light and dark themes (contrast above 7:1); the word carries the meaning. Product icon colours per catalog family (decorative: the name is written next to it). Note styles: (text, background); ``None`` keeps the palette&apos;s.</extracomment>
         <translation>Scade il {date}</translation>
     </message>
     <message>
@@ -5705,8 +5983,8 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     <message numerus="yes">
         <source>%n verification attempt(s) in a row failed. This has been recorded in the account&apos;s activity. Do not go on: ask the billing admin to call back.</source>
         <translation>
-            <numerusform>%n tentativo di verifica non riuscito. L'evento è stato registrato nell'attività dell'account. Non proceda: chieda all'amministratore fatturazione di richiamare.</numerusform>
-            <numerusform>%n tentativi di verifica consecutivi non riusciti. L'evento è stato registrato nell'attività dell'account. Non proceda: chieda all'amministratore fatturazione di richiamare.</numerusform>
+            <numerusform>%n tentativo di verifica non riuscito. L&apos;evento è stato registrato nell&apos;attività dell&apos;account. Non proceda: chieda all&apos;amministratore fatturazione di richiamare.</numerusform>
+            <numerusform>%n tentativi di verifica consecutivi non riusciti. L&apos;evento è stato registrato nell&apos;attività dell&apos;account. Non proceda: chieda all&apos;amministratore fatturazione di richiamare.</numerusform>
         </translation>
     </message>
     <message>
@@ -5715,11 +5993,11 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>The account ID does not match.</source>
-        <translation>L'ID account non corrisponde.</translation>
+        <translation>L&apos;ID account non corrisponde.</translation>
     </message>
     <message>
         <source>This is not the email of a billing admin of the account.</source>
-        <translation>Questa non è l'email di un amministratore fatturazione dell'account.</translation>
+        <translation>Questa non è l&apos;email di un amministratore fatturazione dell&apos;account.</translation>
     </message>
     <message>
         <source>No card or bank account on file ends in these digits.</source>
@@ -5727,7 +6005,7 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>The billing address does not match the payment method&apos;s.</source>
-        <translation>L'indirizzo di fatturazione non corrisponde a quello del metodo di pagamento.</translation>
+        <translation>L&apos;indirizzo di fatturazione non corrisponde a quello del metodo di pagamento.</translation>
     </message>
     <message>
         <source>The postal code does not match the payment method&apos;s.</source>
@@ -5743,7 +6021,7 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>Ask the caller for these details and type what they say. They are compared with account {account}; only whether each one matched is recorded, never what was said.</source>
-        <translation>Chieda al chiamante questi dati e digiti ciò che riferisce. Vengono confrontati con l'account {account}; viene registrato solo se ciascun dato corrisponde, mai ciò che è stato detto.</translation>
+        <translation>Chieda al chiamante questi dati e digiti ciò che riferisce. Vengono confrontati con l&apos;account {account}; viene registrato solo se ciascun dato corrisponde, mai ciò che è stato detto.</translation>
     </message>
     <message>
         <source>&amp;Account ID:</source>
@@ -5751,7 +6029,7 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>Billing admin &amp;email:</source>
-        <translation>&amp;Email dell'amministratore fatturazione:</translation>
+        <translation>&amp;Email dell&apos;amministratore fatturazione:</translation>
     </message>
     <message>
         <source>&amp;Last four digits of the payment method:</source>
@@ -5763,7 +6041,7 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>&amp;Postal code of the billing address:</source>
-        <translation>&amp;CAP dell'indirizzo di fatturazione:</translation>
+        <translation>&amp;CAP dell&apos;indirizzo di fatturazione:</translation>
     </message>
     <message>
         <source>e.g. A-100001</source>
@@ -5787,7 +6065,7 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>Billing Desktop keeps customer accounts, their subscriptions, licences and invoices. This database is new and has no accounts yet: explore the application with sample customers first, or start working right away.</source>
-        <translation>Billing Desktop gestisce gli account dei clienti, con le relative sottoscrizioni, licenze e fatture. Questo database è nuovo e non contiene ancora account: esplori prima l'applicazione con clienti di esempio, oppure inizi subito a lavorare.</translation>
+        <translation>Billing Desktop gestisce gli account dei clienti, con le relative sottoscrizioni, licenze e fatture. Questo database è nuovo e non contiene ancora account: esplori prima l&apos;applicazione con clienti di esempio, oppure inizi subito a lavorare.</translation>
     </message>
     <message>
         <source>Database: {path}</source>
@@ -5807,18 +6085,7 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
     <message>
         <source>Go to the accounts list and start working in this database.</source>
-        <translation>Apre l'elenco degli account per iniziare a lavorare in questo database.</translation>
-    </message>
-</context>
-<context>
-    <name>self.model</name>
-    <message numerus="yes">
-        <source>%n of {licences} free</source>
-        <extracomment>Emitted after changes were written (some may have been, even if others failed).</extracomment>
-        <translation>
-            <numerusform>%n libera su {licences}</numerusform>
-            <numerusform>%n libere su {licences}</numerusform>
-        </translation>
+        <translation>Apre l&apos;elenco degli account per iniziare a lavorare in questo database.</translation>
     </message>
 </context>
 </TS>

@@ -2,41 +2,6 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="nl">
 <context>
-    <name></name>
-    <message>
-        <source>CrashDialog</source>
-        <comment>Unexpected error</comment>
-        <extracomment>After the window is shown: open the log file, then warm up the write path.</extracomment>
-        <translation>Onverwachte fout</translation>
-    </message>
-    <message>
-        <source>CrashDialog</source>
-        <comment>Billing Desktop ran into an unexpected error.</comment>
-        <translation>Er is een onverwachte fout opgetreden in Billing Desktop.</translation>
-    </message>
-    <message numerus="yes">
-        <source>CrashDialog</source>
-        <comment>The details were written to {path}. Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</comment>
-        <translation>
-            <numerusform>De details zijn naar het logbestand geschreven. Er is niets half opgeslagen: elke wijziging wordt helemaal of helemaal niet doorgevoerd. U kunt verder werken, of afsluiten en opnieuw starten.</numerusform>
-            <numerusform>De details zijn naar het logbestand geschreven. Er is niets half opgeslagen: elke wijziging wordt helemaal of helemaal niet doorgevoerd. U kunt verder werken, of afsluiten en opnieuw starten.</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>CrashDialog</source>
-        <comment>Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</comment>
-        <translation>
-            <numerusform>Er is niets half opgeslagen: elke wijziging wordt helemaal of helemaal niet doorgevoerd. U kunt verder werken, of afsluiten en opnieuw starten.</numerusform>
-            <numerusform>Er is niets half opgeslagen: elke wijziging wordt helemaal of helemaal niet doorgevoerd. U kunt verder werken, of afsluiten en opnieuw starten.</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>CrashDialog</source>
-        <comment>Quit</comment>
-        <translation>Afsluiten</translation>
-    </message>
-</context>
-<context>
     <name>AccountPage</name>
     <message>
         <source>Overview</source>
@@ -776,8 +741,16 @@
 <context>
     <name>AssistedCancellation</name>
     <message>
-        <source>Month to month, billed monthly</source>
+        <source>Done</source>
         <extracomment>Larger than the shared minimum: the checklist and the &quot;still billed&quot; page of one product fit without scrolling at 100 % and 150 %. The verification fields in the order the article lists them (the service&apos;s codes).</extracomment>
+        <translation>Voldaan</translation>
+    </message>
+    <message>
+        <source>Not yet</source>
+        <translation>Nog niet</translation>
+    </message>
+    <message>
+        <source>Month to month, billed monthly</source>
         <translation>Maandelijks opzegbaar, maandelijks gefactureerd</translation>
     </message>
     <message>
@@ -1252,13 +1225,154 @@
 <context>
     <name>CheckoutWizard</name>
     <message>
+        <source>Monthly</source>
+        <extracomment>error codes that block the whole change (shown on the Plan page with the way out) error codes about the tier choice (shown under the tiers) error codes about the licence count (shown under the spin box)</extracomment>
+        <translation>Maandelijks</translation>
+    </message>
+    <message>
+        <source>Annual</source>
+        <translation>Jaarlijks</translation>
+    </message>
+    <message>
+        <source>billed monthly</source>
+        <extracomment>how a line is billed, as a whole phrase (never a lower-cased frequency word)</extracomment>
+        <translation>maandelijks gefactureerd</translation>
+    </message>
+    <message>
+        <source>billed annually</source>
+        <translation>jaarlijks gefactureerd</translation>
+    </message>
+    <message>
+        <source>{price} per licence per month</source>
+        <extracomment>&quot;per licence per month|year&quot; for the price of a tier or an add-on</extracomment>
+        <translation>{price} per licentie per maand</translation>
+    </message>
+    <message>
+        <source>{price} per licence per year</source>
+        <translation>{price} per licentie per jaar</translation>
+    </message>
+    <message>
+        <source>{price} per month</source>
+        <translation>{price} per maand</translation>
+    </message>
+    <message>
+        <source>{price} per year</source>
+        <translation>{price} per jaar</translation>
+    </message>
+    <message>
         <source>Checkout — {company} ({account})</source>
-        <extracomment>error codes that block the whole change (shown on the Plan page with the way out) error codes about the tier choice (shown under the tiers) error codes about the licence count (shown under the spin box) how a line is billed, as a whole phrase (never a lower-cased frequency word) &quot;per licence per month|year&quot; for the price of a tier or an add-on a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) the Plan page; ``None`` when the wizard was opened from the cart</extracomment>
+        <extracomment>a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) the Plan page; ``None`` when the wizard was opened from the cart</extracomment>
         <translation>Afrekenen — {company} ({account})</translation>
     </message>
     <message>
         <source>&amp;Close</source>
         <translation>&amp;Sluiten</translation>
+    </message>
+    <message>
+        <source>subscribe to {plan}</source>
+        <translation>nieuw abonnement op {plan}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n licence(s) (was {old})</source>
+        <translation>
+            <numerusform>%n licentie (was {old})</numerusform>
+            <numerusform>%n licenties (was {old})</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n licence(s)</source>
+        <translation>
+            <numerusform>%n licentie</numerusform>
+            <numerusform>%n licenties</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>{product}: {plan}, {licences}, {billing}</source>
+        <translation>{product}: {plan}, {licences}, {billing}</translation>
+    </message>
+    <message>
+        <source>{line}; adds {addons}</source>
+        <translation>{line}; voegt {addons} toe</translation>
+    </message>
+    <message>
+        <source>{product} {old} → {new}</source>
+        <translation>{product} {old} → {new}</translation>
+    </message>
+    <message>
+        <source>{product} {plan}</source>
+        <translation>{product} {plan}</translation>
+    </message>
+    <message>
+        <source>Product:</source>
+        <translation>Product:</translation>
+    </message>
+    <message>
+        <source>Billing period:</source>
+        <translation>Factuurperiode:</translation>
+    </message>
+    <message>
+        <source>{period} (starts today, {billing})</source>
+        <translation>{period} (vanaf vandaag, {billing})</translation>
+    </message>
+    <message>
+        <source>{new} (was {old})</source>
+        <translation>{new} (was {old})</translation>
+    </message>
+    <message>
+        <source>Licences:</source>
+        <translation>Licenties:</translation>
+    </message>
+    <message>
+        <source>Plan price:</source>
+        <translation>Planprijs:</translation>
+    </message>
+    <message>
+        <source>{description}:</source>
+        <translation>{description}:</translation>
+    </message>
+    <message>
+        <source>{quantity} × {price} = {amount}</source>
+        <translation>{quantity} × {price} = {amount}</translation>
+    </message>
+    <message>
+        <source>Proration credit:</source>
+        <translation>Tegoed naar rato:</translation>
+    </message>
+    <message>
+        <source>{amount} for {days} unused days ({period})</source>
+        <translation>{amount} voor {days} ongebruikte dagen ({period})</translation>
+    </message>
+    <message>
+        <source>Subtotal:</source>
+        <translation>Subtotaal:</translation>
+    </message>
+    <message>
+        <source>VAT:</source>
+        <translation>Btw:</translation>
+    </message>
+    <message>
+        <source>{amount} — reverse charge (VAT number {number})</source>
+        <translation>{amount} — btw verlegd (btw-nummer {number})</translation>
+    </message>
+    <message>
+        <source>VAT ({rate}):</source>
+        <translation>Btw ({rate}):</translation>
+    </message>
+    <message>
+        <source>Total:</source>
+        <translation>Totaal:</translation>
+    </message>
+    <message>
+        <source>Account credit applied:</source>
+        <translation>Verrekend accounttegoed:</translation>
+    </message>
+    <message>
+        <source>Total due now:</source>
+        <translation>Nu te betalen:</translation>
+    </message>
+    <message>
+        <source>Becomes account credit:</source>
+        <translation>Naar accounttegoed:</translation>
     </message>
 </context>
 <context>
@@ -1358,6 +1472,30 @@
     <message>
         <source>User</source>
         <translation>Gebruiker</translation>
+    </message>
+</context>
+<context>
+    <name>CrashDialog</name>
+    <message>
+        <source>Unexpected error</source>
+        <extracomment>After the window is shown: open the log file, then warm up the write path.</extracomment>
+        <translation>Onverwachte fout</translation>
+    </message>
+    <message>
+        <source>Billing Desktop ran into an unexpected error.</source>
+        <translation>Er is een onverwachte fout opgetreden in Billing Desktop.</translation>
+    </message>
+    <message>
+        <source>The details were written to {path}. Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</source>
+        <translation>De details zijn vastgelegd in {path}. Er is niets half opgeslagen: elke wijziging wordt volledig of helemaal niet doorgevoerd. U kunt verder werken, of afsluiten en opnieuw starten.</translation>
+    </message>
+    <message>
+        <source>Nothing was saved halfway: every change is all or nothing. You can keep working, or quit and start again.</source>
+        <translation>Er is niets half opgeslagen: elke wijziging wordt volledig of helemaal niet doorgevoerd. U kunt verder werken, of afsluiten en opnieuw starten.</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Afsluiten</translation>
     </message>
 </context>
 <context>
@@ -2189,8 +2327,51 @@ Account {account_number} · {company_name}
         <translation>Verzonden ({count})</translation>
     </message>
     <message>
+        <source>{status}: {error}</source>
+        <extracomment>After every reset: how many emails have each status (``{&quot;queued&quot;: n, …}``).</extracomment>
+        <translation>{status}: {error}</translation>
+    </message>
+    <message>
+        <source>Copy to {addresses}</source>
+        <translation>Kopie aan {addresses}</translation>
+    </message>
+    <message>
+        <source>{number} · {company}</source>
+        <translation>{number} · {company}</translation>
+    </message>
+    <message>
+        <source>Sent on {when}</source>
+        <translation>Verzonden op {when}</translation>
+    </message>
+    <message numerus="yes">
+        <source>Failed after %n attempt(s): {error}</source>
+        <translation>
+            <numerusform>Mislukt na %n poging: {error}</numerusform>
+            <numerusform>Mislukt na %n pogingen: {error}</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>no reason given</source>
+        <translation>geen reden opgegeven</translation>
+    </message>
+    <message>
+        <source>Next attempt: {when}</source>
+        <translation>Volgende poging: {when}</translation>
+    </message>
+    <message numerus="yes">
+        <source>Pending since {when}; %n earlier attempt(s) failed: {error}</source>
+        <translation>
+            <numerusform>Wachtend sinds {when}; %n eerdere poging mislukt: {error}</numerusform>
+            <numerusform>Wachtend sinds {when}; %n eerdere pogingen mislukt: {error}</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Pending since {when}</source>
+        <translation>Wachtend sinds {when}</translation>
+    </message>
+    <message>
         <source>A mail server is set up.</source>
-        <extracomment>After every reset: how many emails have each status (``{&quot;queued&quot;: n, …}``). the server-level problem (unreachable, login refused), in the service&apos;s words The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
+        <extracomment>the server-level problem (unreachable, login refused), in the service&apos;s words The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
         <translation>Er is een mailserver ingesteld.</translation>
     </message>
     <message>
@@ -2855,6 +3036,18 @@ Account {account_number} · {company_name}
         <source>Status</source>
         <translation>Status</translation>
     </message>
+    <message numerus="yes">
+        <source>{description} (+%n more)</source>
+        <comment>invoice lines</comment>
+        <translation>
+            <numerusform>{description} (+%n andere)</numerusform>
+            <numerusform>{description} (+%n andere)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Voided on {date}: {reason}</source>
+        <translation>Ongeldig gemaakt op {date}: {reason}</translation>
+    </message>
     <message>
         <source>Was due on {date}</source>
         <translation>Vervallen op {date}</translation>
@@ -3040,6 +3233,7 @@ Account {account_number} · {company_name}
     </message>
     <message numerus="yes">
         <source>%n of {licences} free</source>
+        <extracomment>Emitted after changes were written (some may have been, even if others failed).</extracomment>
         <translation>
             <numerusform>%n van {licences} vrij</numerusform>
             <numerusform>%n van {licences} vrij</numerusform>
@@ -3280,6 +3474,10 @@ Account {account_number} · {company_name}
         <translation>Taal, database, mailserver, thema en identiteit van de medewerker</translation>
     </message>
     <message>
+        <source>&amp;Language</source>
+        <translation>&amp;Taal</translation>
+    </message>
+    <message>
         <source>Show &amp;Navigation</source>
         <translation>&amp;Navigatie tonen</translation>
     </message>
@@ -3415,6 +3613,14 @@ Account {account_number} · {company_name}
         <translation>&amp;Valuta</translation>
     </message>
     <message>
+        <source>{language} ({code})</source>
+        <translation>{language} ({code})</translation>
+    </message>
+    <message>
+        <source>{country} ({code})</source>
+        <translation>{country} ({code})</translation>
+    </message>
+    <message>
         <source>Name</source>
         <translation>Naam</translation>
     </message>
@@ -3425,6 +3631,10 @@ Account {account_number} · {company_name}
     <message>
         <source>Roles</source>
         <translation>Rollen</translation>
+    </message>
+    <message>
+        <source>The billing contact may change plans and receives the invoices.</source>
+        <translation>De contactpersoon voor facturering mag plannen wijzigen en ontvangt de facturen.</translation>
     </message>
     <message>
         <source>Payment methods</source>
@@ -3751,6 +3961,18 @@ Account {account_number} · {company_name}
 <context>
     <name>PaymentMethodsModel</name>
     <message>
+        <source>{brand} •••• {last4}</source>
+        <translation>{brand} •••• {last4}</translation>
+    </message>
+    <message>
+        <source>Bank account ({country}) •••• {last4}</source>
+        <translation>Bankrekening ({country}) •••• {last4}</translation>
+    </message>
+    <message>
+        <source>Invoice (bank transfer)</source>
+        <translation>Factuur (bankoverschrijving)</translation>
+    </message>
+    <message>
         <source>Payment method</source>
         <extracomment>A value that sorts the column (ints and strings only).</extracomment>
         <translation>Betalingsmethode</translation>
@@ -3782,6 +4004,10 @@ Account {account_number} · {company_name}
     <message>
         <source>Expired</source>
         <translation>Verlopen</translation>
+    </message>
+    <message>
+        <source>Autopay and Pay balance charge the default method.</source>
+        <translation>Automatische betaling en Saldo betalen belasten de standaardmethode.</translation>
     </message>
 </context>
 <context>
@@ -4140,7 +4366,7 @@ Account {account_number} · {company_name}
     <name>Preferences</name>
     <message>
         <source>Enter a database file or a server URL.</source>
-        <extracomment>The languages the application ships (SPEC §7), in menu order. The themes offered (see :mod:`billing_desktop.ui.theme`). URL schemes of the database servers the application can use. what to store and pass on: the absolute file path, or the URL as typed for showing: the path, or the URL with its password hidden</extracomment>
+        <extracomment>The languages the application ships (SPEC §7), in menu order. Each language by its own name (never translated: a reader looks for their own). The themes offered (see :mod:`billing_desktop.ui.theme`). URL schemes of the database servers the application can use. what to store and pass on: the absolute file path, or the URL as typed for showing: the path, or the URL with its password hidden</extracomment>
         <translation>Voer een databasebestand of een server-URL in.</translation>
     </message>
     <message>
@@ -4206,6 +4432,14 @@ Account {account_number} · {company_name}
     <message>
         <source>Invoice {text}</source>
         <translation>Factuur {text}</translation>
+    </message>
+    <message>
+        <source>{account}  {company}</source>
+        <translation>{account}  {company}</translation>
+    </message>
+    <message>
+        <source>{account}, {company}, {match}</source>
+        <translation>{account}, {company}, {match}</translation>
     </message>
 </context>
 <context>
@@ -4691,7 +4925,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Subscription</source>
-        <extracomment>for an order: the order already placed with its key (account id, stored result), and the last order number of the pattern</extracomment>
+        <extracomment>for an order: the order already placed with its key (account id, stored result), and the last order number of the range</extracomment>
         <translation>Abonnement</translation>
     </message>
     <message>
@@ -4889,7 +5123,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>{frequency} is not a billing frequency.</source>
-        <extracomment>a subscription starts (trial, expired trial, new or bought again): no proration the add-ons billed until now and going on (not cancelled)</extracomment>
+        <extracomment>a subscription starts (trial, expired trial, new or bought again): no proration the add-ons billed until now and going on (not cancelled) added by the order: new ones, or cancelled ones again cancelled add-ons added again that are paid for the current period: credited for its unused days like the running ones (the new period bills them again); one not added again simply runs out at its ``ends_on``, neither credited nor billed</extracomment>
         <translation>{frequency} is geen factureringsfrequentie.</translation>
     </message>
     <message>
@@ -4963,7 +5197,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Enter a card or bank account: there is no valid payment method on file.</source>
-        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them</extracomment>
+        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
         <translation>Voer een kaart of bankrekening in: er is geen geldige betalingsmethode geregistreerd.</translation>
     </message>
     <message>
@@ -5008,7 +5242,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The order token must be 1 to {max} characters long.</source>
-        <extracomment>a subscription&apos;s columns checkout writes (the SET clause comes from the values)</extracomment>
+        <extracomment>the SET clause comes from the values given (always the same columns)</extracomment>
         <translation>Het ordertoken moet 1 tot {max} tekens lang zijn.</translation>
     </message>
     <message>
@@ -5290,7 +5524,6 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <name>SettingsDialog</name>
     <message>
         <source>&amp;System</source>
-        <extracomment>Each language by its own name (never translated: a reader looks for their own).</extracomment>
         <translation>&amp;Systeem</translation>
     </message>
     <message>
@@ -5563,8 +5796,53 @@ Deze is aangekomen, dus de instellingen van de mailserver werken: e-mails aan kl
 <context>
     <name>SubscriptionCardWidget</name>
     <message>
+        <source>&amp;Edit subscription</source>
+        <extracomment>Narrowest a card may get; the grid shows as many columns as fit (at most 3). The card actions, in menu order, and the :class:`SubscriptionsTab` method opening each one&apos;s flow.</extracomment>
+        <translation>Abonnement &amp;wijzigen</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel subscription</source>
+        <translation>Abonnement &amp;annuleren</translation>
+    </message>
+    <message>
+        <source>&amp;Reactivate</source>
+        <translation>&amp;Opnieuw activeren</translation>
+    </message>
+    <message>
+        <source>&amp;Subscribe now</source>
+        <translation>&amp;Nu abonneren</translation>
+    </message>
+    <message>
+        <source>Trial</source>
+        <translation>Proefperiode</translation>
+    </message>
+    <message>
+        <source>Trial ended</source>
+        <translation>Proefperiode beëindigd</translation>
+    </message>
+    <message>
+        <source>Active</source>
+        <translation>Actief</translation>
+    </message>
+    <message>
+        <source>Cancellation pending</source>
+        <translation>Annulering in behandeling</translation>
+    </message>
+    <message>
+        <source>Cancelled</source>
+        <translation>Geannuleerd</translation>
+    </message>
+    <message>
+        <source>Monthly</source>
+        <translation>Maandelijks</translation>
+    </message>
+    <message>
+        <source>Annually</source>
+        <translation>Jaarlijks</translation>
+    </message>
+    <message>
         <source>Expires on {date}</source>
-        <extracomment>Narrowest a card may get; the grid shows as many columns as fit (at most 3). The card actions, in menu order, and the :class:`SubscriptionsTab` method opening each one&apos;s flow. Badge colours (background, text, border): dark text on a light tint, readable in light and dark themes (contrast above 7:1); the word carries the meaning. Product icon colours per catalog family (decorative: the name is written next to it). Note styles: (text, background); ``None`` keeps the palette&apos;s.</extracomment>
+        <extracomment>Badge colours (background, text, border): dark text on a light tint, readable in light and dark themes (contrast above 7:1); the word carries the meaning. Product icon colours per catalog family (decorative: the name is written next to it). Note styles: (text, background); ``None`` keeps the palette&apos;s.</extracomment>
         <translation>Verloopt op {date}</translation>
     </message>
     <message>
@@ -5808,17 +6086,6 @@ Deze is aangekomen, dus de instellingen van de mailserver werken: e-mails aan kl
     <message>
         <source>Go to the accounts list and start working in this database.</source>
         <translation>Naar de accountlijst gaan en in deze database aan de slag gaan.</translation>
-    </message>
-</context>
-<context>
-    <name>self.model</name>
-    <message numerus="yes">
-        <source>%n of {licences} free</source>
-        <extracomment>Emitted after changes were written (some may have been, even if others failed).</extracomment>
-        <translation>
-            <numerusform>%n van {licences} vrij</numerusform>
-            <numerusform>%n van {licences} vrij</numerusform>
-        </translation>
     </message>
 </context>
 </TS>

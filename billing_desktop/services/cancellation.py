@@ -174,6 +174,7 @@ __all__ = [
     "assisted_preview",
     "cancel_online",
     "cancellation_preview",
+    "check_reason",
     "reactivate",
     "verify_caller",
 ]
@@ -544,7 +545,7 @@ def cancel_online(
         blocks_plan_change(
             _has_overdue_invoice(session, account, today), account.status == "expired"
         ).require()
-        code, text = _check_reason(reason, reason_text)
+        code, text = check_reason(reason, reason_text)
         preview = _preview(account, sub, today)
         before = audit.snapshot(sub, *_CANCEL_FIELDS)
         now = ctx.clock.now()
@@ -960,7 +961,7 @@ def assisted_cancel(
         authorize(ctx, Action.ASSISTED_CANCEL, account)
         if expected_version is not None and account.version != expected_version:
             raise ConflictError(account.account_number)
-        code, text = _check_reason(reason, reason_text)
+        code, text = check_reason(reason, reason_text)
         subs, addons = _selection(account, subscription_ids, addon_ids)
         checklist = _checklist(
             session,
@@ -1202,7 +1203,7 @@ def _outstanding(session: Session, account: Account) -> Money:
     return Money.from_minor(int(due or 0), account.currency)
 
 
-def _check_reason(reason: str, reason_text: str) -> tuple[str, str]:
+def check_reason(reason: str, reason_text: str) -> tuple[str, str]:
     """SPEC §3: "Cancellation asks for a reason (a short list plus free text)"."""
     code = (reason or "").strip()
     text = (reason_text or "").strip()

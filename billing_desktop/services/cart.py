@@ -12,7 +12,10 @@ merged per subscription so the order shows one line group per product:
   *subscribed* to: its changes are folded into one ``subscribe`` item whose
   unset fields (plan, licences, frequency) keep their current or default
   values;
-* a change back to the current value removes the pending change.
+* a change back to the current value removes the pending change;
+* an add-on that was cancelled (``subscription_addons.ends_on`` set; usable
+  until then) is no longer part of the subscription's configuration: it may
+  be added again, which clears its end.
 
 Every rule of the checkout (who may, lower tier, licence bounds, overdue
 invoice, corporate accounts) is checked here when an item is added and again
@@ -21,6 +24,11 @@ holds an order that the rules refuse when it is added.
 
 The button rule (SPEC §3): :func:`primary_action` reads **Checkout** while the
 cart is empty and **Add to cart** once it holds items.
+
+Cart and checkout read an account through :class:`OrderData` (a few Core
+selects into plain records named like the ORM models' attributes) and write
+with Core statements, so one order is one short transaction without a unit of
+work (see :mod:`billing_desktop.services.checkout`).
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
 from billing_desktop.services.base import billing_contact, requesting_contact
+from billing_desktop.services.billing_lines import unit_price
 from billing_desktop.services.catalog import shipped_catalog
 from billing_desktop.services.errors import (
     ConflictError,
@@ -561,15 +570,19 @@ _OVERDUE = select(_overdue(Invoice, bindparam("account_id")))
 def _account_select(by_number: bool, order: bool) -> Select[Any]:
     """The account with its representative's name and whether it has an overdue invoice;
     for an order also the order already placed with ``:order_key`` (its account and result)
-    and the last order number like ``:order_pattern``."""
+    and the last order number from ``:order_from`` up to ``:order_to``."""
     columns: list[Any] = [*_ACCOUNT_COLUMNS, _overdue(_t(Invoice).c, _ACCOUNTS.c.id)]
     source = _ACCOUNTS.outerjoin(_OPERATORS, _OPERATORS.c.id == _ACCOUNTS.c.representative_id)
     if order:
         columns += [
             _REPLAYED.c.account_id,
             _REPLAYED.c.summary,
+            # a range, not LIKE: SQLite prepares a LIKE on a parameter anew at every run
             select(func.max(_LAST_ORDER.c.number))
-            .where(_LAST_ORDER.c.number.like(bindparam("order_pattern")))
+            .where(
+                _LAST_ORDER.c.number >= bindparam("order_from"),
+                _LAST_ORDER.c.number < bindparam("order_to"),
+            )
             .scalar_subquery(),
         ]
         source = source.outerjoin(_REPLAYED, _REPLAYED.c.idempotency_key == bindparam("order_key"))
@@ -665,7 +678,8 @@ class OrderData:
 
     ``conn`` is the connection of the use case's transaction; ``today`` the date whose
     overdue invoices block changes. ``order_key`` (placing an order) also reads the
-    order already placed with that key and the last order number like ``order_pattern``.
+    order already placed with that key and the greatest order number in the range
+    ``order_numbers`` (from, up to).
     """
 
     def __init__(
@@ -675,19 +689,21 @@ class OrderData:
         today: date,
         *,
         order_key: str | None = None,
-        order_pattern: str = "",
+        order_numbers: tuple[str, str] = ("", ""),
     ) -> None:
         self.conn = conn
         by_number, order = isinstance(account_id, str), order_key is not None
         params = {"key": account_id, "today": today}
         if order:
-            params.update(order_key=order_key, order_pattern=order_pattern)
+            params.update(
+                order_key=order_key, order_from=order_numbers[0], order_to=order_numbers[1]
+            )
         row = _ACCOUNT_SELECTS[by_number, order].first(conn, params)
         if row is None:
             raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Account"), account_id)
         values = list(row)
         #: for an order: the order already placed with its key (account id, stored result),
-        #: and the last order number of the pattern
+        #: and the last order number of the range
         self.replayed: tuple[int, str] | None = None
         self.last_order_number: str | None = None
         if order:
@@ -1263,9 +1279,9 @@ def check_order(
         check_licence_count(target.licences, target.assigned, target.plan.max_licences).require()
         try:
             item = catalog.product(target.product.code)
-            item.plan(target.plan.code).unit_price(account.currency, target.frequency)
+            unit_price(item.plan(target.plan.code), account.currency, target.frequency)
             for addon in target.addons:
-                item.addon(addon.code).unit_price(account.currency, target.frequency)
+                unit_price(item.addon(addon.code), account.currency, target.frequency)
         except KeyError:
             raise PolicyViolation(
                 "not_sold_in_currency",

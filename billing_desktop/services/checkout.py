@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, update
@@ -377,12 +378,16 @@ def _zero_vat(account: AccountRow) -> VatTreatment:
     return VatTreatment(account.country, Decimal(0), False, None)
 
 
+#: ``next_period`` (a pure function of its arguments; its periods are immutable)
+_next_period = lru_cache(maxsize=64)(next_period)
+
+
 def _price(target: Target, account: AccountRow, today: date) -> ItemPreview:
     """Price one target: full new period from today, minus credit for unused days."""
     product = shipped_catalog().product(target.product.code)
     currency = account.currency
     frequency = Frequency(target.frequency)
-    period = next_period(today, frequency)
+    period = _next_period(today, frequency)
     plan = product.plan(target.plan.code)
     addons = [product.addon(a.code) for a in target.addons]
     bill = period_bill(
@@ -704,14 +709,16 @@ def preview(
 
 # --------------------------------------------------------------------------- placing
 #
-# ``place_order`` reads the account with :class:`OrderData` (a few Core
-# selects), checks and prices the order with the same functions as
-# :func:`preview`, and writes every row with Core statements built once (their
-# compiled forms are cached): no unit of work, no ORM objects. The rows are
-# those the ORM wrote before, column for column (``tests/services/
-# test_order_rows.py``), including the ``version`` columns: a row's version
-# moves by one per flush that changed it (the account's up to four times per
-# order, see :class:`_FlushedVersion`).
+# ``place_order`` reads the account with :class:`OrderData` (five selects),
+# checks and prices the order with the same functions as :func:`preview`, and
+# writes every row with Core statements built and compiled once
+# (:class:`~billing_desktop.store.bulk.Prepared`: on SQLite run straight on the
+# driver, elsewhere through ``Connection.execute``), one statement per table
+# (lines and audit entries as one ``executemany``): no unit of work, no ORM
+# objects. The rows are those the ORM wrote before, column for column
+# (``tests/services/test_order_rows.py``), including the ``version`` columns: a
+# row's version moves by one per flush that changed it (the account's up to
+# four times per order, see :class:`_FlushedVersion`).
 
 _ORDERS, _INVOICES, _LINES = Order.__table__, Invoice.__table__, InvoiceLine.__table__
 _SUBS, _SUB_ADDONS = Subscription.__table__, SubscriptionAddon.__table__
@@ -765,8 +772,10 @@ def _order_prefix(today: date) -> str:
     return f"ORD-{today.year}-"
 
 
-def _order_pattern(today: date) -> str:
-    return f"{_order_prefix(today)}%"
+def _order_numbers(today: date) -> tuple[str, str]:
+    """The range holding the year's order numbers (``ORD-2026-`` up to ``ORD-2026.``)."""
+    prefix = _order_prefix(today)
+    return prefix, f"{prefix[:-1]}."
 
 
 def _next_order_number(data: OrderData, today: date) -> str:
@@ -1039,7 +1048,7 @@ def _place(
     on_behalf_of_customer: bool,
 ) -> OrderResult:
     today, now = ctx.clock.today(), ctx.clock.now()
-    data = OrderData(conn, account_id, today, order_key=key, order_pattern=_order_pattern(today))
+    data = OrderData(conn, account_id, today, order_key=key, order_numbers=_order_numbers(today))
     account = data.account
     authorize(ctx, Action.CHECKOUT, account)  # type: ignore[arg-type]
     replay = _replay(data)
@@ -1103,14 +1112,13 @@ def _place(
     # -- payment method and VAT number
     if new_method is not None:
         if new_method["is_default"]:
-            others = [m for m in account.payment_methods if m.is_default]
-            if others:
-                _checked(_NOT_DEFAULT.many(conn, [
-                    {"b_id": m.id, "b_version": m.version, "version": m.version + 1}
-                    for m in others
-                ]), len(others))  # fmt: skip
-            for other in others:
-                other.is_default, other.version = False, other.version + 1
+            for other in account.payment_methods:
+                if other.is_default:  # one row at a time: a checked version each
+                    _checked(_NOT_DEFAULT.run(conn, {
+                        "b_id": other.id, "b_version": other.version,
+                        "version": other.version + 1,
+                    }))  # fmt: skip
+                    other.is_default, other.version = False, other.version + 1
         elif not had_usable:
             new_method["is_default"] = True
         method = PaymentMethodRow(

@@ -143,6 +143,7 @@ from billing_desktop.services.mail import (
     EmailKind,
     PlainRenderer,
     _Missing,
+    fill,
     plain_value,
     queue_email,
     template_for,
@@ -1618,9 +1619,15 @@ class _BulkChunk:
             for start, end in self._termination(sub)
         )
         # cancelled add-ons whose end has come are not billed any more: they end now
-        ending = [i for i, (_id, ends) in enumerate(sub.addon_rows) if _addon_ended(ends, period)]
-        codes = [c for i, c in enumerate(sub.addon_codes) if i not in ending]
-        ended = {"addons_ended": sorted(sub.addon_codes[i] for i in ending)} if ending else {}
+        ending = [
+            i for i, (_id, ends) in enumerate(sub.addon_rows)
+            if ends is not None and _addon_ended(ends, period)
+        ] if sub.addon_rows else ()  # fmt: skip
+        codes = sub.addon_codes
+        ended = {}
+        if ending:
+            codes = [c for i, c in enumerate(codes) if i not in ending]
+            ended = {"addons_ended": sorted(sub.addon_codes[i] for i in ending)}
         if billed:
             sub.period_start, sub.period_end = period.start, period.end
             self._changed(sub)
@@ -2083,19 +2090,17 @@ _PLAIN = PlainRenderer()
 def _render_plain(kind: EmailKind, values: dict[str, Any]) -> tuple[str, str]:
     """``PlainRenderer().email(kind, language, values)`` (no ``summary``): the same text.
 
-    The steps of ``PlainRenderer.email`` with mail's own helpers, but the
-    placeholders filled by ``str.format_map`` (C) instead of ``mail.fill``'s
-    ``string.Formatter`` (Python), which is most of a run's time spent on
-    emails; the same fallback for a template that cannot be filled. The
-    per-event path renders through ``queue_email``; the test comparing both
-    paths row for row covers the email texts.
+    The steps of ``PlainRenderer.email`` with mail's own helpers, the values'
+    texts remembered (they repeat). The per-event path renders through
+    ``queue_email``; the test comparing both paths row for row covers the
+    email texts.
     """
     subject, body = template_for(kind, values)
     texts = _Missing({
         key: value if type(value) is str else _plain_text(value)
         for key, value in template_values(values).items()
     })  # fmt: skip
-    return _fill(subject, texts).strip(), tidy(_fill(body + SIGNATURE, texts))
+    return fill(subject, texts).strip(), tidy(fill(body + SIGNATURE, texts))
 
 
 def _plain_text(value: Any) -> str:
@@ -2110,15 +2115,6 @@ def _plain_text(value: Any) -> str:
 
 
 _plain_remembered = lru_cache(maxsize=8192)(plain_value)
-
-
-def _fill(template: str, texts: dict[str, str]) -> str:
-    """``mail.fill`` (``texts`` already a ``_Missing``)."""
-    try:
-        return template.format_map(texts)
-    except (ValueError, IndexError, KeyError, AttributeError):
-        mail_log.warning("cannot fill email template %r", template)
-        return template
 
 
 #: ``audit.record``'s JSON

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, DateTime, Table, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import NullType
 
 
 def _datetime_text(value: datetime) -> str:
@@ -98,20 +99,28 @@ class _Form:
             defaults[column.key] = default.arg
         given = set(keys or ())
         self.sql = compiled.string
-        #: per positional parameter: (True, key) from the values, or (False, constant)
-        self.slots = tuple(
-            (True, name) if name in given
-            else (False, _bind_value(defaults[name] if name in defaults
-                                     else compiled.binds[name].effective_value))
-            for name in compiled.positiontup or ()
-        )  # fmt: skip
+        #: per positional parameter: (key of the values, None, converter) or a constant
+        #: (None, value, None); only dates (or untyped values) need converting
+        slots = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            if name in given:
+                dated = isinstance(bind.type, Date | DateTime | NullType)
+                slots.append((name, None, _bind_value if dated else None))
+            else:
+                value = defaults.get(name, bind.effective_value)
+                slots.append((None, _bind_value(value), None))
+        self.slots = tuple(slots)
         readers = [_reader(c.type) for c in getattr(statement, "exported_columns", ())]
         self.readers = tuple(readers) if any(readers) else None
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            _bind_value(values[item]) if given else item for given, item in self.slots
-        )
+        return tuple([
+            constant if key is None
+            else values[key] if convert is None
+            else convert(values[key])
+            for key, constant, convert in self.slots
+        ])  # fmt: skip
 
     def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
         readers = self.readers

@@ -175,7 +175,11 @@ def test_unknown_invoice_is_not_found(ctx) -> None:
 def test_invoice_pdf_shows_parties_lines_and_totals(ctx, corporate_invoice, tmp_path) -> None:
     path = tmp_path / "invoice.pdf"
 
-    data = render_invoice_pdf(invoice_document(ctx, corporate_invoice), path)
+    # the English sources (no translation in tmp_path); tests/documents/
+    # test_shipped_languages.py checks the shipped languages
+    data = render_invoice_pdf(
+        invoice_document(ctx, corporate_invoice), path, translations_dir=tmp_path
+    )
 
     assert path.read_bytes() == data
     assert data.startswith(b"%PDF") and len(data) > 1024
@@ -210,7 +214,7 @@ def test_reverse_charge_invoice_says_so(ctx, make_account, tmp_path) -> None:
         subtotal_minor=29000, total_minor=29000, paid_minor=29000,
     )
     path = tmp_path / "rc.pdf"
-    render_invoice_pdf(invoice_document(ctx, invoice_id), path)
+    render_invoice_pdf(invoice_document(ctx, invoice_id), path, translations_dir=tmp_path)
 
     text = pdf_text(path)
     assert "Reverse charge — VAT to be accounted for by the recipient" in text

@@ -189,12 +189,16 @@ def test_no_warm_up_for_a_database_closed_meanwhile(
 
 
 def test_the_app_context_writes_emails_with_the_qt_renderer(
-    qtbot, session, make_account, db_path: Path
+    qtbot, session, make_account, db_path: Path, shipped_qm: Path, monkeypatch
 ) -> None:
-    """Emails queued through the window's context are rendered by ``QtRenderer``: the
-    values are formatted for the account's language (Italian: 12.345,67 €), where the
-    plain renderer of the services would write "12,345.67 EUR"."""
-    from billing_desktop.documents import QtRenderer
+    """Emails queued through the window's context are rendered by ``QtRenderer``: in
+    the account's language with the shipped translation, the values formatted for it
+    (Italian: 12.345,67 €), where the plain renderer of the services would write
+    "Payment received: 12,345.67 EUR"."""
+    from billing_desktop.documents import QtRenderer, translation
+
+    monkeypatch.setattr(translation, "translations_dir", lambda: shipped_qm)
+    translation.clear_cache()
     from billing_desktop.services.mail import EmailKind, queue_email
     from billing_desktop.store.models import Account
 
@@ -215,8 +219,9 @@ def test_the_app_context_writes_emails_with_the_qt_renderer(
 
     assert isinstance(session.renderer.renderer(), QtRenderer)
     assert language == "it"
-    assert subject == "Payment received: 12.345,67\u00a0€"
-    assert "12.345,67\u00a0€ for INV-2026-000042." in body
+    assert subject == "Pagamento ricevuto: 12.345,67\u00a0€"
+    assert "12.345,67\u00a0€" in body and "INV-2026-000042" in body
+    translation.clear_cache()
 
 
 def test_lazy_renderer_creates_the_real_one_once_and_delegates() -> None:
@@ -296,8 +301,12 @@ def test_documents_are_not_imported_before_the_first_paint(
     assert outcome["code"] == 0
     assert outcome["at_paint"] == []
     assert outcome["after_email"] is True
-    assert outcome["subject"] == "Your GoTo Meeting trial has ended"
-    assert "ended on 20/04/2026." in outcome["body"]  # QtRenderer: an Italian date
+    # English, or Italian when the translations are compiled (make test does)
+    assert outcome["subject"] in (
+        "Your GoTo Meeting trial has ended",
+        "La Sua prova di GoTo Meeting è terminata",
+    )
+    assert "20/04/2026." in outcome["body"]  # QtRenderer: an Italian date
 
     before, marker, after = result.stderr.partition("=== first paint ===")
     assert marker, result.stderr[-3000:]

@@ -211,8 +211,8 @@ class InvoicesTableModel(RowTableModel):
         if column == self.DESCRIPTION:
             more = row.line_count - 1
             if more > 0:
-                return QCoreApplication.translate(
-                    "InvoicesTableModel", "{description} (+%n more)", "invoice lines", more
+                return InvoicesTableModel.tr(
+                    "{description} (+%n more)", "invoice lines", more
                 ).format(description=row.description)
             return row.description
         if column == self.TOTAL:

@@ -610,11 +610,12 @@ class LicencesTab(QWidget):
             if sub is None:
                 continue
             # wide enough for the product name and the seat count, whatever is staged
+            bought = sub.licences  # a plain name: lupdate skips a dotted count
             text = max(
                 sub.product_name,
-                QCoreApplication.translate(
-                    "LicencesModel", "%n of {licences} free", "", sub.licences
-                ).format(licences=QLocale().toString(sub.licences)),
+                LicencesModel.tr("%n of {licences} free", "", bought).format(
+                    licences=QLocale().toString(sub.licences)
+                ),
                 key=fm.horizontalAdvance,
             )
             header.resizeSection(column, max(fm.horizontalAdvance(text) + 32, 120))

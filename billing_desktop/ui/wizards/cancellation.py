@@ -29,7 +29,7 @@ Choices where the articles are silent:
   operator acting for another contact may choose them, and the service then
   says why it refuses (only the billing contact cancels online) on the page.
 * The reason list's "Other" needs a description: the page asks the
-  service's own reason check (``_check_reason``) whether the reason is
+  service's own reason check (``check_reason``) whether the reason is
   complete, so the page and the service never disagree.
 * A free trial may still be cancelled (the service records the reason and
   stops it from being offered again), but the page first says what the
@@ -72,9 +72,9 @@ from billing_desktop.services.cancellation import (
     CancellationPreview,
     CancellationResult,
     ReactivationResult,
-    _check_reason,
     cancel_online,
     cancellation_preview,
+    check_reason,
     reactivate,
 )
 from billing_desktop.services.errors import ConflictError
@@ -431,7 +431,7 @@ class CancellationConfirmPage(WizardPage):
     def reason_problem(self) -> str:
         """What is missing in the reason (the service's own check), "" when complete."""
         try:
-            _check_reason(self.reason_code(), self.reason_text())
+            check_reason(self.reason_code(), self.reason_text())
         except DomainError as err:
             return message_text(err)
         return ""

@@ -1202,16 +1202,17 @@ def line_text(line: CartLine) -> str:
         )
     else:
         plan = line.plan_name
+    count = line.licences  # a plain name: lupdate skips a dotted count
     if (
         not line.is_new_subscription
         and line.previous_licences is not None
         and line.previous_licences != line.licences
     ):
-        licences = QCoreApplication.translate(
-            "CheckoutWizard", "%n licence(s) (was {old})", "", line.licences
-        ).format(old=line.previous_licences)
+        licences = CheckoutWizard.tr("%n licence(s) (was {old})", "", count).format(
+            old=line.previous_licences
+        )
     else:
-        licences = QCoreApplication.translate("CheckoutWizard", "%n licence(s)", "", line.licences)
+        licences = CheckoutWizard.tr("%n licence(s)", "", count)
     text = QCoreApplication.translate(
         "CheckoutWizard", "{product}: {plan}, {licences}, {billing}"
     ).format(
@@ -1942,14 +1943,13 @@ class ResultPage(WizardPage):
         many = len(result.subscriptions) > 1
         for i, sub in enumerate(result.subscriptions):
             key = f"{i}_" if many else ""
+            count = sub.licences  # a plain name: lupdate skips a dotted count
             if sub.previous_licences and sub.previous_licences != sub.licences:
-                licences = QCoreApplication.translate(
-                    "ResultPage", "%n licence(s) (was {old})", "", sub.licences
-                ).format(old=sub.previous_licences)
-            else:
-                licences = QCoreApplication.translate(
-                    "ResultPage", "%n licence(s)", "", sub.licences
+                licences = ResultPage.tr("%n licence(s) (was {old})", "", count).format(
+                    old=sub.previous_licences
                 )
+            else:
+                licences = ResultPage.tr("%n licence(s)", "", count)
             facts.append(
                 Fact(
                     self.tr("{product}:").format(product=sub.product_name),
