@@ -1082,6 +1082,77 @@
     </message>
 </context>
 <context>
+    <name>Catalog</name>
+    <message>
+        <source>Attended and unattended remote support for help desks (previous generation).</source>
+        <translation>Assistance à distance avec ou sans présence de l’utilisateur pour les services d’assistance (génération précédente).</translation>
+    </message>
+    <message>
+        <source>Mobile device support</source>
+        <translation>Prise en charge des appareils mobiles</translation>
+    </message>
+    <message>
+        <source>Camera share</source>
+        <translation>Partage de caméra</translation>
+    </message>
+    <message>
+        <source>Additional storage (100 GB)</source>
+        <translation>Stockage supplémentaire (100 Go)</translation>
+    </message>
+    <message>
+        <source>Remote support with a service desk, for technicians of any team size.</source>
+        <translation>Assistance à distance avec centre de services, pour les techniciens d’équipes de toute taille.</translation>
+    </message>
+    <message>
+        <source>Remote monitoring, management and support for IT teams and managed service providers.</source>
+        <translation>Surveillance, gestion et assistance à distance pour les équipes informatiques et les fournisseurs de services gérés.</translation>
+    </message>
+    <message>
+        <source>Third-party patch management</source>
+        <translation>Gestion des correctifs tiers</translation>
+    </message>
+    <message>
+        <source>Mobile device management</source>
+        <translation>Gestion des appareils mobiles</translation>
+    </message>
+    <message>
+        <source>Additional storage (250 GB)</source>
+        <translation>Stockage supplémentaire (250 Go)</translation>
+    </message>
+    <message>
+        <source>Cloud phone system with video meetings, messaging and a contact centre option.</source>
+        <translation>Téléphonie cloud avec visioconférences, messagerie et centre de contact en option.</translation>
+    </message>
+    <message>
+        <source>Contact center</source>
+        <translation>Centre de contact</translation>
+    </message>
+    <message>
+        <source>Call recording storage</source>
+        <translation>Stockage des enregistrements d’appels</translation>
+    </message>
+    <message>
+        <source>Online meetings and video conferencing.</source>
+        <translation>Réunions en ligne et visioconférences.</translation>
+    </message>
+    <message>
+        <source>Additional cloud storage</source>
+        <translation>Stockage cloud supplémentaire</translation>
+    </message>
+    <message>
+        <source>Conference room connector</source>
+        <translation>Connecteur pour salles de réunion</translation>
+    </message>
+    <message>
+        <source>Webinars and virtual events with registration, polls and analytics.</source>
+        <translation>Webinaires et événements virtuels avec inscription, sondages et analyses.</translation>
+    </message>
+    <message>
+        <source>Webinar recording storage</source>
+        <translation>Stockage des enregistrements de webinaires</translation>
+    </message>
+</context>
+<context>
     <name>ChecklistPage</name>
     <message>
         <source>The account&apos;s data was exported to {path}.</source>
@@ -5422,7 +5493,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Renewals can run only up to today ({today}) on a real database, not to {date}.</source>
-        <extracomment>the logger ``queue_email`` reports a failing renderer to the run covered the days after this date … … up to and including this one renewal invoices issued, in issue order total of the renewal invoices, one amount per currency open invoices that fell overdue during the run the simulated date after the run (demo databases), else None ``never_bought`` or ``cancelled`` when the last subscription of it ended (cancelled products) when that subscription&apos;s data is marked for deletion (cancelled products) why it cannot be bought now (English template, ``QT_TRANSLATE_NOOP`` marked) the subscription, or the account for an overdue event per currency, the sum of the amounts (Decimal: quicker than adding Money) bulk path: records of earlier chunks, valid while ``bulk_token`` is unchanged lines and figures per configuration (bulk path; the catalog is fixed for a run) ids per ``IN`` list (one query per table for a whole chunk) records kept between chunks, at most (then loaded afresh) (subscription_addons.id, ends_on) of each active add-on, in the same order (period_start, period_end) of its termination lines on invoices that are not void, read when a renewal of it needs them (None: not yet) ``method_summary`` of it (&quot;Visa •••• 4242&quot;) open invoices: sum of what is due, and how many fall due on each date the four figures as the row holds them (only those that differ are written) ``account_vat`` of the account, once asked ``payable_method`` of the account (it does not change during a run), once asked the transaction&apos;s own sqlite3 connection: no statement compiling, no row wrapping rows to insert per table, as tuples in the order of :data:`_COLUMNS` subscription_addons that ended (set inactive) the account figures the engine changes, in the order of ``_AccountRec.figures`` the columns each inserted row gives, in order (the order rows go in: ids and references) ``str(total.amount)``, as the audit entry of a renewal holds it ``audit.record``&apos;s JSON</extracomment>
+        <extracomment>the logger ``queue_email`` reports a failing renderer to the subscription, or None for an overdue event (which concerns the account) the renewal invoice issued (renewals), and its status (``paid`` or ``open``) that invoice&apos;s total the email queued for it (trial ending, trial ended, renewal invoice) renewals: the end of the period (or term) now running; None when none follows overdue events: how many open invoices fell overdue the run covered the days after this date … … up to and including this one renewal invoices issued, in issue order total of the renewal invoices, one amount per currency open invoices that fell overdue during the run the simulated date after the run (demo databases), else None every event processed, in processing order (only with ``advance(details=True)``) ``never_bought`` or ``cancelled`` when the last subscription of it ended (cancelled products) when that subscription&apos;s data is marked for deletion (cancelled products) why it cannot be bought now (English template, ``QT_TRANSLATE_NOOP`` marked) the subscription, or the account for an overdue event per currency, the sum of the amounts (Decimal: quicker than adding Money) the event it is the outcome of (set by ``_Engine._apply``) the email each kind of event queues (when its outcome counts one) bulk path: records of earlier chunks, valid while ``bulk_token`` is unchanged lines and figures per configuration (bulk path; the catalog is fixed for a run) ids per ``IN`` list (one query per table for a whole chunk) records kept between chunks, at most (then loaded afresh) (subscription_addons.id, ends_on) of each active add-on, in the same order (period_start, period_end) of its termination lines on invoices that are not void, read when a renewal of it needs them (None: not yet) ``method_summary`` of it (&quot;Visa •••• 4242&quot;) open invoices: sum of what is due, and how many fall due on each date the four figures as the row holds them (only those that differ are written) ``account_vat`` of the account, once asked ``payable_method`` of the account (it does not change during a run), once asked the transaction&apos;s own sqlite3 connection: no statement compiling, no row wrapping rows to insert per table, as tuples in the order of :data:`_COLUMNS` subscription_addons that ended (set inactive) the account figures the engine changes, in the order of ``_AccountRec.figures`` the columns each inserted row gives, in order (the order rows go in: ids and references) ``str(total.amount)``, as the audit entry of a renewal holds it ``audit.record``&apos;s JSON</extracomment>
         <translation>Sur une base de données réelle, les renouvellements ne peuvent être traités que jusqu&apos;à aujourd&apos;hui ({today}), et non jusqu&apos;au {date}.</translation>
     </message>
     <message>

@@ -41,3 +41,8 @@ def roles_text(roles: Iterable[str]) -> str:
     known = [r for r in ROLE_ORDER if r in held]
     others = sorted(r for r in held if r not in ROLE_WORDS)
     return QLocale().createSeparatedList([role_word(r) for r in (*known, *others)])
+
+
+def catalog_text(text: str) -> str:
+    """A catalog description or add-on name in the UI language (domain/catalog_texts.py)."""
+    return QCoreApplication.translate("Catalog", text) if text else text

@@ -98,6 +98,7 @@ from billing_desktop.services.subscriptions_view import (
 )
 from billing_desktop.ui.errors import error_text, show_service_error
 from billing_desktop.ui.formatting import format_date, format_money
+from billing_desktop.ui.words import catalog_text
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QContextMenuEvent, QPaintEvent
@@ -797,7 +798,7 @@ class DiscoverEntry(_Card):
         if offer.cancelled:
             self.badge.set_status(SubscriptionStatus.CANCELLED)
         self.badge.setVisible(offer.cancelled)
-        self.description_label.setText(item.description)
+        self.description_label.setText(catalog_text(item.description))
         self.description_label.setVisible(bool(item.description))
         plans = self.locale().createSeparatedList(list(offer.plan_names))
         self.plans_label.setText(fill(self.tr("Plans: {plans}"), plans=plans) if plans else "")

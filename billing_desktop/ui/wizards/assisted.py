@@ -101,7 +101,7 @@ from billing_desktop.ui.wizards.common import (
     WizardPage,
     message_text,
 )
-from billing_desktop.ui.words import roles_text
+from billing_desktop.ui.words import catalog_text, roles_text
 from billing_desktop.ui.workers import TaskProgress, run_in_background
 
 __all__ = ["AssistedCancellationWizard"]
@@ -1265,7 +1265,7 @@ class SelectionPage(WizardPage):
                 note.setText(self.tr("The billing contact could also cancel it online."))
             for addon in sub.addons:
                 abox = self.addon_boxes[addon.subscription_addon_id]
-                abox.setText(fill(self.tr("Add-on: {addon}"), addon=addon.name))
+                abox.setText(fill(self.tr("Add-on: {addon}"), addon=catalog_text(addon.name)))
                 anote = self.notes[f"addon_{addon.subscription_addon_id}"]
                 abox.blockSignals(True)
                 if sub.subscription_id in chosen:

@@ -126,6 +126,7 @@ from billing_desktop.ui.wizards.common import (
     WizardPage,
     message_text,
 )
+from billing_desktop.ui.words import catalog_text
 
 __all__ = ["CheckoutWizard"]
 
@@ -1076,7 +1077,9 @@ class PlanPage(WizardPage):
                 text = self.tr("{addon} — {price} (included)")
             else:
                 text = self.tr("{addon} — {price}")
-            self.addon_checks[addon.code].setText(text.format(addon=addon.name, price=price))
+            self.addon_checks[addon.code].setText(
+                text.format(addon=catalog_text(addon.name), price=price)
+            )
 
     def _price_text(self, item: object, currency: str, frequency: str, *, per_licence: bool) -> str:
         try:
@@ -1223,7 +1226,9 @@ def line_text(line: CartLine) -> str:
     )
     if line.added_addons:
         names = [
-            product.addon(code).name if product is not None and product.has_addon(code) else code
+            catalog_text(product.addon(code).name)
+            if product is not None and product.has_addon(code)
+            else code
             for code in line.added_addons
         ]
         text = QCoreApplication.translate("CheckoutWizard", "{line}; adds {addons}").format(
@@ -1473,7 +1478,7 @@ def review_item_facts(shown: OrderPreview) -> list[Fact]:
             facts.append(
                 Fact(
                     QCoreApplication.translate("CheckoutWizard", "{description}:").format(
-                        description=line.description
+                        description=catalog_text(line.description)
                     ),
                     QCoreApplication.translate(
                         "CheckoutWizard", "{quantity} × {price} = {amount}"
