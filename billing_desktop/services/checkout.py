@@ -984,15 +984,19 @@ def place_order(
     payment: PaymentInput = None,
     vat_number: str | None = None,
     on_behalf_of_customer: bool = True,
+    items: Sequence[CartChange] | None = None,
 ) -> OrderResult:
     """Place the account's cart as one order and one invoice, all in one transaction.
 
     ``idempotency_key`` is the wizard's order token: placing it again returns
     the first result and writes nothing. ``expected_cart_version`` is the
     version the review page showed (:class:`ConflictError` if the cart changed
-    since). ``payment``: a :class:`NewCard`, :class:`NewBankAccount`,
-    :class:`ExistingMethod` (or its id) or ``None`` for the default method on
-    file. ``vat_number`` is validated and stored on the account.
+    since). ``items`` places these changes instead of the cart (the wizard's
+    Checkout straight from the plan page, as :func:`preview` showed them with
+    ``items``): the stored cart is neither read nor emptied. ``payment``: a
+    :class:`NewCard`, :class:`NewBankAccount`, :class:`ExistingMethod` (or its
+    id) or ``None`` for the default method on file. ``vat_number`` is validated
+    and stored on the account.
     """
     key = _check_key(idempotency_key)
     try:
@@ -1007,6 +1011,7 @@ def place_order(
                 payment=payment,
                 vat_number=vat_number,
                 on_behalf_of_customer=on_behalf_of_customer,
+                order_items=items,
             )
     except IntegrityError:
         # Another submission with the same token committed first (a server
@@ -1046,6 +1051,7 @@ def _place(
     payment: PaymentInput,
     vat_number: str | None,
     on_behalf_of_customer: bool,
+    order_items: Sequence[CartChange] | None = None,
 ) -> OrderResult:
     today, now = ctx.clock.today(), ctx.clock.now()
     data = OrderData(conn, account_id, today, order_key=key, order_numbers=_order_numbers(today))
@@ -1056,8 +1062,14 @@ def _place(
         return replay
     data.load()
     cart = data.cart
-    check_cart_version(cart, expected_cart_version)
-    targets = _targets(data, stored_changes(cart))
+    if order_items is None:
+        check_cart_version(cart, expected_cart_version)
+        changes = stored_changes(cart)
+    else:
+        changes = prune(data, merge_changes([], [normalise(data, c) for c in order_items]))
+        if not changes:
+            raise no_change()
+    targets = _targets(data, changes)
     contact = check_order(
         ctx,
         data,
@@ -1211,7 +1223,8 @@ def _place(
     paid = Money.from_minor(invoice["paid_minor"], currency)
 
     # -- cart, email, audit, result
-    clear_items(conn, ctx, cart, now)
+    if order_items is None:
+        clear_items(conn, ctx, cart, now)
     subscriptions = tuple(
         PlacedSubscription(
             subscription_id=sub.id,

@@ -590,7 +590,7 @@ def test_a_refused_order_keeps_the_page_and_a_retry_uses_the_same_token(
     assert wizard.currentId() == CheckoutWizard.REVIEW
     assert wizard.review_page.error_shown()  # the service's message, on the page
     assert wizard.button(COMMIT).isEnabled()  # re-enabled after the refusal
-    assert cart_items(db, "A-100002") == 1  # the change went to the cart, the order did not
+    assert cart_items(db, "A-100002") == 0  # nothing written: the change is in the wizard only
     press(qtbot, wizard, COMMIT)
     assert wizard.currentId() == CheckoutWizard.RESULT
     assert len(set(keys)) == 1 and len(keys) == 2
@@ -598,36 +598,38 @@ def test_a_refused_order_keeps_the_page_and_a_retry_uses_the_same_token(
     assert cart_items(db, "A-100002") == 0
 
 
-def test_edit_order_after_a_refused_order_goes_through_the_cart(
+def test_edit_order_after_a_refused_order_keeps_the_cart_empty(
     demo_ctx, db, open_wizard, qtbot, monkeypatch
 ):
-    """The refused attempt left the change in the cart: the Plan page now reads Add to cart."""
+    """A refused Place order wrote nothing: Edit order goes back to Checkout, not the cart."""
     from billing_desktop.services.errors import ConflictError
 
     wizard = open_wizard(demo_ctx, "A-100002", "gotoassist_rs_v5")
     set_licences(qtbot, wizard, 8)
     press(qtbot, wizard, NEXT)
+    calls: list[dict] = []
 
     def refused(*args, **kwargs):
+        calls.append(kwargs)
         raise ConflictError("The order")
 
     monkeypatch.setattr(checkout_module, "place_order", refused)
     press(qtbot, wizard, COMMIT)
+    # one service call carrying the change itself; the cart is not involved
+    assert len(calls) == 1 and calls[0]["items"] and calls[0]["expected_cart_version"] is None
+    assert cart_items(db, "A-100002") == 0
     monkeypatch.setattr(checkout_module, "place_order", checkout_service.place_order)
     press(qtbot, wizard, BACK)  # Edit order
     assert wizard.currentId() == CheckoutWizard.PLAN
-    assert text_of(wizard.button(NEXT)) == "Add to cart"
+    assert text_of(wizard.button(NEXT)) == "Checkout"
     set_licences(qtbot, wizard, 9)
-    press(qtbot, wizard, NEXT)  # Add to cart: the 9 replaces the 8
-    assert [wizard.cart_page.list.item(i).text() for i in range(wizard.cart_page.list.count())] == [
-        "GoToAssist Remote Support v5: Standard, 9 licence(s) (was 10), billed monthly"
-    ]
-    press(qtbot, wizard, NEXT)
+    press(qtbot, wizard, NEXT)  # Checkout
     assert wizard.review_page.items.value("licences") == "9 (was 10)"
     press(qtbot, wizard, COMMIT)
     assert wizard.currentId() == CheckoutWizard.RESULT
     assert subscription(db, sub_id(db, "A-100002", "gotoassist_rs_v5"))[1] == 9
     assert count(db, "orders") == 1
+    assert cart_items(db, "A-100002") == 0
 
 
 # --------------------------------------------------------------------------- Back and abandon

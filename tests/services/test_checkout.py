@@ -241,6 +241,32 @@ def test_article_001_fewer_licences_mid_period(demo_ctx, db) -> None:
     assert {row[1] for row in _audit(db, "A-100002")} == {demo_ctx.operator.id}
 
 
+def test_checkout_without_the_cart_places_the_items_in_one_call(demo_ctx, db) -> None:
+    """Checkout straight from the plan page: the change is placed as previewed, one call;
+    the cart is never written."""
+    sub = _sub_id(db, "A-100002", "gotoassist_rs_v5")
+    change = [CartChange.change_licences(sub, 7)]
+    shown = preview(demo_ctx, "A-100002", items=change)
+    carts_before = (_count(db, "carts"), _count(db, "cart_items"))
+
+    result = place_order(demo_ctx, "A-100002", idempotency_key="direct-1", items=change)
+
+    _assert_invoice_is_the_preview(db, result.invoice_number, shown)
+    assert _subscription(db, sub)["licences"] == 7
+    assert (_count(db, "carts"), _count(db, "cart_items")) == carts_before
+    # the same token again: the first result, nothing written
+    before = _dump(db)
+    again = place_order(demo_ctx, "A-100002", idempotency_key="direct-1", items=change)
+    assert again.order_number == result.order_number
+    assert _dump(db) == before
+    # nothing to place is refused like an empty cart
+    with pytest.raises(ValidationError):
+        place_order(
+            demo_ctx, "A-100002", idempotency_key="direct-2",
+            items=[CartChange.change_licences(sub, 7)],
+        )  # fmt: skip
+
+
 def test_article_001_without_a_vat_number_charges_italian_vat(demo_ctx, db) -> None:
     """The same change for a customer without a VAT number: 22 % Italian VAT per line."""
     from billing_desktop.store.models import Account

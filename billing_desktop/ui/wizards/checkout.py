@@ -28,11 +28,9 @@ Pages, in the order of the articles' numbered steps:
 What is written, and when: nothing before **Place order**, except the cart
 when the user presses **Add to cart** or removes a cart line (as in the
 articles). **Place order** is guarded against double submission and carries
-one idempotency key per review. With an empty cart the change is not stored
-before **Place order**; the services place only a stored cart, so that
-button adds the change to the cart and places the cart right after it (two
-calls; if the second is refused the change stays in the cart, is remembered
-by the wizard and a retry only places the order).
+one idempotency key per review; it is one service call. With an empty cart
+the change is never stored: **Place order** places it as it is
+(``place_order(items=…)``), the cart untouched.
 
 Customer-side or back-office: support staff (and the representative of a
 corporate account) place back-office orders (``on_behalf_of_customer=False``:
@@ -1257,36 +1255,30 @@ class _PlacingPage(WizardPage):
         return None
 
     def place(self) -> bool:
-        """The final action: one guarded call (two with an unsaved change, see module doc)."""
+        """The final action: one guarded service call.
+
+        Checkout straight from the plan page places the change itself
+        (``items``); through the cart, the stored cart at the version reviewed.
+        """
         state = self.state
         if state.result is not None:
             return True
 
         def call() -> OrderResult:
+            direct = not state.via_cart and not state.change_in_cart
             expected = state.review.cart_version if state.review is not None else None
-            if not state.via_cart and not state.change_in_cart:
-                cart = add_to_cart(
-                    state.ctx,
-                    state.account_id,
-                    list(state.changes),
-                    requested_by=state.requested_by,
-                    on_behalf_of_customer=state.on_behalf_of_customer,
-                    expected_cart_version=state.cart.version,
-                )
-                state.cart = cart
-                state.change_in_cart = True
-                expected = cart.version
-            elif state.change_in_cart:
+            if state.change_in_cart:
                 expected = state.cart.version
             return place_order(
                 state.ctx,
                 state.account_id,
                 idempotency_key=state.idempotency_key,
                 requested_by=state.requested_by,
-                expected_cart_version=expected,
+                expected_cart_version=None if direct else expected,
                 payment=self.payment_input(),
                 vat_number=self.vat_number(),
                 on_behalf_of_customer=state.on_behalf_of_customer,
+                items=list(state.changes) if direct else None,
             )
 
         self.clear_error()
