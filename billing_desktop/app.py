@@ -478,7 +478,7 @@ class GuiSession(QObject):
             old_window.close()
             old_window.deleteLater()
         if old_db is not None and old_db is not db:
-            old_db.dispose()
+            _dispose_when_idle(old_db)
         # The first change should not wait for SQLAlchemy: import it and open
         # the engine in the background, well after the first paint.
         QTimer.singleShot(WARM_UP_DELAY_MS, self, lambda: self._warm_up(db))
@@ -491,8 +491,16 @@ class GuiSession(QObject):
 
     def close(self) -> None:
         if self.db is not None:
-            self.db.dispose()
+            _dispose_when_idle(self.db)
             self.db = None
+
+
+def _dispose_when_idle(db: Database) -> None:
+    """Close ``db`` once no background read (a panel loading, an export) still uses it."""
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone()
+    db.dispose()
 
 
 def _warm_up_database(db: Database) -> None:

@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated temporary database, a fixed clock, account factories."""
+"""Shared fixtures: a migrated temporary database, a fixed clock, account factories,
+a local SMTP server (helpers shared by test modules are in helpers.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from helpers import SmtpServer
 
 # Headless Qt for every test run, and a private data dir so tests never touch
 # the user's real databases.
@@ -126,6 +131,17 @@ def as_role(demo_ctx):
         return dataclasses.replace(demo_ctx, operator=info, is_demo=is_demo)
 
     return make
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1: ``.port``, ``.handler`` (what it received)."""
+    from helpers import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

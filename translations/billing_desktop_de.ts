@@ -107,7 +107,6 @@
     </message>
     <message>
         <source>Account ID</source>
-        <extracomment>The :class:`AccountRow` behind a row (any column). The value the column sorts by in SQL (the keyset cursor value).</extracomment>
         <translation>Konto-ID</translation>
     </message>
     <message>
@@ -360,6 +359,18 @@
     <message>
         <source>Caller verification</source>
         <translation>Anruferverifizierung</translation>
+    </message>
+    <message>
+        <source>Caller verification failed repeatedly</source>
+        <translation>Anruferverifizierung wiederholt fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>Operator name changed</source>
+        <translation>Bearbeitername geändert</translation>
+    </message>
+    <message>
+        <source>Accounts list exported</source>
+        <translation>Kontenliste exportiert</translation>
     </message>
     <message>
         <source>Trial ending notice sent</source>
@@ -1447,6 +1458,259 @@
     </message>
 </context>
 <context>
+    <name>ClockControl</name>
+    <message>
+        <source>Simulated Clock</source>
+        <extracomment>the upcoming-events panel&apos;s first height under the view (pixels) the clock moved (also after a cancelled move that did part of the way): the summary the upcoming-events panel refreshed after each move (set by ``install_clock_control``) the move running, if any the summary of the last move, while it is open why this operator may not move the clock (None: they may) View ▸ Simulated Clock (set by ``install_clock_control``) the result also after Cancel (the work&apos;s return value is dropped then)</extracomment>
+        <translation>Simulierte Uhr</translation>
+    </message>
+    <message>
+        <source>Moving the clock to {date} and running what is due…</source>
+        <translation>Die Uhr wird auf den {date} vorgestellt, Fälliges wird ausgeführt…</translation>
+    </message>
+    <message>
+        <source>Move the clock to the next renewal, trial end, cancellation end or term end.</source>
+        <translation>Die Uhr zum nächsten Ereignis vorstellen: Verlängerung, Ende einer Testphase, Wirksamwerden einer Kündigung oder Ende einer Vertragslaufzeit.</translation>
+    </message>
+    <message>
+        <source>Nothing lies ahead: no renewal, trial end, cancellation or term end.</source>
+        <translation>Nichts steht an: keine Verlängerung, kein Ende einer Testphase, keine Kündigung und kein Ende einer Vertragslaufzeit.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: {product} of {company} renews.</source>
+        <translation>Auf den {date} vorstellen: {product} von {company} wird verlängert.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the {product} trial of {company} ends.</source>
+        <translation>Auf den {date} vorstellen: Die Testphase von {product} bei {company} endet.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the cancellation of {product} for {company} takes effect.</source>
+        <translation>Auf den {date} vorstellen: Die Kündigung von {product} für {company} wird wirksam.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the {product} contract term of {company} ends.</source>
+        <translation>Auf den {date} vorstellen: Die Vertragslaufzeit von {product} bei {company} endet.</translation>
+    </message>
+    <message numerus="yes">
+        <source>And %n more event(s) that day.</source>
+        <translation>
+            <numerusform>Und %n weiteres Ereignis an diesem Tag.</numerusform>
+            <numerusform>Und %n weitere Ereignisse an diesem Tag.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>+1 day</source>
+        <translation>+1 Tag</translation>
+    </message>
+    <message>
+        <source>Move the simulated date one day forward and run what is due.</source>
+        <translation>Das simulierte Datum um einen Tag vorstellen und Fälliges ausführen.</translation>
+    </message>
+    <message>
+        <source>+1 month</source>
+        <translation>+1 Monat</translation>
+    </message>
+    <message>
+        <source>Move the simulated date one month forward and run what is due.</source>
+        <translation>Das simulierte Datum um einen Monat vorstellen und Fälliges ausführen.</translation>
+    </message>
+    <message>
+        <source>To next event</source>
+        <translation>Zum nächsten Ereignis</translation>
+    </message>
+    <message>
+        <source>To date…</source>
+        <translation>Zum Datum…</translation>
+    </message>
+    <message>
+        <source>Pick a day after today: the simulated date moves there and runs what is due.</source>
+        <translation>Wählen Sie einen Tag nach heute: Das simulierte Datum wird dorthin vorgestellt, und Fälliges wird ausgeführt.</translation>
+    </message>
+    <message>
+        <source>Day to move the clock to</source>
+        <translation>Tag, auf den die Uhr vorgestellt wird</translation>
+    </message>
+    <message>
+        <source>The simulated clock of this demo database: it only moves forward.</source>
+        <translation>Die simulierte Uhr dieser Demodatenbank: Sie läuft nur vorwärts.</translation>
+    </message>
+</context>
+<context>
+    <name>ClockSummaryDialog</name>
+    <message>
+        <source>Renewal invoice</source>
+        <extracomment>the tree&apos;s item role holding the account id of a line (None on group titles) lines listed per group; a long move on a large demo lists the first ones and a count</extracomment>
+        <translation>Verlängerungsrechnung</translation>
+    </message>
+    <message>
+        <source>Trial ending soon</source>
+        <translation>Testphase endet bald</translation>
+    </message>
+    <message>
+        <source>Trial ended</source>
+        <translation>Testphase beendet</translation>
+    </message>
+    <message>
+        <source>{product} renewed for its last period</source>
+        <translation>{product} für den letzten Zeitraum verlängert</translation>
+    </message>
+    <message>
+        <source>{product} renewed until {date}</source>
+        <translation>{product} verlängert bis zum {date}</translation>
+    </message>
+    <message>
+        <source>The {product} trial ended without a purchase</source>
+        <translation>Testphase von {product} ohne Kauf beendet</translation>
+    </message>
+    <message>
+        <source>{product} ended: its cancellation took effect</source>
+        <translation>{product} beendet: Die Kündigung ist wirksam geworden</translation>
+    </message>
+    <message>
+        <source>Invoice {number} for {product}: {amount}, paid</source>
+        <translation>Rechnung {number} für {product}: {amount}, bezahlt</translation>
+    </message>
+    <message>
+        <source>Invoice {number} for {product}: {amount}, open</source>
+        <translation>Rechnung {number} für {product}: {amount}, offen</translation>
+    </message>
+    <message>
+        <source>“{email}” email about {product} to {address}</source>
+        <translation>E-Mail „{email}“ zu {product} an {address}</translation>
+    </message>
+    <message>
+        <source>“{email}” email about {product}</source>
+        <translation>E-Mail „{email}“ zu {product}</translation>
+    </message>
+    <message>
+        <source>{product} term renewed until {date}</source>
+        <translation>Vertragslaufzeit von {product} verlängert bis zum {date}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n invoice(s) fell overdue</source>
+        <translation>
+            <numerusform>%n Rechnung überfällig geworden</numerusform>
+            <numerusform>%n Rechnungen überfällig geworden</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The data of {product} was marked for deletion</source>
+        <translation>Die Daten von {product} wurden zur Löschung vorgemerkt</translation>
+    </message>
+    <message>
+        <source>Double-click or press Enter to open {company}</source>
+        <extracomment>a line was activated (double-click or Enter): the account&apos;s id</extracomment>
+        <translation>Doppelklicken oder die Eingabetaste drücken, um {company} zu öffnen</translation>
+    </message>
+    <message numerus="yes">
+        <source>… and %n more</source>
+        <translation>
+            <numerusform>… und %n weiterer Eintrag</numerusform>
+            <numerusform>… und %n weitere Einträge</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s) failed and will be retried</source>
+        <translation>
+            <numerusform>%n Ereignis fehlgeschlagen, wird erneut versucht</numerusform>
+            <numerusform>%n Ereignisse fehlgeschlagen, werden erneut versucht</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) renewed</source>
+        <translation>
+            <numerusform>%n Abonnement verlängert</numerusform>
+            <numerusform>%n Abonnements verlängert</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n trial(s) expired</source>
+        <translation>
+            <numerusform>%n Testphase abgelaufen</numerusform>
+            <numerusform>%n Testphasen abgelaufen</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) cancelled</source>
+        <translation>
+            <numerusform>%n Abonnement durch Kündigung beendet</numerusform>
+            <numerusform>%n Abonnements durch Kündigung beendet</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n invoice(s) issued, {total} in all</source>
+        <translation>
+            <numerusform>%n Rechnung ausgestellt, insgesamt {total}</numerusform>
+            <numerusform>%n Rechnungen ausgestellt, insgesamt {total}</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n email(s) queued for the customers</source>
+        <translation>
+            <numerusform>%n E-Mail an Kunden in die Warteschlange gestellt</numerusform>
+            <numerusform>%n E-Mails an Kunden in die Warteschlange gestellt</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n contract term(s) renewed</source>
+        <translation>
+            <numerusform>%n Vertragslaufzeit verlängert</numerusform>
+            <numerusform>%n Vertragslaufzeiten verlängert</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) marked for data deletion</source>
+        <translation>
+            <numerusform>%n Abonnement zur Datenlöschung vorgemerkt</numerusform>
+            <numerusform>%n Abonnements zur Datenlöschung vorgemerkt</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cancelled: the clock stopped on {date} instead of {requested}. What happened until then is kept.</source>
+        <translation>Abgebrochen: Die Uhr hat am {date} statt am {requested} angehalten. Was bis dahin geschehen ist, bleibt erhalten.</translation>
+    </message>
+    <message>
+        <source>The clock moved from {start} to {end}.</source>
+        <translation>Die Uhr wurde vom {start} auf den {end} vorgestellt.</translation>
+    </message>
+    <message>
+        <source>What happened</source>
+        <translation>Was geschah</translation>
+    </message>
+    <message>
+        <source>Nothing was due between {start} and {end}.</source>
+        <translation>Zwischen dem {start} und dem {end} war nichts fällig.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s) processed.</source>
+        <translation>
+            <numerusform>%n Ereignis verarbeitet.</numerusform>
+            <numerusform>%n Ereignisse verarbeitet.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>Datum</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>Konto</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Firma</translation>
+    </message>
+    <message>
+        <source>What happened, by kind</source>
+        <translation>Was geschah, nach Art</translation>
+    </message>
+    <message>
+        <source>Double-click a line, or select it and press Enter, to open its account.</source>
+        <translation>Doppelklicken Sie auf eine Zeile oder wählen Sie sie aus und drücken Sie die Eingabetaste, um ihr Konto zu öffnen.</translation>
+    </message>
+</context>
+<context>
     <name>ConfirmPage</name>
     <message>
         <source>Account:</source>
@@ -1567,6 +1831,123 @@
     <message>
         <source>Quit</source>
         <translation>Beenden</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerCardWidget</name>
+    <message>
+        <source>✓ {action}</source>
+        <translation>✓ {action}</translation>
+    </message>
+    <message>
+        <source>✗ {action}</source>
+        <translation>✗ {action}</translation>
+    </message>
+    <message>
+        <source>✗ {action}: {reason}</source>
+        <translation>✗ {action}: {reason}</translation>
+    </message>
+    <message>
+        <source>✗ Lower plan: {reason}</source>
+        <translation>✗ Niedrigerer Tarif: {reason}</translation>
+    </message>
+    <message>
+        <source>In the Billing Center</source>
+        <translation>Im Abrechnungscenter</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerView</name>
+    <message>
+        <source>Open an account to see its Billing Center as the customer sees it.</source>
+        <extracomment>the view was read again and what it shows changed the contact shown as; ``None`` = the account&apos;s billing contact</extracomment>
+        <translation>Öffnen Sie ein Konto, um sein Abrechnungscenter so zu sehen, wie der Kunde es sieht.</translation>
+    </message>
+    <message>
+        <source>{company} ({account})</source>
+        <translation>{company} ({account})</translation>
+    </message>
+    <message>
+        <source>{name} ({roles})</source>
+        <translation>{name} ({roles})</translation>
+    </message>
+    <message>
+        <source>✓ {product}: can be bought</source>
+        <translation>✓ {product}: kann gekauft werden</translation>
+    </message>
+    <message>
+        <source>✗ {product}</source>
+        <translation>✗ {product}</translation>
+    </message>
+    <message>
+        <source>✗ {product}: {reason}</source>
+        <translation>✗ {product}: {reason}</translation>
+    </message>
+    <message>
+        <source>Balance due: {amount}. The customer can pay it with Pay balance.</source>
+        <translation>Offener Betrag: {amount}. Der Kunde kann ihn mit „Saldo begleichen“ bezahlen.</translation>
+    </message>
+    <message>
+        <source>Nothing is due.</source>
+        <translation>Nichts ist fällig.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Open invoices (%n)</source>
+        <translation>
+            <numerusform>Offene Rechnungen (%n)</numerusform>
+            <numerusform>Offene Rechnungen (%n)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Paid invoices (%n)</source>
+        <translation>
+            <numerusform>Bezahlte Rechnungen (%n)</numerusform>
+            <numerusform>Bezahlte Rechnungen (%n)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Invoice</source>
+        <translation>Rechnung</translation>
+    </message>
+    <message>
+        <source>Issued</source>
+        <translation>Ausgestellt</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>Gesamt</translation>
+    </message>
+    <message>
+        <source>Amount due</source>
+        <translation>Fälliger Betrag</translation>
+    </message>
+    <message>
+        <source>{amount} (overdue)</source>
+        <translation>{amount} (überfällig)</translation>
+    </message>
+    <message>
+        <source>Billing period: {start} – {end}</source>
+        <translation>Abrechnungszeitraum: {start} – {end}</translation>
+    </message>
+    <message>
+        <source>Billing Center</source>
+        <translation>Abrechnungscenter</translation>
+    </message>
+    <message>
+        <source>&amp;As seen by:</source>
+        <translation>Aus Sicht &amp;von:</translation>
+    </message>
+    <message>
+        <source>Contact the Billing Center is shown as</source>
+        <translation>Kontakt, aus dessen Sicht das Abrechnungscenter angezeigt wird</translation>
+    </message>
+    <message>
+        <source>Discover other products</source>
+        <translation>Weitere Produkte entdecken</translation>
+    </message>
+    <message>
+        <source>Invoices</source>
+        <translation>Rechnungen</translation>
     </message>
 </context>
 <context>
@@ -1751,6 +2132,22 @@
     <message>
         <source>A file that does not exist yet is created as a new, empty database. The application opens the chosen database when you press OK or Apply, and again at every start.</source>
         <translation>Eine noch nicht vorhandene Datei wird als neue, leere Datenbank angelegt. Die Anwendung öffnet die gewählte Datenbank, wenn Sie auf „OK“ oder „Übernehmen“ klicken, und danach bei jedem Start.</translation>
+    </message>
+</context>
+<context>
+    <name>DemoBanner</name>
+    <message>
+        <source>DEMO DATABASE</source>
+        <extracomment>the banner&apos;s colour: the status bar&apos;s DEMO badge&apos;s</extracomment>
+        <translation>DEMODATENBANK</translation>
+    </message>
+    <message>
+        <source>Fictitious customers on a simulated date. Reset it or return to a snapshot at any time.</source>
+        <translation>Fiktive Kunden an einem simulierten Datum. Sie können die Datenbank jederzeit zurücksetzen oder einen Snapshot wiederherstellen.</translation>
+    </message>
+    <message>
+        <source>Demo database</source>
+        <translation>Demodatenbank</translation>
     </message>
 </context>
 <context>
@@ -2581,6 +2978,77 @@ Konto {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>GuidePanel</name>
+    <message>
+        <source>What this step is about is not on the screen yet: do the steps before it first.</source>
+        <extracomment>View ▸ Guide: F1, the key people press for help (the Guide is the help a demo offers) what the last Prepare found (a result, or the error reading the account)</extracomment>
+        <translation>Worum es in diesem Schritt geht, ist noch nicht auf dem Bildschirm: Führen Sie zuerst die vorherigen Schritte aus.</translation>
+    </message>
+    <message>
+        <source>Choose a walkthrough: it follows a help article step by step on a demo account, and ticks each step as you do it.</source>
+        <translation>Wählen Sie eine Anleitung: Sie folgt einem Hilfeartikel Schritt für Schritt an einem Demokonto und hakt jeden Schritt ab, sobald Sie ihn ausgeführt haben.</translation>
+    </message>
+    <message numerus="yes">
+        <source>All %n step(s) done.</source>
+        <translation>
+            <numerusform>%n Schritt erledigt.</numerusform>
+            <numerusform>Alle %n Schritte erledigt.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Done! {outcome}</source>
+        <translation>Fertig! {outcome}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}</source>
+        <translation>Schritt {number} von {total}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}, done: {text}</source>
+        <translation>Schritt {number} von {total}, erledigt: {text}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}, current: {text}</source>
+        <translation>Schritt {number} von {total}, aktuell: {text}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}: {text}</source>
+        <translation>Schritt {number} von {total}: {text}</translation>
+    </message>
+    <message>
+        <source>Guide</source>
+        <translation>Leitfaden</translation>
+    </message>
+    <message>
+        <source>&amp;Guide</source>
+        <translation>&amp;Leitfaden</translation>
+    </message>
+    <message>
+        <source>&amp;Walkthrough:</source>
+        <translation>Anleitun&amp;g:</translation>
+    </message>
+    <message>
+        <source>Choose a walkthrough…</source>
+        <translation>Anleitung auswählen…</translation>
+    </message>
+    <message>
+        <source>Pr&amp;epare</source>
+        <translation>Vor&amp;bereiten</translation>
+    </message>
+    <message>
+        <source>Open the demo account of this walkthrough and start from step 1</source>
+        <translation>Das Demokonto dieser Anleitung öffnen und mit Schritt 1 beginnen</translation>
+    </message>
+    <message>
+        <source>Show &amp;me</source>
+        <translation>&amp;Zeigen</translation>
+    </message>
+    <message>
+        <source>Point at what the current step is about</source>
+        <translation>Auf das zeigen, worum es im aktuellen Schritt geht</translation>
+    </message>
+</context>
+<context>
     <name>Invoice</name>
     <message>
         <source>Invoice</source>
@@ -2746,7 +3214,7 @@ Konto {account_number} · {company_name}
     </message>
     <message>
         <source>Number</source>
-        <extracomment>The :class:`InvoiceListRow` behind a row (any column). The value the column sorts by in SQL; None for a column that does not sort. Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
+        <extracomment>Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
         <translation>Nummer</translation>
     </message>
     <message>
@@ -3132,7 +3600,7 @@ Konto {account_number} · {company_name}
     <name>InvoicesView</name>
     <message>
         <source>The PDF could not be written: {error}</source>
-        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id.</extracomment>
+        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id. laid out with the table (nothing moves later) but painted right after the table&apos;s first page: the list is what the user waits for</extracomment>
         <translation>Die PDF-Datei konnte nicht geschrieben werden: {error}</translation>
     </message>
     <message>
@@ -3473,7 +3941,7 @@ Konto {account_number} · {company_name}
     </message>
     <message>
         <source>Operator: {name} ({role})</source>
-        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
+        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the sandbox menu, simulated clock, guide and presentation mode are in place the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
         <translation>Bearbeiter: {name} ({role})</translation>
     </message>
     <message>
@@ -3604,7 +4072,7 @@ Konto {account_number} · {company_name}
     <name>OutboxModel</name>
     <message>
         <source>Created</source>
-        <extracomment>Emails handed to one ``deliver_outbox`` call; progress is reported between batches. The :class:`OutboxRow` behind a row (any column).</extracomment>
+        <extracomment>Emails handed to one ``deliver_outbox`` call; progress is reported between batches.</extracomment>
         <translation>Erstellt</translation>
     </message>
     <message>
@@ -4474,6 +4942,50 @@ Konto {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>PresentationController</name>
+    <message>
+        <source>&amp;Presentation</source>
+        <extracomment>The scales offered, in per cent. dynamic properties holding a widget&apos;s unscaled sizes while the mode is on QFont::SizeResolved (PySide does not expose QFont::ResolveProperties) Class fonts a platform theme may set (QApplication&apos;s initializeWidgetFontHash). Qt&apos;s own helper buttons, sized by their owner: never rescaled MainWindow&apos;s navigation: item height = line height + this, width ≥ this minimum (the formula of ``MainWindow.__init__`` / ``_fit_navigation``) How often the customer view re-reads its account while shown (a moved clock). the caption shown now (&quot;&quot; when none) where the mouse was last pressed (window coordinates) keys that do something rather than type: named even in a text field typed text kept in a caption</extracomment>
+        <translation>Präsen&amp;tation</translation>
+    </message>
+    <message>
+        <source>&amp;Presentation Mode</source>
+        <translation>&amp;Präsentationsmodus</translation>
+    </message>
+    <message>
+        <source>Enlarge the whole window for a projector or a screen share</source>
+        <translation>Das gesamte Fenster für einen Beamer oder eine Bildschirmfreigabe vergrößern</translation>
+    </message>
+    <message>
+        <source>&amp;Scale</source>
+        <translation>&amp;Skalierung</translation>
+    </message>
+    <message>
+        <source>{percent} %</source>
+        <translation>{percent} %</translation>
+    </message>
+    <message>
+        <source>Show &amp;Clicks and Keys</source>
+        <translation>&amp;Klicks und Tasten anzeigen</translation>
+    </message>
+    <message>
+        <source>Show where the mouse is clicked and which keys are pressed</source>
+        <translation>Anzeigen, wo mit der Maus geklickt wird und welche Tasten gedrückt werden</translation>
+    </message>
+    <message>
+        <source>C&amp;ustomer View</source>
+        <translation>Kunden&amp;ansicht</translation>
+    </message>
+    <message>
+        <source>Show the open account&apos;s Billing Center as its billing contact sees it</source>
+        <translation>Das Abrechnungscenter des geöffneten Kontos so anzeigen, wie sein Abrechnungskontakt es sieht</translation>
+    </message>
+    <message>
+        <source>Customer View</source>
+        <translation>Kundenansicht</translation>
+    </message>
+</context>
+<context>
     <name>Progress</name>
     <message>
         <source>Running renewals</source>
@@ -4874,6 +5386,102 @@ Konto {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>SandboxMenu</name>
+    <message>
+        <source>New Demo Database</source>
+        <extracomment>open (or re-open) the database file at this path in the GUI session the open demo database&apos;s content was replaced (reset, snapshot restored) the actions in the File menu, in order</extracomment>
+        <translation>Neue Demodatenbank</translation>
+    </message>
+    <message>
+        <source>Billing Desktop databases (*.sqlite3)</source>
+        <translation>Billing-Desktop-Datenbanken (*.sqlite3)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>Alle Dateien (*)</translation>
+    </message>
+    <message>
+        <source>“{file}” already exists. Replace it with a new demo database?</source>
+        <translation>„{file}“ ist bereits vorhanden. Möchten Sie die Datei durch eine neue Demodatenbank ersetzen?</translation>
+    </message>
+    <message>
+        <source>If it is a demo database, everything done in it is replaced by the curated demo accounts. Any other file is left untouched.</source>
+        <translation>Handelt es sich um eine Demodatenbank, wird alles, was darin getan wurde, durch die vorbereiteten Demokonten ersetzt. Jede andere Datei bleibt unverändert.</translation>
+    </message>
+    <message>
+        <source>&amp;Replace</source>
+        <translation>&amp;Ersetzen</translation>
+    </message>
+    <message>
+        <source>Creating the demo database…</source>
+        <translation>Die Demodatenbank wird angelegt…</translation>
+    </message>
+    <message>
+        <source>Everything done in it is lost: orders, cancellations, licence and payment changes, emails and operators added.</source>
+        <translation>Alles, was darin getan wurde, geht verloren: Bestellungen, Kündigungen, Lizenz- und Zahlungsänderungen, E-Mails und hinzugefügte Bearbeiter.</translation>
+    </message>
+    <message>
+        <source>The simulated date goes back from {today} to {start}.</source>
+        <translation>Das simulierte Datum wird vom {today} auf den {start} zurückgesetzt.</translation>
+    </message>
+    <message>
+        <source>The simulated date stays at {start}.</source>
+        <translation>Das simulierte Datum bleibt der {start}.</translation>
+    </message>
+    <message>
+        <source>Snapshots are kept.</source>
+        <translation>Snapshots bleiben erhalten.</translation>
+    </message>
+    <message>
+        <source>Reset Demo Database</source>
+        <translation>Demodatenbank zurücksetzen</translation>
+    </message>
+    <message>
+        <source>Reset the demo database “{database}” to the curated demo accounts?</source>
+        <translation>Die Demodatenbank „{database}“ auf die vorbereiteten Demokonten zurücksetzen?</translation>
+    </message>
+    <message>
+        <source>&amp;Reset</source>
+        <translation>&amp;Zurücksetzen</translation>
+    </message>
+    <message>
+        <source>Resetting the demo database…</source>
+        <translation>Die Demodatenbank wird zurückgesetzt…</translation>
+    </message>
+    <message>
+        <source>&amp;New Demo Database…</source>
+        <translation>&amp;Neue Demodatenbank…</translation>
+    </message>
+    <message>
+        <source>Create a fresh demo database with the curated sample accounts and open it</source>
+        <translation>Eine neue Demodatenbank mit den vorbereiteten Beispielkonten anlegen und öffnen</translation>
+    </message>
+    <message>
+        <source>&amp;Reset Demo Database…</source>
+        <translation>Demodatenbank &amp;zurücksetzen…</translation>
+    </message>
+    <message>
+        <source>Reset…</source>
+        <translation>Zurücksetzen…</translation>
+    </message>
+    <message>
+        <source>Return the demo database to the curated accounts of its first day</source>
+        <translation>Die Demodatenbank auf die vorbereiteten Konten ihres ersten Tages zurücksetzen</translation>
+    </message>
+    <message>
+        <source>Sna&amp;pshots…</source>
+        <translation>&amp;Snapshots…</translation>
+    </message>
+    <message>
+        <source>Snapshots…</source>
+        <translation>Snapshots…</translation>
+    </message>
+    <message>
+        <source>Save the demo database&apos;s state under a name and return to it later</source>
+        <translation>Den Stand der Demodatenbank unter einem Namen speichern und später dorthin zurückkehren</translation>
+    </message>
+</context>
+<context>
     <name>SelectionPage</name>
     <message numerus="yes">
         <source>{product} {plan}, %n licence(s)</source>
@@ -4983,7 +5591,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Only support staff can do this.</source>
-        <extracomment>Read-only actions every active role may perform. Actions that change one account; the account rules of SPEC §6 apply. Support-only powers behind the self-service flows (SPEC §3): not for representatives, who work on their own portfolio through the normal flows.</extracomment>
+        <extracomment>reset a demo database, save, restore and delete its snapshots (services.sandbox) Read-only actions every active role may perform. Actions that change one account; the account rules of SPEC §6 apply. Support-only powers behind the self-service flows (SPEC §3): not for representatives, who work on their own portfolio through the normal flows.</extracomment>
         <translation>Nur Supportmitarbeiter können dies tun.</translation>
     </message>
     <message>
@@ -4993,6 +5601,10 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     <message>
         <source>The clock can be moved only in a demo database.</source>
         <translation>Die Uhr kann nur in einer Demodatenbank vorgestellt werden.</translation>
+    </message>
+    <message>
+        <source>Only a demo database can be reset or returned to a snapshot; this database was left unchanged.</source>
+        <translation>Nur eine Demodatenbank kann zurückgesetzt oder aus einem Snapshot wiederhergestellt werden; diese Datenbank wurde nicht verändert.</translation>
     </message>
     <message>
         <source>Subscription</source>
@@ -5009,7 +5621,9 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>{product} cannot be cancelled online. Please contact support to cancel.</source>
-        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)</extracomment>
+        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)
+----------
+contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) &quot;To move to a lower plan, contact Customer Care&quot; when the product has a lower tier that cannot be chosen online and the contact may otherwise edit the plan whom the view is shown as (the billing contact unless another was asked for) every contact of the account, the billing contact first the message above the cards when this contact cannot make changes at all (representative, billing admin, overdue invoice, expired account); ``None`` otherwise the live products (cancelled ones are under ``discover``), in catalog order what the open invoices still ask for (the Billing Center&apos;s *Pay balance*) The role of the rules context: one that no operator-role limit refuses, so the Subscriptions tab&apos;s card function reports only what the account&apos;s state decides.</extracomment>
         <translation>{product} kann nicht online gekündigt werden. Wenden Sie sich für die Kündigung bitte an den Support.</translation>
     </message>
     <message>
@@ -5590,6 +6204,51 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <source>Subscribe now is offered when a free trial has ended; {product} is not an ended trial.</source>
         <translation>„Jetzt abonnieren“ wird angeboten, wenn eine kostenlose Testphase beendet ist; {product} ist keine beendete Testphase.</translation>
     </message>
+    <message>
+        <source>{database} is not a demo database. Resets, snapshots and new demo data are only for demo databases; it was left unchanged.</source>
+        <extracomment>seconds a reset or restore waits for another connection&apos;s write to finish</extracomment>
+        <translation>{database} ist keine Demodatenbank. Zurücksetzen, Snapshots und neue Demodaten gibt es nur für Demodatenbanken; sie wurde nicht verändert.</translation>
+    </message>
+    <message>
+        <source>The demo database {database} is busy with another change. Wait until it has finished and try again; nothing was replaced.</source>
+        <translation>Die Demodatenbank {database} wird gerade anderweitig geändert. Warten Sie, bis der Vorgang abgeschlossen ist, und versuchen Sie es erneut; es wurde nichts ersetzt.</translation>
+    </message>
+    <message>
+        <source>A snapshot named “{name}” already exists.</source>
+        <translation>Ein Snapshot mit dem Namen „{name}“ ist bereits vorhanden.</translation>
+    </message>
+    <message>
+        <source>Demo databases and snapshots need a database file; {database} is on a server.</source>
+        <translation>Demodatenbanken und Snapshots benötigen eine Datenbankdatei; {database} liegt auf einem Server.</translation>
+    </message>
+    <message>
+        <source>The snapshot “{name}” cannot be restored: its file is missing, damaged or from another version of Billing Desktop. The demo database was left unchanged.</source>
+        <translation>Der Snapshot „{name}“ kann nicht wiederhergestellt werden: Seine Datei fehlt, ist beschädigt oder stammt aus einer anderen Version von Billing Desktop. Die Demodatenbank wurde nicht verändert.</translation>
+    </message>
+    <message>
+        <source>Snapshot</source>
+        <extracomment>the &quot;what&quot; of NotFound for a snapshot, translated by the UI</extracomment>
+        <translation>Snapshot</translation>
+    </message>
+    <message>
+        <source>Give the snapshot a name.</source>
+        <extracomment>the file&apos;s name inside :func:`snapshot_folder` when it was saved (the computer&apos;s clock) the demo&apos;s simulated date at that moment</extracomment>
+        <translation>Geben Sie dem Snapshot einen Namen.</translation>
+    </message>
+    <message>
+        <source>A snapshot name can have at most {max} characters.</source>
+        <translation>Ein Snapshot-Name darf höchstens {max} Zeichen lang sein.</translation>
+    </message>
+    <message>
+        <source>This is a real database: it has no simulated time, so its clock cannot be moved. Open a demo database to move the clock.</source>
+        <extracomment>the events &quot;to next event&quot; stops at (issue 7: renewal, trial end, cancellation end, term end); notices, overdue invoices and data retention happen on the way</extracomment>
+        <translation>Dies ist eine echte Datenbank: Sie hat keine simulierte Zeit, daher kann ihre Uhr nicht vorgestellt werden. Öffnen Sie eine Demodatenbank, um die Uhr vorzustellen.</translation>
+    </message>
+    <message>
+        <source>The clock only moves forward: choose a date after {today}, not {date}.</source>
+        <extracomment>what each engine event appears as (a renewal also as an invoice and an email) invoiced (and renewed): the invoice, its status (``paid``/``open``) and total renewed / term renewed: the end of the new period or term (None: the last one) emailed: the email&apos;s kind (``renewal_invoice``, ``trial_ending``, ``trial_ended``), its recipient and row id overdue: how many of the account&apos;s invoices fell overdue that day the date before the move … … the date asked for … … and the date now (the one asked for, unless the run was cancelled midway) the trainer cancelled: what was done until then is kept, the clock stopped at ``clock`` events that failed (left out, retried by the next move) the engine&apos;s own summary (counts) the events of :data:`NEXT_EVENT_KINDS` on that date, in processing order renewals: the total of the invoice it will issue (as things stand now)</extracomment>
+        <translation>Die Uhr kann nur vorgestellt werden: Wählen Sie ein Datum nach dem {today}, nicht den {date}.</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
@@ -5745,6 +6404,117 @@ Sie ist angekommen, die Einstellungen des Mailservers funktionieren also: E-Mail
     <message>
         <source>Send one email with the settings above, saved or not</source>
         <translation>Eine E-Mail mit den obigen Einstellungen senden, ob gespeichert oder nicht</translation>
+    </message>
+</context>
+<context>
+    <name>SnapshotsDialog</name>
+    <message>
+        <source>Save Current State</source>
+        <extracomment>a value to sort by (text, datetime or ISO date) a snapshot was restored into the open database (carries its ``SnapshotInfo``)</extracomment>
+        <translation>Aktuellen Stand speichern</translation>
+    </message>
+    <message>
+        <source>Name of the snapshot:</source>
+        <translation>Name des Snapshots:</translation>
+    </message>
+    <message>
+        <source>State on {date}</source>
+        <translation>Stand vom {date}</translation>
+    </message>
+    <message>
+        <source>&amp;Save</source>
+        <translation>&amp;Speichern</translation>
+    </message>
+    <message>
+        <source>Saved the snapshot “{name}”.</source>
+        <translation>Der Snapshot „{name}“ wurde gespeichert.</translation>
+    </message>
+    <message>
+        <source>Replace Snapshot</source>
+        <translation>Snapshot ersetzen</translation>
+    </message>
+    <message>
+        <source>A snapshot named “{name}” already exists. Replace it with the current state?</source>
+        <translation>Ein Snapshot mit dem Namen „{name}“ ist bereits vorhanden. Möchten Sie ihn durch den aktuellen Stand ersetzen?</translation>
+    </message>
+    <message>
+        <source>&amp;Replace</source>
+        <translation>&amp;Ersetzen</translation>
+    </message>
+    <message>
+        <source>Everything done since it was saved is lost, unless it is in another snapshot. The simulated date goes back to {date}.</source>
+        <translation>Alles, was seit dem Speichern getan wurde, geht verloren, sofern es nicht in einem anderen Snapshot enthalten ist. Das simulierte Datum wird auf den {date} zurückgesetzt.</translation>
+    </message>
+    <message>
+        <source>Everything done since it was saved is lost, unless it is in another snapshot.</source>
+        <translation>Alles, was seit dem Speichern getan wurde, geht verloren, sofern es nicht in einem anderen Snapshot enthalten ist.</translation>
+    </message>
+    <message>
+        <source>Restore Snapshot</source>
+        <translation>Snapshot wiederherstellen</translation>
+    </message>
+    <message>
+        <source>Return the demo database to the snapshot “{name}”?</source>
+        <translation>Die Demodatenbank aus dem Snapshot „{name}“ wiederherstellen?</translation>
+    </message>
+    <message>
+        <source>&amp;Restore</source>
+        <translation>&amp;Wiederherstellen</translation>
+    </message>
+    <message>
+        <source>Delete Snapshot</source>
+        <translation>Snapshot löschen</translation>
+    </message>
+    <message>
+        <source>Delete the snapshot “{name}”?</source>
+        <translation>Den Snapshot „{name}“ löschen?</translation>
+    </message>
+    <message>
+        <source>The demo database itself does not change.</source>
+        <translation>Die Demodatenbank selbst ändert sich nicht.</translation>
+    </message>
+    <message>
+        <source>&amp;Delete</source>
+        <translation>&amp;Löschen</translation>
+    </message>
+    <message>
+        <source>Deleted the snapshot “{name}”.</source>
+        <translation>Der Snapshot „{name}“ wurde gelöscht.</translation>
+    </message>
+    <message>
+        <source>Snapshots</source>
+        <translation>Snapshots</translation>
+    </message>
+    <message>
+        <source>A snapshot keeps the demo database as it is now, so you can return to it and repeat a scene.</source>
+        <translation>Ein Snapshot hält den aktuellen Stand der Demodatenbank fest, sodass Sie dorthin zurückkehren und eine Szene wiederholen können.</translation>
+    </message>
+    <message>
+        <source>No snapshots yet. Save the current state to come back to it later.</source>
+        <translation>Noch keine Snapshots. Speichern Sie den aktuellen Stand, um später dorthin zurückzukehren.</translation>
+    </message>
+    <message>
+        <source>&amp;Save Current State…</source>
+        <translation>Aktuellen Stand &amp;speichern…</translation>
+    </message>
+    <message>
+        <source>Only administrators and trainers can save and restore snapshots.</source>
+        <translation>Nur Administratoren und Trainer können Snapshots speichern und wiederherstellen.</translation>
+    </message>
+</context>
+<context>
+    <name>SnapshotsModel</name>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Taken</source>
+        <translation>Erstellt</translation>
+    </message>
+    <message>
+        <source>Simulated date</source>
+        <translation>Simuliertes Datum</translation>
     </message>
 </context>
 <context>
@@ -6033,6 +6803,96 @@ Sie ist angekommen, die Einstellungen des Mailservers funktionieren also: E-Mail
     </message>
 </context>
 <context>
+    <name>UpcomingPanel</name>
+    <message>
+        <source>Renewal</source>
+        <extracomment>rows listed (the next events, earliest first) what each engine event is called in the panel (``EventKind`` values)</extracomment>
+        <translation>Verlängerung</translation>
+    </message>
+    <message>
+        <source>Contract term ends and renews</source>
+        <translation>Vertragslaufzeit endet und verlängert sich</translation>
+    </message>
+    <message>
+        <source>Cancellation takes effect</source>
+        <translation>Kündigung wird wirksam</translation>
+    </message>
+    <message>
+        <source>Trial ends</source>
+        <translation>Testphase endet</translation>
+    </message>
+    <message>
+        <source>“Trial ending” email</source>
+        <translation>E-Mail „Testphase endet bald“</translation>
+    </message>
+    <message>
+        <source>Invoice falls overdue</source>
+        <translation>Rechnung wird überfällig</translation>
+    </message>
+    <message>
+        <source>Data marked for deletion</source>
+        <translation>Daten zur Löschung vorgemerkt</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <extracomment>How often a read that met a module half imported by another thread is retried.</extracomment>
+        <translation>Datum</translation>
+    </message>
+    <message>
+        <source>Event</source>
+        <translation>Ereignis</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>Konto</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Firma</translation>
+    </message>
+    <message>
+        <source>Product</source>
+        <translation>Produkt</translation>
+    </message>
+    <message>
+        <source>Amount</source>
+        <translation>Betrag</translation>
+    </message>
+    <message>
+        <source>Invoice {number} falls overdue</source>
+        <translation>Rechnung {number} wird überfällig</translation>
+    </message>
+    <message>
+        <source>The renewal invoice&apos;s total as the subscription stands today</source>
+        <translation>Gesamtbetrag der Verlängerungsrechnung nach heutigem Stand des Abonnements</translation>
+    </message>
+    <message>
+        <source>Nothing is due after {date}.</source>
+        <extracomment>a row was activated: the account&apos;s id set once the panel has data (or tried); reloads are explicit after that</extracomment>
+        <translation>Nach dem {date} ist nichts fällig.</translation>
+    </message>
+    <message>
+        <source>What the next moves of the clock will do, after {date}:</source>
+        <translation>Was beim Vorstellen der Uhr nach dem {date} geschieht:</translation>
+    </message>
+    <message>
+        <source>Upcoming Events</source>
+        <translation>Anstehende Ereignisse</translation>
+    </message>
+    <message>
+        <source>&amp;Upcoming Events</source>
+        <translation>Anstehende &amp;Ereignisse</translation>
+    </message>
+    <message>
+        <source>Show what the next moves of the simulated clock will do</source>
+        <translation>Anzeigen, was beim nächsten Vorstellen der simulierten Uhr geschieht</translation>
+    </message>
+    <message>
+        <source>Upcoming events</source>
+        <translation>Anstehende Ereignisse</translation>
+    </message>
+</context>
+<context>
     <name>VerifyCallerPage</name>
     <message>
         <source>{mark} Matches</source>
@@ -6128,6 +6988,187 @@ Sie ist angekommen, die Einstellungen des Mailservers funktionieren also: E-Mail
     </message>
 </context>
 <context>
+    <name>Walkthroughs</name>
+    <message>
+        <source>{account} was not opened: the account shown has unsaved changes.</source>
+        <extracomment>conditions that are states: they count when they already hold as the step becomes current the English source sentence (context &quot;Walkthroughs&quot;) with {placeholders} what &quot;Show me&quot; points at: an objectName path, alternatives separated by &quot;|&quot; (the first one on screen wins); ``{product}`` is the walkthrough&apos;s product the warning&apos;s English source (&quot;&quot; when the scene is ready) what the service said: the card&apos;s reason, or the error reading the cards</extracomment>
+        <translation>{account} wurde nicht geöffnet: Das angezeigte Konto hat nicht gespeicherte Änderungen.</translation>
+    </message>
+    <message>
+        <source>{account} no longer shows this scene. Reset the demo database to play it again.</source>
+        <translation>{account} zeigt diese Szene nicht mehr. Setzen Sie die Demodatenbank zurück, um sie erneut durchzuspielen.</translation>
+    </message>
+    <message>
+        <source>Open {company} ({account}) on its Subscriptions tab: one card per product, as on the Subscriptions page of the Billing Center.</source>
+        <extracomment>the seed article (&quot;000&quot;); the curated account whose scenario starts with &quot;Article 000&quot; tells the story the catalog code of the product the story is about the card action the scene needs (&quot;cancel&quot;, &quot;edit&quot;, &quot;subscribe&quot;): when the account&apos;s card no longer offers it, Prepare says so the account page&apos;s tab Prepare opens</extracomment>
+        <translation>Öffnen Sie {company} ({account}) auf der Registerkarte „Abonnements“: eine Karte pro Produkt, wie auf der Seite „Abonnements“ im Abrechnungscenter.</translation>
+    </message>
+    <message>
+        <source>Click the options icon (⋮) in the top-right corner of the {product} card.</source>
+        <translation>Klicken Sie auf das Optionssymbol (⋮) oben rechts auf der Karte von {product}.</translation>
+    </message>
+    <message>
+        <source>Cancel a subscription online</source>
+        <translation>Abonnement online kündigen</translation>
+    </message>
+    <message>
+        <source>Help article 000: the billing contact of {company} ({account}) stops the automatic renewal of {product}.</source>
+        <translation>Hilfeartikel 000: Der Abrechnungskontakt von {company} ({account}) beendet die automatische Verlängerung von {product}.</translation>
+    </message>
+    <message>
+        <source>The card now says Cancellation pending. Until the plan expires, Reactivate in the options menu keeps it. A free trial without billing information needs none of this: it simply expires.</source>
+        <translation>Die Karte zeigt jetzt „Kündigung ausstehend“. Bis der Tarif abläuft, lässt er sich mit „Reaktivieren“ im Optionsmenü behalten. Eine kostenlose Testversion ohne Zahlungsinformationen braucht nichts davon: Sie läuft einfach ab.</translation>
+    </message>
+    <message>
+        <source>Choose Cancel subscription.</source>
+        <translation>Wählen Sie „Abonnement kündigen“.</translation>
+    </message>
+    <message>
+        <source>Go through the confirmation with the customer: the plan stays active until the end of the paid period and is then not renewed. Choose who asks and why, then click Yes, cancel.</source>
+        <translation>Gehen Sie die Bestätigung mit dem Kunden durch: Der Tarif bleibt bis zum Ende des bezahlten Zeitraums aktiv und wird danach nicht verlängert. Wählen Sie aus, wer die Kündigung anfordert und warum, und klicken Sie dann auf „Ja, kündigen“.</translation>
+    </message>
+    <message>
+        <source>The result shows the expiry date and the confirmation email sent to the billing contact. Click Close.</source>
+        <translation>Das Ergebnis zeigt das Ablaufdatum und die an den Abrechnungskontakt gesendete Bestätigungs-E-Mail. Klicken Sie auf „Schließen“.</translation>
+    </message>
+    <message>
+        <source>Remove user licences</source>
+        <translation>Benutzerlizenzen entfernen</translation>
+    </message>
+    <message>
+        <source>Help article 001: {company} ({account}) pays for more {product} licences than it needs and removes some.</source>
+        <translation>Hilfeartikel 001: {company} ({account}) bezahlt mehr Lizenzen für {product}, als benötigt werden, und entfernt einige davon.</translation>
+    </message>
+    <message>
+        <source>The change took effect at once: the unused days of the removed licences became a credit on the account, and the billing date moved to today.</source>
+        <translation>Die Änderung wurde sofort wirksam: Die nicht genutzten Tage der entfernten Lizenzen wurden dem Kontoguthaben gutgeschrieben, und das Abrechnungsdatum wurde auf heute verschoben.</translation>
+    </message>
+    <message>
+        <source>Choose Edit subscription: the checkout opens on the current plan.</source>
+        <translation>Wählen Sie „Abonnement bearbeiten“: Der Bestellvorgang öffnet sich mit dem aktuellen Tarif.</translation>
+    </message>
+    <message>
+        <source>Lower the number of licences (not below those assigned to users) and click Add to cart.</source>
+        <translation>Verringern Sie die Anzahl der Lizenzen (nicht unter die Zahl der Benutzern zugewiesenen Lizenzen) und klicken Sie auf „In den Warenkorb“.</translation>
+    </message>
+    <message>
+        <source>The cart shows the change. Click Checkout.</source>
+        <translation>Der Warenkorb zeigt die Änderung. Klicken Sie auf „Zur Kasse“.</translation>
+    </message>
+    <message>
+        <source>On Complete transaction, check the billing period (it starts today), the licences, the plan price, the credit for the unused days and the total, then click Place order.</source>
+        <translation>Prüfen Sie auf der Seite „Kasse“ den Abrechnungszeitraum (er beginnt heute), die Lizenzen, den Tarifpreis, die Gutschrift für die nicht genutzten Tage und den Gesamtbetrag, und klicken Sie dann auf „Bestellung aufgeben“.</translation>
+    </message>
+    <message>
+        <source>The result shows the new billing date and the confirmation email. Click Close.</source>
+        <translation>Das Ergebnis zeigt das neue Abrechnungsdatum und die Bestätigungs-E-Mail. Klicken Sie auf „Schließen“.</translation>
+    </message>
+    <message>
+        <source>Cancel through support</source>
+        <translation>Über den Support kündigen</translation>
+    </message>
+    <message>
+        <source>Help article 002: {product} is cancelled only through support. A billing admin of {company} ({account}) calls to cancel it.</source>
+        <translation>Hilfeartikel 002: {product} ist nur über den Support kündbar. Ein Abrechnungsadministrator von {company} ({account}) ruft an, um es zu kündigen.</translation>
+    </message>
+    <message>
+        <source>The card says Cancellation pending: {product} stays active, and billed, until the agreement ends, and then moves to Discover other products.</source>
+        <translation>Die Karte zeigt „Kündigung ausstehend“: {product} bleibt bis zum Vertragsende aktiv und wird bis dahin berechnet; danach erscheint es unter „Weitere Produkte entdecken“.</translation>
+    </message>
+    <message>
+        <source>Choose Cancel subscription: {product} cannot be cancelled online, so the assisted cancellation opens.</source>
+        <translation>Wählen Sie „Abonnement kündigen“: {product} kann nicht online gekündigt werden, daher öffnet sich die Kündigung über den Support.</translation>
+    </message>
+    <message>
+        <source>Verify the caller: enter the account ID, the billing admin&apos;s email, the last four digits of the payment card and its billing address as the caller gives them, click Verify, then Next.</source>
+        <translation>Verifizieren Sie den Anrufer: Geben Sie die Konto-ID, die E-Mail-Adresse des Abrechnungsadministrators, die letzten vier Ziffern der Zahlungskarte und deren Rechnungsadresse so ein, wie der Anrufer sie nennt, und klicken Sie auf „Anrufer verifizieren“ und dann auf „Weiter“.</translation>
+    </message>
+    <message>
+        <source>Choose who is asking: only a super admin or a billing admin may ask to cancel. Click Next.</source>
+        <translation>Wählen Sie aus, wer anfragt: Nur ein Superadministrator oder ein Abrechnungsadministrator darf die Kündigung beantragen. Klicken Sie auf „Weiter“.</translation>
+    </message>
+    <message>
+        <source>Before you cancel: pay the open balance, unassign the licences and export the account&apos;s data (or confirm that the caller has a backup) until every item is ticked, then click Next.</source>
+        <translation>Vor der Kündigung: Begleichen Sie den offenen Saldo, heben Sie die Lizenzzuweisungen auf und exportieren Sie die Kontodaten (oder bestätigen Sie, dass der Anrufer eine Sicherung hat), bis jeder Punkt abgehakt ist, und klicken Sie dann auf „Weiter“.</translation>
+    </message>
+    <message>
+        <source>Check what will be cancelled and click Next.</source>
+        <translation>Prüfen Sie, was gekündigt wird, und klicken Sie auf „Weiter“.</translation>
+    </message>
+    <message>
+        <source>Tell the caller what is still billed: the agreement stays active, and is billed, until its end date, without a refund. Click Next.</source>
+        <translation>Teilen Sie dem Anrufer mit, was noch berechnet wird: Der Vertrag bleibt bis zu seinem Enddatum aktiv und wird bis dahin berechnet, ohne Rückerstattung. Klicken Sie auf „Weiter“.</translation>
+    </message>
+    <message>
+        <source>Choose the reason and click Cancel subscriptions.</source>
+        <translation>Wählen Sie den Grund aus und klicken Sie auf „Abonnements kündigen“.</translation>
+    </message>
+    <message>
+        <source>The result lists what was cancelled, the invoice for the rest of the agreement and the confirmation email. Click Close.</source>
+        <translation>Das Ergebnis zeigt, was gekündigt wurde, die Rechnung für die restliche Vertragslaufzeit und die Bestätigungs-E-Mail. Klicken Sie auf „Schließen“.</translation>
+    </message>
+    <message>
+        <source>Subscribe when the free trial ends</source>
+        <translation>Nach der kostenlosen Testphase abonnieren</translation>
+    </message>
+    <message>
+        <source>Help article 003: the {product} trial of {company} ({account}) ended without a charge. The billing contact turns it into a paid plan.</source>
+        <translation>Hilfeartikel 003: Die Testphase von {product} bei {company} ({account}) ist ohne Kosten abgelaufen. Der Abrechnungskontakt wandelt sie in einen kostenpflichtigen Tarif um.</translation>
+    </message>
+    <message>
+        <source>The plan is active from today and the Users &amp; licences tab is open to assign the seats. A trial that nobody converts simply expires, without a charge.</source>
+        <translation>Der Tarif ist ab heute aktiv, und die Registerkarte „Benutzer &amp; Lizenzen“ ist geöffnet, um die Lizenzen zuzuweisen. Eine Testphase, die niemand umwandelt, läuft einfach ohne Kosten ab.</translation>
+    </message>
+    <message>
+        <source>The free trial of {product} has ended: its card says Trial ended and offers Subscribe now. Click Subscribe now.</source>
+        <translation>Die kostenlose Testphase von {product} ist beendet: Die Karte zeigt „Testphase beendet“ und bietet „Jetzt abonnieren“ an. Klicken Sie auf „Jetzt abonnieren“.</translation>
+    </message>
+    <message>
+        <source>Change the plan tier, the number of licences or the billing frequency if you like, then click Checkout.</source>
+        <translation>Ändern Sie bei Bedarf die Tarifstufe, die Anzahl der Lizenzen oder das Abrechnungsintervall, und klicken Sie dann auf „Zur Kasse“.</translation>
+    </message>
+    <message>
+        <source>Review the order on Complete transaction (Edit order goes back to change it) and click Checkout.</source>
+        <translation>Prüfen Sie die Bestellung auf der Seite „Kasse“ („Bestellung bearbeiten“ führt zurück, um sie zu ändern) und klicken Sie auf „Zur Kasse“.</translation>
+    </message>
+    <message>
+        <source>Enter the payment card and the account&apos;s VAT number, then click Place order.</source>
+        <translation>Geben Sie die Zahlungskarte und die USt-IdNr. des Kontos ein und klicken Sie dann auf „Bestellung aufgeben“.</translation>
+    </message>
+    <message>
+        <source>The result confirms the purchase. Click Assign licences now to give the new seats to users.</source>
+        <translation>Das Ergebnis bestätigt den Kauf. Klicken Sie auf „Lizenzen jetzt zuweisen“, um die neuen Lizenzen Benutzern zuzuweisen.</translation>
+    </message>
+    <message>
+        <source>Change the plan</source>
+        <translation>Tarif ändern</translation>
+    </message>
+    <message>
+        <source>Help article 004: {company} ({account}) upgrades {product} to a higher tier, more licences or another billing period.</source>
+        <translation>Hilfeartikel 004: {company} ({account}) wechselt bei {product} zu einer höheren Tarifstufe, zu mehr Lizenzen oder zu einem anderen Abrechnungsintervall.</translation>
+    </message>
+    <message>
+        <source>The new plan applies from today and the rest of the old period was prorated. A lower tier is not offered online: the wizard says to contact Customer Care.</source>
+        <translation>Der neue Tarif gilt ab heute, und der Rest des alten Zeitraums wurde anteilig verrechnet. Eine niedrigere Tarifstufe wird online nicht angeboten: Der Assistent verweist an den Kundenservice.</translation>
+    </message>
+    <message>
+        <source>Choose Edit subscription.</source>
+        <translation>Wählen Sie „Abonnement bearbeiten“.</translation>
+    </message>
+    <message>
+        <source>Choose a higher plan tier, more licences or another billing frequency, check the order summary at the bottom of the page and click Checkout.</source>
+        <translation>Wählen Sie eine höhere Tarifstufe, mehr Lizenzen oder ein anderes Abrechnungsintervall, prüfen Sie die Bestellübersicht unten auf der Seite und klicken Sie auf „Zur Kasse“.</translation>
+    </message>
+    <message>
+        <source>Check the billing period (it starts today), the licences, the prices and the total. Click Checkout, confirm the payment method if the new plan costs more, and click Place order.</source>
+        <translation>Prüfen Sie den Abrechnungszeitraum (er beginnt heute), die Lizenzen, die Preise und den Gesamtbetrag. Klicken Sie auf „Zur Kasse“, bestätigen Sie die Zahlungsmethode, falls der neue Tarif teurer ist, und klicken Sie auf „Bestellung aufgeben“.</translation>
+    </message>
+    <message>
+        <source>The result shows the new plan and billing date. Click Close.</source>
+        <translation>Das Ergebnis zeigt den neuen Tarif und das neue Abrechnungsdatum. Klicken Sie auf „Schließen“.</translation>
+    </message>
+</context>
+<context>
     <name>WelcomePage</name>
     <message>
         <source>Welcome to Billing Desktop</source>
@@ -6157,6 +7198,29 @@ Sie ist angekommen, die Einstellungen des Mailservers funktionieren also: E-Mail
     <message>
         <source>Go to the accounts list and start working in this database.</source>
         <translation>Zur Kontenliste wechseln und in dieser Datenbank arbeiten.</translation>
+    </message>
+</context>
+<context>
+    <name>_ClockMenu</name>
+    <message>
+        <source>Simulated &amp;Clock</source>
+        <translation>Simulierte &amp;Uhr</translation>
+    </message>
+    <message>
+        <source>Move Forward One &amp;Day</source>
+        <translation>Um einen &amp;Tag vorstellen</translation>
+    </message>
+    <message>
+        <source>Move Forward One &amp;Month</source>
+        <translation>Um einen &amp;Monat vorstellen</translation>
+    </message>
+    <message>
+        <source>Move to the &amp;Next Event</source>
+        <translation>Zum &amp;nächsten Ereignis vorstellen</translation>
+    </message>
+    <message>
+        <source>Move to a D&amp;ate…</source>
+        <translation>Auf ein &amp;Datum vorstellen…</translation>
     </message>
 </context>
 </TS>

@@ -53,6 +53,113 @@
     </message>
 </context>
 <context>
+    <name>ClockControl</name>
+    <message numerus="yes">
+        <source>And %n more event(s) that day.</source>
+        <translation>
+            <numerusform>And %n more event that day.</numerusform>
+            <numerusform>And %n more events that day.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>ClockSummaryDialog</name>
+    <message numerus="yes">
+        <source>%n invoice(s) fell overdue</source>
+        <translation>
+            <numerusform>%n invoice fell overdue</numerusform>
+            <numerusform>%n invoices fell overdue</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>… and %n more</source>
+        <translation>
+            <numerusform>… and %n more</numerusform>
+            <numerusform>… and %n more</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s) failed and will be retried</source>
+        <translation>
+            <numerusform>%n event failed and will be retried</numerusform>
+            <numerusform>%n events failed and will be retried</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) renewed</source>
+        <translation>
+            <numerusform>%n subscription renewed</numerusform>
+            <numerusform>%n subscriptions renewed</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n trial(s) expired</source>
+        <translation>
+            <numerusform>%n trial expired</numerusform>
+            <numerusform>%n trials expired</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) cancelled</source>
+        <translation>
+            <numerusform>%n subscription cancelled</numerusform>
+            <numerusform>%n subscriptions cancelled</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n invoice(s) issued, {total} in all</source>
+        <translation>
+            <numerusform>%n invoice issued, {total} in all</numerusform>
+            <numerusform>%n invoices issued, {total} in all</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n email(s) queued for the customers</source>
+        <translation>
+            <numerusform>%n email queued for the customers</numerusform>
+            <numerusform>%n emails queued for the customers</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n contract term(s) renewed</source>
+        <translation>
+            <numerusform>%n contract term renewed</numerusform>
+            <numerusform>%n contract terms renewed</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) marked for data deletion</source>
+        <translation>
+            <numerusform>%n subscription marked for data deletion</numerusform>
+            <numerusform>%n subscriptions marked for data deletion</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s) processed.</source>
+        <translation>
+            <numerusform>%n event processed.</numerusform>
+            <numerusform>%n events processed.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>CustomerView</name>
+    <message numerus="yes">
+        <source>Open invoices (%n)</source>
+        <translation>
+            <numerusform>Open invoices (%n)</numerusform>
+            <numerusform>Open invoices (%n)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Paid invoices (%n)</source>
+        <translation>
+            <numerusform>Paid invoices (%n)</numerusform>
+            <numerusform>Paid invoices (%n)</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>DashboardView</name>
     <message numerus="yes">
         <source>&amp;Pending cancellations (%Ln)</source>
@@ -157,6 +264,16 @@
         <translation>
             <numerusform>%n email sent; {failed} refused by the server (see Last error).</numerusform>
             <numerusform>%n emails sent; {failed} refused by the server (see Last error).</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>GuidePanel</name>
+    <message numerus="yes">
+        <source>All %n step(s) done.</source>
+        <translation>
+            <numerusform>%n step done.</numerusform>
+            <numerusform>All %n steps done.</numerusform>
         </translation>
     </message>
 </context>

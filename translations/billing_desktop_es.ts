@@ -107,7 +107,6 @@
     </message>
     <message>
         <source>Account ID</source>
-        <extracomment>The :class:`AccountRow` behind a row (any column). The value the column sorts by in SQL (the keyset cursor value).</extracomment>
         <translation>ID de cuenta</translation>
     </message>
     <message>
@@ -360,6 +359,18 @@
     <message>
         <source>Caller verification</source>
         <translation>Verificación de identidad</translation>
+    </message>
+    <message>
+        <source>Caller verification failed repeatedly</source>
+        <translation>Verificación de identidad fallida varias veces</translation>
+    </message>
+    <message>
+        <source>Operator name changed</source>
+        <translation>Nombre del operador modificado</translation>
+    </message>
+    <message>
+        <source>Accounts list exported</source>
+        <translation>Lista de cuentas exportada</translation>
     </message>
     <message>
         <source>Trial ending notice sent</source>
@@ -1447,6 +1458,259 @@
     </message>
 </context>
 <context>
+    <name>ClockControl</name>
+    <message>
+        <source>Simulated Clock</source>
+        <extracomment>the upcoming-events panel&apos;s first height under the view (pixels) the clock moved (also after a cancelled move that did part of the way): the summary the upcoming-events panel refreshed after each move (set by ``install_clock_control``) the move running, if any the summary of the last move, while it is open why this operator may not move the clock (None: they may) View ▸ Simulated Clock (set by ``install_clock_control``) the result also after Cancel (the work&apos;s return value is dropped then)</extracomment>
+        <translation>Reloj simulado</translation>
+    </message>
+    <message>
+        <source>Moving the clock to {date} and running what is due…</source>
+        <translation>Adelantando el reloj al {date} y ejecutando lo pendiente…</translation>
+    </message>
+    <message>
+        <source>Move the clock to the next renewal, trial end, cancellation end or term end.</source>
+        <translation>Adelantar el reloj hasta el próximo evento: una renovación, el fin de una prueba, la entrada en vigor de una cancelación o el fin del plazo de un contrato.</translation>
+    </message>
+    <message>
+        <source>Nothing lies ahead: no renewal, trial end, cancellation or term end.</source>
+        <translation>No hay nada por delante: ninguna renovación, fin de prueba, cancelación ni fin de plazo de contrato.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: {product} of {company} renews.</source>
+        <translation>Avanzar al {date}: se renueva {product} de {company}.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the {product} trial of {company} ends.</source>
+        <translation>Avanzar al {date}: finaliza la prueba de {product} de {company}.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the cancellation of {product} for {company} takes effect.</source>
+        <translation>Avanzar al {date}: entra en vigor la cancelación de {product} de {company}.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the {product} contract term of {company} ends.</source>
+        <translation>Avanzar al {date}: finaliza el plazo del contrato de {product} de {company}.</translation>
+    </message>
+    <message numerus="yes">
+        <source>And %n more event(s) that day.</source>
+        <translation>
+            <numerusform>Y %n evento más ese día.</numerusform>
+            <numerusform>Y %n eventos más ese día.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>+1 day</source>
+        <translation>+1 día</translation>
+    </message>
+    <message>
+        <source>Move the simulated date one day forward and run what is due.</source>
+        <translation>Adelantar la fecha simulada un día y ejecutar lo pendiente.</translation>
+    </message>
+    <message>
+        <source>+1 month</source>
+        <translation>+1 mes</translation>
+    </message>
+    <message>
+        <source>Move the simulated date one month forward and run what is due.</source>
+        <translation>Adelantar la fecha simulada un mes y ejecutar lo pendiente.</translation>
+    </message>
+    <message>
+        <source>To next event</source>
+        <translation>Siguiente evento</translation>
+    </message>
+    <message>
+        <source>To date…</source>
+        <translation>A una fecha…</translation>
+    </message>
+    <message>
+        <source>Pick a day after today: the simulated date moves there and runs what is due.</source>
+        <translation>Elija un día posterior a hoy: la fecha simulada avanza hasta ese día y se ejecuta lo pendiente.</translation>
+    </message>
+    <message>
+        <source>Day to move the clock to</source>
+        <translation>Día al que adelantar el reloj</translation>
+    </message>
+    <message>
+        <source>The simulated clock of this demo database: it only moves forward.</source>
+        <translation>El reloj simulado de esta base de datos de demostración: solo avanza.</translation>
+    </message>
+</context>
+<context>
+    <name>ClockSummaryDialog</name>
+    <message>
+        <source>Renewal invoice</source>
+        <extracomment>the tree&apos;s item role holding the account id of a line (None on group titles) lines listed per group; a long move on a large demo lists the first ones and a count</extracomment>
+        <translation>Factura de renovación</translation>
+    </message>
+    <message>
+        <source>Trial ending soon</source>
+        <translation>Fin próximo de la prueba</translation>
+    </message>
+    <message>
+        <source>Trial ended</source>
+        <translation>Prueba finalizada</translation>
+    </message>
+    <message>
+        <source>{product} renewed for its last period</source>
+        <translation>{product} se ha renovado por su último período</translation>
+    </message>
+    <message>
+        <source>{product} renewed until {date}</source>
+        <translation>{product} se ha renovado hasta el {date}</translation>
+    </message>
+    <message>
+        <source>The {product} trial ended without a purchase</source>
+        <translation>La prueba de {product} ha finalizado sin compra</translation>
+    </message>
+    <message>
+        <source>{product} ended: its cancellation took effect</source>
+        <translation>{product} ha finalizado: su cancelación ha entrado en vigor</translation>
+    </message>
+    <message>
+        <source>Invoice {number} for {product}: {amount}, paid</source>
+        <translation>Factura {number} de {product}: {amount}, pagada</translation>
+    </message>
+    <message>
+        <source>Invoice {number} for {product}: {amount}, open</source>
+        <translation>Factura {number} de {product}: {amount}, abierta</translation>
+    </message>
+    <message>
+        <source>“{email}” email about {product} to {address}</source>
+        <translation>Correo «{email}» sobre {product} a {address}</translation>
+    </message>
+    <message>
+        <source>“{email}” email about {product}</source>
+        <translation>Correo «{email}» sobre {product}</translation>
+    </message>
+    <message>
+        <source>{product} term renewed until {date}</source>
+        <translation>El plazo del contrato de {product} se ha renovado hasta el {date}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n invoice(s) fell overdue</source>
+        <translation>
+            <numerusform>%n factura ha vencido</numerusform>
+            <numerusform>%n facturas han vencido</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The data of {product} was marked for deletion</source>
+        <translation>Los datos de {product} se han marcado para su eliminación</translation>
+    </message>
+    <message>
+        <source>Double-click or press Enter to open {company}</source>
+        <extracomment>a line was activated (double-click or Enter): the account&apos;s id</extracomment>
+        <translation>Haga doble clic o pulse Intro para abrir {company}</translation>
+    </message>
+    <message numerus="yes">
+        <source>… and %n more</source>
+        <translation>
+            <numerusform>… y %n más</numerusform>
+            <numerusform>… y %n más</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s) failed and will be retried</source>
+        <translation>
+            <numerusform>Ha fallado %n evento y se volverá a intentar</numerusform>
+            <numerusform>Han fallado %n eventos y se volverán a intentar</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) renewed</source>
+        <translation>
+            <numerusform>%n suscripción renovada</numerusform>
+            <numerusform>%n suscripciones renovadas</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n trial(s) expired</source>
+        <translation>
+            <numerusform>%n prueba caducada</numerusform>
+            <numerusform>%n pruebas caducadas</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) cancelled</source>
+        <translation>
+            <numerusform>%n suscripción cancelada</numerusform>
+            <numerusform>%n suscripciones canceladas</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n invoice(s) issued, {total} in all</source>
+        <translation>
+            <numerusform>%n factura emitida, {total} en total</numerusform>
+            <numerusform>%n facturas emitidas, {total} en total</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n email(s) queued for the customers</source>
+        <translation>
+            <numerusform>%n correo en cola para los clientes</numerusform>
+            <numerusform>%n correos en cola para los clientes</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n contract term(s) renewed</source>
+        <translation>
+            <numerusform>%n plazo de contrato renovado</numerusform>
+            <numerusform>%n plazos de contrato renovados</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) marked for data deletion</source>
+        <translation>
+            <numerusform>%n suscripción marcada para la eliminación de datos</numerusform>
+            <numerusform>%n suscripciones marcadas para la eliminación de datos</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cancelled: the clock stopped on {date} instead of {requested}. What happened until then is kept.</source>
+        <translation>Cancelado: el reloj se detuvo el {date} en lugar del {requested}. Se conserva lo ocurrido hasta entonces.</translation>
+    </message>
+    <message>
+        <source>The clock moved from {start} to {end}.</source>
+        <translation>El reloj avanzó del {start} al {end}.</translation>
+    </message>
+    <message>
+        <source>What happened</source>
+        <translation>Lo ocurrido</translation>
+    </message>
+    <message>
+        <source>Nothing was due between {start} and {end}.</source>
+        <translation>No había nada pendiente entre el {start} y el {end}.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s) processed.</source>
+        <translation>
+            <numerusform>%n evento procesado.</numerusform>
+            <numerusform>%n eventos procesados.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>Fecha</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>Cuenta</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Empresa</translation>
+    </message>
+    <message>
+        <source>What happened, by kind</source>
+        <translation>Lo ocurrido, por tipo</translation>
+    </message>
+    <message>
+        <source>Double-click a line, or select it and press Enter, to open its account.</source>
+        <translation>Haga doble clic en una línea, o selecciónela y pulse Intro, para abrir su cuenta.</translation>
+    </message>
+</context>
+<context>
     <name>ConfirmPage</name>
     <message>
         <source>Account:</source>
@@ -1567,6 +1831,123 @@
     <message>
         <source>Quit</source>
         <translation>Salir</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerCardWidget</name>
+    <message>
+        <source>✓ {action}</source>
+        <translation>✓ {action}</translation>
+    </message>
+    <message>
+        <source>✗ {action}</source>
+        <translation>✗ {action}</translation>
+    </message>
+    <message>
+        <source>✗ {action}: {reason}</source>
+        <translation>✗ {action}: {reason}</translation>
+    </message>
+    <message>
+        <source>✗ Lower plan: {reason}</source>
+        <translation>✗ Plan inferior: {reason}</translation>
+    </message>
+    <message>
+        <source>In the Billing Center</source>
+        <translation>En el Centro de facturación</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerView</name>
+    <message>
+        <source>Open an account to see its Billing Center as the customer sees it.</source>
+        <extracomment>the view was read again and what it shows changed the contact shown as; ``None`` = the account&apos;s billing contact</extracomment>
+        <translation>Abra una cuenta para ver su Centro de facturación tal como lo ve el cliente.</translation>
+    </message>
+    <message>
+        <source>{company} ({account})</source>
+        <translation>{company} ({account})</translation>
+    </message>
+    <message>
+        <source>{name} ({roles})</source>
+        <translation>{name} ({roles})</translation>
+    </message>
+    <message>
+        <source>✓ {product}: can be bought</source>
+        <translation>✓ {product}: se puede comprar</translation>
+    </message>
+    <message>
+        <source>✗ {product}</source>
+        <translation>✗ {product}</translation>
+    </message>
+    <message>
+        <source>✗ {product}: {reason}</source>
+        <translation>✗ {product}: {reason}</translation>
+    </message>
+    <message>
+        <source>Balance due: {amount}. The customer can pay it with Pay balance.</source>
+        <translation>Importe pendiente: {amount}. El cliente puede pagarlo con Pagar el saldo.</translation>
+    </message>
+    <message>
+        <source>Nothing is due.</source>
+        <translation>No hay nada pendiente de pago.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Open invoices (%n)</source>
+        <translation>
+            <numerusform>Facturas abiertas (%n)</numerusform>
+            <numerusform>Facturas abiertas (%n)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Paid invoices (%n)</source>
+        <translation>
+            <numerusform>Facturas pagadas (%n)</numerusform>
+            <numerusform>Facturas pagadas (%n)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Invoice</source>
+        <translation>Factura</translation>
+    </message>
+    <message>
+        <source>Issued</source>
+        <translation>Emitida</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>Total</translation>
+    </message>
+    <message>
+        <source>Amount due</source>
+        <translation>Importe pendiente</translation>
+    </message>
+    <message>
+        <source>{amount} (overdue)</source>
+        <translation>{amount} (vencido)</translation>
+    </message>
+    <message>
+        <source>Billing period: {start} – {end}</source>
+        <translation>Período de facturación: {start} – {end}</translation>
+    </message>
+    <message>
+        <source>Billing Center</source>
+        <translation>Centro de facturación</translation>
+    </message>
+    <message>
+        <source>&amp;As seen by:</source>
+        <translation>&amp;Visto por:</translation>
+    </message>
+    <message>
+        <source>Contact the Billing Center is shown as</source>
+        <translation>Contacto para el que se muestra el Centro de facturación</translation>
+    </message>
+    <message>
+        <source>Discover other products</source>
+        <translation>Descubra otros productos</translation>
+    </message>
+    <message>
+        <source>Invoices</source>
+        <translation>Facturas</translation>
     </message>
 </context>
 <context>
@@ -1751,6 +2132,22 @@
     <message>
         <source>A file that does not exist yet is created as a new, empty database. The application opens the chosen database when you press OK or Apply, and again at every start.</source>
         <translation>Si el archivo no existe, se crea como una base de datos nueva y vacía. La aplicación abre la base de datos elegida al pulsar Aceptar o Aplicar, y de nuevo cada vez que se inicia.</translation>
+    </message>
+</context>
+<context>
+    <name>DemoBanner</name>
+    <message>
+        <source>DEMO DATABASE</source>
+        <extracomment>the banner&apos;s colour: the status bar&apos;s DEMO badge&apos;s</extracomment>
+        <translation>BASE DE DATOS DE DEMOSTRACIÓN</translation>
+    </message>
+    <message>
+        <source>Fictitious customers on a simulated date. Reset it or return to a snapshot at any time.</source>
+        <translation>Clientes ficticios en una fecha simulada. Puede restablecerla o volver a una instantánea en cualquier momento.</translation>
+    </message>
+    <message>
+        <source>Demo database</source>
+        <translation>Base de datos de demostración</translation>
     </message>
 </context>
 <context>
@@ -2581,6 +2978,77 @@ Cuenta {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>GuidePanel</name>
+    <message>
+        <source>What this step is about is not on the screen yet: do the steps before it first.</source>
+        <extracomment>View ▸ Guide: F1, the key people press for help (the Guide is the help a demo offers) what the last Prepare found (a result, or the error reading the account)</extracomment>
+        <translation>Lo que indica este paso aún no está en pantalla: haga primero los pasos anteriores.</translation>
+    </message>
+    <message>
+        <source>Choose a walkthrough: it follows a help article step by step on a demo account, and ticks each step as you do it.</source>
+        <translation>Elija un recorrido guiado: sigue un artículo de ayuda paso a paso en una cuenta de demostración y marca cada paso a medida que lo realiza.</translation>
+    </message>
+    <message numerus="yes">
+        <source>All %n step(s) done.</source>
+        <translation>
+            <numerusform>%n paso completado.</numerusform>
+            <numerusform>Completados los %n pasos.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Done! {outcome}</source>
+        <translation>¡Hecho! {outcome}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}</source>
+        <translation>Paso {number} de {total}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}, done: {text}</source>
+        <translation>Paso {number} de {total}, hecho: {text}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}, current: {text}</source>
+        <translation>Paso {number} de {total}, actual: {text}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}: {text}</source>
+        <translation>Paso {number} de {total}: {text}</translation>
+    </message>
+    <message>
+        <source>Guide</source>
+        <translation>Guía</translation>
+    </message>
+    <message>
+        <source>&amp;Guide</source>
+        <translation>&amp;Guía</translation>
+    </message>
+    <message>
+        <source>&amp;Walkthrough:</source>
+        <translation>&amp;Recorrido:</translation>
+    </message>
+    <message>
+        <source>Choose a walkthrough…</source>
+        <translation>Elija un recorrido…</translation>
+    </message>
+    <message>
+        <source>Pr&amp;epare</source>
+        <translation>&amp;Preparar</translation>
+    </message>
+    <message>
+        <source>Open the demo account of this walkthrough and start from step 1</source>
+        <translation>Abrir la cuenta de demostración de este recorrido y empezar desde el paso 1</translation>
+    </message>
+    <message>
+        <source>Show &amp;me</source>
+        <translation>&amp;Mostrarme</translation>
+    </message>
+    <message>
+        <source>Point at what the current step is about</source>
+        <translation>Señalar el elemento al que se refiere el paso actual</translation>
+    </message>
+</context>
+<context>
     <name>Invoice</name>
     <message>
         <source>Invoice</source>
@@ -2746,7 +3214,7 @@ Cuenta {account_number} · {company_name}
     </message>
     <message>
         <source>Number</source>
-        <extracomment>The :class:`InvoiceListRow` behind a row (any column). The value the column sorts by in SQL; None for a column that does not sort. Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
+        <extracomment>Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
         <translation>Número</translation>
     </message>
     <message>
@@ -3132,7 +3600,7 @@ Cuenta {account_number} · {company_name}
     <name>InvoicesView</name>
     <message>
         <source>The PDF could not be written: {error}</source>
-        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id.</extracomment>
+        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id. laid out with the table (nothing moves later) but painted right after the table&apos;s first page: the list is what the user waits for</extracomment>
         <translation>No se ha podido escribir el PDF: {error}</translation>
     </message>
     <message>
@@ -3473,7 +3941,7 @@ Cuenta {account_number} · {company_name}
     </message>
     <message>
         <source>Operator: {name} ({role})</source>
-        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
+        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the sandbox menu, simulated clock, guide and presentation mode are in place the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
         <translation>Operador: {name} ({role})</translation>
     </message>
     <message>
@@ -3604,7 +4072,7 @@ Cuenta {account_number} · {company_name}
     <name>OutboxModel</name>
     <message>
         <source>Created</source>
-        <extracomment>Emails handed to one ``deliver_outbox`` call; progress is reported between batches. The :class:`OutboxRow` behind a row (any column).</extracomment>
+        <extracomment>Emails handed to one ``deliver_outbox`` call; progress is reported between batches.</extracomment>
         <translation>Creado</translation>
     </message>
     <message>
@@ -4474,6 +4942,50 @@ Cuenta {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>PresentationController</name>
+    <message>
+        <source>&amp;Presentation</source>
+        <extracomment>The scales offered, in per cent. dynamic properties holding a widget&apos;s unscaled sizes while the mode is on QFont::SizeResolved (PySide does not expose QFont::ResolveProperties) Class fonts a platform theme may set (QApplication&apos;s initializeWidgetFontHash). Qt&apos;s own helper buttons, sized by their owner: never rescaled MainWindow&apos;s navigation: item height = line height + this, width ≥ this minimum (the formula of ``MainWindow.__init__`` / ``_fit_navigation``) How often the customer view re-reads its account while shown (a moved clock). the caption shown now (&quot;&quot; when none) where the mouse was last pressed (window coordinates) keys that do something rather than type: named even in a text field typed text kept in a caption</extracomment>
+        <translation>&amp;Presentación</translation>
+    </message>
+    <message>
+        <source>&amp;Presentation Mode</source>
+        <translation>Modo de &amp;presentación</translation>
+    </message>
+    <message>
+        <source>Enlarge the whole window for a projector or a screen share</source>
+        <translation>Ampliar toda la ventana para un proyector o para compartir pantalla</translation>
+    </message>
+    <message>
+        <source>&amp;Scale</source>
+        <translation>&amp;Escala</translation>
+    </message>
+    <message>
+        <source>{percent} %</source>
+        <translation>{percent} %</translation>
+    </message>
+    <message>
+        <source>Show &amp;Clicks and Keys</source>
+        <translation>Mostrar &amp;clics y teclas</translation>
+    </message>
+    <message>
+        <source>Show where the mouse is clicked and which keys are pressed</source>
+        <translation>Mostrar dónde se hace clic con el ratón y qué teclas se pulsan</translation>
+    </message>
+    <message>
+        <source>C&amp;ustomer View</source>
+        <translation>&amp;Vista del cliente</translation>
+    </message>
+    <message>
+        <source>Show the open account&apos;s Billing Center as its billing contact sees it</source>
+        <translation>Mostrar el Centro de facturación de la cuenta abierta tal como lo ve su contacto de facturación</translation>
+    </message>
+    <message>
+        <source>Customer View</source>
+        <translation>Vista del cliente</translation>
+    </message>
+</context>
+<context>
     <name>Progress</name>
     <message>
         <source>Running renewals</source>
@@ -4874,6 +5386,102 @@ Cuenta {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>SandboxMenu</name>
+    <message>
+        <source>New Demo Database</source>
+        <extracomment>open (or re-open) the database file at this path in the GUI session the open demo database&apos;s content was replaced (reset, snapshot restored) the actions in the File menu, in order</extracomment>
+        <translation>Nueva base de datos de demostración</translation>
+    </message>
+    <message>
+        <source>Billing Desktop databases (*.sqlite3)</source>
+        <translation>Bases de datos de Billing Desktop (*.sqlite3)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>Todos los archivos (*)</translation>
+    </message>
+    <message>
+        <source>“{file}” already exists. Replace it with a new demo database?</source>
+        <translation>«{file}» ya existe. ¿Desea reemplazarlo por una nueva base de datos de demostración?</translation>
+    </message>
+    <message>
+        <source>If it is a demo database, everything done in it is replaced by the curated demo accounts. Any other file is left untouched.</source>
+        <translation>Si es una base de datos de demostración, todo lo que se haya hecho en ella se sustituye por las cuentas de demostración predefinidas. Cualquier otro archivo no se modifica.</translation>
+    </message>
+    <message>
+        <source>&amp;Replace</source>
+        <translation>&amp;Reemplazar</translation>
+    </message>
+    <message>
+        <source>Creating the demo database…</source>
+        <translation>Creando la base de datos de demostración…</translation>
+    </message>
+    <message>
+        <source>Everything done in it is lost: orders, cancellations, licence and payment changes, emails and operators added.</source>
+        <translation>Se pierde todo lo que se haya hecho en ella: pedidos, cancelaciones, cambios de licencias y de pagos, correos y operadores añadidos.</translation>
+    </message>
+    <message>
+        <source>The simulated date goes back from {today} to {start}.</source>
+        <translation>La fecha simulada vuelve del {today} al {start}.</translation>
+    </message>
+    <message>
+        <source>The simulated date stays at {start}.</source>
+        <translation>La fecha simulada se mantiene en el {start}.</translation>
+    </message>
+    <message>
+        <source>Snapshots are kept.</source>
+        <translation>Las instantáneas se conservan.</translation>
+    </message>
+    <message>
+        <source>Reset Demo Database</source>
+        <translation>Restablecer base de datos de demostración</translation>
+    </message>
+    <message>
+        <source>Reset the demo database “{database}” to the curated demo accounts?</source>
+        <translation>¿Restablecer la base de datos de demostración «{database}» con las cuentas de demostración predefinidas?</translation>
+    </message>
+    <message>
+        <source>&amp;Reset</source>
+        <translation>&amp;Restablecer</translation>
+    </message>
+    <message>
+        <source>Resetting the demo database…</source>
+        <translation>Restableciendo la base de datos de demostración…</translation>
+    </message>
+    <message>
+        <source>&amp;New Demo Database…</source>
+        <translation>&amp;Nueva base de datos de demostración…</translation>
+    </message>
+    <message>
+        <source>Create a fresh demo database with the curated sample accounts and open it</source>
+        <translation>Crear una base de datos de demostración nueva con las cuentas de ejemplo predefinidas y abrirla</translation>
+    </message>
+    <message>
+        <source>&amp;Reset Demo Database…</source>
+        <translation>&amp;Restablecer base de datos de demostración…</translation>
+    </message>
+    <message>
+        <source>Reset…</source>
+        <translation>Restablecer…</translation>
+    </message>
+    <message>
+        <source>Return the demo database to the curated accounts of its first day</source>
+        <translation>Devolver la base de datos de demostración a las cuentas predefinidas de su primer día</translation>
+    </message>
+    <message>
+        <source>Sna&amp;pshots…</source>
+        <translation>&amp;Instantáneas…</translation>
+    </message>
+    <message>
+        <source>Snapshots…</source>
+        <translation>Instantáneas…</translation>
+    </message>
+    <message>
+        <source>Save the demo database&apos;s state under a name and return to it later</source>
+        <translation>Guardar el estado de la base de datos de demostración con un nombre y volver a él más tarde</translation>
+    </message>
+</context>
+<context>
     <name>SelectionPage</name>
     <message numerus="yes">
         <source>{product} {plan}, %n licence(s)</source>
@@ -4983,7 +5591,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Only support staff can do this.</source>
-        <extracomment>Read-only actions every active role may perform. Actions that change one account; the account rules of SPEC §6 apply. Support-only powers behind the self-service flows (SPEC §3): not for representatives, who work on their own portfolio through the normal flows.</extracomment>
+        <extracomment>reset a demo database, save, restore and delete its snapshots (services.sandbox) Read-only actions every active role may perform. Actions that change one account; the account rules of SPEC §6 apply. Support-only powers behind the self-service flows (SPEC §3): not for representatives, who work on their own portfolio through the normal flows.</extracomment>
         <translation>Solo el personal de soporte puede hacer esto.</translation>
     </message>
     <message>
@@ -4993,6 +5601,10 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     <message>
         <source>The clock can be moved only in a demo database.</source>
         <translation>El reloj solo se puede adelantar en una base de datos de demostración.</translation>
+    </message>
+    <message>
+        <source>Only a demo database can be reset or returned to a snapshot; this database was left unchanged.</source>
+        <translation>Solo una base de datos de demostración se puede restablecer o devolver a una instantánea; esta base de datos no se ha modificado.</translation>
     </message>
     <message>
         <source>Subscription</source>
@@ -5009,7 +5621,9 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>{product} cannot be cancelled online. Please contact support to cancel.</source>
-        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)</extracomment>
+        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)
+----------
+contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) &quot;To move to a lower plan, contact Customer Care&quot; when the product has a lower tier that cannot be chosen online and the contact may otherwise edit the plan whom the view is shown as (the billing contact unless another was asked for) every contact of the account, the billing contact first the message above the cards when this contact cannot make changes at all (representative, billing admin, overdue invoice, expired account); ``None`` otherwise the live products (cancelled ones are under ``discover``), in catalog order what the open invoices still ask for (the Billing Center&apos;s *Pay balance*) The role of the rules context: one that no operator-role limit refuses, so the Subscriptions tab&apos;s card function reports only what the account&apos;s state decides.</extracomment>
         <translation>{product} no se puede cancelar en línea. Póngase en contacto con el soporte para cancelarlo.</translation>
     </message>
     <message>
@@ -5590,6 +6204,51 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <source>Subscribe now is offered when a free trial has ended; {product} is not an ended trial.</source>
         <translation>Suscribirse ahora se ofrece cuando ha finalizado una prueba gratuita; {product} no es una prueba finalizada.</translation>
     </message>
+    <message>
+        <source>{database} is not a demo database. Resets, snapshots and new demo data are only for demo databases; it was left unchanged.</source>
+        <extracomment>seconds a reset or restore waits for another connection&apos;s write to finish</extracomment>
+        <translation>{database} no es una base de datos de demostración. Los restablecimientos, las instantáneas y los nuevos datos de demostración son solo para bases de datos de demostración; no se ha modificado.</translation>
+    </message>
+    <message>
+        <source>The demo database {database} is busy with another change. Wait until it has finished and try again; nothing was replaced.</source>
+        <translation>La base de datos de demostración {database} está ocupada con otro cambio. Espere a que termine y vuelva a intentarlo; no se ha reemplazado nada.</translation>
+    </message>
+    <message>
+        <source>A snapshot named “{name}” already exists.</source>
+        <translation>Ya existe una instantánea llamada «{name}».</translation>
+    </message>
+    <message>
+        <source>Demo databases and snapshots need a database file; {database} is on a server.</source>
+        <translation>Las bases de datos de demostración y las instantáneas necesitan un archivo de base de datos; {database} está en un servidor.</translation>
+    </message>
+    <message>
+        <source>The snapshot “{name}” cannot be restored: its file is missing, damaged or from another version of Billing Desktop. The demo database was left unchanged.</source>
+        <translation>No se puede restaurar la instantánea «{name}»: su archivo no existe, está dañado o es de otra versión de Billing Desktop. La base de datos de demostración no se ha modificado.</translation>
+    </message>
+    <message>
+        <source>Snapshot</source>
+        <extracomment>the &quot;what&quot; of NotFound for a snapshot, translated by the UI</extracomment>
+        <translation>Instantánea</translation>
+    </message>
+    <message>
+        <source>Give the snapshot a name.</source>
+        <extracomment>the file&apos;s name inside :func:`snapshot_folder` when it was saved (the computer&apos;s clock) the demo&apos;s simulated date at that moment</extracomment>
+        <translation>Asigne un nombre a la instantánea.</translation>
+    </message>
+    <message>
+        <source>A snapshot name can have at most {max} characters.</source>
+        <translation>El nombre de una instantánea puede tener como máximo {max} caracteres.</translation>
+    </message>
+    <message>
+        <source>This is a real database: it has no simulated time, so its clock cannot be moved. Open a demo database to move the clock.</source>
+        <extracomment>the events &quot;to next event&quot; stops at (issue 7: renewal, trial end, cancellation end, term end); notices, overdue invoices and data retention happen on the way</extracomment>
+        <translation>Esta es una base de datos real: no tiene fecha simulada, así que su reloj no se puede adelantar. Abra una base de datos de demostración para adelantar el reloj.</translation>
+    </message>
+    <message>
+        <source>The clock only moves forward: choose a date after {today}, not {date}.</source>
+        <extracomment>what each engine event appears as (a renewal also as an invoice and an email) invoiced (and renewed): the invoice, its status (``paid``/``open``) and total renewed / term renewed: the end of the new period or term (None: the last one) emailed: the email&apos;s kind (``renewal_invoice``, ``trial_ending``, ``trial_ended``), its recipient and row id overdue: how many of the account&apos;s invoices fell overdue that day the date before the move … … the date asked for … … and the date now (the one asked for, unless the run was cancelled midway) the trainer cancelled: what was done until then is kept, the clock stopped at ``clock`` events that failed (left out, retried by the next move) the engine&apos;s own summary (counts) the events of :data:`NEXT_EVENT_KINDS` on that date, in processing order renewals: the total of the invoice it will issue (as things stand now)</extracomment>
+        <translation>El reloj solo avanza: elija una fecha posterior al {today}, no el {date}.</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
@@ -5745,6 +6404,117 @@ Si lo ha recibido, la configuración del servidor de correo funciona: los correo
     <message>
         <source>Send one email with the settings above, saved or not</source>
         <translation>Enviar un correo con la configuración anterior, esté guardada o no</translation>
+    </message>
+</context>
+<context>
+    <name>SnapshotsDialog</name>
+    <message>
+        <source>Save Current State</source>
+        <extracomment>a value to sort by (text, datetime or ISO date) a snapshot was restored into the open database (carries its ``SnapshotInfo``)</extracomment>
+        <translation>Guardar estado actual</translation>
+    </message>
+    <message>
+        <source>Name of the snapshot:</source>
+        <translation>Nombre de la instantánea:</translation>
+    </message>
+    <message>
+        <source>State on {date}</source>
+        <translation>Estado del {date}</translation>
+    </message>
+    <message>
+        <source>&amp;Save</source>
+        <translation>&amp;Guardar</translation>
+    </message>
+    <message>
+        <source>Saved the snapshot “{name}”.</source>
+        <translation>Se ha guardado la instantánea «{name}».</translation>
+    </message>
+    <message>
+        <source>Replace Snapshot</source>
+        <translation>Reemplazar instantánea</translation>
+    </message>
+    <message>
+        <source>A snapshot named “{name}” already exists. Replace it with the current state?</source>
+        <translation>Ya existe una instantánea llamada «{name}». ¿Desea reemplazarla por el estado actual?</translation>
+    </message>
+    <message>
+        <source>&amp;Replace</source>
+        <translation>&amp;Reemplazar</translation>
+    </message>
+    <message>
+        <source>Everything done since it was saved is lost, unless it is in another snapshot. The simulated date goes back to {date}.</source>
+        <translation>Se pierde todo lo que se haya hecho desde que se guardó, salvo lo que esté en otra instantánea. La fecha simulada vuelve al {date}.</translation>
+    </message>
+    <message>
+        <source>Everything done since it was saved is lost, unless it is in another snapshot.</source>
+        <translation>Se pierde todo lo que se haya hecho desde que se guardó, salvo lo que esté en otra instantánea.</translation>
+    </message>
+    <message>
+        <source>Restore Snapshot</source>
+        <translation>Restaurar instantánea</translation>
+    </message>
+    <message>
+        <source>Return the demo database to the snapshot “{name}”?</source>
+        <translation>¿Devolver la base de datos de demostración a la instantánea «{name}»?</translation>
+    </message>
+    <message>
+        <source>&amp;Restore</source>
+        <translation>&amp;Restaurar</translation>
+    </message>
+    <message>
+        <source>Delete Snapshot</source>
+        <translation>Eliminar instantánea</translation>
+    </message>
+    <message>
+        <source>Delete the snapshot “{name}”?</source>
+        <translation>¿Eliminar la instantánea «{name}»?</translation>
+    </message>
+    <message>
+        <source>The demo database itself does not change.</source>
+        <translation>La base de datos de demostración en sí no cambia.</translation>
+    </message>
+    <message>
+        <source>&amp;Delete</source>
+        <translation>&amp;Eliminar</translation>
+    </message>
+    <message>
+        <source>Deleted the snapshot “{name}”.</source>
+        <translation>Se ha eliminado la instantánea «{name}».</translation>
+    </message>
+    <message>
+        <source>Snapshots</source>
+        <translation>Instantáneas</translation>
+    </message>
+    <message>
+        <source>A snapshot keeps the demo database as it is now, so you can return to it and repeat a scene.</source>
+        <translation>Una instantánea guarda la base de datos de demostración tal como está ahora, para que pueda volver a ella y repetir una escena.</translation>
+    </message>
+    <message>
+        <source>No snapshots yet. Save the current state to come back to it later.</source>
+        <translation>Todavía no hay instantáneas. Guarde el estado actual para volver a él más tarde.</translation>
+    </message>
+    <message>
+        <source>&amp;Save Current State…</source>
+        <translation>&amp;Guardar estado actual…</translation>
+    </message>
+    <message>
+        <source>Only administrators and trainers can save and restore snapshots.</source>
+        <translation>Solo los administradores y los formadores pueden guardar y restaurar instantáneas.</translation>
+    </message>
+</context>
+<context>
+    <name>SnapshotsModel</name>
+    <message>
+        <source>Name</source>
+        <translation>Nombre</translation>
+    </message>
+    <message>
+        <source>Taken</source>
+        <translation>Creada</translation>
+    </message>
+    <message>
+        <source>Simulated date</source>
+        <translation>Fecha simulada</translation>
     </message>
 </context>
 <context>
@@ -6033,6 +6803,96 @@ Si lo ha recibido, la configuración del servidor de correo funciona: los correo
     </message>
 </context>
 <context>
+    <name>UpcomingPanel</name>
+    <message>
+        <source>Renewal</source>
+        <extracomment>rows listed (the next events, earliest first) what each engine event is called in the panel (``EventKind`` values)</extracomment>
+        <translation>Renovación</translation>
+    </message>
+    <message>
+        <source>Contract term ends and renews</source>
+        <translation>Fin y renovación del plazo del contrato</translation>
+    </message>
+    <message>
+        <source>Cancellation takes effect</source>
+        <translation>Entrada en vigor de la cancelación</translation>
+    </message>
+    <message>
+        <source>Trial ends</source>
+        <translation>Fin de la prueba</translation>
+    </message>
+    <message>
+        <source>“Trial ending” email</source>
+        <translation>Correo «Fin próximo de la prueba»</translation>
+    </message>
+    <message>
+        <source>Invoice falls overdue</source>
+        <translation>Vencimiento de factura</translation>
+    </message>
+    <message>
+        <source>Data marked for deletion</source>
+        <translation>Datos marcados para su eliminación</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <extracomment>How often a read that met a module half imported by another thread is retried.</extracomment>
+        <translation>Fecha</translation>
+    </message>
+    <message>
+        <source>Event</source>
+        <translation>Evento</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>Cuenta</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Empresa</translation>
+    </message>
+    <message>
+        <source>Product</source>
+        <translation>Producto</translation>
+    </message>
+    <message>
+        <source>Amount</source>
+        <translation>Importe</translation>
+    </message>
+    <message>
+        <source>Invoice {number} falls overdue</source>
+        <translation>Vence la factura {number}</translation>
+    </message>
+    <message>
+        <source>The renewal invoice&apos;s total as the subscription stands today</source>
+        <translation>El total de la factura de renovación según el estado actual de la suscripción</translation>
+    </message>
+    <message>
+        <source>Nothing is due after {date}.</source>
+        <extracomment>a row was activated: the account&apos;s id set once the panel has data (or tried); reloads are explicit after that</extracomment>
+        <translation>No hay nada pendiente después del {date}.</translation>
+    </message>
+    <message>
+        <source>What the next moves of the clock will do, after {date}:</source>
+        <translation>Lo que harán los próximos avances del reloj, después del {date}:</translation>
+    </message>
+    <message>
+        <source>Upcoming Events</source>
+        <translation>Próximos eventos</translation>
+    </message>
+    <message>
+        <source>&amp;Upcoming Events</source>
+        <translation>Próximos &amp;eventos</translation>
+    </message>
+    <message>
+        <source>Show what the next moves of the simulated clock will do</source>
+        <translation>Mostrar lo que harán los próximos avances del reloj simulado</translation>
+    </message>
+    <message>
+        <source>Upcoming events</source>
+        <translation>Próximos eventos</translation>
+    </message>
+</context>
+<context>
     <name>VerifyCallerPage</name>
     <message>
         <source>{mark} Matches</source>
@@ -6128,6 +6988,187 @@ Si lo ha recibido, la configuración del servidor de correo funciona: los correo
     </message>
 </context>
 <context>
+    <name>Walkthroughs</name>
+    <message>
+        <source>{account} was not opened: the account shown has unsaved changes.</source>
+        <extracomment>conditions that are states: they count when they already hold as the step becomes current the English source sentence (context &quot;Walkthroughs&quot;) with {placeholders} what &quot;Show me&quot; points at: an objectName path, alternatives separated by &quot;|&quot; (the first one on screen wins); ``{product}`` is the walkthrough&apos;s product the warning&apos;s English source (&quot;&quot; when the scene is ready) what the service said: the card&apos;s reason, or the error reading the cards</extracomment>
+        <translation>No se ha abierto {account}: la cuenta mostrada tiene cambios sin guardar.</translation>
+    </message>
+    <message>
+        <source>{account} no longer shows this scene. Reset the demo database to play it again.</source>
+        <translation>{account} ya no muestra esta escena. Restablezca la base de datos de demostración para repetirla.</translation>
+    </message>
+    <message>
+        <source>Open {company} ({account}) on its Subscriptions tab: one card per product, as on the Subscriptions page of the Billing Center.</source>
+        <extracomment>the seed article (&quot;000&quot;); the curated account whose scenario starts with &quot;Article 000&quot; tells the story the catalog code of the product the story is about the card action the scene needs (&quot;cancel&quot;, &quot;edit&quot;, &quot;subscribe&quot;): when the account&apos;s card no longer offers it, Prepare says so the account page&apos;s tab Prepare opens</extracomment>
+        <translation>Abra {company} ({account}) en la pestaña Suscripciones: una tarjeta por producto, como en la página Suscripciones del Centro de facturación.</translation>
+    </message>
+    <message>
+        <source>Click the options icon (⋮) in the top-right corner of the {product} card.</source>
+        <translation>Haga clic en el icono de opciones (⋮) de la esquina superior derecha de la tarjeta de {product}.</translation>
+    </message>
+    <message>
+        <source>Cancel a subscription online</source>
+        <translation>Cancelar una suscripción en línea</translation>
+    </message>
+    <message>
+        <source>Help article 000: the billing contact of {company} ({account}) stops the automatic renewal of {product}.</source>
+        <translation>Artículo de ayuda 000: el contacto de facturación de {company} ({account}) detiene la renovación automática de {product}.</translation>
+    </message>
+    <message>
+        <source>The card now says Cancellation pending. Until the plan expires, Reactivate in the options menu keeps it. A free trial without billing information needs none of this: it simply expires.</source>
+        <translation>La tarjeta indica ahora Cancelación pendiente. Hasta que caduque el plan, Reactivar en el menú de opciones lo mantiene. Una prueba gratuita sin datos de facturación no necesita nada de esto: simplemente caduca.</translation>
+    </message>
+    <message>
+        <source>Choose Cancel subscription.</source>
+        <translation>Elija Cancelar suscripción.</translation>
+    </message>
+    <message>
+        <source>Go through the confirmation with the customer: the plan stays active until the end of the paid period and is then not renewed. Choose who asks and why, then click Yes, cancel.</source>
+        <translation>Repase la confirmación con el cliente: el plan sigue activo hasta el final del período pagado y después no se renueva. Elija quién lo solicita y el motivo, y haga clic en Sí, cancelar.</translation>
+    </message>
+    <message>
+        <source>The result shows the expiry date and the confirmation email sent to the billing contact. Click Close.</source>
+        <translation>El resultado muestra la fecha de caducidad y el correo de confirmación enviado al contacto de facturación. Haga clic en Cerrar.</translation>
+    </message>
+    <message>
+        <source>Remove user licences</source>
+        <translation>Quitar licencias de usuario</translation>
+    </message>
+    <message>
+        <source>Help article 001: {company} ({account}) pays for more {product} licences than it needs and removes some.</source>
+        <translation>Artículo de ayuda 001: {company} ({account}) paga más licencias de {product} de las que necesita y quita algunas.</translation>
+    </message>
+    <message>
+        <source>The change took effect at once: the unused days of the removed licences became a credit on the account, and the billing date moved to today.</source>
+        <translation>El cambio ha entrado en vigor de inmediato: los días no utilizados de las licencias quitadas han pasado al saldo a favor de la cuenta y la fecha de facturación ha pasado a hoy.</translation>
+    </message>
+    <message>
+        <source>Choose Edit subscription: the checkout opens on the current plan.</source>
+        <translation>Elija Editar suscripción: el pedido se abre con el plan actual.</translation>
+    </message>
+    <message>
+        <source>Lower the number of licences (not below those assigned to users) and click Add to cart.</source>
+        <translation>Reduzca el número de licencias (no por debajo de las asignadas a usuarios) y haga clic en Añadir al carrito.</translation>
+    </message>
+    <message>
+        <source>The cart shows the change. Click Checkout.</source>
+        <translation>El carrito muestra el cambio. Haga clic en Pagar.</translation>
+    </message>
+    <message>
+        <source>On Complete transaction, check the billing period (it starts today), the licences, the plan price, the credit for the unused days and the total, then click Place order.</source>
+        <translation>En Completar la transacción, compruebe el período de facturación (empieza hoy), las licencias, el precio del plan, el abono por los días no utilizados y el total, y haga clic en Realizar pedido.</translation>
+    </message>
+    <message>
+        <source>The result shows the new billing date and the confirmation email. Click Close.</source>
+        <translation>El resultado muestra la nueva fecha de facturación y el correo de confirmación. Haga clic en Cerrar.</translation>
+    </message>
+    <message>
+        <source>Cancel through support</source>
+        <translation>Cancelar a través del soporte</translation>
+    </message>
+    <message>
+        <source>Help article 002: {product} is cancelled only through support. A billing admin of {company} ({account}) calls to cancel it.</source>
+        <translation>Artículo de ayuda 002: {product} solo se cancela a través del soporte. Un administrador de facturación de {company} ({account}) llama para cancelarlo.</translation>
+    </message>
+    <message>
+        <source>The card says Cancellation pending: {product} stays active, and billed, until the agreement ends, and then moves to Discover other products.</source>
+        <translation>La tarjeta indica Cancelación pendiente: {product} sigue activo, y se factura, hasta que finaliza el contrato, y después pasa a Descubra otros productos.</translation>
+    </message>
+    <message>
+        <source>Choose Cancel subscription: {product} cannot be cancelled online, so the assisted cancellation opens.</source>
+        <translation>Elija Cancelar suscripción: {product} no se puede cancelar en línea, así que se abre la cancelación asistida.</translation>
+    </message>
+    <message>
+        <source>Verify the caller: enter the account ID, the billing admin&apos;s email, the last four digits of the payment card and its billing address as the caller gives them, click Verify, then Next.</source>
+        <translation>Verifique la identidad de la persona que llama: introduzca el ID de cuenta, el correo del administrador de facturación, los cuatro últimos dígitos de la tarjeta de pago y su dirección de facturación tal como se los indique, y haga clic en Verificar identidad y después en Siguiente.</translation>
+    </message>
+    <message>
+        <source>Choose who is asking: only a super admin or a billing admin may ask to cancel. Click Next.</source>
+        <translation>Elija quién lo solicita: solo un superadministrador o un administrador de facturación puede solicitar la cancelación. Haga clic en Siguiente.</translation>
+    </message>
+    <message>
+        <source>Before you cancel: pay the open balance, unassign the licences and export the account&apos;s data (or confirm that the caller has a backup) until every item is ticked, then click Next.</source>
+        <translation>Antes de cancelar: pague el saldo pendiente, desasigne las licencias y exporte los datos de la cuenta (o confirme que la persona que llama tiene una copia de seguridad) hasta que todos los puntos estén marcados, y haga clic en Siguiente.</translation>
+    </message>
+    <message>
+        <source>Check what will be cancelled and click Next.</source>
+        <translation>Compruebe lo que se va a cancelar y haga clic en Siguiente.</translation>
+    </message>
+    <message>
+        <source>Tell the caller what is still billed: the agreement stays active, and is billed, until its end date, without a refund. Click Next.</source>
+        <translation>Explique a la persona que llama lo que se sigue facturando: el contrato sigue activo, y se factura, hasta su fecha de fin, sin reembolso. Haga clic en Siguiente.</translation>
+    </message>
+    <message>
+        <source>Choose the reason and click Cancel subscriptions.</source>
+        <translation>Elija el motivo y haga clic en Cancelar suscripciones.</translation>
+    </message>
+    <message>
+        <source>The result lists what was cancelled, the invoice for the rest of the agreement and the confirmation email. Click Close.</source>
+        <translation>El resultado muestra lo que se ha cancelado, la factura por el resto del contrato y el correo de confirmación. Haga clic en Cerrar.</translation>
+    </message>
+    <message>
+        <source>Subscribe when the free trial ends</source>
+        <translation>Suscribirse al finalizar la prueba gratuita</translation>
+    </message>
+    <message>
+        <source>Help article 003: the {product} trial of {company} ({account}) ended without a charge. The billing contact turns it into a paid plan.</source>
+        <translation>Artículo de ayuda 003: la prueba de {product} de {company} ({account}) ha finalizado sin ningún cargo. El contacto de facturación la convierte en un plan de pago.</translation>
+    </message>
+    <message>
+        <source>The plan is active from today and the Users &amp; licences tab is open to assign the seats. A trial that nobody converts simply expires, without a charge.</source>
+        <translation>El plan está activo desde hoy y la pestaña Usuarios y licencias está abierta para asignar las licencias. Una prueba que nadie convierte simplemente caduca, sin ningún cargo.</translation>
+    </message>
+    <message>
+        <source>The free trial of {product} has ended: its card says Trial ended and offers Subscribe now. Click Subscribe now.</source>
+        <translation>La prueba gratuita de {product} ha finalizado: su tarjeta indica Prueba finalizada y ofrece Suscribirse ahora. Haga clic en Suscribirse ahora.</translation>
+    </message>
+    <message>
+        <source>Change the plan tier, the number of licences or the billing frequency if you like, then click Checkout.</source>
+        <translation>Si lo desea, cambie el nivel del plan, el número de licencias o la frecuencia de facturación, y haga clic en Pagar.</translation>
+    </message>
+    <message>
+        <source>Review the order on Complete transaction (Edit order goes back to change it) and click Checkout.</source>
+        <translation>Revise el pedido en Completar la transacción (Editar pedido vuelve atrás para cambiarlo) y haga clic en Pagar.</translation>
+    </message>
+    <message>
+        <source>Enter the payment card and the account&apos;s VAT number, then click Place order.</source>
+        <translation>Introduzca la tarjeta de pago y el número de IVA de la cuenta, y haga clic en Realizar pedido.</translation>
+    </message>
+    <message>
+        <source>The result confirms the purchase. Click Assign licences now to give the new seats to users.</source>
+        <translation>El resultado confirma la compra. Haga clic en Asignar licencias ahora para asignar las nuevas licencias a los usuarios.</translation>
+    </message>
+    <message>
+        <source>Change the plan</source>
+        <translation>Cambiar el plan</translation>
+    </message>
+    <message>
+        <source>Help article 004: {company} ({account}) upgrades {product} to a higher tier, more licences or another billing period.</source>
+        <translation>Artículo de ayuda 004: {company} ({account}) cambia {product} a un nivel superior, más licencias u otro período de facturación.</translation>
+    </message>
+    <message>
+        <source>The new plan applies from today and the rest of the old period was prorated. A lower tier is not offered online: the wizard says to contact Customer Care.</source>
+        <translation>El nuevo plan se aplica desde hoy y el resto del período anterior se ha prorrateado. Un nivel inferior no se ofrece en línea: el asistente indica que hay que ponerse en contacto con Atención al cliente.</translation>
+    </message>
+    <message>
+        <source>Choose Edit subscription.</source>
+        <translation>Elija Editar suscripción.</translation>
+    </message>
+    <message>
+        <source>Choose a higher plan tier, more licences or another billing frequency, check the order summary at the bottom of the page and click Checkout.</source>
+        <translation>Elija un nivel de plan superior, más licencias u otra frecuencia de facturación, revise el Resumen del pedido en la parte inferior de la página y haga clic en Pagar.</translation>
+    </message>
+    <message>
+        <source>Check the billing period (it starts today), the licences, the prices and the total. Click Checkout, confirm the payment method if the new plan costs more, and click Place order.</source>
+        <translation>Compruebe el período de facturación (empieza hoy), las licencias, los precios y el total. Haga clic en Pagar, confirme el método de pago si el nuevo plan cuesta más y haga clic en Realizar pedido.</translation>
+    </message>
+    <message>
+        <source>The result shows the new plan and billing date. Click Close.</source>
+        <translation>El resultado muestra el nuevo plan y la nueva fecha de facturación. Haga clic en Cerrar.</translation>
+    </message>
+</context>
+<context>
     <name>WelcomePage</name>
     <message>
         <source>Welcome to Billing Desktop</source>
@@ -6157,6 +7198,29 @@ Si lo ha recibido, la configuración del servidor de correo funciona: los correo
     <message>
         <source>Go to the accounts list and start working in this database.</source>
         <translation>Ir a la lista de cuentas y empezar a trabajar en esta base de datos.</translation>
+    </message>
+</context>
+<context>
+    <name>_ClockMenu</name>
+    <message>
+        <source>Simulated &amp;Clock</source>
+        <translation>&amp;Reloj simulado</translation>
+    </message>
+    <message>
+        <source>Move Forward One &amp;Day</source>
+        <translation>Avanzar un &amp;día</translation>
+    </message>
+    <message>
+        <source>Move Forward One &amp;Month</source>
+        <translation>Avanzar un &amp;mes</translation>
+    </message>
+    <message>
+        <source>Move to the &amp;Next Event</source>
+        <translation>Ir al &amp;siguiente evento</translation>
+    </message>
+    <message>
+        <source>Move to a D&amp;ate…</source>
+        <translation>Ir a una &amp;fecha…</translation>
     </message>
 </context>
 </TS>

@@ -107,7 +107,6 @@
     </message>
     <message>
         <source>Account ID</source>
-        <extracomment>The :class:`AccountRow` behind a row (any column). The value the column sorts by in SQL (the keyset cursor value).</extracomment>
         <translation>ID de compte</translation>
     </message>
     <message>
@@ -360,6 +359,18 @@
     <message>
         <source>Caller verification</source>
         <translation>Vérification de l&apos;appelant</translation>
+    </message>
+    <message>
+        <source>Caller verification failed repeatedly</source>
+        <translation>Échecs répétés de la vérification de l&apos;appelant</translation>
+    </message>
+    <message>
+        <source>Operator name changed</source>
+        <translation>Nom de l&apos;opérateur modifié</translation>
+    </message>
+    <message>
+        <source>Accounts list exported</source>
+        <translation>Liste des comptes exportée</translation>
     </message>
     <message>
         <source>Trial ending notice sent</source>
@@ -1447,6 +1458,259 @@
     </message>
 </context>
 <context>
+    <name>ClockControl</name>
+    <message>
+        <source>Simulated Clock</source>
+        <extracomment>the upcoming-events panel&apos;s first height under the view (pixels) the clock moved (also after a cancelled move that did part of the way): the summary the upcoming-events panel refreshed after each move (set by ``install_clock_control``) the move running, if any the summary of the last move, while it is open why this operator may not move the clock (None: they may) View ▸ Simulated Clock (set by ``install_clock_control``) the result also after Cancel (the work&apos;s return value is dropped then)</extracomment>
+        <translation>Horloge simulée</translation>
+    </message>
+    <message>
+        <source>Moving the clock to {date} and running what is due…</source>
+        <translation>Avance de l&apos;horloge jusqu&apos;au {date} et traitement des échéances…</translation>
+    </message>
+    <message>
+        <source>Move the clock to the next renewal, trial end, cancellation end or term end.</source>
+        <translation>Avancer l&apos;horloge jusqu&apos;au prochain événement&#xa0;: renouvellement, fin d&apos;essai, prise d&apos;effet d&apos;une annulation ou fin de contrat.</translation>
+    </message>
+    <message>
+        <source>Nothing lies ahead: no renewal, trial end, cancellation or term end.</source>
+        <translation>Aucun événement à venir&#xa0;: ni renouvellement, ni fin d&apos;essai, ni annulation, ni fin de contrat.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: {product} of {company} renews.</source>
+        <translation>Avancer au {date}&#xa0;: renouvellement de {product} pour {company}.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the {product} trial of {company} ends.</source>
+        <translation>Avancer au {date}&#xa0;: fin de l&apos;essai de {product} pour {company}.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the cancellation of {product} for {company} takes effect.</source>
+        <translation>Avancer au {date}&#xa0;: prise d&apos;effet de l&apos;annulation de {product} pour {company}.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the {product} contract term of {company} ends.</source>
+        <translation>Avancer au {date}&#xa0;: fin de la durée du contrat de {product} pour {company}.</translation>
+    </message>
+    <message numerus="yes">
+        <source>And %n more event(s) that day.</source>
+        <translation>
+            <numerusform>Et %n autre événement ce jour-là.</numerusform>
+            <numerusform>Et %n autres événements ce jour-là.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>+1 day</source>
+        <translation>+1 jour</translation>
+    </message>
+    <message>
+        <source>Move the simulated date one day forward and run what is due.</source>
+        <translation>Avancer la date simulée d&apos;un jour et traiter les échéances.</translation>
+    </message>
+    <message>
+        <source>+1 month</source>
+        <translation>+1 mois</translation>
+    </message>
+    <message>
+        <source>Move the simulated date one month forward and run what is due.</source>
+        <translation>Avancer la date simulée d&apos;un mois et traiter les échéances.</translation>
+    </message>
+    <message>
+        <source>To next event</source>
+        <translation>Événement suivant</translation>
+    </message>
+    <message>
+        <source>To date…</source>
+        <translation>À une date…</translation>
+    </message>
+    <message>
+        <source>Pick a day after today: the simulated date moves there and runs what is due.</source>
+        <translation>Choisissez un jour postérieur à aujourd&apos;hui&#xa0;: la date simulée avance jusqu&apos;à ce jour et les échéances sont traitées.</translation>
+    </message>
+    <message>
+        <source>Day to move the clock to</source>
+        <translation>Jour jusqu&apos;auquel avancer l&apos;horloge</translation>
+    </message>
+    <message>
+        <source>The simulated clock of this demo database: it only moves forward.</source>
+        <translation>L&apos;horloge simulée de cette base de démonstration&#xa0;: elle ne peut qu&apos;avancer.</translation>
+    </message>
+</context>
+<context>
+    <name>ClockSummaryDialog</name>
+    <message>
+        <source>Renewal invoice</source>
+        <extracomment>the tree&apos;s item role holding the account id of a line (None on group titles) lines listed per group; a long move on a large demo lists the first ones and a count</extracomment>
+        <translation>Facture de renouvellement</translation>
+    </message>
+    <message>
+        <source>Trial ending soon</source>
+        <translation>Essai bientôt terminé</translation>
+    </message>
+    <message>
+        <source>Trial ended</source>
+        <translation>Essai terminé</translation>
+    </message>
+    <message>
+        <source>{product} renewed for its last period</source>
+        <translation>{product} renouvelé pour sa dernière période</translation>
+    </message>
+    <message>
+        <source>{product} renewed until {date}</source>
+        <translation>{product} renouvelé jusqu&apos;au {date}</translation>
+    </message>
+    <message>
+        <source>The {product} trial ended without a purchase</source>
+        <translation>L&apos;essai de {product} s&apos;est terminé sans achat</translation>
+    </message>
+    <message>
+        <source>{product} ended: its cancellation took effect</source>
+        <translation>{product} terminé&#xa0;: son annulation a pris effet</translation>
+    </message>
+    <message>
+        <source>Invoice {number} for {product}: {amount}, paid</source>
+        <translation>Facture {number} pour {product}&#xa0;: {amount}, payée</translation>
+    </message>
+    <message>
+        <source>Invoice {number} for {product}: {amount}, open</source>
+        <translation>Facture {number} pour {product}&#xa0;: {amount}, à payer</translation>
+    </message>
+    <message>
+        <source>“{email}” email about {product} to {address}</source>
+        <translation>E-mail «&#xa0;{email}&#xa0;» concernant {product}, adressé à {address}</translation>
+    </message>
+    <message>
+        <source>“{email}” email about {product}</source>
+        <translation>E-mail «&#xa0;{email}&#xa0;» concernant {product}</translation>
+    </message>
+    <message>
+        <source>{product} term renewed until {date}</source>
+        <translation>Durée du contrat de {product} renouvelée jusqu&apos;au {date}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n invoice(s) fell overdue</source>
+        <translation>
+            <numerusform>%n facture est passée en retard</numerusform>
+            <numerusform>%n factures sont passées en retard</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The data of {product} was marked for deletion</source>
+        <translation>Les données de {product} ont été marquées pour suppression</translation>
+    </message>
+    <message>
+        <source>Double-click or press Enter to open {company}</source>
+        <extracomment>a line was activated (double-click or Enter): the account&apos;s id</extracomment>
+        <translation>Double-cliquez ou appuyez sur Entrée pour ouvrir {company}</translation>
+    </message>
+    <message numerus="yes">
+        <source>… and %n more</source>
+        <translation>
+            <numerusform>… et %n autre</numerusform>
+            <numerusform>… et %n autres</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s) failed and will be retried</source>
+        <translation>
+            <numerusform>%n événement a échoué et sera relancé</numerusform>
+            <numerusform>%n événements ont échoué et seront relancés</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) renewed</source>
+        <translation>
+            <numerusform>%n abonnement renouvelé</numerusform>
+            <numerusform>%n abonnements renouvelés</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n trial(s) expired</source>
+        <translation>
+            <numerusform>%n essai expiré</numerusform>
+            <numerusform>%n essais expirés</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) cancelled</source>
+        <translation>
+            <numerusform>%n abonnement annulé</numerusform>
+            <numerusform>%n abonnements annulés</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n invoice(s) issued, {total} in all</source>
+        <translation>
+            <numerusform>%n facture émise, {total} au total</numerusform>
+            <numerusform>%n factures émises, {total} au total</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n email(s) queued for the customers</source>
+        <translation>
+            <numerusform>%n e-mail en file d&apos;attente pour les clients</numerusform>
+            <numerusform>%n e-mails en file d&apos;attente pour les clients</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n contract term(s) renewed</source>
+        <translation>
+            <numerusform>%n durée de contrat renouvelée</numerusform>
+            <numerusform>%n durées de contrat renouvelées</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) marked for data deletion</source>
+        <translation>
+            <numerusform>%n abonnement marqué pour suppression des données</numerusform>
+            <numerusform>%n abonnements marqués pour suppression des données</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cancelled: the clock stopped on {date} instead of {requested}. What happened until then is kept.</source>
+        <translation>Annulé&#xa0;: l&apos;horloge s&apos;est arrêtée au {date} au lieu du {requested}. Ce qui s&apos;est produit jusque-là est conservé.</translation>
+    </message>
+    <message>
+        <source>The clock moved from {start} to {end}.</source>
+        <translation>L&apos;horloge a avancé du {start} au {end}.</translation>
+    </message>
+    <message>
+        <source>What happened</source>
+        <translation>Ce qui s&apos;est passé</translation>
+    </message>
+    <message>
+        <source>Nothing was due between {start} and {end}.</source>
+        <translation>Aucune échéance entre le {start} et le {end}.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s) processed.</source>
+        <translation>
+            <numerusform>%n événement traité.</numerusform>
+            <numerusform>%n événements traités.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>Date</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>Compte</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Société</translation>
+    </message>
+    <message>
+        <source>What happened, by kind</source>
+        <translation>Ce qui s&apos;est passé, par type</translation>
+    </message>
+    <message>
+        <source>Double-click a line, or select it and press Enter, to open its account.</source>
+        <translation>Double-cliquez sur une ligne, ou sélectionnez-la et appuyez sur Entrée, pour ouvrir son compte.</translation>
+    </message>
+</context>
+<context>
     <name>ConfirmPage</name>
     <message>
         <source>Account:</source>
@@ -1567,6 +1831,123 @@
     <message>
         <source>Quit</source>
         <translation>Quitter</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerCardWidget</name>
+    <message>
+        <source>✓ {action}</source>
+        <translation>✓ {action}</translation>
+    </message>
+    <message>
+        <source>✗ {action}</source>
+        <translation>✗ {action}</translation>
+    </message>
+    <message>
+        <source>✗ {action}: {reason}</source>
+        <translation>✗ {action}&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <source>✗ Lower plan: {reason}</source>
+        <translation>✗ Formule inférieure&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <source>In the Billing Center</source>
+        <translation>Dans le Centre de facturation</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerView</name>
+    <message>
+        <source>Open an account to see its Billing Center as the customer sees it.</source>
+        <extracomment>the view was read again and what it shows changed the contact shown as; ``None`` = the account&apos;s billing contact</extracomment>
+        <translation>Ouvrez un compte pour voir son Centre de facturation tel que le client le voit.</translation>
+    </message>
+    <message>
+        <source>{company} ({account})</source>
+        <translation>{company} ({account})</translation>
+    </message>
+    <message>
+        <source>{name} ({roles})</source>
+        <translation>{name} ({roles})</translation>
+    </message>
+    <message>
+        <source>✓ {product}: can be bought</source>
+        <translation>✓ {product}&#xa0;: peut être acheté</translation>
+    </message>
+    <message>
+        <source>✗ {product}</source>
+        <translation>✗ {product}</translation>
+    </message>
+    <message>
+        <source>✗ {product}: {reason}</source>
+        <translation>✗ {product}&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <source>Balance due: {amount}. The customer can pay it with Pay balance.</source>
+        <translation>Solde dû&#xa0;: {amount}. Le client peut le régler avec Régler le solde.</translation>
+    </message>
+    <message>
+        <source>Nothing is due.</source>
+        <translation>Rien à payer.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Open invoices (%n)</source>
+        <translation>
+            <numerusform>Factures à payer (%n)</numerusform>
+            <numerusform>Factures à payer (%n)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Paid invoices (%n)</source>
+        <translation>
+            <numerusform>Factures payées (%n)</numerusform>
+            <numerusform>Factures payées (%n)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Invoice</source>
+        <translation>Facture</translation>
+    </message>
+    <message>
+        <source>Issued</source>
+        <translation>Émise le</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>Total</translation>
+    </message>
+    <message>
+        <source>Amount due</source>
+        <translation>Montant dû</translation>
+    </message>
+    <message>
+        <source>{amount} (overdue)</source>
+        <translation>{amount} (en retard)</translation>
+    </message>
+    <message>
+        <source>Billing period: {start} – {end}</source>
+        <translation>Période de facturation&#xa0;: {start} – {end}</translation>
+    </message>
+    <message>
+        <source>Billing Center</source>
+        <translation>Centre de facturation</translation>
+    </message>
+    <message>
+        <source>&amp;As seen by:</source>
+        <translation>&amp;Vu par&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Contact the Billing Center is shown as</source>
+        <translation>Contact pour lequel le Centre de facturation est affiché</translation>
+    </message>
+    <message>
+        <source>Discover other products</source>
+        <translation>Découvrir d&apos;autres produits</translation>
+    </message>
+    <message>
+        <source>Invoices</source>
+        <translation>Factures</translation>
     </message>
 </context>
 <context>
@@ -1751,6 +2132,22 @@
     <message>
         <source>A file that does not exist yet is created as a new, empty database. The application opens the chosen database when you press OK or Apply, and again at every start.</source>
         <translation>Un fichier qui n&apos;existe pas encore est créé comme nouvelle base de données vide. L&apos;application ouvre la base choisie lorsque vous cliquez sur OK ou Appliquer, puis à chaque démarrage.</translation>
+    </message>
+</context>
+<context>
+    <name>DemoBanner</name>
+    <message>
+        <source>DEMO DATABASE</source>
+        <extracomment>the banner&apos;s colour: the status bar&apos;s DEMO badge&apos;s</extracomment>
+        <translation>BASE DE DÉMONSTRATION</translation>
+    </message>
+    <message>
+        <source>Fictitious customers on a simulated date. Reset it or return to a snapshot at any time.</source>
+        <translation>Clients fictifs à une date simulée. Vous pouvez la réinitialiser ou revenir à un instantané à tout moment.</translation>
+    </message>
+    <message>
+        <source>Demo database</source>
+        <translation>Base de démonstration</translation>
     </message>
 </context>
 <context>
@@ -2581,6 +2978,77 @@ Compte {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>GuidePanel</name>
+    <message>
+        <source>What this step is about is not on the screen yet: do the steps before it first.</source>
+        <extracomment>View ▸ Guide: F1, the key people press for help (the Guide is the help a demo offers) what the last Prepare found (a result, or the error reading the account)</extracomment>
+        <translation>L&apos;élément concerné par cette étape n&apos;est pas encore à l&apos;écran&#xa0;: effectuez d&apos;abord les étapes précédentes.</translation>
+    </message>
+    <message>
+        <source>Choose a walkthrough: it follows a help article step by step on a demo account, and ticks each step as you do it.</source>
+        <translation>Choisissez un parcours guidé&#xa0;: il suit un article d&apos;aide étape par étape sur un compte de démonstration et coche chaque étape à mesure que vous l&apos;effectuez.</translation>
+    </message>
+    <message numerus="yes">
+        <source>All %n step(s) done.</source>
+        <translation>
+            <numerusform>L&apos;étape est terminée.</numerusform>
+            <numerusform>Les %n étapes sont terminées.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Done! {outcome}</source>
+        <translation>Terminé&#xa0;! {outcome}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}</source>
+        <translation>Étape {number} sur {total}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}, done: {text}</source>
+        <translation>Étape {number} sur {total}, effectuée&#xa0;: {text}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}, current: {text}</source>
+        <translation>Étape {number} sur {total}, en cours&#xa0;: {text}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}: {text}</source>
+        <translation>Étape {number} sur {total}&#xa0;: {text}</translation>
+    </message>
+    <message>
+        <source>Guide</source>
+        <translation>Guide</translation>
+    </message>
+    <message>
+        <source>&amp;Guide</source>
+        <translation>&amp;Guide</translation>
+    </message>
+    <message>
+        <source>&amp;Walkthrough:</source>
+        <translation>&amp;Parcours&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Choose a walkthrough…</source>
+        <translation>Choisissez un parcours guidé…</translation>
+    </message>
+    <message>
+        <source>Pr&amp;epare</source>
+        <translation>P&amp;réparer</translation>
+    </message>
+    <message>
+        <source>Open the demo account of this walkthrough and start from step 1</source>
+        <translation>Ouvrir le compte de démonstration de ce parcours et commencer à l&apos;étape 1</translation>
+    </message>
+    <message>
+        <source>Show &amp;me</source>
+        <translation>&amp;Montrer</translation>
+    </message>
+    <message>
+        <source>Point at what the current step is about</source>
+        <translation>Désigner l&apos;élément concerné par l&apos;étape en cours</translation>
+    </message>
+</context>
+<context>
     <name>Invoice</name>
     <message>
         <source>Invoice</source>
@@ -2746,7 +3214,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Number</source>
-        <extracomment>The :class:`InvoiceListRow` behind a row (any column). The value the column sorts by in SQL; None for a column that does not sort. Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
+        <extracomment>Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
         <translation>Numéro</translation>
     </message>
     <message>
@@ -3132,7 +3600,7 @@ Compte {account_number} · {company_name}
     <name>InvoicesView</name>
     <message>
         <source>The PDF could not be written: {error}</source>
-        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id.</extracomment>
+        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id. laid out with the table (nothing moves later) but painted right after the table&apos;s first page: the list is what the user waits for</extracomment>
         <translation>Le PDF n&apos;a pas pu être écrit&#xa0;: {error}</translation>
     </message>
     <message>
@@ -3473,7 +3941,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Operator: {name} ({role})</source>
-        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
+        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the sandbox menu, simulated clock, guide and presentation mode are in place the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
         <translation>Opérateur&#xa0;: {name} ({role})</translation>
     </message>
     <message>
@@ -3604,7 +4072,7 @@ Compte {account_number} · {company_name}
     <name>OutboxModel</name>
     <message>
         <source>Created</source>
-        <extracomment>Emails handed to one ``deliver_outbox`` call; progress is reported between batches. The :class:`OutboxRow` behind a row (any column).</extracomment>
+        <extracomment>Emails handed to one ``deliver_outbox`` call; progress is reported between batches.</extracomment>
         <translation>Créé le</translation>
     </message>
     <message>
@@ -4474,6 +4942,50 @@ Compte {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>PresentationController</name>
+    <message>
+        <source>&amp;Presentation</source>
+        <extracomment>The scales offered, in per cent. dynamic properties holding a widget&apos;s unscaled sizes while the mode is on QFont::SizeResolved (PySide does not expose QFont::ResolveProperties) Class fonts a platform theme may set (QApplication&apos;s initializeWidgetFontHash). Qt&apos;s own helper buttons, sized by their owner: never rescaled MainWindow&apos;s navigation: item height = line height + this, width ≥ this minimum (the formula of ``MainWindow.__init__`` / ``_fit_navigation``) How often the customer view re-reads its account while shown (a moved clock). the caption shown now (&quot;&quot; when none) where the mouse was last pressed (window coordinates) keys that do something rather than type: named even in a text field typed text kept in a caption</extracomment>
+        <translation>&amp;Présentation</translation>
+    </message>
+    <message>
+        <source>&amp;Presentation Mode</source>
+        <translation>&amp;Mode présentation</translation>
+    </message>
+    <message>
+        <source>Enlarge the whole window for a projector or a screen share</source>
+        <translation>Agrandir toute la fenêtre pour un vidéoprojecteur ou un partage d&apos;écran</translation>
+    </message>
+    <message>
+        <source>&amp;Scale</source>
+        <translation>&amp;Zoom</translation>
+    </message>
+    <message>
+        <source>{percent} %</source>
+        <translation>{percent}&#xa0;%</translation>
+    </message>
+    <message>
+        <source>Show &amp;Clicks and Keys</source>
+        <translation>Afficher les &amp;clics et les touches</translation>
+    </message>
+    <message>
+        <source>Show where the mouse is clicked and which keys are pressed</source>
+        <translation>Afficher l&apos;emplacement des clics de souris et les touches utilisées</translation>
+    </message>
+    <message>
+        <source>C&amp;ustomer View</source>
+        <translation>&amp;Vue client</translation>
+    </message>
+    <message>
+        <source>Show the open account&apos;s Billing Center as its billing contact sees it</source>
+        <translation>Afficher le Centre de facturation du compte ouvert tel que son contact de facturation le voit</translation>
+    </message>
+    <message>
+        <source>Customer View</source>
+        <translation>Vue client</translation>
+    </message>
+</context>
+<context>
     <name>Progress</name>
     <message>
         <source>Running renewals</source>
@@ -4874,6 +5386,102 @@ Compte {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>SandboxMenu</name>
+    <message>
+        <source>New Demo Database</source>
+        <extracomment>open (or re-open) the database file at this path in the GUI session the open demo database&apos;s content was replaced (reset, snapshot restored) the actions in the File menu, in order</extracomment>
+        <translation>Nouvelle base de démonstration</translation>
+    </message>
+    <message>
+        <source>Billing Desktop databases (*.sqlite3)</source>
+        <translation>Bases de données Billing Desktop (*.sqlite3)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>Tous les fichiers (*)</translation>
+    </message>
+    <message>
+        <source>“{file}” already exists. Replace it with a new demo database?</source>
+        <translation>«&#xa0;{file}&#xa0;» existe déjà. Voulez-vous le remplacer par une nouvelle base de démonstration&#xa0;?</translation>
+    </message>
+    <message>
+        <source>If it is a demo database, everything done in it is replaced by the curated demo accounts. Any other file is left untouched.</source>
+        <translation>S&apos;il s&apos;agit d&apos;une base de démonstration, tout ce qui y a été fait est remplacé par les comptes de démonstration prédéfinis. Tout autre fichier reste intact.</translation>
+    </message>
+    <message>
+        <source>&amp;Replace</source>
+        <translation>&amp;Remplacer</translation>
+    </message>
+    <message>
+        <source>Creating the demo database…</source>
+        <translation>Création de la base de démonstration…</translation>
+    </message>
+    <message>
+        <source>Everything done in it is lost: orders, cancellations, licence and payment changes, emails and operators added.</source>
+        <translation>Tout ce qui y a été fait est perdu&#xa0;: commandes, annulations, modifications de licences et de paiements, e-mails et opérateurs ajoutés.</translation>
+    </message>
+    <message>
+        <source>The simulated date goes back from {today} to {start}.</source>
+        <translation>La date simulée revient du {today} au {start}.</translation>
+    </message>
+    <message>
+        <source>The simulated date stays at {start}.</source>
+        <translation>La date simulée reste au {start}.</translation>
+    </message>
+    <message>
+        <source>Snapshots are kept.</source>
+        <translation>Les instantanés sont conservés.</translation>
+    </message>
+    <message>
+        <source>Reset Demo Database</source>
+        <translation>Réinitialiser la base de démonstration</translation>
+    </message>
+    <message>
+        <source>Reset the demo database “{database}” to the curated demo accounts?</source>
+        <translation>Réinitialiser la base de démonstration «&#xa0;{database}&#xa0;» avec les comptes de démonstration prédéfinis&#xa0;?</translation>
+    </message>
+    <message>
+        <source>&amp;Reset</source>
+        <translation>&amp;Réinitialiser</translation>
+    </message>
+    <message>
+        <source>Resetting the demo database…</source>
+        <translation>Réinitialisation de la base de démonstration…</translation>
+    </message>
+    <message>
+        <source>&amp;New Demo Database…</source>
+        <translation>&amp;Nouvelle base de démonstration…</translation>
+    </message>
+    <message>
+        <source>Create a fresh demo database with the curated sample accounts and open it</source>
+        <translation>Créer une nouvelle base de démonstration avec les comptes d&apos;exemple prédéfinis et l&apos;ouvrir</translation>
+    </message>
+    <message>
+        <source>&amp;Reset Demo Database…</source>
+        <translation>&amp;Réinitialiser la base de démonstration…</translation>
+    </message>
+    <message>
+        <source>Reset…</source>
+        <translation>Réinitialiser…</translation>
+    </message>
+    <message>
+        <source>Return the demo database to the curated accounts of its first day</source>
+        <translation>Ramener la base de démonstration aux comptes prédéfinis de son premier jour</translation>
+    </message>
+    <message>
+        <source>Sna&amp;pshots…</source>
+        <translation>&amp;Instantanés…</translation>
+    </message>
+    <message>
+        <source>Snapshots…</source>
+        <translation>Instantanés…</translation>
+    </message>
+    <message>
+        <source>Save the demo database&apos;s state under a name and return to it later</source>
+        <translation>Enregistrer l&apos;état de la base de démonstration sous un nom pour y revenir plus tard</translation>
+    </message>
+</context>
+<context>
     <name>SelectionPage</name>
     <message numerus="yes">
         <source>{product} {plan}, %n licence(s)</source>
@@ -4983,7 +5591,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Only support staff can do this.</source>
-        <extracomment>Read-only actions every active role may perform. Actions that change one account; the account rules of SPEC §6 apply. Support-only powers behind the self-service flows (SPEC §3): not for representatives, who work on their own portfolio through the normal flows.</extracomment>
+        <extracomment>reset a demo database, save, restore and delete its snapshots (services.sandbox) Read-only actions every active role may perform. Actions that change one account; the account rules of SPEC §6 apply. Support-only powers behind the self-service flows (SPEC §3): not for representatives, who work on their own portfolio through the normal flows.</extracomment>
         <translation>Seule l&apos;équipe d&apos;assistance peut effectuer cette action.</translation>
     </message>
     <message>
@@ -4993,6 +5601,10 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     <message>
         <source>The clock can be moved only in a demo database.</source>
         <translation>L&apos;horloge ne peut être avancée que dans une base de démonstration.</translation>
+    </message>
+    <message>
+        <source>Only a demo database can be reset or returned to a snapshot; this database was left unchanged.</source>
+        <translation>Seule une base de démonstration peut être réinitialisée ou ramenée à un instantané&#xa0;; cette base de données n&apos;a pas été modifiée.</translation>
     </message>
     <message>
         <source>Subscription</source>
@@ -5009,7 +5621,9 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>{product} cannot be cancelled online. Please contact support to cancel.</source>
-        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)</extracomment>
+        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)
+----------
+contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) &quot;To move to a lower plan, contact Customer Care&quot; when the product has a lower tier that cannot be chosen online and the contact may otherwise edit the plan whom the view is shown as (the billing contact unless another was asked for) every contact of the account, the billing contact first the message above the cards when this contact cannot make changes at all (representative, billing admin, overdue invoice, expired account); ``None`` otherwise the live products (cancelled ones are under ``discover``), in catalog order what the open invoices still ask for (the Billing Center&apos;s *Pay balance*) The role of the rules context: one that no operator-role limit refuses, so the Subscriptions tab&apos;s card function reports only what the account&apos;s state decides.</extracomment>
         <translation>{product} ne peut pas être annulé en ligne. Veuillez contacter l&apos;assistance pour l&apos;annuler.</translation>
     </message>
     <message>
@@ -5590,6 +6204,51 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <source>Subscribe now is offered when a free trial has ended; {product} is not an ended trial.</source>
         <translation>S&apos;abonner maintenant est proposé à la fin d&apos;un essai gratuit&#xa0;; {product} n&apos;est pas un essai terminé.</translation>
     </message>
+    <message>
+        <source>{database} is not a demo database. Resets, snapshots and new demo data are only for demo databases; it was left unchanged.</source>
+        <extracomment>seconds a reset or restore waits for another connection&apos;s write to finish</extracomment>
+        <translation>{database} n&apos;est pas une base de démonstration. Les réinitialisations, les instantanés et les nouvelles données de démonstration sont réservés aux bases de démonstration&#xa0;; elle n&apos;a pas été modifiée.</translation>
+    </message>
+    <message>
+        <source>The demo database {database} is busy with another change. Wait until it has finished and try again; nothing was replaced.</source>
+        <translation>La base de démonstration {database} est occupée par une autre modification. Attendez qu&apos;elle soit terminée et réessayez&#xa0;; rien n&apos;a été remplacé.</translation>
+    </message>
+    <message>
+        <source>A snapshot named “{name}” already exists.</source>
+        <translation>Un instantané nommé «&#xa0;{name}&#xa0;» existe déjà.</translation>
+    </message>
+    <message>
+        <source>Demo databases and snapshots need a database file; {database} is on a server.</source>
+        <translation>Les bases de démonstration et les instantanés nécessitent un fichier de base de données&#xa0;; {database} se trouve sur un serveur.</translation>
+    </message>
+    <message>
+        <source>The snapshot “{name}” cannot be restored: its file is missing, damaged or from another version of Billing Desktop. The demo database was left unchanged.</source>
+        <translation>L&apos;instantané «&#xa0;{name}&#xa0;» ne peut pas être restauré&#xa0;: son fichier est manquant, endommagé ou provient d&apos;une autre version de Billing Desktop. La base de démonstration n&apos;a pas été modifiée.</translation>
+    </message>
+    <message>
+        <source>Snapshot</source>
+        <extracomment>the &quot;what&quot; of NotFound for a snapshot, translated by the UI</extracomment>
+        <translation>Instantané</translation>
+    </message>
+    <message>
+        <source>Give the snapshot a name.</source>
+        <extracomment>the file&apos;s name inside :func:`snapshot_folder` when it was saved (the computer&apos;s clock) the demo&apos;s simulated date at that moment</extracomment>
+        <translation>Donnez un nom à l&apos;instantané.</translation>
+    </message>
+    <message>
+        <source>A snapshot name can have at most {max} characters.</source>
+        <translation>Le nom d&apos;un instantané ne doit pas dépasser {max} caractères.</translation>
+    </message>
+    <message>
+        <source>This is a real database: it has no simulated time, so its clock cannot be moved. Open a demo database to move the clock.</source>
+        <extracomment>the events &quot;to next event&quot; stops at (issue 7: renewal, trial end, cancellation end, term end); notices, overdue invoices and data retention happen on the way</extracomment>
+        <translation>Il s&apos;agit d&apos;une base de données réelle&#xa0;: elle n&apos;a pas de date simulée, son horloge ne peut donc pas être avancée. Ouvrez une base de démonstration pour avancer l&apos;horloge.</translation>
+    </message>
+    <message>
+        <source>The clock only moves forward: choose a date after {today}, not {date}.</source>
+        <extracomment>what each engine event appears as (a renewal also as an invoice and an email) invoiced (and renewed): the invoice, its status (``paid``/``open``) and total renewed / term renewed: the end of the new period or term (None: the last one) emailed: the email&apos;s kind (``renewal_invoice``, ``trial_ending``, ``trial_ended``), its recipient and row id overdue: how many of the account&apos;s invoices fell overdue that day the date before the move … … the date asked for … … and the date now (the one asked for, unless the run was cancelled midway) the trainer cancelled: what was done until then is kept, the clock stopped at ``clock`` events that failed (left out, retried by the next move) the engine&apos;s own summary (counts) the events of :data:`NEXT_EVENT_KINDS` on that date, in processing order renewals: the total of the invoice it will issue (as things stand now)</extracomment>
+        <translation>L&apos;horloge ne peut qu&apos;avancer&#xa0;: choisissez une date postérieure au {today}, et non le {date}.</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
@@ -5745,6 +6404,117 @@ Vous l&apos;avez reçu&#xa0;: les paramètres du serveur de messagerie fonctionn
     <message>
         <source>Send one email with the settings above, saved or not</source>
         <translation>Envoyer un e-mail avec les paramètres ci-dessus, enregistrés ou non</translation>
+    </message>
+</context>
+<context>
+    <name>SnapshotsDialog</name>
+    <message>
+        <source>Save Current State</source>
+        <extracomment>a value to sort by (text, datetime or ISO date) a snapshot was restored into the open database (carries its ``SnapshotInfo``)</extracomment>
+        <translation>Enregistrer l&apos;état actuel</translation>
+    </message>
+    <message>
+        <source>Name of the snapshot:</source>
+        <translation>Nom de l&apos;instantané&#xa0;:</translation>
+    </message>
+    <message>
+        <source>State on {date}</source>
+        <translation>État au {date}</translation>
+    </message>
+    <message>
+        <source>&amp;Save</source>
+        <translation>&amp;Enregistrer</translation>
+    </message>
+    <message>
+        <source>Saved the snapshot “{name}”.</source>
+        <translation>L&apos;instantané «&#xa0;{name}&#xa0;» a été enregistré.</translation>
+    </message>
+    <message>
+        <source>Replace Snapshot</source>
+        <translation>Remplacer l&apos;instantané</translation>
+    </message>
+    <message>
+        <source>A snapshot named “{name}” already exists. Replace it with the current state?</source>
+        <translation>Un instantané nommé «&#xa0;{name}&#xa0;» existe déjà. Voulez-vous le remplacer par l&apos;état actuel&#xa0;?</translation>
+    </message>
+    <message>
+        <source>&amp;Replace</source>
+        <translation>&amp;Remplacer</translation>
+    </message>
+    <message>
+        <source>Everything done since it was saved is lost, unless it is in another snapshot. The simulated date goes back to {date}.</source>
+        <translation>Tout ce qui a été fait depuis son enregistrement est perdu, sauf s&apos;il figure dans un autre instantané. La date simulée revient au {date}.</translation>
+    </message>
+    <message>
+        <source>Everything done since it was saved is lost, unless it is in another snapshot.</source>
+        <translation>Tout ce qui a été fait depuis son enregistrement est perdu, sauf s&apos;il figure dans un autre instantané.</translation>
+    </message>
+    <message>
+        <source>Restore Snapshot</source>
+        <translation>Restaurer l&apos;instantané</translation>
+    </message>
+    <message>
+        <source>Return the demo database to the snapshot “{name}”?</source>
+        <translation>Ramener la base de démonstration à l&apos;instantané «&#xa0;{name}&#xa0;»&#xa0;?</translation>
+    </message>
+    <message>
+        <source>&amp;Restore</source>
+        <translation>&amp;Restaurer</translation>
+    </message>
+    <message>
+        <source>Delete Snapshot</source>
+        <translation>Supprimer l&apos;instantané</translation>
+    </message>
+    <message>
+        <source>Delete the snapshot “{name}”?</source>
+        <translation>Supprimer l&apos;instantané «&#xa0;{name}&#xa0;»&#xa0;?</translation>
+    </message>
+    <message>
+        <source>The demo database itself does not change.</source>
+        <translation>La base de démonstration elle-même n&apos;est pas modifiée.</translation>
+    </message>
+    <message>
+        <source>&amp;Delete</source>
+        <translation>&amp;Supprimer</translation>
+    </message>
+    <message>
+        <source>Deleted the snapshot “{name}”.</source>
+        <translation>L&apos;instantané «&#xa0;{name}&#xa0;» a été supprimé.</translation>
+    </message>
+    <message>
+        <source>Snapshots</source>
+        <translation>Instantanés</translation>
+    </message>
+    <message>
+        <source>A snapshot keeps the demo database as it is now, so you can return to it and repeat a scene.</source>
+        <translation>Un instantané conserve la base de démonstration dans son état actuel, pour que vous puissiez y revenir et rejouer une scène.</translation>
+    </message>
+    <message>
+        <source>No snapshots yet. Save the current state to come back to it later.</source>
+        <translation>Aucun instantané pour le moment. Enregistrez l&apos;état actuel pour y revenir plus tard.</translation>
+    </message>
+    <message>
+        <source>&amp;Save Current State…</source>
+        <translation>&amp;Enregistrer l&apos;état actuel…</translation>
+    </message>
+    <message>
+        <source>Only administrators and trainers can save and restore snapshots.</source>
+        <translation>Seuls les administrateurs et les formateurs peuvent enregistrer et restaurer des instantanés.</translation>
+    </message>
+</context>
+<context>
+    <name>SnapshotsModel</name>
+    <message>
+        <source>Name</source>
+        <translation>Nom</translation>
+    </message>
+    <message>
+        <source>Taken</source>
+        <translation>Créé le</translation>
+    </message>
+    <message>
+        <source>Simulated date</source>
+        <translation>Date simulée</translation>
     </message>
 </context>
 <context>
@@ -6033,6 +6803,96 @@ Vous l&apos;avez reçu&#xa0;: les paramètres du serveur de messagerie fonctionn
     </message>
 </context>
 <context>
+    <name>UpcomingPanel</name>
+    <message>
+        <source>Renewal</source>
+        <extracomment>rows listed (the next events, earliest first) what each engine event is called in the panel (``EventKind`` values)</extracomment>
+        <translation>Renouvellement</translation>
+    </message>
+    <message>
+        <source>Contract term ends and renews</source>
+        <translation>Fin et renouvellement du contrat</translation>
+    </message>
+    <message>
+        <source>Cancellation takes effect</source>
+        <translation>Prise d&apos;effet de l&apos;annulation</translation>
+    </message>
+    <message>
+        <source>Trial ends</source>
+        <translation>Fin de l&apos;essai</translation>
+    </message>
+    <message>
+        <source>“Trial ending” email</source>
+        <translation>E-mail «&#xa0;Essai bientôt terminé&#xa0;»</translation>
+    </message>
+    <message>
+        <source>Invoice falls overdue</source>
+        <translation>Facture en retard</translation>
+    </message>
+    <message>
+        <source>Data marked for deletion</source>
+        <translation>Données marquées pour suppression</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <extracomment>How often a read that met a module half imported by another thread is retried.</extracomment>
+        <translation>Date</translation>
+    </message>
+    <message>
+        <source>Event</source>
+        <translation>Événement</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>Compte</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Société</translation>
+    </message>
+    <message>
+        <source>Product</source>
+        <translation>Produit</translation>
+    </message>
+    <message>
+        <source>Amount</source>
+        <translation>Montant</translation>
+    </message>
+    <message>
+        <source>Invoice {number} falls overdue</source>
+        <translation>La facture {number} passe en retard</translation>
+    </message>
+    <message>
+        <source>The renewal invoice&apos;s total as the subscription stands today</source>
+        <translation>Le total de la facture de renouvellement selon l&apos;abonnement actuel</translation>
+    </message>
+    <message>
+        <source>Nothing is due after {date}.</source>
+        <extracomment>a row was activated: the account&apos;s id set once the panel has data (or tried); reloads are explicit after that</extracomment>
+        <translation>Aucune échéance après le {date}.</translation>
+    </message>
+    <message>
+        <source>What the next moves of the clock will do, after {date}:</source>
+        <translation>Ce que produiront les prochaines avancées de l&apos;horloge, après le {date}&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Upcoming Events</source>
+        <translation>Événements à venir</translation>
+    </message>
+    <message>
+        <source>&amp;Upcoming Events</source>
+        <translation>Événements à &amp;venir</translation>
+    </message>
+    <message>
+        <source>Show what the next moves of the simulated clock will do</source>
+        <translation>Afficher ce que produiront les prochaines avancées de l&apos;horloge simulée</translation>
+    </message>
+    <message>
+        <source>Upcoming events</source>
+        <translation>Événements à venir</translation>
+    </message>
+</context>
+<context>
     <name>VerifyCallerPage</name>
     <message>
         <source>{mark} Matches</source>
@@ -6128,6 +6988,187 @@ Vous l&apos;avez reçu&#xa0;: les paramètres du serveur de messagerie fonctionn
     </message>
 </context>
 <context>
+    <name>Walkthroughs</name>
+    <message>
+        <source>{account} was not opened: the account shown has unsaved changes.</source>
+        <extracomment>conditions that are states: they count when they already hold as the step becomes current the English source sentence (context &quot;Walkthroughs&quot;) with {placeholders} what &quot;Show me&quot; points at: an objectName path, alternatives separated by &quot;|&quot; (the first one on screen wins); ``{product}`` is the walkthrough&apos;s product the warning&apos;s English source (&quot;&quot; when the scene is ready) what the service said: the card&apos;s reason, or the error reading the cards</extracomment>
+        <translation>Le compte {account} n&apos;a pas été ouvert&#xa0;: le compte affiché contient des modifications non enregistrées.</translation>
+    </message>
+    <message>
+        <source>{account} no longer shows this scene. Reset the demo database to play it again.</source>
+        <translation>Le compte {account} ne présente plus cette scène. Réinitialisez la base de démonstration pour la rejouer.</translation>
+    </message>
+    <message>
+        <source>Open {company} ({account}) on its Subscriptions tab: one card per product, as on the Subscriptions page of the Billing Center.</source>
+        <extracomment>the seed article (&quot;000&quot;); the curated account whose scenario starts with &quot;Article 000&quot; tells the story the catalog code of the product the story is about the card action the scene needs (&quot;cancel&quot;, &quot;edit&quot;, &quot;subscribe&quot;): when the account&apos;s card no longer offers it, Prepare says so the account page&apos;s tab Prepare opens</extracomment>
+        <translation>Ouvrez {company} ({account}) sur son onglet Abonnements&#xa0;: une carte par produit, comme sur la page Abonnements du Centre de facturation.</translation>
+    </message>
+    <message>
+        <source>Click the options icon (⋮) in the top-right corner of the {product} card.</source>
+        <translation>Cliquez sur l&apos;icône des options (⋮) dans le coin supérieur droit de la carte {product}.</translation>
+    </message>
+    <message>
+        <source>Cancel a subscription online</source>
+        <translation>Annuler un abonnement en ligne</translation>
+    </message>
+    <message>
+        <source>Help article 000: the billing contact of {company} ({account}) stops the automatic renewal of {product}.</source>
+        <translation>Article d&apos;aide 000&#xa0;: le contact de facturation de {company} ({account}) arrête le renouvellement automatique de {product}.</translation>
+    </message>
+    <message>
+        <source>The card now says Cancellation pending. Until the plan expires, Reactivate in the options menu keeps it. A free trial without billing information needs none of this: it simply expires.</source>
+        <translation>La carte indique désormais Annulation en attente. Jusqu&apos;à l&apos;expiration de la formule, Réactiver dans le menu des options permet de la conserver. Un essai gratuit sans informations de facturation ne nécessite rien de tout cela&#xa0;: il expire simplement.</translation>
+    </message>
+    <message>
+        <source>Choose Cancel subscription.</source>
+        <translation>Choisissez Annuler l&apos;abonnement.</translation>
+    </message>
+    <message>
+        <source>Go through the confirmation with the customer: the plan stays active until the end of the paid period and is then not renewed. Choose who asks and why, then click Yes, cancel.</source>
+        <translation>Parcourez la confirmation avec le client&#xa0;: la formule reste active jusqu&apos;à la fin de la période payée, puis n&apos;est pas renouvelée. Indiquez qui fait la demande et pourquoi, puis cliquez sur Oui, annuler.</translation>
+    </message>
+    <message>
+        <source>The result shows the expiry date and the confirmation email sent to the billing contact. Click Close.</source>
+        <translation>Le résultat affiche la date d&apos;expiration et l&apos;e-mail de confirmation envoyé au contact de facturation. Cliquez sur Fermer.</translation>
+    </message>
+    <message>
+        <source>Remove user licences</source>
+        <translation>Supprimer des licences utilisateur</translation>
+    </message>
+    <message>
+        <source>Help article 001: {company} ({account}) pays for more {product} licences than it needs and removes some.</source>
+        <translation>Article d&apos;aide 001&#xa0;: {company} ({account}) paie plus de licences {product} que nécessaire et en supprime quelques-unes.</translation>
+    </message>
+    <message>
+        <source>The change took effect at once: the unused days of the removed licences became a credit on the account, and the billing date moved to today.</source>
+        <translation>La modification a pris effet immédiatement&#xa0;: les jours non utilisés des licences supprimées ont été portés au crédit du compte, et la date de facturation a été ramenée à aujourd&apos;hui.</translation>
+    </message>
+    <message>
+        <source>Choose Edit subscription: the checkout opens on the current plan.</source>
+        <translation>Choisissez Modifier l&apos;abonnement&#xa0;: la commande s&apos;ouvre sur la formule actuelle.</translation>
+    </message>
+    <message>
+        <source>Lower the number of licences (not below those assigned to users) and click Add to cart.</source>
+        <translation>Réduisez le nombre de licences (sans descendre en dessous de celles attribuées à des utilisateurs) et cliquez sur Ajouter au panier.</translation>
+    </message>
+    <message>
+        <source>The cart shows the change. Click Checkout.</source>
+        <translation>Le panier affiche la modification. Cliquez sur Passer au paiement.</translation>
+    </message>
+    <message>
+        <source>On Complete transaction, check the billing period (it starts today), the licences, the plan price, the credit for the unused days and the total, then click Place order.</source>
+        <translation>Sur la page Finaliser la transaction, vérifiez la période de facturation (qui commence aujourd&apos;hui), les licences, le prix de la formule, le crédit pour les jours non utilisés et le total, puis cliquez sur Passer la commande.</translation>
+    </message>
+    <message>
+        <source>The result shows the new billing date and the confirmation email. Click Close.</source>
+        <translation>Le résultat affiche la nouvelle date de facturation et l&apos;e-mail de confirmation. Cliquez sur Fermer.</translation>
+    </message>
+    <message>
+        <source>Cancel through support</source>
+        <translation>Annuler via l&apos;assistance</translation>
+    </message>
+    <message>
+        <source>Help article 002: {product} is cancelled only through support. A billing admin of {company} ({account}) calls to cancel it.</source>
+        <translation>Article d&apos;aide 002&#xa0;: {product} ne peut être annulé que par l&apos;assistance. Un administrateur de facturation de {company} ({account}) appelle pour l&apos;annuler.</translation>
+    </message>
+    <message>
+        <source>The card says Cancellation pending: {product} stays active, and billed, until the agreement ends, and then moves to Discover other products.</source>
+        <translation>La carte indique Annulation en attente&#xa0;: {product} reste actif, et facturé, jusqu&apos;à la fin du contrat, puis passe dans Découvrir d&apos;autres produits.</translation>
+    </message>
+    <message>
+        <source>Choose Cancel subscription: {product} cannot be cancelled online, so the assisted cancellation opens.</source>
+        <translation>Choisissez Annuler l&apos;abonnement&#xa0;: {product} ne pouvant pas être annulé en ligne, l&apos;annulation assistée s&apos;ouvre.</translation>
+    </message>
+    <message>
+        <source>Verify the caller: enter the account ID, the billing admin&apos;s email, the last four digits of the payment card and its billing address as the caller gives them, click Verify, then Next.</source>
+        <translation>Vérifiez l&apos;appelant&#xa0;: saisissez l&apos;ID de compte, l&apos;e-mail de l&apos;administrateur de facturation, les quatre derniers chiffres de la carte de paiement et son adresse de facturation tels que l&apos;appelant les indique, cliquez sur Vérifier l&apos;appelant, puis sur Suivant.</translation>
+    </message>
+    <message>
+        <source>Choose who is asking: only a super admin or a billing admin may ask to cancel. Click Next.</source>
+        <translation>Choisissez qui fait la demande&#xa0;: seul un super-administrateur ou un administrateur de facturation peut demander l&apos;annulation. Cliquez sur Suivant.</translation>
+    </message>
+    <message>
+        <source>Before you cancel: pay the open balance, unassign the licences and export the account&apos;s data (or confirm that the caller has a backup) until every item is ticked, then click Next.</source>
+        <translation>Avant l&apos;annulation&#xa0;: réglez le solde impayé, retirez les licences et exportez les données du compte (ou confirmez que l&apos;appelant dispose d&apos;une sauvegarde) jusqu&apos;à ce que chaque condition soit cochée, puis cliquez sur Suivant.</translation>
+    </message>
+    <message>
+        <source>Check what will be cancelled and click Next.</source>
+        <translation>Vérifiez les éléments à annuler et cliquez sur Suivant.</translation>
+    </message>
+    <message>
+        <source>Tell the caller what is still billed: the agreement stays active, and is billed, until its end date, without a refund. Click Next.</source>
+        <translation>Indiquez à l&apos;appelant ce qui reste facturé&#xa0;: le contrat reste actif, et facturé, jusqu&apos;à sa date de fin, sans remboursement. Cliquez sur Suivant.</translation>
+    </message>
+    <message>
+        <source>Choose the reason and click Cancel subscriptions.</source>
+        <translation>Choisissez le motif et cliquez sur Annuler les abonnements.</translation>
+    </message>
+    <message>
+        <source>The result lists what was cancelled, the invoice for the rest of the agreement and the confirmation email. Click Close.</source>
+        <translation>Le résultat indique ce qui a été annulé, la facture pour le reste du contrat et l&apos;e-mail de confirmation. Cliquez sur Fermer.</translation>
+    </message>
+    <message>
+        <source>Subscribe when the free trial ends</source>
+        <translation>S&apos;abonner à la fin de l&apos;essai gratuit</translation>
+    </message>
+    <message>
+        <source>Help article 003: the {product} trial of {company} ({account}) ended without a charge. The billing contact turns it into a paid plan.</source>
+        <translation>Article d&apos;aide 003&#xa0;: l&apos;essai de {product} de {company} ({account}) s&apos;est terminé sans frais. Le contact de facturation le convertit en formule payante.</translation>
+    </message>
+    <message>
+        <source>The plan is active from today and the Users &amp; licences tab is open to assign the seats. A trial that nobody converts simply expires, without a charge.</source>
+        <translation>La formule est active à partir d&apos;aujourd&apos;hui et l&apos;onglet Utilisateurs et licences est ouvert pour attribuer les licences. Un essai que personne ne convertit expire simplement, sans frais.</translation>
+    </message>
+    <message>
+        <source>The free trial of {product} has ended: its card says Trial ended and offers Subscribe now. Click Subscribe now.</source>
+        <translation>L&apos;essai gratuit de {product} est terminé&#xa0;: sa carte indique Essai terminé et propose S&apos;abonner maintenant. Cliquez sur S&apos;abonner maintenant.</translation>
+    </message>
+    <message>
+        <source>Change the plan tier, the number of licences or the billing frequency if you like, then click Checkout.</source>
+        <translation>Modifiez si vous le souhaitez le niveau de formule, le nombre de licences ou la fréquence de facturation, puis cliquez sur Passer au paiement.</translation>
+    </message>
+    <message>
+        <source>Review the order on Complete transaction (Edit order goes back to change it) and click Checkout.</source>
+        <translation>Vérifiez la commande sur la page Finaliser la transaction (Modifier la commande permet de revenir en arrière pour la changer) et cliquez sur Passer au paiement.</translation>
+    </message>
+    <message>
+        <source>Enter the payment card and the account&apos;s VAT number, then click Place order.</source>
+        <translation>Saisissez la carte de paiement et le numéro de TVA du compte, puis cliquez sur Passer la commande.</translation>
+    </message>
+    <message>
+        <source>The result confirms the purchase. Click Assign licences now to give the new seats to users.</source>
+        <translation>Le résultat confirme l&apos;achat. Cliquez sur Attribuer les licences maintenant pour attribuer les nouvelles licences aux utilisateurs.</translation>
+    </message>
+    <message>
+        <source>Change the plan</source>
+        <translation>Modifier la formule</translation>
+    </message>
+    <message>
+        <source>Help article 004: {company} ({account}) upgrades {product} to a higher tier, more licences or another billing period.</source>
+        <translation>Article d&apos;aide 004&#xa0;: {company} ({account}) fait évoluer {product} vers un niveau supérieur, davantage de licences ou une autre période de facturation.</translation>
+    </message>
+    <message>
+        <source>The new plan applies from today and the rest of the old period was prorated. A lower tier is not offered online: the wizard says to contact Customer Care.</source>
+        <translation>La nouvelle formule s&apos;applique à partir d&apos;aujourd&apos;hui et le reste de l&apos;ancienne période a été calculé au prorata. Un niveau inférieur n&apos;est pas proposé en ligne&#xa0;: l&apos;assistant invite à contacter le Service client.</translation>
+    </message>
+    <message>
+        <source>Choose Edit subscription.</source>
+        <translation>Choisissez Modifier l&apos;abonnement.</translation>
+    </message>
+    <message>
+        <source>Choose a higher plan tier, more licences or another billing frequency, check the order summary at the bottom of the page and click Checkout.</source>
+        <translation>Choisissez un niveau de formule supérieur, davantage de licences ou une autre fréquence de facturation, vérifiez le récapitulatif de la commande en bas de la page et cliquez sur Passer au paiement.</translation>
+    </message>
+    <message>
+        <source>Check the billing period (it starts today), the licences, the prices and the total. Click Checkout, confirm the payment method if the new plan costs more, and click Place order.</source>
+        <translation>Vérifiez la période de facturation (qui commence aujourd&apos;hui), les licences, les prix et le total. Cliquez sur Passer au paiement, confirmez le moyen de paiement si la nouvelle formule est plus chère, puis cliquez sur Passer la commande.</translation>
+    </message>
+    <message>
+        <source>The result shows the new plan and billing date. Click Close.</source>
+        <translation>Le résultat affiche la nouvelle formule et la nouvelle date de facturation. Cliquez sur Fermer.</translation>
+    </message>
+</context>
+<context>
     <name>WelcomePage</name>
     <message>
         <source>Welcome to Billing Desktop</source>
@@ -6157,6 +7198,29 @@ Vous l&apos;avez reçu&#xa0;: les paramètres du serveur de messagerie fonctionn
     <message>
         <source>Go to the accounts list and start working in this database.</source>
         <translation>Accéder à la liste des comptes et commencer à travailler dans cette base de données.</translation>
+    </message>
+</context>
+<context>
+    <name>_ClockMenu</name>
+    <message>
+        <source>Simulated &amp;Clock</source>
+        <translation>&amp;Horloge simulée</translation>
+    </message>
+    <message>
+        <source>Move Forward One &amp;Day</source>
+        <translation>Avancer d&apos;un &amp;jour</translation>
+    </message>
+    <message>
+        <source>Move Forward One &amp;Month</source>
+        <translation>Avancer d&apos;un &amp;mois</translation>
+    </message>
+    <message>
+        <source>Move to the &amp;Next Event</source>
+        <translation>Aller à l&apos;événement &amp;suivant</translation>
+    </message>
+    <message>
+        <source>Move to a D&amp;ate…</source>
+        <translation>Aller à une &amp;date…</translation>
     </message>
 </context>
 </TS>

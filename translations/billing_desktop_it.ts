@@ -107,7 +107,6 @@
     </message>
     <message>
         <source>Account ID</source>
-        <extracomment>The :class:`AccountRow` behind a row (any column). The value the column sorts by in SQL (the keyset cursor value).</extracomment>
         <translation>ID account</translation>
     </message>
     <message>
@@ -360,6 +359,18 @@
     <message>
         <source>Caller verification</source>
         <translation>Verifica del chiamante</translation>
+    </message>
+    <message>
+        <source>Caller verification failed repeatedly</source>
+        <translation>Verifica del chiamante non riuscita più volte</translation>
+    </message>
+    <message>
+        <source>Operator name changed</source>
+        <translation>Nome dell&apos;operatore modificato</translation>
+    </message>
+    <message>
+        <source>Accounts list exported</source>
+        <translation>Elenco degli account esportato</translation>
     </message>
     <message>
         <source>Trial ending notice sent</source>
@@ -1447,6 +1458,259 @@
     </message>
 </context>
 <context>
+    <name>ClockControl</name>
+    <message>
+        <source>Simulated Clock</source>
+        <extracomment>the upcoming-events panel&apos;s first height under the view (pixels) the clock moved (also after a cancelled move that did part of the way): the summary the upcoming-events panel refreshed after each move (set by ``install_clock_control``) the move running, if any the summary of the last move, while it is open why this operator may not move the clock (None: they may) View ▸ Simulated Clock (set by ``install_clock_control``) the result also after Cancel (the work&apos;s return value is dropped then)</extracomment>
+        <translation>Orologio simulato</translation>
+    </message>
+    <message>
+        <source>Moving the clock to {date} and running what is due…</source>
+        <translation>Spostamento dell&apos;orologio al {date} ed esecuzione delle operazioni in scadenza…</translation>
+    </message>
+    <message>
+        <source>Move the clock to the next renewal, trial end, cancellation end or term end.</source>
+        <translation>Sposta l&apos;orologio al prossimo evento: rinnovo, fine di una prova, annullamento effettivo o fine di un contratto.</translation>
+    </message>
+    <message>
+        <source>Nothing lies ahead: no renewal, trial end, cancellation or term end.</source>
+        <translation>Nessun evento in programma: nessun rinnovo, fine di una prova, annullamento o fine di un contratto.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: {product} of {company} renews.</source>
+        <translation>Vai al {date}: {product} di {company} si rinnova.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the {product} trial of {company} ends.</source>
+        <translation>Vai al {date}: termina la prova di {product} di {company}.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the cancellation of {product} for {company} takes effect.</source>
+        <translation>Vai al {date}: diventa effettivo l&apos;annullamento di {product} per {company}.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the {product} contract term of {company} ends.</source>
+        <translation>Vai al {date}: termina il contratto di {product} di {company}.</translation>
+    </message>
+    <message numerus="yes">
+        <source>And %n more event(s) that day.</source>
+        <translation>
+            <numerusform>E %n altro evento lo stesso giorno.</numerusform>
+            <numerusform>E altri %n eventi lo stesso giorno.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>+1 day</source>
+        <translation>+1 giorno</translation>
+    </message>
+    <message>
+        <source>Move the simulated date one day forward and run what is due.</source>
+        <translation>Porta avanti la data simulata di un giorno ed esegue le operazioni in scadenza.</translation>
+    </message>
+    <message>
+        <source>+1 month</source>
+        <translation>+1 mese</translation>
+    </message>
+    <message>
+        <source>Move the simulated date one month forward and run what is due.</source>
+        <translation>Porta avanti la data simulata di un mese ed esegue le operazioni in scadenza.</translation>
+    </message>
+    <message>
+        <source>To next event</source>
+        <translation>Prossimo evento</translation>
+    </message>
+    <message>
+        <source>To date…</source>
+        <translation>Vai alla data…</translation>
+    </message>
+    <message>
+        <source>Pick a day after today: the simulated date moves there and runs what is due.</source>
+        <translation>Scelga un giorno successivo a oggi: la data simulata viene spostata a quel giorno e vengono eseguite le operazioni in scadenza.</translation>
+    </message>
+    <message>
+        <source>Day to move the clock to</source>
+        <translation>Giorno a cui spostare l&apos;orologio</translation>
+    </message>
+    <message>
+        <source>The simulated clock of this demo database: it only moves forward.</source>
+        <translation>L&apos;orologio simulato di questo database demo: può solo andare avanti.</translation>
+    </message>
+</context>
+<context>
+    <name>ClockSummaryDialog</name>
+    <message>
+        <source>Renewal invoice</source>
+        <extracomment>the tree&apos;s item role holding the account id of a line (None on group titles) lines listed per group; a long move on a large demo lists the first ones and a count</extracomment>
+        <translation>Fattura di rinnovo</translation>
+    </message>
+    <message>
+        <source>Trial ending soon</source>
+        <translation>Prova in scadenza</translation>
+    </message>
+    <message>
+        <source>Trial ended</source>
+        <translation>Prova terminata</translation>
+    </message>
+    <message>
+        <source>{product} renewed for its last period</source>
+        <translation>{product} rinnovato per l&apos;ultimo periodo</translation>
+    </message>
+    <message>
+        <source>{product} renewed until {date}</source>
+        <translation>{product} rinnovato fino al {date}</translation>
+    </message>
+    <message>
+        <source>The {product} trial ended without a purchase</source>
+        <translation>La prova di {product} è terminata senza acquisto</translation>
+    </message>
+    <message>
+        <source>{product} ended: its cancellation took effect</source>
+        <translation>{product} terminato: l&apos;annullamento è diventato effettivo</translation>
+    </message>
+    <message>
+        <source>Invoice {number} for {product}: {amount}, paid</source>
+        <translation>Fattura {number} per {product}: {amount}, pagata</translation>
+    </message>
+    <message>
+        <source>Invoice {number} for {product}: {amount}, open</source>
+        <translation>Fattura {number} per {product}: {amount}, aperta</translation>
+    </message>
+    <message>
+        <source>“{email}” email about {product} to {address}</source>
+        <translation>Email “{email}” relativa a {product} per {address}</translation>
+    </message>
+    <message>
+        <source>“{email}” email about {product}</source>
+        <translation>Email “{email}” relativa a {product}</translation>
+    </message>
+    <message>
+        <source>{product} term renewed until {date}</source>
+        <translation>Contratto di {product} rinnovato fino al {date}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n invoice(s) fell overdue</source>
+        <translation>
+            <numerusform>%n fattura è scaduta</numerusform>
+            <numerusform>%n fatture sono scadute</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The data of {product} was marked for deletion</source>
+        <translation>I dati di {product} sono stati contrassegnati per l&apos;eliminazione</translation>
+    </message>
+    <message>
+        <source>Double-click or press Enter to open {company}</source>
+        <extracomment>a line was activated (double-click or Enter): the account&apos;s id</extracomment>
+        <translation>Faccia doppio clic o prema Invio per aprire {company}</translation>
+    </message>
+    <message numerus="yes">
+        <source>… and %n more</source>
+        <translation>
+            <numerusform>… e %n altro</numerusform>
+            <numerusform>… e altri %n</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s) failed and will be retried</source>
+        <translation>
+            <numerusform>%n evento non riuscito, verrà ritentato</numerusform>
+            <numerusform>%n eventi non riusciti, verranno ritentati</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) renewed</source>
+        <translation>
+            <numerusform>%n sottoscrizione rinnovata</numerusform>
+            <numerusform>%n sottoscrizioni rinnovate</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n trial(s) expired</source>
+        <translation>
+            <numerusform>%n prova scaduta</numerusform>
+            <numerusform>%n prove scadute</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) cancelled</source>
+        <translation>
+            <numerusform>%n sottoscrizione annullata</numerusform>
+            <numerusform>%n sottoscrizioni annullate</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n invoice(s) issued, {total} in all</source>
+        <translation>
+            <numerusform>%n fattura emessa, {total} in totale</numerusform>
+            <numerusform>%n fatture emesse, {total} in totale</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n email(s) queued for the customers</source>
+        <translation>
+            <numerusform>%n email in coda per i clienti</numerusform>
+            <numerusform>%n email in coda per i clienti</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n contract term(s) renewed</source>
+        <translation>
+            <numerusform>%n contratto rinnovato</numerusform>
+            <numerusform>%n contratti rinnovati</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) marked for data deletion</source>
+        <translation>
+            <numerusform>%n sottoscrizione con dati contrassegnati per l&apos;eliminazione</numerusform>
+            <numerusform>%n sottoscrizioni con dati contrassegnati per l&apos;eliminazione</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cancelled: the clock stopped on {date} instead of {requested}. What happened until then is kept.</source>
+        <translation>Operazione annullata: l&apos;orologio si è fermato al {date} anziché al {requested}. Quanto avvenuto fino a quel momento viene mantenuto.</translation>
+    </message>
+    <message>
+        <source>The clock moved from {start} to {end}.</source>
+        <translation>L&apos;orologio è passato dal {start} al {end}.</translation>
+    </message>
+    <message>
+        <source>What happened</source>
+        <translation>Cosa è successo</translation>
+    </message>
+    <message>
+        <source>Nothing was due between {start} and {end}.</source>
+        <translation>Nessuna operazione in scadenza tra il {start} e il {end}.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s) processed.</source>
+        <translation>
+            <numerusform>%n evento elaborato.</numerusform>
+            <numerusform>%n eventi elaborati.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>Data</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>Account</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Azienda</translation>
+    </message>
+    <message>
+        <source>What happened, by kind</source>
+        <translation>Cosa è successo, per tipo</translation>
+    </message>
+    <message>
+        <source>Double-click a line, or select it and press Enter, to open its account.</source>
+        <translation>Per aprire l&apos;account di una riga, faccia doppio clic sulla riga oppure la selezioni e prema Invio.</translation>
+    </message>
+</context>
+<context>
     <name>ConfirmPage</name>
     <message>
         <source>Account:</source>
@@ -1567,6 +1831,123 @@
     <message>
         <source>Quit</source>
         <translation>Esci</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerCardWidget</name>
+    <message>
+        <source>✓ {action}</source>
+        <translation>✓ {action}</translation>
+    </message>
+    <message>
+        <source>✗ {action}</source>
+        <translation>✗ {action}</translation>
+    </message>
+    <message>
+        <source>✗ {action}: {reason}</source>
+        <translation>✗ {action}: {reason}</translation>
+    </message>
+    <message>
+        <source>✗ Lower plan: {reason}</source>
+        <translation>✗ Piano inferiore: {reason}</translation>
+    </message>
+    <message>
+        <source>In the Billing Center</source>
+        <translation>Nel Centro fatturazione</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerView</name>
+    <message>
+        <source>Open an account to see its Billing Center as the customer sees it.</source>
+        <extracomment>the view was read again and what it shows changed the contact shown as; ``None`` = the account&apos;s billing contact</extracomment>
+        <translation>Apra un account per vedere il suo Centro fatturazione come lo vede il cliente.</translation>
+    </message>
+    <message>
+        <source>{company} ({account})</source>
+        <translation>{company} ({account})</translation>
+    </message>
+    <message>
+        <source>{name} ({roles})</source>
+        <translation>{name} ({roles})</translation>
+    </message>
+    <message>
+        <source>✓ {product}: can be bought</source>
+        <translation>✓ {product}: acquistabile</translation>
+    </message>
+    <message>
+        <source>✗ {product}</source>
+        <translation>✗ {product}</translation>
+    </message>
+    <message>
+        <source>✗ {product}: {reason}</source>
+        <translation>✗ {product}: {reason}</translation>
+    </message>
+    <message>
+        <source>Balance due: {amount}. The customer can pay it with Pay balance.</source>
+        <translation>Saldo da pagare: {amount}. Il cliente può pagarlo con Paga il saldo.</translation>
+    </message>
+    <message>
+        <source>Nothing is due.</source>
+        <translation>Nessun importo dovuto.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Open invoices (%n)</source>
+        <translation>
+            <numerusform>Fatture aperte (%n)</numerusform>
+            <numerusform>Fatture aperte (%n)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Paid invoices (%n)</source>
+        <translation>
+            <numerusform>Fatture pagate (%n)</numerusform>
+            <numerusform>Fatture pagate (%n)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Invoice</source>
+        <translation>Fattura</translation>
+    </message>
+    <message>
+        <source>Issued</source>
+        <translation>Emessa</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>Totale</translation>
+    </message>
+    <message>
+        <source>Amount due</source>
+        <translation>Da pagare</translation>
+    </message>
+    <message>
+        <source>{amount} (overdue)</source>
+        <translation>{amount} (scaduta)</translation>
+    </message>
+    <message>
+        <source>Billing period: {start} – {end}</source>
+        <translation>Periodo di fatturazione: {start} – {end}</translation>
+    </message>
+    <message>
+        <source>Billing Center</source>
+        <translation>Centro fatturazione</translation>
+    </message>
+    <message>
+        <source>&amp;As seen by:</source>
+        <translation>Vi&amp;sto da:</translation>
+    </message>
+    <message>
+        <source>Contact the Billing Center is shown as</source>
+        <translation>Contatto dal cui punto di vista viene mostrato il Centro fatturazione</translation>
+    </message>
+    <message>
+        <source>Discover other products</source>
+        <translation>Scopri altri prodotti</translation>
+    </message>
+    <message>
+        <source>Invoices</source>
+        <translation>Fatture</translation>
     </message>
 </context>
 <context>
@@ -1751,6 +2132,22 @@
     <message>
         <source>A file that does not exist yet is created as a new, empty database. The application opens the chosen database when you press OK or Apply, and again at every start.</source>
         <translation>Se il file non esiste ancora, viene creato come nuovo database vuoto. L&apos;applicazione apre il database scelto quando si preme OK o Applica, e poi a ogni avvio.</translation>
+    </message>
+</context>
+<context>
+    <name>DemoBanner</name>
+    <message>
+        <source>DEMO DATABASE</source>
+        <extracomment>the banner&apos;s colour: the status bar&apos;s DEMO badge&apos;s</extracomment>
+        <translation>DATABASE DEMO</translation>
+    </message>
+    <message>
+        <source>Fictitious customers on a simulated date. Reset it or return to a snapshot at any time.</source>
+        <translation>Clienti fittizi con una data simulata. Può reimpostare il database o tornare a uno snapshot in qualsiasi momento.</translation>
+    </message>
+    <message>
+        <source>Demo database</source>
+        <translation>Database demo</translation>
     </message>
 </context>
 <context>
@@ -2581,6 +2978,77 @@ Account {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>GuidePanel</name>
+    <message>
+        <source>What this step is about is not on the screen yet: do the steps before it first.</source>
+        <extracomment>View ▸ Guide: F1, the key people press for help (the Guide is the help a demo offers) what the last Prepare found (a result, or the error reading the account)</extracomment>
+        <translation>L&apos;elemento di questo passaggio non è ancora sullo schermo: esegua prima i passaggi precedenti.</translation>
+    </message>
+    <message>
+        <source>Choose a walkthrough: it follows a help article step by step on a demo account, and ticks each step as you do it.</source>
+        <translation>Scelga un percorso guidato: segue passo passo un articolo di assistenza su un account demo e spunta ogni passaggio man mano che lo esegue.</translation>
+    </message>
+    <message numerus="yes">
+        <source>All %n step(s) done.</source>
+        <translation>
+            <numerusform>%n passaggio completato.</numerusform>
+            <numerusform>Tutti i %n passaggi completati.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Done! {outcome}</source>
+        <translation>Fatto! {outcome}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}</source>
+        <translation>Passaggio {number} di {total}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}, done: {text}</source>
+        <translation>Passaggio {number} di {total}, completato: {text}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}, current: {text}</source>
+        <translation>Passaggio {number} di {total}, in corso: {text}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}: {text}</source>
+        <translation>Passaggio {number} di {total}: {text}</translation>
+    </message>
+    <message>
+        <source>Guide</source>
+        <translation>Guida</translation>
+    </message>
+    <message>
+        <source>&amp;Guide</source>
+        <translation>&amp;Guida</translation>
+    </message>
+    <message>
+        <source>&amp;Walkthrough:</source>
+        <translation>&amp;Percorso guidato:</translation>
+    </message>
+    <message>
+        <source>Choose a walkthrough…</source>
+        <translation>Scelga un percorso guidato…</translation>
+    </message>
+    <message>
+        <source>Pr&amp;epare</source>
+        <translation>Pr&amp;epara</translation>
+    </message>
+    <message>
+        <source>Open the demo account of this walkthrough and start from step 1</source>
+        <translation>Apre l&apos;account demo di questo percorso guidato e inizia dal passaggio 1</translation>
+    </message>
+    <message>
+        <source>Show &amp;me</source>
+        <translation>&amp;Mostra dove</translation>
+    </message>
+    <message>
+        <source>Point at what the current step is about</source>
+        <translation>Indica l&apos;elemento a cui si riferisce il passaggio corrente</translation>
+    </message>
+</context>
+<context>
     <name>Invoice</name>
     <message>
         <source>Invoice</source>
@@ -2746,7 +3214,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Number</source>
-        <extracomment>The :class:`InvoiceListRow` behind a row (any column). The value the column sorts by in SQL; None for a column that does not sort. Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
+        <extracomment>Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
         <translation>Numero</translation>
     </message>
     <message>
@@ -3132,7 +3600,7 @@ Account {account_number} · {company_name}
     <name>InvoicesView</name>
     <message>
         <source>The PDF could not be written: {error}</source>
-        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id.</extracomment>
+        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id. laid out with the table (nothing moves later) but painted right after the table&apos;s first page: the list is what the user waits for</extracomment>
         <translation>Impossibile scrivere il PDF: {error}</translation>
     </message>
     <message>
@@ -3473,7 +3941,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Operator: {name} ({role})</source>
-        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
+        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the sandbox menu, simulated clock, guide and presentation mode are in place the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
         <translation>Operatore: {name} ({role})</translation>
     </message>
     <message>
@@ -3604,7 +4072,7 @@ Account {account_number} · {company_name}
     <name>OutboxModel</name>
     <message>
         <source>Created</source>
-        <extracomment>Emails handed to one ``deliver_outbox`` call; progress is reported between batches. The :class:`OutboxRow` behind a row (any column).</extracomment>
+        <extracomment>Emails handed to one ``deliver_outbox`` call; progress is reported between batches.</extracomment>
         <translation>Creata</translation>
     </message>
     <message>
@@ -4474,6 +4942,50 @@ Account {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>PresentationController</name>
+    <message>
+        <source>&amp;Presentation</source>
+        <extracomment>The scales offered, in per cent. dynamic properties holding a widget&apos;s unscaled sizes while the mode is on QFont::SizeResolved (PySide does not expose QFont::ResolveProperties) Class fonts a platform theme may set (QApplication&apos;s initializeWidgetFontHash). Qt&apos;s own helper buttons, sized by their owner: never rescaled MainWindow&apos;s navigation: item height = line height + this, width ≥ this minimum (the formula of ``MainWindow.__init__`` / ``_fit_navigation``) How often the customer view re-reads its account while shown (a moved clock). the caption shown now (&quot;&quot; when none) where the mouse was last pressed (window coordinates) keys that do something rather than type: named even in a text field typed text kept in a caption</extracomment>
+        <translation>&amp;Presentazione</translation>
+    </message>
+    <message>
+        <source>&amp;Presentation Mode</source>
+        <translation>Modalità &amp;presentazione</translation>
+    </message>
+    <message>
+        <source>Enlarge the whole window for a projector or a screen share</source>
+        <translation>Ingrandisce l&apos;intera finestra per un proiettore o una condivisione dello schermo</translation>
+    </message>
+    <message>
+        <source>&amp;Scale</source>
+        <translation>&amp;Scala</translation>
+    </message>
+    <message>
+        <source>{percent} %</source>
+        <translation>{percent}%</translation>
+    </message>
+    <message>
+        <source>Show &amp;Clicks and Keys</source>
+        <translation>Mostra &amp;clic e tasti</translation>
+    </message>
+    <message>
+        <source>Show where the mouse is clicked and which keys are pressed</source>
+        <translation>Mostra dove si fa clic con il mouse e quali tasti vengono premuti</translation>
+    </message>
+    <message>
+        <source>C&amp;ustomer View</source>
+        <translation>&amp;Vista cliente</translation>
+    </message>
+    <message>
+        <source>Show the open account&apos;s Billing Center as its billing contact sees it</source>
+        <translation>Mostra il Centro fatturazione dell&apos;account aperto come lo vede il contatto di fatturazione</translation>
+    </message>
+    <message>
+        <source>Customer View</source>
+        <translation>Vista cliente</translation>
+    </message>
+</context>
+<context>
     <name>Progress</name>
     <message>
         <source>Running renewals</source>
@@ -4874,6 +5386,102 @@ Account {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>SandboxMenu</name>
+    <message>
+        <source>New Demo Database</source>
+        <extracomment>open (or re-open) the database file at this path in the GUI session the open demo database&apos;s content was replaced (reset, snapshot restored) the actions in the File menu, in order</extracomment>
+        <translation>Nuovo database demo</translation>
+    </message>
+    <message>
+        <source>Billing Desktop databases (*.sqlite3)</source>
+        <translation>Database di Billing Desktop (*.sqlite3)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>Tutti i file (*)</translation>
+    </message>
+    <message>
+        <source>“{file}” already exists. Replace it with a new demo database?</source>
+        <translation>“{file}” esiste già. Sostituirlo con un nuovo database demo?</translation>
+    </message>
+    <message>
+        <source>If it is a demo database, everything done in it is replaced by the curated demo accounts. Any other file is left untouched.</source>
+        <translation>Se è un database demo, tutto ciò che vi è stato fatto viene sostituito dagli account demo predefiniti. Qualsiasi altro file non viene modificato.</translation>
+    </message>
+    <message>
+        <source>&amp;Replace</source>
+        <translation>&amp;Sostituisci</translation>
+    </message>
+    <message>
+        <source>Creating the demo database…</source>
+        <translation>Creazione del database demo…</translation>
+    </message>
+    <message>
+        <source>Everything done in it is lost: orders, cancellations, licence and payment changes, emails and operators added.</source>
+        <translation>Tutto ciò che vi è stato fatto andrà perso: ordini, annullamenti, modifiche a licenze e pagamenti, email e operatori aggiunti.</translation>
+    </message>
+    <message>
+        <source>The simulated date goes back from {today} to {start}.</source>
+        <translation>La data simulata torna dal {today} al {start}.</translation>
+    </message>
+    <message>
+        <source>The simulated date stays at {start}.</source>
+        <translation>La data simulata resta invariata: {start}.</translation>
+    </message>
+    <message>
+        <source>Snapshots are kept.</source>
+        <translation>Gli snapshot vengono mantenuti.</translation>
+    </message>
+    <message>
+        <source>Reset Demo Database</source>
+        <translation>Reimposta database demo</translation>
+    </message>
+    <message>
+        <source>Reset the demo database “{database}” to the curated demo accounts?</source>
+        <translation>Reimpostare il database demo “{database}” con gli account demo predefiniti?</translation>
+    </message>
+    <message>
+        <source>&amp;Reset</source>
+        <translation>&amp;Reimposta</translation>
+    </message>
+    <message>
+        <source>Resetting the demo database…</source>
+        <translation>Reimpostazione del database demo…</translation>
+    </message>
+    <message>
+        <source>&amp;New Demo Database…</source>
+        <translation>&amp;Nuovo database demo…</translation>
+    </message>
+    <message>
+        <source>Create a fresh demo database with the curated sample accounts and open it</source>
+        <translation>Crea un nuovo database demo con gli account di esempio predefiniti e lo apre</translation>
+    </message>
+    <message>
+        <source>&amp;Reset Demo Database…</source>
+        <translation>&amp;Reimposta database demo…</translation>
+    </message>
+    <message>
+        <source>Reset…</source>
+        <translation>Reimposta…</translation>
+    </message>
+    <message>
+        <source>Return the demo database to the curated accounts of its first day</source>
+        <translation>Riporta il database demo agli account predefiniti del suo primo giorno</translation>
+    </message>
+    <message>
+        <source>Sna&amp;pshots…</source>
+        <translation>Sna&amp;pshot…</translation>
+    </message>
+    <message>
+        <source>Snapshots…</source>
+        <translation>Snapshot…</translation>
+    </message>
+    <message>
+        <source>Save the demo database&apos;s state under a name and return to it later</source>
+        <translation>Salva con un nome lo stato del database demo per tornarci in seguito</translation>
+    </message>
+</context>
+<context>
     <name>SelectionPage</name>
     <message numerus="yes">
         <source>{product} {plan}, %n licence(s)</source>
@@ -4983,7 +5591,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Only support staff can do this.</source>
-        <extracomment>Read-only actions every active role may perform. Actions that change one account; the account rules of SPEC §6 apply. Support-only powers behind the self-service flows (SPEC §3): not for representatives, who work on their own portfolio through the normal flows.</extracomment>
+        <extracomment>reset a demo database, save, restore and delete its snapshots (services.sandbox) Read-only actions every active role may perform. Actions that change one account; the account rules of SPEC §6 apply. Support-only powers behind the self-service flows (SPEC §3): not for representatives, who work on their own portfolio through the normal flows.</extracomment>
         <translation>Solo il personale di assistenza può eseguire questa operazione.</translation>
     </message>
     <message>
@@ -4993,6 +5601,10 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     <message>
         <source>The clock can be moved only in a demo database.</source>
         <translation>L&apos;orologio può essere spostato solo in un database demo.</translation>
+    </message>
+    <message>
+        <source>Only a demo database can be reset or returned to a snapshot; this database was left unchanged.</source>
+        <translation>Solo un database demo può essere reimpostato o riportato a uno snapshot; questo database non è stato modificato.</translation>
     </message>
     <message>
         <source>Subscription</source>
@@ -5009,7 +5621,9 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>{product} cannot be cancelled online. Please contact support to cancel.</source>
-        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)</extracomment>
+        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)
+----------
+contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) &quot;To move to a lower plan, contact Customer Care&quot; when the product has a lower tier that cannot be chosen online and the contact may otherwise edit the plan whom the view is shown as (the billing contact unless another was asked for) every contact of the account, the billing contact first the message above the cards when this contact cannot make changes at all (representative, billing admin, overdue invoice, expired account); ``None`` otherwise the live products (cancelled ones are under ``discover``), in catalog order what the open invoices still ask for (the Billing Center&apos;s *Pay balance*) The role of the rules context: one that no operator-role limit refuses, so the Subscriptions tab&apos;s card function reports only what the account&apos;s state decides.</extracomment>
         <translation>{product} non può essere annullato online. Per l&apos;annullamento contatti l&apos;assistenza.</translation>
     </message>
     <message>
@@ -5590,6 +6204,51 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <source>Subscribe now is offered when a free trial has ended; {product} is not an ended trial.</source>
         <translation>Abbonati ora è disponibile quando una prova gratuita è terminata; {product} non è una prova terminata.</translation>
     </message>
+    <message>
+        <source>{database} is not a demo database. Resets, snapshots and new demo data are only for demo databases; it was left unchanged.</source>
+        <extracomment>seconds a reset or restore waits for another connection&apos;s write to finish</extracomment>
+        <translation>{database} non è un database demo. Reimpostazioni, snapshot e nuovi dati demo sono riservati ai database demo; il database non è stato modificato.</translation>
+    </message>
+    <message>
+        <source>The demo database {database} is busy with another change. Wait until it has finished and try again; nothing was replaced.</source>
+        <translation>Il database demo {database} è occupato da un&apos;altra modifica. Attenda che sia terminata e riprovi; non è stato sostituito nulla.</translation>
+    </message>
+    <message>
+        <source>A snapshot named “{name}” already exists.</source>
+        <translation>Esiste già uno snapshot denominato “{name}”.</translation>
+    </message>
+    <message>
+        <source>Demo databases and snapshots need a database file; {database} is on a server.</source>
+        <translation>I database demo e gli snapshot richiedono un file di database; {database} si trova su un server.</translation>
+    </message>
+    <message>
+        <source>The snapshot “{name}” cannot be restored: its file is missing, damaged or from another version of Billing Desktop. The demo database was left unchanged.</source>
+        <translation>Impossibile ripristinare lo snapshot “{name}”: il file manca, è danneggiato o proviene da un&apos;altra versione di Billing Desktop. Il database demo non è stato modificato.</translation>
+    </message>
+    <message>
+        <source>Snapshot</source>
+        <extracomment>the &quot;what&quot; of NotFound for a snapshot, translated by the UI</extracomment>
+        <translation>Snapshot</translation>
+    </message>
+    <message>
+        <source>Give the snapshot a name.</source>
+        <extracomment>the file&apos;s name inside :func:`snapshot_folder` when it was saved (the computer&apos;s clock) the demo&apos;s simulated date at that moment</extracomment>
+        <translation>Assegni un nome allo snapshot.</translation>
+    </message>
+    <message>
+        <source>A snapshot name can have at most {max} characters.</source>
+        <translation>Il nome di uno snapshot può contenere al massimo {max} caratteri.</translation>
+    </message>
+    <message>
+        <source>This is a real database: it has no simulated time, so its clock cannot be moved. Open a demo database to move the clock.</source>
+        <extracomment>the events &quot;to next event&quot; stops at (issue 7: renewal, trial end, cancellation end, term end); notices, overdue invoices and data retention happen on the way</extracomment>
+        <translation>Questo è un database reale: non ha una data simulata, quindi il suo orologio non può essere spostato. Per spostare l&apos;orologio, apra un database demo.</translation>
+    </message>
+    <message>
+        <source>The clock only moves forward: choose a date after {today}, not {date}.</source>
+        <extracomment>what each engine event appears as (a renewal also as an invoice and an email) invoiced (and renewed): the invoice, its status (``paid``/``open``) and total renewed / term renewed: the end of the new period or term (None: the last one) emailed: the email&apos;s kind (``renewal_invoice``, ``trial_ending``, ``trial_ended``), its recipient and row id overdue: how many of the account&apos;s invoices fell overdue that day the date before the move … … the date asked for … … and the date now (the one asked for, unless the run was cancelled midway) the trainer cancelled: what was done until then is kept, the clock stopped at ``clock`` events that failed (left out, retried by the next move) the engine&apos;s own summary (counts) the events of :data:`NEXT_EVENT_KINDS` on that date, in processing order renewals: the total of the invoice it will issue (as things stand now)</extracomment>
+        <translation>L&apos;orologio va solo avanti: scelga una data successiva al {today}, non il {date}.</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
@@ -5745,6 +6404,117 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     <message>
         <source>Send one email with the settings above, saved or not</source>
         <translation>Invia un&apos;email con le impostazioni qui sopra, salvate o meno</translation>
+    </message>
+</context>
+<context>
+    <name>SnapshotsDialog</name>
+    <message>
+        <source>Save Current State</source>
+        <extracomment>a value to sort by (text, datetime or ISO date) a snapshot was restored into the open database (carries its ``SnapshotInfo``)</extracomment>
+        <translation>Salva stato attuale</translation>
+    </message>
+    <message>
+        <source>Name of the snapshot:</source>
+        <translation>Nome dello snapshot:</translation>
+    </message>
+    <message>
+        <source>State on {date}</source>
+        <translation>Stato al {date}</translation>
+    </message>
+    <message>
+        <source>&amp;Save</source>
+        <translation>&amp;Salva</translation>
+    </message>
+    <message>
+        <source>Saved the snapshot “{name}”.</source>
+        <translation>Snapshot “{name}” salvato.</translation>
+    </message>
+    <message>
+        <source>Replace Snapshot</source>
+        <translation>Sostituisci snapshot</translation>
+    </message>
+    <message>
+        <source>A snapshot named “{name}” already exists. Replace it with the current state?</source>
+        <translation>Esiste già uno snapshot denominato “{name}”. Sostituirlo con lo stato attuale?</translation>
+    </message>
+    <message>
+        <source>&amp;Replace</source>
+        <translation>&amp;Sostituisci</translation>
+    </message>
+    <message>
+        <source>Everything done since it was saved is lost, unless it is in another snapshot. The simulated date goes back to {date}.</source>
+        <translation>Tutto ciò che è stato fatto dopo il salvataggio andrà perso, a meno che non sia in un altro snapshot. La data simulata torna al {date}.</translation>
+    </message>
+    <message>
+        <source>Everything done since it was saved is lost, unless it is in another snapshot.</source>
+        <translation>Tutto ciò che è stato fatto dopo il salvataggio andrà perso, a meno che non sia in un altro snapshot.</translation>
+    </message>
+    <message>
+        <source>Restore Snapshot</source>
+        <translation>Ripristina snapshot</translation>
+    </message>
+    <message>
+        <source>Return the demo database to the snapshot “{name}”?</source>
+        <translation>Riportare il database demo allo snapshot “{name}”?</translation>
+    </message>
+    <message>
+        <source>&amp;Restore</source>
+        <translation>&amp;Ripristina</translation>
+    </message>
+    <message>
+        <source>Delete Snapshot</source>
+        <translation>Elimina snapshot</translation>
+    </message>
+    <message>
+        <source>Delete the snapshot “{name}”?</source>
+        <translation>Eliminare lo snapshot “{name}”?</translation>
+    </message>
+    <message>
+        <source>The demo database itself does not change.</source>
+        <translation>Il database demo non viene modificato.</translation>
+    </message>
+    <message>
+        <source>&amp;Delete</source>
+        <translation>&amp;Elimina</translation>
+    </message>
+    <message>
+        <source>Deleted the snapshot “{name}”.</source>
+        <translation>Snapshot “{name}” eliminato.</translation>
+    </message>
+    <message>
+        <source>Snapshots</source>
+        <translation>Snapshot</translation>
+    </message>
+    <message>
+        <source>A snapshot keeps the demo database as it is now, so you can return to it and repeat a scene.</source>
+        <translation>Uno snapshot conserva il database demo così com&apos;è ora, per poterci tornare e ripetere una scena.</translation>
+    </message>
+    <message>
+        <source>No snapshots yet. Save the current state to come back to it later.</source>
+        <translation>Ancora nessuno snapshot. Salvi lo stato attuale per tornarci in seguito.</translation>
+    </message>
+    <message>
+        <source>&amp;Save Current State…</source>
+        <translation>&amp;Salva stato attuale…</translation>
+    </message>
+    <message>
+        <source>Only administrators and trainers can save and restore snapshots.</source>
+        <translation>Solo gli amministratori e i formatori possono salvare e ripristinare gli snapshot.</translation>
+    </message>
+</context>
+<context>
+    <name>SnapshotsModel</name>
+    <message>
+        <source>Name</source>
+        <translation>Nome</translation>
+    </message>
+    <message>
+        <source>Taken</source>
+        <translation>Salvato</translation>
+    </message>
+    <message>
+        <source>Simulated date</source>
+        <translation>Data simulata</translation>
     </message>
 </context>
 <context>
@@ -6033,6 +6803,96 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
 </context>
 <context>
+    <name>UpcomingPanel</name>
+    <message>
+        <source>Renewal</source>
+        <extracomment>rows listed (the next events, earliest first) what each engine event is called in the panel (``EventKind`` values)</extracomment>
+        <translation>Rinnovo</translation>
+    </message>
+    <message>
+        <source>Contract term ends and renews</source>
+        <translation>Fine e rinnovo del contratto</translation>
+    </message>
+    <message>
+        <source>Cancellation takes effect</source>
+        <translation>Annullamento effettivo</translation>
+    </message>
+    <message>
+        <source>Trial ends</source>
+        <translation>Fine della prova</translation>
+    </message>
+    <message>
+        <source>“Trial ending” email</source>
+        <translation>Email “Prova in scadenza”</translation>
+    </message>
+    <message>
+        <source>Invoice falls overdue</source>
+        <translation>Fattura scaduta</translation>
+    </message>
+    <message>
+        <source>Data marked for deletion</source>
+        <translation>Dati contrassegnati per l&apos;eliminazione</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <extracomment>How often a read that met a module half imported by another thread is retried.</extracomment>
+        <translation>Data</translation>
+    </message>
+    <message>
+        <source>Event</source>
+        <translation>Evento</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>Account</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Azienda</translation>
+    </message>
+    <message>
+        <source>Product</source>
+        <translation>Prodotto</translation>
+    </message>
+    <message>
+        <source>Amount</source>
+        <translation>Importo</translation>
+    </message>
+    <message>
+        <source>Invoice {number} falls overdue</source>
+        <translation>La fattura {number} risulta scaduta</translation>
+    </message>
+    <message>
+        <source>The renewal invoice&apos;s total as the subscription stands today</source>
+        <translation>Il totale della fattura di rinnovo in base alla sottoscrizione attuale</translation>
+    </message>
+    <message>
+        <source>Nothing is due after {date}.</source>
+        <extracomment>a row was activated: the account&apos;s id set once the panel has data (or tried); reloads are explicit after that</extracomment>
+        <translation>Nessuna operazione in scadenza dopo il {date}.</translation>
+    </message>
+    <message>
+        <source>What the next moves of the clock will do, after {date}:</source>
+        <translation>Cosa succederà ai prossimi spostamenti dell&apos;orologio, dopo il {date}:</translation>
+    </message>
+    <message>
+        <source>Upcoming Events</source>
+        <translation>Prossimi eventi</translation>
+    </message>
+    <message>
+        <source>&amp;Upcoming Events</source>
+        <translation>Prossimi &amp;eventi</translation>
+    </message>
+    <message>
+        <source>Show what the next moves of the simulated clock will do</source>
+        <translation>Mostra cosa succederà ai prossimi spostamenti dell&apos;orologio simulato</translation>
+    </message>
+    <message>
+        <source>Upcoming events</source>
+        <translation>Prossimi eventi</translation>
+    </message>
+</context>
+<context>
     <name>VerifyCallerPage</name>
     <message>
         <source>{mark} Matches</source>
@@ -6128,6 +6988,187 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     </message>
 </context>
 <context>
+    <name>Walkthroughs</name>
+    <message>
+        <source>{account} was not opened: the account shown has unsaved changes.</source>
+        <extracomment>conditions that are states: they count when they already hold as the step becomes current the English source sentence (context &quot;Walkthroughs&quot;) with {placeholders} what &quot;Show me&quot; points at: an objectName path, alternatives separated by &quot;|&quot; (the first one on screen wins); ``{product}`` is the walkthrough&apos;s product the warning&apos;s English source (&quot;&quot; when the scene is ready) what the service said: the card&apos;s reason, or the error reading the cards</extracomment>
+        <translation>{account} non è stato aperto: l&apos;account visualizzato ha modifiche non salvate.</translation>
+    </message>
+    <message>
+        <source>{account} no longer shows this scene. Reset the demo database to play it again.</source>
+        <translation>{account} non presenta più questa scena. Reimposti il database demo per ripeterla.</translation>
+    </message>
+    <message>
+        <source>Open {company} ({account}) on its Subscriptions tab: one card per product, as on the Subscriptions page of the Billing Center.</source>
+        <extracomment>the seed article (&quot;000&quot;); the curated account whose scenario starts with &quot;Article 000&quot; tells the story the catalog code of the product the story is about the card action the scene needs (&quot;cancel&quot;, &quot;edit&quot;, &quot;subscribe&quot;): when the account&apos;s card no longer offers it, Prepare says so the account page&apos;s tab Prepare opens</extracomment>
+        <translation>Apra {company} ({account}) sulla scheda Sottoscrizioni: un riquadro per prodotto, come nella pagina Sottoscrizioni del Centro fatturazione.</translation>
+    </message>
+    <message>
+        <source>Click the options icon (⋮) in the top-right corner of the {product} card.</source>
+        <translation>Faccia clic sull&apos;icona delle opzioni (⋮) nell&apos;angolo superiore destro del riquadro di {product}.</translation>
+    </message>
+    <message>
+        <source>Cancel a subscription online</source>
+        <translation>Annullare una sottoscrizione online</translation>
+    </message>
+    <message>
+        <source>Help article 000: the billing contact of {company} ({account}) stops the automatic renewal of {product}.</source>
+        <translation>Articolo di assistenza 000: il contatto di fatturazione di {company} ({account}) disattiva il rinnovo automatico di {product}.</translation>
+    </message>
+    <message>
+        <source>The card now says Cancellation pending. Until the plan expires, Reactivate in the options menu keeps it. A free trial without billing information needs none of this: it simply expires.</source>
+        <translation>Il riquadro ora indica Annullamento in sospeso. Fino alla scadenza del piano, Riattiva nel menu delle opzioni permette di mantenerlo. Una prova gratuita senza dati di fatturazione non richiede nulla di tutto questo: scade semplicemente.</translation>
+    </message>
+    <message>
+        <source>Choose Cancel subscription.</source>
+        <translation>Scelga Annulla sottoscrizione.</translation>
+    </message>
+    <message>
+        <source>Go through the confirmation with the customer: the plan stays active until the end of the paid period and is then not renewed. Choose who asks and why, then click Yes, cancel.</source>
+        <translation>Verifichi con il cliente le informazioni di conferma: il piano resta attivo fino alla fine del periodo pagato e poi non viene rinnovato. Indichi chi fa la richiesta e il motivo, quindi faccia clic su Sì, annulla.</translation>
+    </message>
+    <message>
+        <source>The result shows the expiry date and the confirmation email sent to the billing contact. Click Close.</source>
+        <translation>Il risultato mostra la data di scadenza e l&apos;email di conferma inviata al contatto di fatturazione. Faccia clic su Chiudi.</translation>
+    </message>
+    <message>
+        <source>Remove user licences</source>
+        <translation>Rimuovere licenze utente</translation>
+    </message>
+    <message>
+        <source>Help article 001: {company} ({account}) pays for more {product} licences than it needs and removes some.</source>
+        <translation>Articolo di assistenza 001: {company} ({account}) paga più licenze di {product} del necessario e ne rimuove alcune.</translation>
+    </message>
+    <message>
+        <source>The change took effect at once: the unused days of the removed licences became a credit on the account, and the billing date moved to today.</source>
+        <translation>La modifica ha avuto effetto immediato: i giorni non utilizzati delle licenze rimosse sono diventati credito dell&apos;account e la data di fatturazione è stata spostata a oggi.</translation>
+    </message>
+    <message>
+        <source>Choose Edit subscription: the checkout opens on the current plan.</source>
+        <translation>Scelga Modifica sottoscrizione: la procedura di acquisto si apre sul piano attuale.</translation>
+    </message>
+    <message>
+        <source>Lower the number of licences (not below those assigned to users) and click Add to cart.</source>
+        <translation>Riduca il numero di licenze (non al di sotto di quelle assegnate agli utenti) e faccia clic su Aggiungi al carrello.</translation>
+    </message>
+    <message>
+        <source>The cart shows the change. Click Checkout.</source>
+        <translation>Il carrello mostra la modifica. Faccia clic su Completa la transazione.</translation>
+    </message>
+    <message>
+        <source>On Complete transaction, check the billing period (it starts today), the licences, the plan price, the credit for the unused days and the total, then click Place order.</source>
+        <translation>Nella pagina Completa la transazione verifichi il periodo di fatturazione (inizia oggi), le licenze, il prezzo del piano, il credito per i giorni non utilizzati e il totale, quindi faccia clic su Effettua ordine.</translation>
+    </message>
+    <message>
+        <source>The result shows the new billing date and the confirmation email. Click Close.</source>
+        <translation>Il risultato mostra la nuova data di fatturazione e l&apos;email di conferma. Faccia clic su Chiudi.</translation>
+    </message>
+    <message>
+        <source>Cancel through support</source>
+        <translation>Annullare tramite l&apos;assistenza</translation>
+    </message>
+    <message>
+        <source>Help article 002: {product} is cancelled only through support. A billing admin of {company} ({account}) calls to cancel it.</source>
+        <translation>Articolo di assistenza 002: {product} si può annullare solo tramite l&apos;assistenza. Un amministratore fatturazione di {company} ({account}) chiama per annullarlo.</translation>
+    </message>
+    <message>
+        <source>The card says Cancellation pending: {product} stays active, and billed, until the agreement ends, and then moves to Discover other products.</source>
+        <translation>Il riquadro indica Annullamento in sospeso: {product} resta attivo, e viene fatturato, fino alla fine del contratto, poi passa in Scopri altri prodotti.</translation>
+    </message>
+    <message>
+        <source>Choose Cancel subscription: {product} cannot be cancelled online, so the assisted cancellation opens.</source>
+        <translation>Scelga Annulla sottoscrizione: {product} non può essere annullato online, quindi si apre l&apos;annullamento assistito.</translation>
+    </message>
+    <message>
+        <source>Verify the caller: enter the account ID, the billing admin&apos;s email, the last four digits of the payment card and its billing address as the caller gives them, click Verify, then Next.</source>
+        <translation>Verifichi il chiamante: inserisca l&apos;ID account, l&apos;email dell&apos;amministratore fatturazione, le ultime quattro cifre della carta di pagamento e il relativo indirizzo di fatturazione come li riferisce il chiamante, faccia clic su Verifica chiamante, poi su Successivo.</translation>
+    </message>
+    <message>
+        <source>Choose who is asking: only a super admin or a billing admin may ask to cancel. Click Next.</source>
+        <translation>Scelga chi fa la richiesta: solo un super amministratore o un amministratore fatturazione può chiedere l&apos;annullamento. Faccia clic su Successivo.</translation>
+    </message>
+    <message>
+        <source>Before you cancel: pay the open balance, unassign the licences and export the account&apos;s data (or confirm that the caller has a backup) until every item is ticked, then click Next.</source>
+        <translation>Prima di annullare: paghi il saldo aperto, revochi le licenze ed esporti i dati dell&apos;account (o confermi che il chiamante ha un backup) finché tutte le voci non sono spuntate, quindi faccia clic su Successivo.</translation>
+    </message>
+    <message>
+        <source>Check what will be cancelled and click Next.</source>
+        <translation>Verifichi cosa verrà annullato e faccia clic su Successivo.</translation>
+    </message>
+    <message>
+        <source>Tell the caller what is still billed: the agreement stays active, and is billed, until its end date, without a refund. Click Next.</source>
+        <translation>Comunichi al chiamante cosa viene ancora fatturato: il contratto resta attivo, e viene fatturato, fino alla data di scadenza, senza rimborso. Faccia clic su Successivo.</translation>
+    </message>
+    <message>
+        <source>Choose the reason and click Cancel subscriptions.</source>
+        <translation>Scelga il motivo e faccia clic su Annulla sottoscrizioni.</translation>
+    </message>
+    <message>
+        <source>The result lists what was cancelled, the invoice for the rest of the agreement and the confirmation email. Click Close.</source>
+        <translation>Il risultato elenca cosa è stato annullato, la fattura per il resto del contratto e l&apos;email di conferma. Faccia clic su Chiudi.</translation>
+    </message>
+    <message>
+        <source>Subscribe when the free trial ends</source>
+        <translation>Abbonarsi al termine della prova gratuita</translation>
+    </message>
+    <message>
+        <source>Help article 003: the {product} trial of {company} ({account}) ended without a charge. The billing contact turns it into a paid plan.</source>
+        <translation>Articolo di assistenza 003: la prova di {product} di {company} ({account}) è terminata senza addebiti. Il contatto di fatturazione la converte in un piano a pagamento.</translation>
+    </message>
+    <message>
+        <source>The plan is active from today and the Users &amp; licences tab is open to assign the seats. A trial that nobody converts simply expires, without a charge.</source>
+        <translation>Il piano è attivo da oggi e la scheda Utenti e licenze è aperta per assegnare le licenze. Una prova che nessuno converte scade semplicemente, senza addebiti.</translation>
+    </message>
+    <message>
+        <source>The free trial of {product} has ended: its card says Trial ended and offers Subscribe now. Click Subscribe now.</source>
+        <translation>La prova gratuita di {product} è terminata: il riquadro indica Prova terminata e offre Abbonati ora. Faccia clic su Abbonati ora.</translation>
+    </message>
+    <message>
+        <source>Change the plan tier, the number of licences or the billing frequency if you like, then click Checkout.</source>
+        <translation>Se lo desidera, modifichi il livello del piano, il numero di licenze o la frequenza di fatturazione, quindi faccia clic su Completa la transazione.</translation>
+    </message>
+    <message>
+        <source>Review the order on Complete transaction (Edit order goes back to change it) and click Checkout.</source>
+        <translation>Controlli l&apos;ordine nella pagina Completa la transazione (Modifica ordine torna indietro per cambiarlo) e faccia clic su Completa la transazione.</translation>
+    </message>
+    <message>
+        <source>Enter the payment card and the account&apos;s VAT number, then click Place order.</source>
+        <translation>Inserisca la carta di pagamento e la partita IVA dell&apos;account, quindi faccia clic su Effettua ordine.</translation>
+    </message>
+    <message>
+        <source>The result confirms the purchase. Click Assign licences now to give the new seats to users.</source>
+        <translation>Il risultato conferma l&apos;acquisto. Faccia clic su Assegna le licenze ora per attribuire le nuove licenze agli utenti.</translation>
+    </message>
+    <message>
+        <source>Change the plan</source>
+        <translation>Cambiare il piano</translation>
+    </message>
+    <message>
+        <source>Help article 004: {company} ({account}) upgrades {product} to a higher tier, more licences or another billing period.</source>
+        <translation>Articolo di assistenza 004: {company} ({account}) passa a un livello superiore di {product}, aggiunge licenze o cambia il periodo di fatturazione.</translation>
+    </message>
+    <message>
+        <source>The new plan applies from today and the rest of the old period was prorated. A lower tier is not offered online: the wizard says to contact Customer Care.</source>
+        <translation>Il nuovo piano è valido da oggi e il resto del periodo precedente è stato calcolato pro rata. Un livello inferiore non è disponibile online: la procedura guidata indica di contattare l&apos;Assistenza clienti.</translation>
+    </message>
+    <message>
+        <source>Choose Edit subscription.</source>
+        <translation>Scelga Modifica sottoscrizione.</translation>
+    </message>
+    <message>
+        <source>Choose a higher plan tier, more licences or another billing frequency, check the order summary at the bottom of the page and click Checkout.</source>
+        <translation>Scelga un livello del piano superiore, più licenze o un&apos;altra frequenza di fatturazione, verifichi il riepilogo dell&apos;ordine in fondo alla pagina e faccia clic su Completa la transazione.</translation>
+    </message>
+    <message>
+        <source>Check the billing period (it starts today), the licences, the prices and the total. Click Checkout, confirm the payment method if the new plan costs more, and click Place order.</source>
+        <translation>Verifichi il periodo di fatturazione (inizia oggi), le licenze, i prezzi e il totale. Faccia clic su Completa la transazione, confermi il metodo di pagamento se il nuovo piano costa di più e faccia clic su Effettua ordine.</translation>
+    </message>
+    <message>
+        <source>The result shows the new plan and billing date. Click Close.</source>
+        <translation>Il risultato mostra il nuovo piano e la nuova data di fatturazione. Faccia clic su Chiudi.</translation>
+    </message>
+</context>
+<context>
     <name>WelcomePage</name>
     <message>
         <source>Welcome to Billing Desktop</source>
@@ -6157,6 +7198,29 @@ Se è arrivata, le impostazioni del server di posta funzionano: le email ai clie
     <message>
         <source>Go to the accounts list and start working in this database.</source>
         <translation>Apre l&apos;elenco degli account per iniziare a lavorare in questo database.</translation>
+    </message>
+</context>
+<context>
+    <name>_ClockMenu</name>
+    <message>
+        <source>Simulated &amp;Clock</source>
+        <translation>&amp;Orologio simulato</translation>
+    </message>
+    <message>
+        <source>Move Forward One &amp;Day</source>
+        <translation>Avanza di un &amp;giorno</translation>
+    </message>
+    <message>
+        <source>Move Forward One &amp;Month</source>
+        <translation>Avanza di un &amp;mese</translation>
+    </message>
+    <message>
+        <source>Move to the &amp;Next Event</source>
+        <translation>Vai al &amp;prossimo evento</translation>
+    </message>
+    <message>
+        <source>Move to a D&amp;ate…</source>
+        <translation>Vai a una &amp;data…</translation>
     </message>
 </context>
 </TS>

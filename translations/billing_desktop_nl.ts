@@ -107,7 +107,6 @@
     </message>
     <message>
         <source>Account ID</source>
-        <extracomment>The :class:`AccountRow` behind a row (any column). The value the column sorts by in SQL (the keyset cursor value).</extracomment>
         <translation>Account-ID</translation>
     </message>
     <message>
@@ -360,6 +359,18 @@
     <message>
         <source>Caller verification</source>
         <translation>Verificatie van beller</translation>
+    </message>
+    <message>
+        <source>Caller verification failed repeatedly</source>
+        <translation>Verificatie van beller herhaaldelijk mislukt</translation>
+    </message>
+    <message>
+        <source>Operator name changed</source>
+        <translation>Naam van medewerker gewijzigd</translation>
+    </message>
+    <message>
+        <source>Accounts list exported</source>
+        <translation>Accountlijst geëxporteerd</translation>
     </message>
     <message>
         <source>Trial ending notice sent</source>
@@ -1447,6 +1458,259 @@
     </message>
 </context>
 <context>
+    <name>ClockControl</name>
+    <message>
+        <source>Simulated Clock</source>
+        <extracomment>the upcoming-events panel&apos;s first height under the view (pixels) the clock moved (also after a cancelled move that did part of the way): the summary the upcoming-events panel refreshed after each move (set by ``install_clock_control``) the move running, if any the summary of the last move, while it is open why this operator may not move the clock (None: they may) View ▸ Simulated Clock (set by ``install_clock_control``) the result also after Cancel (the work&apos;s return value is dropped then)</extracomment>
+        <translation>Gesimuleerde klok</translation>
+    </message>
+    <message>
+        <source>Moving the clock to {date} and running what is due…</source>
+        <translation>De klok wordt naar {date} vooruitgezet; wat aan de beurt is, wordt uitgevoerd…</translation>
+    </message>
+    <message>
+        <source>Move the clock to the next renewal, trial end, cancellation end or term end.</source>
+        <translation>De klok vooruitzetten naar de eerstvolgende verlenging of het eerstvolgende einde van een proefperiode, annulering of looptijd.</translation>
+    </message>
+    <message>
+        <source>Nothing lies ahead: no renewal, trial end, cancellation or term end.</source>
+        <translation>Er staat niets meer gepland: geen verlenging en geen einde van een proefperiode, annulering of looptijd.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: {product} of {company} renews.</source>
+        <translation>Naar {date}: {product} bij {company} wordt verlengd.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the {product} trial of {company} ends.</source>
+        <translation>Naar {date}: de proefperiode van {product} bij {company} eindigt.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the cancellation of {product} for {company} takes effect.</source>
+        <translation>Naar {date}: de annulering van {product} bij {company} gaat in.</translation>
+    </message>
+    <message>
+        <source>Move to {date}: the {product} contract term of {company} ends.</source>
+        <translation>Naar {date}: de contracttermijn van {product} bij {company} eindigt.</translation>
+    </message>
+    <message numerus="yes">
+        <source>And %n more event(s) that day.</source>
+        <translation>
+            <numerusform>En nog %n gebeurtenis op die dag.</numerusform>
+            <numerusform>En nog %n gebeurtenissen op die dag.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>+1 day</source>
+        <translation>+1 dag</translation>
+    </message>
+    <message>
+        <source>Move the simulated date one day forward and run what is due.</source>
+        <translation>De gesimuleerde datum één dag vooruitzetten en uitvoeren wat aan de beurt is.</translation>
+    </message>
+    <message>
+        <source>+1 month</source>
+        <translation>+1 maand</translation>
+    </message>
+    <message>
+        <source>Move the simulated date one month forward and run what is due.</source>
+        <translation>De gesimuleerde datum één maand vooruitzetten en uitvoeren wat aan de beurt is.</translation>
+    </message>
+    <message>
+        <source>To next event</source>
+        <translation>Volgende gebeurtenis</translation>
+    </message>
+    <message>
+        <source>To date…</source>
+        <translation>Naar datum…</translation>
+    </message>
+    <message>
+        <source>Pick a day after today: the simulated date moves there and runs what is due.</source>
+        <translation>Kies een dag na vandaag: de gesimuleerde datum gaat daarnaartoe en wat aan de beurt is, wordt uitgevoerd.</translation>
+    </message>
+    <message>
+        <source>Day to move the clock to</source>
+        <translation>Dag waarnaar de klok wordt verzet</translation>
+    </message>
+    <message>
+        <source>The simulated clock of this demo database: it only moves forward.</source>
+        <translation>De gesimuleerde klok van deze demodatabase: deze gaat alleen vooruit.</translation>
+    </message>
+</context>
+<context>
+    <name>ClockSummaryDialog</name>
+    <message>
+        <source>Renewal invoice</source>
+        <extracomment>the tree&apos;s item role holding the account id of a line (None on group titles) lines listed per group; a long move on a large demo lists the first ones and a count</extracomment>
+        <translation>Verlengingsfactuur</translation>
+    </message>
+    <message>
+        <source>Trial ending soon</source>
+        <translation>Proefperiode eindigt binnenkort</translation>
+    </message>
+    <message>
+        <source>Trial ended</source>
+        <translation>Proefperiode beëindigd</translation>
+    </message>
+    <message>
+        <source>{product} renewed for its last period</source>
+        <translation>{product} verlengd voor de laatste periode</translation>
+    </message>
+    <message>
+        <source>{product} renewed until {date}</source>
+        <translation>{product} verlengd tot {date}</translation>
+    </message>
+    <message>
+        <source>The {product} trial ended without a purchase</source>
+        <translation>Proefperiode van {product} zonder aankoop beëindigd</translation>
+    </message>
+    <message>
+        <source>{product} ended: its cancellation took effect</source>
+        <translation>{product} beëindigd: de annulering is ingegaan</translation>
+    </message>
+    <message>
+        <source>Invoice {number} for {product}: {amount}, paid</source>
+        <translation>Factuur {number} voor {product}: {amount}, betaald</translation>
+    </message>
+    <message>
+        <source>Invoice {number} for {product}: {amount}, open</source>
+        <translation>Factuur {number} voor {product}: {amount}, open</translation>
+    </message>
+    <message>
+        <source>“{email}” email about {product} to {address}</source>
+        <translation>E-mail “{email}” over {product} aan {address}</translation>
+    </message>
+    <message>
+        <source>“{email}” email about {product}</source>
+        <translation>E-mail “{email}” over {product}</translation>
+    </message>
+    <message>
+        <source>{product} term renewed until {date}</source>
+        <translation>Contracttermijn van {product} verlengd tot {date}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n invoice(s) fell overdue</source>
+        <translation>
+            <numerusform>%n factuur achterstallig geworden</numerusform>
+            <numerusform>%n facturen achterstallig geworden</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>The data of {product} was marked for deletion</source>
+        <translation>Gegevens van {product} gemarkeerd voor verwijdering</translation>
+    </message>
+    <message>
+        <source>Double-click or press Enter to open {company}</source>
+        <extracomment>a line was activated (double-click or Enter): the account&apos;s id</extracomment>
+        <translation>Dubbelklik of druk op Enter om {company} te openen</translation>
+    </message>
+    <message numerus="yes">
+        <source>… and %n more</source>
+        <translation>
+            <numerusform>… en nog %n</numerusform>
+            <numerusform>… en nog %n</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s) failed and will be retried</source>
+        <translation>
+            <numerusform>%n gebeurtenis is mislukt en wordt opnieuw geprobeerd</numerusform>
+            <numerusform>%n gebeurtenissen zijn mislukt en worden opnieuw geprobeerd</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) renewed</source>
+        <translation>
+            <numerusform>%n abonnement verlengd</numerusform>
+            <numerusform>%n abonnementen verlengd</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n trial(s) expired</source>
+        <translation>
+            <numerusform>%n proefperiode verlopen</numerusform>
+            <numerusform>%n proefperioden verlopen</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) cancelled</source>
+        <translation>
+            <numerusform>%n abonnement beëindigd na annulering</numerusform>
+            <numerusform>%n abonnementen beëindigd na annulering</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n invoice(s) issued, {total} in all</source>
+        <translation>
+            <numerusform>%n factuur uitgegeven, in totaal {total}</numerusform>
+            <numerusform>%n facturen uitgegeven, in totaal {total}</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n email(s) queued for the customers</source>
+        <translation>
+            <numerusform>%n e-mail in de wachtrij voor de klanten</numerusform>
+            <numerusform>%n e-mails in de wachtrij voor de klanten</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n contract term(s) renewed</source>
+        <translation>
+            <numerusform>%n contracttermijn verlengd</numerusform>
+            <numerusform>%n contracttermijnen verlengd</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n subscription(s) marked for data deletion</source>
+        <translation>
+            <numerusform>%n abonnement gemarkeerd voor verwijdering van gegevens</numerusform>
+            <numerusform>%n abonnementen gemarkeerd voor verwijdering van gegevens</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Cancelled: the clock stopped on {date} instead of {requested}. What happened until then is kept.</source>
+        <translation>Geannuleerd: de klok is gestopt op {date} in plaats van {requested}. Wat tot dan is gebeurd, blijft behouden.</translation>
+    </message>
+    <message>
+        <source>The clock moved from {start} to {end}.</source>
+        <translation>De klok is verzet van {start} naar {end}.</translation>
+    </message>
+    <message>
+        <source>What happened</source>
+        <translation>Wat er is gebeurd</translation>
+    </message>
+    <message>
+        <source>Nothing was due between {start} and {end}.</source>
+        <translation>Tussen {start} en {end} was er niets aan de beurt.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n event(s) processed.</source>
+        <translation>
+            <numerusform>%n gebeurtenis verwerkt.</numerusform>
+            <numerusform>%n gebeurtenissen verwerkt.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>Datum</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>Account</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Bedrijf</translation>
+    </message>
+    <message>
+        <source>What happened, by kind</source>
+        <translation>Wat er is gebeurd, per soort</translation>
+    </message>
+    <message>
+        <source>Double-click a line, or select it and press Enter, to open its account.</source>
+        <translation>Dubbelklik op een regel, of selecteer deze en druk op Enter, om het account te openen.</translation>
+    </message>
+</context>
+<context>
     <name>ConfirmPage</name>
     <message>
         <source>Account:</source>
@@ -1567,6 +1831,123 @@
     <message>
         <source>Quit</source>
         <translation>Afsluiten</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerCardWidget</name>
+    <message>
+        <source>✓ {action}</source>
+        <translation>✓ {action}</translation>
+    </message>
+    <message>
+        <source>✗ {action}</source>
+        <translation>✗ {action}</translation>
+    </message>
+    <message>
+        <source>✗ {action}: {reason}</source>
+        <translation>✗ {action}: {reason}</translation>
+    </message>
+    <message>
+        <source>✗ Lower plan: {reason}</source>
+        <translation>✗ Lager plan: {reason}</translation>
+    </message>
+    <message>
+        <source>In the Billing Center</source>
+        <translation>In het Billing Center</translation>
+    </message>
+</context>
+<context>
+    <name>CustomerView</name>
+    <message>
+        <source>Open an account to see its Billing Center as the customer sees it.</source>
+        <extracomment>the view was read again and what it shows changed the contact shown as; ``None`` = the account&apos;s billing contact</extracomment>
+        <translation>Open een account om het Billing Center te zien zoals de klant het ziet.</translation>
+    </message>
+    <message>
+        <source>{company} ({account})</source>
+        <translation>{company} ({account})</translation>
+    </message>
+    <message>
+        <source>{name} ({roles})</source>
+        <translation>{name} ({roles})</translation>
+    </message>
+    <message>
+        <source>✓ {product}: can be bought</source>
+        <translation>✓ {product}: kan worden gekocht</translation>
+    </message>
+    <message>
+        <source>✗ {product}</source>
+        <translation>✗ {product}</translation>
+    </message>
+    <message>
+        <source>✗ {product}: {reason}</source>
+        <translation>✗ {product}: {reason}</translation>
+    </message>
+    <message>
+        <source>Balance due: {amount}. The customer can pay it with Pay balance.</source>
+        <translation>Te betalen: {amount}. De klant kan dit betalen met Saldo betalen.</translation>
+    </message>
+    <message>
+        <source>Nothing is due.</source>
+        <translation>Er is niets te betalen.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Open invoices (%n)</source>
+        <translation>
+            <numerusform>Openstaande facturen (%n)</numerusform>
+            <numerusform>Openstaande facturen (%n)</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Paid invoices (%n)</source>
+        <translation>
+            <numerusform>Betaalde facturen (%n)</numerusform>
+            <numerusform>Betaalde facturen (%n)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Invoice</source>
+        <translation>Factuur</translation>
+    </message>
+    <message>
+        <source>Issued</source>
+        <translation>Uitgegeven</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>Totaal</translation>
+    </message>
+    <message>
+        <source>Amount due</source>
+        <translation>Te betalen</translation>
+    </message>
+    <message>
+        <source>{amount} (overdue)</source>
+        <translation>{amount} (achterstallig)</translation>
+    </message>
+    <message>
+        <source>Billing period: {start} – {end}</source>
+        <translation>Factuurperiode: {start} – {end}</translation>
+    </message>
+    <message>
+        <source>Billing Center</source>
+        <translation>Billing Center</translation>
+    </message>
+    <message>
+        <source>&amp;As seen by:</source>
+        <translation>Ge&amp;zien door:</translation>
+    </message>
+    <message>
+        <source>Contact the Billing Center is shown as</source>
+        <translation>Contactpersoon voor wie het Billing Center wordt getoond</translation>
+    </message>
+    <message>
+        <source>Discover other products</source>
+        <translation>Ontdek andere producten</translation>
+    </message>
+    <message>
+        <source>Invoices</source>
+        <translation>Facturen</translation>
     </message>
 </context>
 <context>
@@ -1751,6 +2132,22 @@
     <message>
         <source>A file that does not exist yet is created as a new, empty database. The application opens the chosen database when you press OK or Apply, and again at every start.</source>
         <translation>Een bestand dat nog niet bestaat, wordt aangemaakt als nieuwe, lege database. De applicatie opent de gekozen database zodra u op OK of Toepassen klikt, en opnieuw bij elke start.</translation>
+    </message>
+</context>
+<context>
+    <name>DemoBanner</name>
+    <message>
+        <source>DEMO DATABASE</source>
+        <extracomment>the banner&apos;s colour: the status bar&apos;s DEMO badge&apos;s</extracomment>
+        <translation>DEMODATABASE</translation>
+    </message>
+    <message>
+        <source>Fictitious customers on a simulated date. Reset it or return to a snapshot at any time.</source>
+        <translation>Fictieve klanten op een gesimuleerde datum. U kunt de database op elk moment resetten of terugzetten naar een momentopname.</translation>
+    </message>
+    <message>
+        <source>Demo database</source>
+        <translation>Demodatabase</translation>
     </message>
 </context>
 <context>
@@ -2581,6 +2978,77 @@ Account {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>GuidePanel</name>
+    <message>
+        <source>What this step is about is not on the screen yet: do the steps before it first.</source>
+        <extracomment>View ▸ Guide: F1, the key people press for help (the Guide is the help a demo offers) what the last Prepare found (a result, or the error reading the account)</extracomment>
+        <translation>Waar deze stap over gaat, staat nog niet op het scherm: voer eerst de voorgaande stappen uit.</translation>
+    </message>
+    <message>
+        <source>Choose a walkthrough: it follows a help article step by step on a demo account, and ticks each step as you do it.</source>
+        <translation>Kies een stappenplan: het volgt een helpartikel stap voor stap op een demoaccount en vinkt elke stap af zodra u deze uitvoert.</translation>
+    </message>
+    <message numerus="yes">
+        <source>All %n step(s) done.</source>
+        <translation>
+            <numerusform>%n stap uitgevoerd.</numerusform>
+            <numerusform>Alle %n stappen uitgevoerd.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Done! {outcome}</source>
+        <translation>Klaar! {outcome}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}</source>
+        <translation>Stap {number} van {total}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}, done: {text}</source>
+        <translation>Stap {number} van {total}, uitgevoerd: {text}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}, current: {text}</source>
+        <translation>Stap {number} van {total}, nu aan de beurt: {text}</translation>
+    </message>
+    <message>
+        <source>Step {number} of {total}: {text}</source>
+        <translation>Stap {number} van {total}: {text}</translation>
+    </message>
+    <message>
+        <source>Guide</source>
+        <translation>Gids</translation>
+    </message>
+    <message>
+        <source>&amp;Guide</source>
+        <translation>&amp;Gids</translation>
+    </message>
+    <message>
+        <source>&amp;Walkthrough:</source>
+        <translation>Stapp&amp;enplan:</translation>
+    </message>
+    <message>
+        <source>Choose a walkthrough…</source>
+        <translation>Kies een stappenplan…</translation>
+    </message>
+    <message>
+        <source>Pr&amp;epare</source>
+        <translation>Voorbere&amp;iden</translation>
+    </message>
+    <message>
+        <source>Open the demo account of this walkthrough and start from step 1</source>
+        <translation>Het demoaccount van dit stappenplan openen en bij stap 1 beginnen</translation>
+    </message>
+    <message>
+        <source>Show &amp;me</source>
+        <translation>Aan&amp;wijzen</translation>
+    </message>
+    <message>
+        <source>Point at what the current step is about</source>
+        <translation>Aanwijzen waar de huidige stap over gaat</translation>
+    </message>
+</context>
+<context>
     <name>Invoice</name>
     <message>
         <source>Invoice</source>
@@ -2746,7 +3214,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Number</source>
-        <extracomment>The :class:`InvoiceListRow` behind a row (any column). The value the column sorts by in SQL; None for a column that does not sort. Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
+        <extracomment>Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
         <translation>Nummer</translation>
     </message>
     <message>
@@ -3132,7 +3600,7 @@ Account {account_number} · {company_name}
     <name>InvoicesView</name>
     <message>
         <source>The PDF could not be written: {error}</source>
-        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id.</extracomment>
+        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id. laid out with the table (nothing moves later) but painted right after the table&apos;s first page: the list is what the user waits for</extracomment>
         <translation>De PDF kon niet worden geschreven: {error}</translation>
     </message>
     <message>
@@ -3473,7 +3941,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Operator: {name} ({role})</source>
-        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
+        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the sandbox menu, simulated clock, guide and presentation mode are in place the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
         <translation>Medewerker: {name} ({role})</translation>
     </message>
     <message>
@@ -3604,7 +4072,7 @@ Account {account_number} · {company_name}
     <name>OutboxModel</name>
     <message>
         <source>Created</source>
-        <extracomment>Emails handed to one ``deliver_outbox`` call; progress is reported between batches. The :class:`OutboxRow` behind a row (any column).</extracomment>
+        <extracomment>Emails handed to one ``deliver_outbox`` call; progress is reported between batches.</extracomment>
         <translation>Aangemaakt</translation>
     </message>
     <message>
@@ -4474,6 +4942,50 @@ Account {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>PresentationController</name>
+    <message>
+        <source>&amp;Presentation</source>
+        <extracomment>The scales offered, in per cent. dynamic properties holding a widget&apos;s unscaled sizes while the mode is on QFont::SizeResolved (PySide does not expose QFont::ResolveProperties) Class fonts a platform theme may set (QApplication&apos;s initializeWidgetFontHash). Qt&apos;s own helper buttons, sized by their owner: never rescaled MainWindow&apos;s navigation: item height = line height + this, width ≥ this minimum (the formula of ``MainWindow.__init__`` / ``_fit_navigation``) How often the customer view re-reads its account while shown (a moved clock). the caption shown now (&quot;&quot; when none) where the mouse was last pressed (window coordinates) keys that do something rather than type: named even in a text field typed text kept in a caption</extracomment>
+        <translation>&amp;Presentatie</translation>
+    </message>
+    <message>
+        <source>&amp;Presentation Mode</source>
+        <translation>&amp;Presentatiemodus</translation>
+    </message>
+    <message>
+        <source>Enlarge the whole window for a projector or a screen share</source>
+        <translation>Het hele venster vergroten voor een projector of schermdeling</translation>
+    </message>
+    <message>
+        <source>&amp;Scale</source>
+        <translation>&amp;Schaal</translation>
+    </message>
+    <message>
+        <source>{percent} %</source>
+        <translation>{percent} %</translation>
+    </message>
+    <message>
+        <source>Show &amp;Clicks and Keys</source>
+        <translation>&amp;Klikken en toetsen tonen</translation>
+    </message>
+    <message>
+        <source>Show where the mouse is clicked and which keys are pressed</source>
+        <translation>Tonen waar met de muis wordt geklikt en welke toetsen worden ingedrukt</translation>
+    </message>
+    <message>
+        <source>C&amp;ustomer View</source>
+        <translation>Klant&amp;weergave</translation>
+    </message>
+    <message>
+        <source>Show the open account&apos;s Billing Center as its billing contact sees it</source>
+        <translation>Het Billing Center van het geopende account tonen zoals de contactpersoon voor facturering het ziet</translation>
+    </message>
+    <message>
+        <source>Customer View</source>
+        <translation>Klantweergave</translation>
+    </message>
+</context>
+<context>
     <name>Progress</name>
     <message>
         <source>Running renewals</source>
@@ -4874,6 +5386,102 @@ Account {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>SandboxMenu</name>
+    <message>
+        <source>New Demo Database</source>
+        <extracomment>open (or re-open) the database file at this path in the GUI session the open demo database&apos;s content was replaced (reset, snapshot restored) the actions in the File menu, in order</extracomment>
+        <translation>Nieuwe demodatabase</translation>
+    </message>
+    <message>
+        <source>Billing Desktop databases (*.sqlite3)</source>
+        <translation>Billing Desktop-databases (*.sqlite3)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>Alle bestanden (*)</translation>
+    </message>
+    <message>
+        <source>“{file}” already exists. Replace it with a new demo database?</source>
+        <translation>“{file}” bestaat al. Wilt u het vervangen door een nieuwe demodatabase?</translation>
+    </message>
+    <message>
+        <source>If it is a demo database, everything done in it is replaced by the curated demo accounts. Any other file is left untouched.</source>
+        <translation>Als het een demodatabase is, wordt alles wat erin is gedaan vervangen door de vooraf samengestelde demoaccounts. Elk ander bestand blijft ongewijzigd.</translation>
+    </message>
+    <message>
+        <source>&amp;Replace</source>
+        <translation>&amp;Vervangen</translation>
+    </message>
+    <message>
+        <source>Creating the demo database…</source>
+        <translation>De demodatabase wordt aangemaakt…</translation>
+    </message>
+    <message>
+        <source>Everything done in it is lost: orders, cancellations, licence and payment changes, emails and operators added.</source>
+        <translation>Alles wat erin is gedaan, gaat verloren: bestellingen, annuleringen, wijzigingen in licenties en betalingen, e-mails en toegevoegde medewerkers.</translation>
+    </message>
+    <message>
+        <source>The simulated date goes back from {today} to {start}.</source>
+        <translation>De gesimuleerde datum gaat terug van {today} naar {start}.</translation>
+    </message>
+    <message>
+        <source>The simulated date stays at {start}.</source>
+        <translation>De gesimuleerde datum blijft {start}.</translation>
+    </message>
+    <message>
+        <source>Snapshots are kept.</source>
+        <translation>Momentopnamen blijven behouden.</translation>
+    </message>
+    <message>
+        <source>Reset Demo Database</source>
+        <translation>Demodatabase resetten</translation>
+    </message>
+    <message>
+        <source>Reset the demo database “{database}” to the curated demo accounts?</source>
+        <translation>De demodatabase “{database}” resetten naar de vooraf samengestelde demoaccounts?</translation>
+    </message>
+    <message>
+        <source>&amp;Reset</source>
+        <translation>&amp;Resetten</translation>
+    </message>
+    <message>
+        <source>Resetting the demo database…</source>
+        <translation>De demodatabase wordt gereset…</translation>
+    </message>
+    <message>
+        <source>&amp;New Demo Database…</source>
+        <translation>&amp;Nieuwe demodatabase…</translation>
+    </message>
+    <message>
+        <source>Create a fresh demo database with the curated sample accounts and open it</source>
+        <translation>Een nieuwe demodatabase met de vooraf samengestelde voorbeeldaccounts aanmaken en openen</translation>
+    </message>
+    <message>
+        <source>&amp;Reset Demo Database…</source>
+        <translation>Demodatabase &amp;resetten…</translation>
+    </message>
+    <message>
+        <source>Reset…</source>
+        <translation>Resetten…</translation>
+    </message>
+    <message>
+        <source>Return the demo database to the curated accounts of its first day</source>
+        <translation>De demodatabase terugzetten naar de vooraf samengestelde accounts van de eerste dag</translation>
+    </message>
+    <message>
+        <source>Sna&amp;pshots…</source>
+        <translation>&amp;Momentopnamen…</translation>
+    </message>
+    <message>
+        <source>Snapshots…</source>
+        <translation>Momentopnamen…</translation>
+    </message>
+    <message>
+        <source>Save the demo database&apos;s state under a name and return to it later</source>
+        <translation>De toestand van de demodatabase onder een naam opslaan en er later naar terugkeren</translation>
+    </message>
+</context>
+<context>
     <name>SelectionPage</name>
     <message numerus="yes">
         <source>{product} {plan}, %n licence(s)</source>
@@ -4983,7 +5591,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Only support staff can do this.</source>
-        <extracomment>Read-only actions every active role may perform. Actions that change one account; the account rules of SPEC §6 apply. Support-only powers behind the self-service flows (SPEC §3): not for representatives, who work on their own portfolio through the normal flows.</extracomment>
+        <extracomment>reset a demo database, save, restore and delete its snapshots (services.sandbox) Read-only actions every active role may perform. Actions that change one account; the account rules of SPEC §6 apply. Support-only powers behind the self-service flows (SPEC §3): not for representatives, who work on their own portfolio through the normal flows.</extracomment>
         <translation>Alleen supportmedewerkers kunnen dit doen.</translation>
     </message>
     <message>
@@ -4993,6 +5601,10 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     <message>
         <source>The clock can be moved only in a demo database.</source>
         <translation>De klok kan alleen in een demodatabase worden verzet.</translation>
+    </message>
+    <message>
+        <source>Only a demo database can be reset or returned to a snapshot; this database was left unchanged.</source>
+        <translation>Alleen een demodatabase kan worden gereset of teruggezet naar een momentopname; deze database is ongewijzigd gelaten.</translation>
     </message>
     <message>
         <source>Subscription</source>
@@ -5009,7 +5621,9 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>{product} cannot be cancelled online. Please contact support to cancel.</source>
-        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)</extracomment>
+        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)
+----------
+contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) &quot;To move to a lower plan, contact Customer Care&quot; when the product has a lower tier that cannot be chosen online and the contact may otherwise edit the plan whom the view is shown as (the billing contact unless another was asked for) every contact of the account, the billing contact first the message above the cards when this contact cannot make changes at all (representative, billing admin, overdue invoice, expired account); ``None`` otherwise the live products (cancelled ones are under ``discover``), in catalog order what the open invoices still ask for (the Billing Center&apos;s *Pay balance*) The role of the rules context: one that no operator-role limit refuses, so the Subscriptions tab&apos;s card function reports only what the account&apos;s state decides.</extracomment>
         <translation>{product} kan niet online worden geannuleerd. Neem contact op met support om te annuleren.</translation>
     </message>
     <message>
@@ -5590,6 +6204,51 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <source>Subscribe now is offered when a free trial has ended; {product} is not an ended trial.</source>
         <translation>Nu abonneren wordt aangeboden wanneer een gratis proefperiode is afgelopen; de proefperiode van {product} is niet afgelopen.</translation>
     </message>
+    <message>
+        <source>{database} is not a demo database. Resets, snapshots and new demo data are only for demo databases; it was left unchanged.</source>
+        <extracomment>seconds a reset or restore waits for another connection&apos;s write to finish</extracomment>
+        <translation>{database} is geen demodatabase. Resetten, momentopnamen en nieuwe demogegevens zijn alleen bedoeld voor demodatabases; de database is ongewijzigd gelaten.</translation>
+    </message>
+    <message>
+        <source>The demo database {database} is busy with another change. Wait until it has finished and try again; nothing was replaced.</source>
+        <translation>De demodatabase {database} is bezig met een andere wijziging. Wacht tot die klaar is en probeer het opnieuw; er is niets vervangen.</translation>
+    </message>
+    <message>
+        <source>A snapshot named “{name}” already exists.</source>
+        <translation>Er bestaat al een momentopname met de naam “{name}”.</translation>
+    </message>
+    <message>
+        <source>Demo databases and snapshots need a database file; {database} is on a server.</source>
+        <translation>Demodatabases en momentopnamen hebben een databasebestand nodig; {database} staat op een server.</translation>
+    </message>
+    <message>
+        <source>The snapshot “{name}” cannot be restored: its file is missing, damaged or from another version of Billing Desktop. The demo database was left unchanged.</source>
+        <translation>De momentopname “{name}” kan niet worden teruggezet: het bestand ontbreekt, is beschadigd of komt van een andere versie van Billing Desktop. De demodatabase is ongewijzigd gelaten.</translation>
+    </message>
+    <message>
+        <source>Snapshot</source>
+        <extracomment>the &quot;what&quot; of NotFound for a snapshot, translated by the UI</extracomment>
+        <translation>Momentopname</translation>
+    </message>
+    <message>
+        <source>Give the snapshot a name.</source>
+        <extracomment>the file&apos;s name inside :func:`snapshot_folder` when it was saved (the computer&apos;s clock) the demo&apos;s simulated date at that moment</extracomment>
+        <translation>Geef de momentopname een naam.</translation>
+    </message>
+    <message>
+        <source>A snapshot name can have at most {max} characters.</source>
+        <translation>De naam van een momentopname mag maximaal {max} tekens lang zijn.</translation>
+    </message>
+    <message>
+        <source>This is a real database: it has no simulated time, so its clock cannot be moved. Open a demo database to move the clock.</source>
+        <extracomment>the events &quot;to next event&quot; stops at (issue 7: renewal, trial end, cancellation end, term end); notices, overdue invoices and data retention happen on the way</extracomment>
+        <translation>Dit is een echte database: deze heeft geen gesimuleerde tijd, dus de klok kan niet worden verzet. Open een demodatabase om de klok te verzetten.</translation>
+    </message>
+    <message>
+        <source>The clock only moves forward: choose a date after {today}, not {date}.</source>
+        <extracomment>what each engine event appears as (a renewal also as an invoice and an email) invoiced (and renewed): the invoice, its status (``paid``/``open``) and total renewed / term renewed: the end of the new period or term (None: the last one) emailed: the email&apos;s kind (``renewal_invoice``, ``trial_ending``, ``trial_ended``), its recipient and row id overdue: how many of the account&apos;s invoices fell overdue that day the date before the move … … the date asked for … … and the date now (the one asked for, unless the run was cancelled midway) the trainer cancelled: what was done until then is kept, the clock stopped at ``clock`` events that failed (left out, retried by the next move) the engine&apos;s own summary (counts) the events of :data:`NEXT_EVENT_KINDS` on that date, in processing order renewals: the total of the invoice it will issue (as things stand now)</extracomment>
+        <translation>De klok gaat alleen vooruit: kies een datum na {today}, niet {date}.</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>
@@ -5745,6 +6404,117 @@ Deze is aangekomen, dus de instellingen van de mailserver werken: e-mails aan kl
     <message>
         <source>Send one email with the settings above, saved or not</source>
         <translation>Eén e-mail verzenden met de bovenstaande instellingen, opgeslagen of niet</translation>
+    </message>
+</context>
+<context>
+    <name>SnapshotsDialog</name>
+    <message>
+        <source>Save Current State</source>
+        <extracomment>a value to sort by (text, datetime or ISO date) a snapshot was restored into the open database (carries its ``SnapshotInfo``)</extracomment>
+        <translation>Huidige toestand opslaan</translation>
+    </message>
+    <message>
+        <source>Name of the snapshot:</source>
+        <translation>Naam van de momentopname:</translation>
+    </message>
+    <message>
+        <source>State on {date}</source>
+        <translation>Toestand op {date}</translation>
+    </message>
+    <message>
+        <source>&amp;Save</source>
+        <translation>&amp;Opslaan</translation>
+    </message>
+    <message>
+        <source>Saved the snapshot “{name}”.</source>
+        <translation>Momentopname “{name}” is opgeslagen.</translation>
+    </message>
+    <message>
+        <source>Replace Snapshot</source>
+        <translation>Momentopname vervangen</translation>
+    </message>
+    <message>
+        <source>A snapshot named “{name}” already exists. Replace it with the current state?</source>
+        <translation>Er bestaat al een momentopname met de naam “{name}”. Wilt u deze vervangen door de huidige toestand?</translation>
+    </message>
+    <message>
+        <source>&amp;Replace</source>
+        <translation>&amp;Vervangen</translation>
+    </message>
+    <message>
+        <source>Everything done since it was saved is lost, unless it is in another snapshot. The simulated date goes back to {date}.</source>
+        <translation>Alles wat sinds het opslaan ervan is gedaan, gaat verloren, tenzij het in een andere momentopname staat. De gesimuleerde datum gaat terug naar {date}.</translation>
+    </message>
+    <message>
+        <source>Everything done since it was saved is lost, unless it is in another snapshot.</source>
+        <translation>Alles wat sinds het opslaan ervan is gedaan, gaat verloren, tenzij het in een andere momentopname staat.</translation>
+    </message>
+    <message>
+        <source>Restore Snapshot</source>
+        <translation>Momentopname terugzetten</translation>
+    </message>
+    <message>
+        <source>Return the demo database to the snapshot “{name}”?</source>
+        <translation>De demodatabase terugzetten naar de momentopname “{name}”?</translation>
+    </message>
+    <message>
+        <source>&amp;Restore</source>
+        <translation>&amp;Terugzetten</translation>
+    </message>
+    <message>
+        <source>Delete Snapshot</source>
+        <translation>Momentopname verwijderen</translation>
+    </message>
+    <message>
+        <source>Delete the snapshot “{name}”?</source>
+        <translation>De momentopname “{name}” verwijderen?</translation>
+    </message>
+    <message>
+        <source>The demo database itself does not change.</source>
+        <translation>De demodatabase zelf verandert niet.</translation>
+    </message>
+    <message>
+        <source>&amp;Delete</source>
+        <translation>&amp;Verwijderen</translation>
+    </message>
+    <message>
+        <source>Deleted the snapshot “{name}”.</source>
+        <translation>Momentopname “{name}” is verwijderd.</translation>
+    </message>
+    <message>
+        <source>Snapshots</source>
+        <translation>Momentopnamen</translation>
+    </message>
+    <message>
+        <source>A snapshot keeps the demo database as it is now, so you can return to it and repeat a scene.</source>
+        <translation>Een momentopname bewaart de demodatabase zoals deze nu is, zodat u ernaar kunt terugkeren en een scène kunt herhalen.</translation>
+    </message>
+    <message>
+        <source>No snapshots yet. Save the current state to come back to it later.</source>
+        <translation>Nog geen momentopnamen. Sla de huidige toestand op om er later naar terug te keren.</translation>
+    </message>
+    <message>
+        <source>&amp;Save Current State…</source>
+        <translation>Huidige toestand &amp;opslaan…</translation>
+    </message>
+    <message>
+        <source>Only administrators and trainers can save and restore snapshots.</source>
+        <translation>Alleen beheerders en trainers kunnen momentopnamen opslaan en terugzetten.</translation>
+    </message>
+</context>
+<context>
+    <name>SnapshotsModel</name>
+    <message>
+        <source>Name</source>
+        <translation>Naam</translation>
+    </message>
+    <message>
+        <source>Taken</source>
+        <translation>Gemaakt</translation>
+    </message>
+    <message>
+        <source>Simulated date</source>
+        <translation>Gesimuleerde datum</translation>
     </message>
 </context>
 <context>
@@ -6033,6 +6803,96 @@ Deze is aangekomen, dus de instellingen van de mailserver werken: e-mails aan kl
     </message>
 </context>
 <context>
+    <name>UpcomingPanel</name>
+    <message>
+        <source>Renewal</source>
+        <extracomment>rows listed (the next events, earliest first) what each engine event is called in the panel (``EventKind`` values)</extracomment>
+        <translation>Verlenging</translation>
+    </message>
+    <message>
+        <source>Contract term ends and renews</source>
+        <translation>Contracttermijn loopt af en wordt verlengd</translation>
+    </message>
+    <message>
+        <source>Cancellation takes effect</source>
+        <translation>Annulering gaat in</translation>
+    </message>
+    <message>
+        <source>Trial ends</source>
+        <translation>Proefperiode eindigt</translation>
+    </message>
+    <message>
+        <source>“Trial ending” email</source>
+        <translation>E-mail “Proefperiode eindigt binnenkort”</translation>
+    </message>
+    <message>
+        <source>Invoice falls overdue</source>
+        <translation>Factuur wordt achterstallig</translation>
+    </message>
+    <message>
+        <source>Data marked for deletion</source>
+        <translation>Gegevens gemarkeerd voor verwijdering</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <extracomment>How often a read that met a module half imported by another thread is retried.</extracomment>
+        <translation>Datum</translation>
+    </message>
+    <message>
+        <source>Event</source>
+        <translation>Gebeurtenis</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>Account</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Bedrijf</translation>
+    </message>
+    <message>
+        <source>Product</source>
+        <translation>Product</translation>
+    </message>
+    <message>
+        <source>Amount</source>
+        <translation>Bedrag</translation>
+    </message>
+    <message>
+        <source>Invoice {number} falls overdue</source>
+        <translation>Factuur {number} wordt achterstallig</translation>
+    </message>
+    <message>
+        <source>The renewal invoice&apos;s total as the subscription stands today</source>
+        <translation>Het totaal van de verlengingsfactuur op basis van het abonnement zoals het er vandaag voor staat</translation>
+    </message>
+    <message>
+        <source>Nothing is due after {date}.</source>
+        <extracomment>a row was activated: the account&apos;s id set once the panel has data (or tried); reloads are explicit after that</extracomment>
+        <translation>Na {date} is er niets aan de beurt.</translation>
+    </message>
+    <message>
+        <source>What the next moves of the clock will do, after {date}:</source>
+        <translation>Wat er gebeurt als de klok na {date} verder wordt gezet:</translation>
+    </message>
+    <message>
+        <source>Upcoming Events</source>
+        <translation>Komende gebeurtenissen</translation>
+    </message>
+    <message>
+        <source>&amp;Upcoming Events</source>
+        <translation>Ko&amp;mende gebeurtenissen</translation>
+    </message>
+    <message>
+        <source>Show what the next moves of the simulated clock will do</source>
+        <translation>Tonen wat er gebeurt als de gesimuleerde klok verder wordt gezet</translation>
+    </message>
+    <message>
+        <source>Upcoming events</source>
+        <translation>Komende gebeurtenissen</translation>
+    </message>
+</context>
+<context>
     <name>VerifyCallerPage</name>
     <message>
         <source>{mark} Matches</source>
@@ -6128,6 +6988,187 @@ Deze is aangekomen, dus de instellingen van de mailserver werken: e-mails aan kl
     </message>
 </context>
 <context>
+    <name>Walkthroughs</name>
+    <message>
+        <source>{account} was not opened: the account shown has unsaved changes.</source>
+        <extracomment>conditions that are states: they count when they already hold as the step becomes current the English source sentence (context &quot;Walkthroughs&quot;) with {placeholders} what &quot;Show me&quot; points at: an objectName path, alternatives separated by &quot;|&quot; (the first one on screen wins); ``{product}`` is the walkthrough&apos;s product the warning&apos;s English source (&quot;&quot; when the scene is ready) what the service said: the card&apos;s reason, or the error reading the cards</extracomment>
+        <translation>{account} is niet geopend: het getoonde account heeft niet-opgeslagen wijzigingen.</translation>
+    </message>
+    <message>
+        <source>{account} no longer shows this scene. Reset the demo database to play it again.</source>
+        <translation>{account} toont deze situatie niet meer. Reset de demodatabase om het stappenplan opnieuw te doorlopen.</translation>
+    </message>
+    <message>
+        <source>Open {company} ({account}) on its Subscriptions tab: one card per product, as on the Subscriptions page of the Billing Center.</source>
+        <extracomment>the seed article (&quot;000&quot;); the curated account whose scenario starts with &quot;Article 000&quot; tells the story the catalog code of the product the story is about the card action the scene needs (&quot;cancel&quot;, &quot;edit&quot;, &quot;subscribe&quot;): when the account&apos;s card no longer offers it, Prepare says so the account page&apos;s tab Prepare opens</extracomment>
+        <translation>Open {company} ({account}) op het tabblad Abonnementen: één kaart per product, zoals op de pagina Abonnementen van het Billing Center.</translation>
+    </message>
+    <message>
+        <source>Click the options icon (⋮) in the top-right corner of the {product} card.</source>
+        <translation>Klik op het optiepictogram (⋮) in de rechterbovenhoek van de kaart van {product}.</translation>
+    </message>
+    <message>
+        <source>Cancel a subscription online</source>
+        <translation>Een abonnement online annuleren</translation>
+    </message>
+    <message>
+        <source>Help article 000: the billing contact of {company} ({account}) stops the automatic renewal of {product}.</source>
+        <translation>Helpartikel 000: de contactpersoon voor facturering van {company} ({account}) zet de automatische verlenging van {product} stop.</translation>
+    </message>
+    <message>
+        <source>The card now says Cancellation pending. Until the plan expires, Reactivate in the options menu keeps it. A free trial without billing information needs none of this: it simply expires.</source>
+        <translation>Op de kaart staat nu Annulering in behandeling. Zolang het plan niet is verlopen, kan het met Opnieuw activeren in het optiemenu worden behouden. Een gratis proefperiode zonder factuurgegevens heeft dit allemaal niet nodig: die verloopt gewoon.</translation>
+    </message>
+    <message>
+        <source>Choose Cancel subscription.</source>
+        <translation>Kies Abonnement annuleren.</translation>
+    </message>
+    <message>
+        <source>Go through the confirmation with the customer: the plan stays active until the end of the paid period and is then not renewed. Choose who asks and why, then click Yes, cancel.</source>
+        <translation>Neem de bevestiging door met de klant: het plan blijft actief tot het einde van de betaalde periode en wordt daarna niet verlengd. Kies wie de annulering aanvraagt en waarom, en klik daarna op Ja, annuleren.</translation>
+    </message>
+    <message>
+        <source>The result shows the expiry date and the confirmation email sent to the billing contact. Click Close.</source>
+        <translation>Het resultaat toont de datum waarop het abonnement verloopt en de bevestigingsmail die naar de contactpersoon voor facturering is verzonden. Klik op Sluiten.</translation>
+    </message>
+    <message>
+        <source>Remove user licences</source>
+        <translation>Gebruikerslicenties verwijderen</translation>
+    </message>
+    <message>
+        <source>Help article 001: {company} ({account}) pays for more {product} licences than it needs and removes some.</source>
+        <translation>Helpartikel 001: {company} ({account}) betaalt voor meer licenties voor {product} dan nodig en verwijdert er enkele.</translation>
+    </message>
+    <message>
+        <source>The change took effect at once: the unused days of the removed licences became a credit on the account, and the billing date moved to today.</source>
+        <translation>De wijziging is direct ingegaan: de ongebruikte dagen van de verwijderde licenties zijn als tegoed op het account bijgeschreven, en de factuurdatum is verschoven naar vandaag.</translation>
+    </message>
+    <message>
+        <source>Choose Edit subscription: the checkout opens on the current plan.</source>
+        <translation>Kies Abonnement wijzigen: het venster Afrekenen opent met het huidige plan.</translation>
+    </message>
+    <message>
+        <source>Lower the number of licences (not below those assigned to users) and click Add to cart.</source>
+        <translation>Verlaag het aantal licenties (niet tot onder het aantal dat aan gebruikers is toegewezen) en klik op In winkelwagen.</translation>
+    </message>
+    <message>
+        <source>The cart shows the change. Click Checkout.</source>
+        <translation>De winkelwagen toont de wijziging. Klik op Afrekenen.</translation>
+    </message>
+    <message>
+        <source>On Complete transaction, check the billing period (it starts today), the licences, the plan price, the credit for the unused days and the total, then click Place order.</source>
+        <translation>Controleer op Transactie voltooien de factuurperiode (die vandaag begint), de licenties, de planprijs, het tegoed voor de ongebruikte dagen en het totaal, en klik daarna op Bestelling plaatsen.</translation>
+    </message>
+    <message>
+        <source>The result shows the new billing date and the confirmation email. Click Close.</source>
+        <translation>Het resultaat toont de nieuwe factuurdatum en de bevestigingsmail. Klik op Sluiten.</translation>
+    </message>
+    <message>
+        <source>Cancel through support</source>
+        <translation>Annuleren via support</translation>
+    </message>
+    <message>
+        <source>Help article 002: {product} is cancelled only through support. A billing admin of {company} ({account}) calls to cancel it.</source>
+        <translation>Helpartikel 002: {product} kan alleen via support worden geannuleerd. Een factureringsbeheerder van {company} ({account}) belt om het te annuleren.</translation>
+    </message>
+    <message>
+        <source>The card says Cancellation pending: {product} stays active, and billed, until the agreement ends, and then moves to Discover other products.</source>
+        <translation>Op de kaart staat Annulering in behandeling: {product} blijft actief, en wordt gefactureerd, tot het einde van de overeenkomst en verschijnt daarna onder Ontdek andere producten.</translation>
+    </message>
+    <message>
+        <source>Choose Cancel subscription: {product} cannot be cancelled online, so the assisted cancellation opens.</source>
+        <translation>Kies Abonnement annuleren: {product} kan niet online worden geannuleerd, dus de begeleide annulering wordt geopend.</translation>
+    </message>
+    <message>
+        <source>Verify the caller: enter the account ID, the billing admin&apos;s email, the last four digits of the payment card and its billing address as the caller gives them, click Verify, then Next.</source>
+        <translation>Verifieer de beller: vul het account-ID, het e-mailadres van de factureringsbeheerder, de laatste vier cijfers van de betaalkaart en het factuuradres ervan in zoals de beller ze opgeeft, en klik op Beller verifiëren en daarna op Volgende.</translation>
+    </message>
+    <message>
+        <source>Choose who is asking: only a super admin or a billing admin may ask to cancel. Click Next.</source>
+        <translation>Kies wie de aanvraag doet: alleen een superbeheerder of een factureringsbeheerder mag om annulering vragen. Klik op Volgende.</translation>
+    </message>
+    <message>
+        <source>Before you cancel: pay the open balance, unassign the licences and export the account&apos;s data (or confirm that the caller has a backup) until every item is ticked, then click Next.</source>
+        <translation>Voordat u annuleert: betaal het openstaande saldo, trek de licenties in en exporteer de accountgegevens (of bevestig dat de beller een back-up heeft) totdat elk punt is afgevinkt, en klik daarna op Volgende.</translation>
+    </message>
+    <message>
+        <source>Check what will be cancelled and click Next.</source>
+        <translation>Controleer wat er wordt geannuleerd en klik op Volgende.</translation>
+    </message>
+    <message>
+        <source>Tell the caller what is still billed: the agreement stays active, and is billed, until its end date, without a refund. Click Next.</source>
+        <translation>Vertel de beller wat er nog wordt gefactureerd: de overeenkomst blijft actief, en wordt gefactureerd, tot de einddatum, zonder terugbetaling. Klik op Volgende.</translation>
+    </message>
+    <message>
+        <source>Choose the reason and click Cancel subscriptions.</source>
+        <translation>Kies de reden en klik op Abonnementen annuleren.</translation>
+    </message>
+    <message>
+        <source>The result lists what was cancelled, the invoice for the rest of the agreement and the confirmation email. Click Close.</source>
+        <translation>Het resultaat toont wat er is geannuleerd, de factuur voor de rest van de overeenkomst en de bevestigingsmail. Klik op Sluiten.</translation>
+    </message>
+    <message>
+        <source>Subscribe when the free trial ends</source>
+        <translation>Abonneren na afloop van de gratis proefperiode</translation>
+    </message>
+    <message>
+        <source>Help article 003: the {product} trial of {company} ({account}) ended without a charge. The billing contact turns it into a paid plan.</source>
+        <translation>Helpartikel 003: de proefperiode van {product} bij {company} ({account}) is zonder kosten afgelopen. De contactpersoon voor facturering zet deze om in een betaald plan.</translation>
+    </message>
+    <message>
+        <source>The plan is active from today and the Users &amp; licences tab is open to assign the seats. A trial that nobody converts simply expires, without a charge.</source>
+        <translation>Het plan is vanaf vandaag actief en het tabblad Gebruikers en licenties is geopend om de licenties toe te wijzen. Een proefperiode die niemand omzet, verloopt gewoon, zonder kosten.</translation>
+    </message>
+    <message>
+        <source>The free trial of {product} has ended: its card says Trial ended and offers Subscribe now. Click Subscribe now.</source>
+        <translation>De gratis proefperiode van {product} is afgelopen: op de kaart staat Proefperiode beëindigd, met de knop Nu abonneren. Klik op Nu abonneren.</translation>
+    </message>
+    <message>
+        <source>Change the plan tier, the number of licences or the billing frequency if you like, then click Checkout.</source>
+        <translation>Wijzig desgewenst het planniveau, het aantal licenties of de factureringsfrequentie, en klik daarna op Afrekenen.</translation>
+    </message>
+    <message>
+        <source>Review the order on Complete transaction (Edit order goes back to change it) and click Checkout.</source>
+        <translation>Controleer de bestelling op Transactie voltooien (met Bestelling wijzigen gaat u terug om deze aan te passen) en klik op Afrekenen.</translation>
+    </message>
+    <message>
+        <source>Enter the payment card and the account&apos;s VAT number, then click Place order.</source>
+        <translation>Voer de betaalkaart en het btw-nummer van het account in, en klik daarna op Bestelling plaatsen.</translation>
+    </message>
+    <message>
+        <source>The result confirms the purchase. Click Assign licences now to give the new seats to users.</source>
+        <translation>Het resultaat bevestigt de aankoop. Klik op Licenties nu toewijzen om de nieuwe licenties aan gebruikers te geven.</translation>
+    </message>
+    <message>
+        <source>Change the plan</source>
+        <translation>Het plan wijzigen</translation>
+    </message>
+    <message>
+        <source>Help article 004: {company} ({account}) upgrades {product} to a higher tier, more licences or another billing period.</source>
+        <translation>Helpartikel 004: {company} ({account}) stapt voor {product} over naar een hoger niveau, meer licenties of een andere factureringsfrequentie.</translation>
+    </message>
+    <message>
+        <source>The new plan applies from today and the rest of the old period was prorated. A lower tier is not offered online: the wizard says to contact Customer Care.</source>
+        <translation>Het nieuwe plan geldt vanaf vandaag en de rest van de oude periode is naar rato verrekend. Een lager niveau wordt online niet aangeboden: de wizard verwijst naar de klantenservice.</translation>
+    </message>
+    <message>
+        <source>Choose Edit subscription.</source>
+        <translation>Kies Abonnement wijzigen.</translation>
+    </message>
+    <message>
+        <source>Choose a higher plan tier, more licences or another billing frequency, check the order summary at the bottom of the page and click Checkout.</source>
+        <translation>Kies een hoger planniveau, meer licenties of een andere factureringsfrequentie, controleer het besteloverzicht onder aan de pagina en klik op Afrekenen.</translation>
+    </message>
+    <message>
+        <source>Check the billing period (it starts today), the licences, the prices and the total. Click Checkout, confirm the payment method if the new plan costs more, and click Place order.</source>
+        <translation>Controleer de factuurperiode (die vandaag begint), de licenties, de prijzen en het totaal. Klik op Afrekenen, bevestig de betalingsmethode als het nieuwe plan meer kost, en klik op Bestelling plaatsen.</translation>
+    </message>
+    <message>
+        <source>The result shows the new plan and billing date. Click Close.</source>
+        <translation>Het resultaat toont het nieuwe plan en de nieuwe factuurdatum. Klik op Sluiten.</translation>
+    </message>
+</context>
+<context>
     <name>WelcomePage</name>
     <message>
         <source>Welcome to Billing Desktop</source>
@@ -6157,6 +7198,29 @@ Deze is aangekomen, dus de instellingen van de mailserver werken: e-mails aan kl
     <message>
         <source>Go to the accounts list and start working in this database.</source>
         <translation>Naar de accountlijst gaan en in deze database aan de slag gaan.</translation>
+    </message>
+</context>
+<context>
+    <name>_ClockMenu</name>
+    <message>
+        <source>Simulated &amp;Clock</source>
+        <translation>Gesimuleerde &amp;klok</translation>
+    </message>
+    <message>
+        <source>Move Forward One &amp;Day</source>
+        <translation>Eén &amp;dag vooruit</translation>
+    </message>
+    <message>
+        <source>Move Forward One &amp;Month</source>
+        <translation>Eén &amp;maand vooruit</translation>
+    </message>
+    <message>
+        <source>Move to the &amp;Next Event</source>
+        <translation>Naar de &amp;volgende gebeurtenis</translation>
+    </message>
+    <message>
+        <source>Move to a D&amp;ate…</source>
+        <translation>Naar een d&amp;atum…</translation>
     </message>
 </context>
 </TS>

@@ -39,6 +39,8 @@ class Action(StrEnum):
     SEND_EMAILS = "send_emails"
     RUN_RENEWALS = "run_renewals"
     MOVE_CLOCK = "move_clock"
+    #: reset a demo database, save, restore and delete its snapshots (services.sandbox)
+    MANAGE_DEMO = "manage_demo"
     MANAGE_OPERATORS = "manage_operators"
 
 
@@ -68,6 +70,7 @@ _GLOBAL_ACTIONS: dict[Action, frozenset[OperatorRole]] = {
     Action.SEND_EMAILS: frozenset({OperatorRole.ADMIN, OperatorRole.SUPPORT, OperatorRole.TRAINER}),
     Action.RUN_RENEWALS: frozenset({OperatorRole.ADMIN, OperatorRole.SUPPORT}),
     Action.MOVE_CLOCK: frozenset({OperatorRole.ADMIN, OperatorRole.TRAINER}),
+    Action.MANAGE_DEMO: frozenset({OperatorRole.ADMIN, OperatorRole.TRAINER}),
     Action.MANAGE_OPERATORS: frozenset({OperatorRole.ADMIN}),
 }
 
@@ -126,5 +129,14 @@ def authorize(ctx: AppContext, action: Action, account: Account | None = None) -
             "clock_demo_only",
             QT_TRANSLATE_NOOP(
                 "ServiceError", "The clock can be moved only in a demo database."
+            ),
+        )
+    if action is Action.MANAGE_DEMO and not ctx.is_demo:
+        raise _refuse(
+            "sandbox_demo_only",
+            QT_TRANSLATE_NOOP(
+                "ServiceError",
+                "Only a demo database can be reset or returned to a snapshot; "
+                "this database was left unchanged.",
             ),
         )

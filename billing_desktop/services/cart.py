@@ -33,7 +33,7 @@ work (see :mod:`billing_desktop.services.checkout`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -787,45 +787,51 @@ class OrderData:
             found = self._product(_PRODUCT_BY_CODE.first(self.conn, {"key": code}))
         return found
 
-    def _plan(self, row: Any) -> PlanRow:
-        found = self._plans.get(row[0])
+    def _cached(self, cache: dict[int, Any], make: Callable[..., Any], row: Any) -> Any:
+        """The record of ``row`` (id first) from ``cache``, made and kept the first time."""
+        found = cache.get(row[0])
         if found is None:
-            found = self._plans[row[0]] = PlanRow(*row)
+            found = cache[row[0]] = make(*row)
+        return found
+
+    def _by_id(
+        self, cache: dict[int, Any], make: Callable[..., Any], query: Prepared, key: int
+    ) -> Any | None:
+        """The record with id ``key``: from ``cache``, else read with ``query`` (None if none)."""
+        found = cache.get(key)
+        if found is None:
+            row = query.first(self.conn, {"key": key})
+            found = self._cached(cache, make, row) if row is not None else None
+        return found
+
+    def _of_product(
+        self,
+        lists: dict[int, list[Any]],
+        cache: dict[int, Any],
+        make: Callable[..., Any],
+        query: Prepared,
+        product_id: int,
+    ) -> list[Any]:
+        """The records of a product read with ``query`` once, each one kept in ``cache``."""
+        found = lists.get(product_id)
+        if found is None:
+            rows = query.rows(self.conn, {"key": product_id})
+            found = lists[product_id] = [self._cached(cache, make, row) for row in rows]
         return found
 
     def plan(self, plan_id: int) -> PlanRow | None:
-        found = self._plans.get(plan_id)
-        if found is None:
-            row = _PLAN_BY_ID.first(self.conn, {"key": plan_id})
-            found = self._plan(row) if row is not None else None
-        return found
+        return self._by_id(self._plans, PlanRow, _PLAN_BY_ID, plan_id)
 
     def plans_of(self, product_id: int) -> list[PlanRow]:
-        found = self._plans_of.get(product_id)
-        if found is None:
-            rows = _PLANS_OF_PRODUCT.rows(self.conn, {"key": product_id})
-            found = self._plans_of[product_id] = [self._plan(row) for row in rows]
-        return found
-
-    def _addon(self, row: Any) -> AddonRow:
-        found = self._addons.get(row[0])
-        if found is None:
-            found = self._addons[row[0]] = AddonRow(*row)
-        return found
+        return self._of_product(self._plans_of, self._plans, PlanRow, _PLANS_OF_PRODUCT, product_id)
 
     def addon(self, addon_id: int) -> AddonRow | None:
-        found = self._addons.get(addon_id)
-        if found is None:
-            row = _ADDON_BY_ID.first(self.conn, {"key": addon_id})
-            found = self._addon(row) if row is not None else None
-        return found
+        return self._by_id(self._addons, AddonRow, _ADDON_BY_ID, addon_id)
 
     def addons_of(self, product_id: int) -> list[AddonRow]:
-        found = self._addons_of.get(product_id)
-        if found is None:
-            rows = _ADDONS_OF_PRODUCT.rows(self.conn, {"key": product_id})
-            found = self._addons_of[product_id] = [self._addon(row) for row in rows]
-        return found
+        return self._of_product(
+            self._addons_of, self._addons, AddonRow, _ADDONS_OF_PRODUCT, product_id
+        )
 
     def overdue(self, today: date) -> bool:
         """:func:`has_overdue_invoice` of the account (read once)."""

@@ -59,6 +59,9 @@ from billing_desktop.store.search import fold
 from billing_desktop.store.totals import LIVE_STATUSES, refresh_account_totals
 
 KIND_KEY = "database.kind"
+#: the date the curated dataset was built for: a reset rebuilds it for that
+#: same date, so it gives back exactly the dataset the demo started with
+START_KEY = "demo.start_date"
 CURATED_PATH = resources_dir() / "demo" / "curated.json"
 NAMES_PATH = resources_dir() / "demo" / "names.json"
 #: generated accounts are numbered from here; curated ones sit below
@@ -154,10 +157,18 @@ def _set(session: Session, key: str, value: str) -> None:
 
 
 def mark_demo(session: Session, today: date) -> None:
-    """Mark the database as a demo database with its simulated clock at ``today``."""
+    """Mark the database as a demo database with its simulated clock at ``today``.
+
+    Also remembers ``today`` as the demo's start date (``demo.start_date``):
+    :func:`billing_desktop.services.sandbox.reset_demo` rebuilds the curated
+    dataset for that date, which the loader turns into the same rows, ids and
+    timestamps every time.
+    """
     _set(session, KIND_KEY, "demo")
     if session.get(AppSetting, SIMULATED_KEY) is None:
         _set(session, SIMULATED_KEY, today.isoformat())
+    if session.get(AppSetting, START_KEY) is None:
+        _set(session, START_KEY, today.isoformat())
 
 
 def _invoice_number(prefix_year: int, number: int) -> str:

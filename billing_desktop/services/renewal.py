@@ -168,12 +168,14 @@ __all__ = [
     "EventFailure",
     "EventKind",
     "RenewalCancelled",
+    "RenewalItem",
     "RenewalSummary",
     "UpcomingEvent",
     "advance",
     "discover_products",
     "next_event_date",
     "processed_through",
+    "renewal_previews",
     "upcoming_events",
 ]
 
@@ -230,6 +232,33 @@ class EventFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class RenewalItem:
+    """One event a run processed, as the trainer's summary lists it (``advance(details=True)``).
+
+    Recorded from the event's outcome once its transaction has committed, the
+    same on the bulk and the per-event path. Names (account, product) are not
+    kept here: the caller reads them for the few items it shows.
+    """
+
+    date: date
+    kind: EventKind
+    account_id: int
+    #: the subscription, or None for an overdue event (which concerns the account)
+    subscription_id: int | None
+    #: the renewal invoice issued (renewals), and its status (``paid`` or ``open``)
+    invoice_number: str | None = None
+    invoice_status: str | None = None
+    #: that invoice's total
+    amount: Money | None = None
+    #: the email queued for it (trial ending, trial ended, renewal invoice)
+    email: EmailKind | None = None
+    #: renewals: the end of the period (or term) now running; None when none follows
+    until: date | None = None
+    #: overdue events: how many open invoices fell overdue
+    overdue: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class RenewalSummary:
     """What one run of the engine did."""
 
@@ -256,6 +285,8 @@ class RenewalSummary:
     failures: tuple[EventFailure, ...]
     #: the simulated date after the run (demo databases), else None
     clock: date | None = None
+    #: every event processed, in processing order (only with ``advance(details=True)``)
+    items: tuple[RenewalItem, ...] = ()
 
     def describe(self) -> str:
         """One English line for the command line and logs."""
@@ -554,6 +585,7 @@ class _Tally:
     marked: int = 0
     emails: int = 0
     failures: list[EventFailure] = field(default_factory=list)
+    items: list[RenewalItem] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -568,6 +600,37 @@ class _Outcome:
     follow_ups: list[_Due] = field(default_factory=list)
     notice_for: int | None = None
     marked: int | None = None
+    #: the event it is the outcome of (set by ``_Engine._apply``)
+    event: _Due | None = None
+
+
+#: the email each kind of event queues (when its outcome counts one)
+_EMAIL_OF = {
+    EventKind.RENEWAL: EmailKind.RENEWAL_INVOICE,
+    EventKind.TRIAL_EXPIRY: EmailKind.TRIAL_ENDED,
+    EventKind.TRIAL_ENDING_NOTICE: EmailKind.TRIAL_ENDING,
+}
+
+
+def _item(outcome: _Outcome, event: _Due) -> RenewalItem:
+    """The summary line of one committed event (both paths build the same ``_Outcome``)."""
+    number, status = outcome.invoice or (None, None)
+    until = None
+    if event.kind in (EventKind.RENEWAL, EventKind.TERM_RENEWAL):
+        # the follow-up of the same kind is due when the new period (or term) ends
+        until = next((f.date for f in outcome.follow_ups if f.kind is event.kind), None)
+    return RenewalItem(
+        date=event.date,
+        kind=event.kind,
+        account_id=event.account_id,
+        subscription_id=None if event.kind is EventKind.INVOICE_OVERDUE else event.target_id,
+        invoice_number=number,
+        invoice_status=status,
+        amount=outcome.amount,
+        email=_EMAIL_OF.get(event.kind) if outcome.emails else None,
+        until=until,
+        overdue=outcome.overdue,
+    )
 
 
 class _FastPathFailed(Exception):
@@ -583,7 +646,10 @@ def _recoverable(exc: Exception) -> bool:
 
 
 class _Engine:
-    def __init__(self, ctx: AppContext, to_date: date, progress: _Progress) -> None:
+    def __init__(
+        self, ctx: AppContext, to_date: date, progress: _Progress, *, details: bool = False
+    ) -> None:
+        self.details = details
         self.undo: list[tuple[set[Any], Any]] = []
         self.uncommitted: list[_Outcome | EventFailure] = []
         self.ctx = ctx
@@ -825,6 +891,7 @@ class _Engine:
             emails=t.emails,
             failures=tuple(t.failures),
             clock=self._clock_after(),
+            items=tuple(t.items),
         )
 
     # -- one event --------------------------------------------------------------------------
@@ -865,7 +932,7 @@ class _Engine:
             self.uncommitted.append(self._failure(session, event, exc))
             return
         if outcome is not None:  # None: no longer due (done already, or changed since)
-            self._apply(outcome)
+            self._apply(outcome, event)
 
     def _failure(self, session: Session, event: _Due, exc: Exception) -> EventFailure:
         from billing_desktop.store.models import Account
@@ -887,8 +954,9 @@ class _Engine:
         self.undo.append((collection, key))
         return True
 
-    def _apply(self, outcome: _Outcome) -> None:
+    def _apply(self, outcome: _Outcome, event: _Due) -> None:
         """Queue the follow-ups at once (they may be due in this chunk); count at commit."""
+        outcome.event = event
         if outcome.notice_for is not None:
             self._remember(self.notices_sent, outcome.notice_for)
         if outcome.marked is not None:
@@ -921,6 +989,8 @@ class _Engine:
             t.billed[cur] = t.billed.get(cur, _ZERO) + item.amount.amount
         t.emails += item.emails
         t.overdue += item.overdue
+        if self.details and item.event is not None:
+            t.items.append(_item(item, item.event))
 
     def _subscription(self, session: Session, event: _Due) -> Subscription | None:
         from billing_desktop.store.models import Subscription
@@ -1532,7 +1602,7 @@ class _BulkChunk:
             )
             return
         if outcome is not None:
-            self.engine._apply(outcome)
+            self.engine._apply(outcome, event)
 
     def _moment(self, day: date) -> tuple[datetime, str]:
         """When an event of ``day`` happens (the engine's ``_at``), and as stored."""
@@ -2246,6 +2316,7 @@ def advance(
     to_date: date,
     *,
     progress: Progress | Callable[[int, int], Any] | None = None,
+    details: bool = False,
 ) -> RenewalSummary:
     """Process every due event up to and including ``to_date``, in date order.
 
@@ -2256,6 +2327,8 @@ def advance(
     ``(done, total)`` callable) is told after each transaction; when its
     ``cancelled`` flag is set the run stops between two events and raises
     :class:`RenewalCancelled` with the summary of what was done (and kept).
+    ``details`` also lists every event done in :attr:`RenewalSummary.items`
+    (the trainer's summary; off for large command-line runs).
     """
     if not isinstance(to_date, date) or isinstance(to_date, datetime):
         raise TypeError(f"to_date must be a datetime.date, not {type(to_date).__name__}")
@@ -2271,7 +2344,7 @@ def advance(
             today=today,
             date=to_date,
         )
-    return _Engine(ctx, to_date, _Progress(progress)).run()
+    return _Engine(ctx, to_date, _Progress(progress), details=details).run()
 
 
 def _cursor_of(session: Session, ctx: AppContext) -> date:
@@ -2351,6 +2424,66 @@ def upcoming_events(ctx: AppContext, limit: int = 20) -> list[UpcomingEvent]:
                 )
             )
         return result
+
+
+def renewal_previews(ctx: AppContext, subscription_ids: Iterable[int]) -> dict[int, Money]:
+    """The total of the invoice each subscription's next renewal will issue, as things stand.
+
+    For the upcoming-events panel: the lines the engine will bill for the
+    period after ``period_end`` (:meth:`_Engine._lines`: plan × licences,
+    add-ons still running then, a pending cancellation's last period
+    shortened), with the account's VAT. Subscriptions that will not be billed
+    again (not renewing, a period already on an early-termination invoice)
+    or whose amount cannot be computed (a price missing) are left out.
+    """
+    from billing_desktop.store.models import Subscription, SubscriptionAddon
+
+    authorize(ctx, Action.VIEW)
+    wanted = sorted(set(subscription_ids))
+    if not wanted:
+        return {}
+    engine = _Engine(ctx, ctx.clock.today(), _Progress(None))
+    result: dict[int, Money] = {}
+    with ctx.db.sessions() as session, session.no_autoflush:
+        subs = session.scalars(
+            select(Subscription)
+            .where(Subscription.id.in_(wanted))
+            .options(
+                joinedload(Subscription.account),
+                selectinload(Subscription.addons).joinedload(SubscriptionAddon.addon),
+                joinedload(Subscription.product),
+                joinedload(Subscription.plan),
+            )
+        ).unique().all()
+        for sub in subs:
+            if sub.period_end is None:
+                continue
+            period = _following_period(sub)
+            if sub.status == "active":
+                if not (sub.auto_renew or sub.contract == "fixed_term"):
+                    continue
+            elif sub.status == "cancellation_pending":
+                effective = sub.cancellation_effective or sub.period_end
+                if sub.period_end >= effective or _termination_billed(
+                    session, sub, sub.period_end
+                ):
+                    continue
+                if period.end > effective:
+                    period = Period(sub.period_end, effective)
+            else:
+                continue
+            # as ``_Engine._renewal``: add-ons ending by then are not billed (in memory
+            # only; this session is never flushed and rolls back when it closes)
+            for sa in sub.addons:
+                if sa.active and _addon_ended(sa.ends_on, period):
+                    sa.active = False
+            try:
+                lines = engine._lines(sub, sub.account, period)
+                result[sub.id] = figures_for_account(sub.account, lines).total
+            except (DomainError, LookupError, ValueError):
+                continue
+        session.rollback()
+    return result
 
 
 def next_event_date(ctx: AppContext, after: date | None = None) -> date | None:

@@ -124,6 +124,8 @@ class MainWindow(QMainWindow):
     demo_requested = Signal()
     #: the Settings dialog chose another database (a file path or a server URL)
     database_change_requested = Signal(str)
+    #: the sandbox menu, simulated clock, guide and presentation mode are in place
+    tools_installed = Signal()
 
     def __init__(
         self, ctx: AppContext, parent: QWidget | None = None, *, show_welcome: bool = False
@@ -191,8 +193,28 @@ class MainWindow(QMainWindow):
         self._status_timer.start()
 
         self._restore_settings()
+        # The trainer's tools (sandbox menu, simulated clock, guide) and the
+        # presentation mode: right after the first paint, which never waits
+        # for them.
+        QTimer.singleShot(0, self, self._install_tools)
 
     # -- construction --------------------------------------------------------
+
+    def _install_tools(self) -> None:
+        from billing_desktop.ui.clock_control import install_clock_control
+        from billing_desktop.ui.guide import install_guide
+        from billing_desktop.ui.presentation import install_presentation
+        from billing_desktop.ui.sandbox_menu import install_sandbox_menu
+
+        install_sandbox_menu(self)
+        self.clock_control = install_clock_control(self)
+        self.guide = install_guide(self)
+        install_presentation(self)
+        # the docks just added take the places they had when the window closed
+        state = QSettings().value(_SETTINGS_STATE)
+        if state is not None:
+            self.restoreState(state)
+        self.tools_installed.emit()
 
     def _create_actions(self) -> None:
         self.file_menu = self.menuBar().addMenu("")

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
+from helpers import dump
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTranslator
 from PySide6.QtWidgets import QApplication, QWizard
 from sqlalchemy import select
@@ -39,21 +38,6 @@ Finish = QWizard.WizardButton.FinishButton
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def dump(db_path: Path) -> dict[str, list[tuple]]:
-    """Every row of every table, for "nothing was written"."""
-    con = sqlite3.connect(db_path)
-    try:
-        tables = [
-            name
-            for (name,) in con.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
-    finally:
-        con.close()
 
 
 def account_id(ctx, number: str) -> int:
@@ -176,7 +160,7 @@ def choose_reason_by_click(qtbot, page, row: int) -> None:
 # --------------------------------------------------------------------------- seed 000
 
 
-def test_seed_000_cancel_then_reactivate_by_mouse(demo_ctx, db_path, open_tab, qtbot) -> None:
+def test_seed_000_cancel_then_reactivate_by_mouse(demo_ctx, db, open_tab, qtbot) -> None:
     tab = open_tab(demo_ctx)
     card = tab.card_named(PRODUCT)
     assert card.badge.text() == "Active"
@@ -217,8 +201,8 @@ def test_seed_000_cancel_then_reactivate_by_mouse(demo_ctx, db_path, open_tab, q
     assert (yes.text(), dont.text()) == ("&Yes, cancel", "&Don't cancel")
     assert yes.isVisible() and not yes.isEnabled()  # a reason is required
     assert page.hint_label.text() == "Choose a reason for the cancellation."
-    assert dump(db_path) == dump(db_path)  # (the dump is stable)
-    untouched = dump(db_path)
+    assert dump(db) == dump(db)  # (the dump is stable)
+    untouched = dump(db)
 
     choose_reason_by_click(qtbot, page, 0)
     assert page.reason_combo.currentText() == "It is too expensive"
@@ -226,7 +210,7 @@ def test_seed_000_cancel_then_reactivate_by_mouse(demo_ctx, db_path, open_tab, q
     qtbot.keyClicks(page.details_edit, "Budget cut for 2026")
     assert yes.isEnabled()
     assert not page.hint_label.isVisibleTo(page)
-    assert dump(db_path) == untouched  # nothing written before the final button
+    assert dump(db) == untouched  # nothing written before the final button
 
     qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.result_page)
@@ -393,9 +377,9 @@ def test_seed_000_keyboard_only(demo_ctx, open_tab, qtbot) -> None:
     assert counter.count == 0
 
 
-def test_dont_cancel_writes_nothing(demo_ctx, db_path, open_tab, qtbot) -> None:
+def test_dont_cancel_writes_nothing(demo_ctx, db, open_tab, qtbot) -> None:
     tab = open_tab(demo_ctx)
-    untouched = dump(db_path)
+    untouched = dump(db)
     card = tab.card_named(PRODUCT)
     for close in ("button", "escape"):
         card.open_menu()
@@ -412,7 +396,7 @@ def test_dont_cancel_writes_nothing(demo_ctx, db_path, open_tab, qtbot) -> None:
             qtbot.keyClick(wizard.confirm_page.reason_combo, Qt.Key.Key_Escape)
         qtbot.waitUntil(lambda: tab.wizard is None)
         assert completed == []
-        assert dump(db_path) == untouched
+        assert dump(db) == untouched
         card = tab.card_named(PRODUCT)
         assert card.badge.text() == "Active"
 
@@ -531,7 +515,7 @@ def test_language_change_keeps_the_reason_typed(demo_ctx, open_wizard, qtbot) ->
 # --------------------------------------------------------------------------- other cases
 
 
-def test_a_trial_simply_expires(demo_ctx, db_path, open_wizard, qtbot) -> None:
+def test_a_trial_simply_expires(demo_ctx, db, open_wizard, qtbot) -> None:
     """Article 000: a trial without billing information expires without any action."""
     wizard = open_wizard(demo_ctx, "A-100003", "goto_webinar")
     page = wizard.confirm_page
@@ -546,9 +530,9 @@ def test_a_trial_simply_expires(demo_ctx, db_path, open_wizard, qtbot) -> None:
         "records the reason."
     )
     assert not page.billing_note.isVisibleTo(page)
-    untouched = dump(db_path)
+    untouched = dump(db)
     qtbot.mouseClick(wizard.button(Cancel), Qt.MouseButton.LeftButton)
-    assert dump(db_path) == untouched
+    assert dump(db) == untouched
 
 
 def test_a_fixed_term_past_its_notice_window_warns(demo_ctx, open_wizard) -> None:
@@ -566,7 +550,7 @@ def test_a_fixed_term_past_its_notice_window_warns(demo_ctx, open_wizard) -> Non
 
 
 def test_not_the_billing_contact_is_refused_on_the_page(
-    demo_ctx, db_path, open_wizard, qtbot
+    demo_ctx, db, open_wizard, qtbot
 ) -> None:
     wizard = open_wizard(demo_ctx)
     page = wizard.confirm_page
@@ -575,14 +559,14 @@ def test_not_the_billing_contact_is_refused_on_the_page(
     )
     page.requester_combo.setCurrentIndex(giulia)
     choose_reason_by_click(qtbot, page, 0)
-    untouched = dump(db_path)
+    untouched = dump(db)
     qtbot.mouseClick(wizard.button(Commit), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(page.error_shown()))
     assert page.error_shown() == (
         f"Contact your billing admin (Marco Rossi, {MARCO}) to make product or licensing changes"
     )
     assert wizard.currentPage() is page
-    assert dump(db_path) == untouched
+    assert dump(db) == untouched
     # the page can fix it: back to the billing contact, and Yes, cancel works again
     page.requester_combo.setCurrentIndex(0)
     assert not page.error_shown()
@@ -593,9 +577,9 @@ def test_not_the_billing_contact_is_refused_on_the_page(
 
 
 def test_overdue_account_is_blocked_with_a_way_to_the_invoices(
-    demo_ctx, db_path, open_wizard, qtbot
+    demo_ctx, db, open_wizard, qtbot
 ) -> None:
-    untouched = dump(db_path)
+    untouched = dump(db)
     wizard = open_wizard(demo_ctx, "A-100009", "goto_meeting")
     page = wizard.confirm_page
     assert page.blocked_label.text() == (
@@ -610,7 +594,7 @@ def test_overdue_account_is_blocked_with_a_way_to_the_invoices(
         qtbot.mouseClick(page.way_out_button, Qt.MouseButton.LeftButton)
     assert signal.args == ["invoices"]
     assert not wizard.isVisible()
-    assert dump(db_path) == untouched
+    assert dump(db) == untouched
 
 
 def test_support_only_product_for_a_viewer_and_for_support(
@@ -678,10 +662,10 @@ def test_conflict_reloads_and_keeps_the_reason(demo_ctx, open_wizard, qtbot) -> 
     assert sub_state(demo_ctx)["status"] == "cancellation_pending"
 
 
-def test_reactivate_dialog_keep_cancellation_writes_nothing(demo_ctx, db_path, qtbot) -> None:
+def test_reactivate_dialog_keep_cancellation_writes_nothing(demo_ctx, db, qtbot) -> None:
     number = "A-100011"
     sub_id = sub_state(demo_ctx, number, "goto_meeting")["id"]
-    untouched = dump(db_path)
+    untouched = dump(db)
     dialog = ReactivateDialog(demo_ctx, account_id(demo_ctx, number), sub_id)
     qtbot.addWidget(dialog)
     dialog.open()
@@ -690,7 +674,7 @@ def test_reactivate_dialog_keep_cancellation_writes_nothing(demo_ctx, db_path, q
     assert dialog.expiry.text() == "Without reactivation it expires on 5/7/2026."
     qtbot.mouseClick(dialog.keep_button, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible()
-    assert dump(db_path) == untouched
+    assert dump(db) == untouched
 
 
 def test_reactivate_dialog_guards_double_clicks(demo_ctx, qtbot, monkeypatch) -> None:
@@ -716,7 +700,7 @@ def test_reactivate_dialog_guards_double_clicks(demo_ctx, qtbot, monkeypatch) ->
     assert len(audits(demo_ctx, "reactivate_subscription")) == 1
 
 
-def test_reactivate_too_late_says_why(demo_ctx, db_path, qtbot) -> None:
+def test_reactivate_too_late_says_why(demo_ctx, db, qtbot) -> None:
     import dataclasses
 
     from billing_desktop.services.clock import FixedClock

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from helpers import count, dump, sub_id
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, Qt, QTranslator, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -41,29 +42,6 @@ CANCEL = QWizard.WizardButton.CancelButton
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def sub_id(db, account: str, product: str) -> int:
-    return db.reader.scalar(
-        "SELECT s.id FROM subscriptions s JOIN accounts a ON a.id = s.account_id "
-        "JOIN products p ON p.id = s.product_id WHERE a.account_number = :a AND p.code = :p",
-        {"a": account, "p": product},
-    )
-
-
-def dump(db) -> dict[str, list[tuple]]:
-    """Every row of every table: a refused or abandoned flow leaves this unchanged."""
-    tables = [
-        name
-        for (name,) in db.reader.rows(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
-    return {t: db.reader.rows(f'SELECT * FROM "{t}" ORDER BY 1') for t in sorted(tables)}
-
-
-def count(db, table: str) -> int:
-    return db.reader.scalar(f'SELECT COUNT(*) FROM "{table}"')
 
 
 def subscription(db, sid: int) -> tuple:

@@ -6,21 +6,15 @@ port where nothing listens, for "the server is down").
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from datetime import date
-from email import message_from_bytes
-from email.policy import default as default_policy
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
+from helpers import SENDER, free_port, smtp_settings
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtTest import QTest
 
 from billing_desktop.services.mail import EmailKind, queue_email
 from billing_desktop.services.smtp import (
-    SmtpSecurity,
     SmtpSettings,
     deliver_outbox,
     save_smtp_settings,
@@ -28,51 +22,13 @@ from billing_desktop.services.smtp import (
 from billing_desktop.ui.views.emails_view import EmailsView, OutboxModel
 
 M = OutboxModel
-SENDER = "billing@billing-desk.example"
 
 
 # --------------------------------------------------------------------------- a real SMTP server
 
 
-class Collector:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def subjects(self) -> list[str]:
-        return [
-            str(message_from_bytes(e.content, policy=default_policy)["Subject"])
-            for e in self.envelopes
-        ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[int, Collector]]:
-    handler = Collector()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, handler
-    controller.stop()
-
-
-def configure(ctx, port: int, host: str = "127.0.0.1") -> None:
-    save_smtp_settings(
-        ctx,
-        SmtpSettings(
-            host=host, port=port, security=SmtpSecurity.NONE, from_address=SENDER, timeout=5
-        ),
-    )
+def configure(ctx, port: int) -> None:
+    save_smtp_settings(ctx, smtp_settings(port))
 
 
 # --------------------------------------------------------------------------- data
@@ -283,7 +239,7 @@ def test_retry_now_makes_a_failed_email_pending_in_the_database(demo_ctx, one_fa
 
 
 def test_retry_now_with_a_server_sends_the_email(demo_ctx, one_failed, smtp_server, qtbot):
-    port, handler = smtp_server
+    port, handler = smtp_server.port, smtp_server.handler
     configure(demo_ctx, port)
     view = show(qtbot, demo_ctx)
     click_row(qtbot, view, 0)
@@ -297,7 +253,7 @@ def test_retry_now_with_a_server_sends_the_email(demo_ctx, one_failed, smtp_serv
 
 
 def test_send_pending_now_delivers_to_the_server(demo_ctx, three, smtp_server, qtbot):
-    port, handler = smtp_server
+    port, handler = smtp_server.port, smtp_server.handler
     configure(demo_ctx, port)
     view = show(qtbot, demo_ctx)
     assert view.server_label.text() == "A mail server is set up."

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.policy import default as default_policy
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
+from helpers import SENDER, free_port
 from PySide6.QtCore import QLocale, QPoint, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtTest import QTest
@@ -26,41 +22,7 @@ from billing_desktop.ui import preferences
 from billing_desktop.ui.dialogs.settings_dialog import LANGUAGE_NAMES, SettingsDialog
 from billing_desktop.ui.theme import apply_theme, dark_palette, light_palette
 
-SENDER = "billing@billing-desk.example"
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("refuse@"):
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[int, Collector]]:
-    handler = Collector()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, handler
-    controller.stop()
 
 
 @pytest.fixture
@@ -235,7 +197,7 @@ def _fill_smtp(qtbot, dialog: SettingsDialog, port: int) -> None:
 
 
 def test_a_test_email_reaches_the_server_without_saving(qtbot, dialog, smtp_server) -> None:
-    port, handler = smtp_server
+    port, handler = smtp_server.port, smtp_server.handler
     go_to(qtbot, dialog, "Mail server")
     page = dialog.smtp_page
     _fill_smtp(qtbot, dialog, port)
@@ -249,7 +211,7 @@ def test_a_test_email_reaches_the_server_without_saving(qtbot, dialog, smtp_serv
     )
     assert page.test_result.kind == "success"
     assert len(handler.envelopes) == 1
-    msg = message_from_bytes(handler.envelopes[0].content, policy=default_policy)
+    msg = handler.messages[0]
     assert msg["Subject"] == "Billing Desktop test email"
     assert msg["From"] == SENDER
     assert f"127.0.0.1:{port}" in msg.get_content()
@@ -257,7 +219,7 @@ def test_a_test_email_reaches_the_server_without_saving(qtbot, dialog, smtp_serv
 
 
 def test_a_refused_test_email_shows_the_server_answer(qtbot, dialog, smtp_server) -> None:
-    port, handler = smtp_server
+    port, handler = smtp_server.port, smtp_server.handler
     go_to(qtbot, dialog, "Mail server")
     page = dialog.smtp_page
     _fill_smtp(qtbot, dialog, port)

@@ -115,7 +115,12 @@ def fake_demo(monkeypatch) -> list[date]:
             session.add(AppSetting(key="database.kind", value="demo"))
             session.add(AppSetting(key="clock.today", value=today.isoformat()))
 
+    # the real module with a quick load_curated (the renewal engine, loaded in
+    # the background by the demo's clock, imports other names from it)
+    import billing_desktop.services.demo as real
+
     module = types.ModuleType("billing_desktop.services.demo")
+    module.__dict__.update(real.__dict__)
     module.load_curated = load_curated  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "billing_desktop.services.demo", module)
     return calls

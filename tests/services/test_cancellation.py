@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from helpers import dump
 from sqlalchemy import delete, func, select
 
 from billing_desktop.domain.money import Money
@@ -50,21 +49,6 @@ def eur(amount: str) -> Money:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def dump(db_path: Path) -> dict[str, list[tuple]]:
-    """Every row of every table, for "a refused action changes nothing"."""
-    con = sqlite3.connect(db_path)
-    try:
-        tables = [
-            name
-            for (name,) in con.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
-    finally:
-        con.close()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,7 +203,7 @@ def test_cancel_online_annual_v4_then_reactivate(demo_ctx) -> None:
     assert len(audits(demo_ctx, a.id, "reactivate_subscription")) == 1
 
 
-def test_reactivate_after_the_effective_end_is_refused(demo_ctx, db_path) -> None:
+def test_reactivate_after_the_effective_end_is_refused(demo_ctx, db) -> None:
     a = acct(demo_ctx, "A-100001")
     sub_id = a.subs["gotoassist_rs_v4"]
     cx.cancel_online(demo_ctx, sub_id, reason="other", reason_text="Moving to an in-house tool")
@@ -229,12 +213,12 @@ def test_reactivate_after_the_effective_end_is_refused(demo_ctx, db_path) -> Non
 
     # The day before the end it could still be reactivated; on the end date it cannot.
     late = dataclasses.replace(demo_ctx, clock=FixedClock(date(2026, 10, 13)))
-    before = dump(db_path)
+    before = dump(db)
     with pytest.raises(PolicyViolation) as err:
         cx.reactivate(late, sub_id)
     assert err.value.code == "reactivation_too_late"
     assert "2026-10-13" in str(err.value)
-    assert dump(db_path) == before
+    assert dump(db) == before
 
     eve = dataclasses.replace(demo_ctx, clock=FixedClock(date(2026, 10, 12)))
     assert cx.reactivate(eve, sub_id).status == "active"
@@ -249,18 +233,18 @@ def test_reactivate_after_the_effective_end_is_refused(demo_ctx, db_path) -> Non
         ("other", "   ", "cancel_reason_text_required"),
     ],
 )
-def test_a_reason_is_required(demo_ctx, db_path, reason, text, code) -> None:
+def test_a_reason_is_required(demo_ctx, db, reason, text, code) -> None:
     sub_id = acct(demo_ctx, "A-100001").subs["gotoassist_rs_v4"]
-    before = dump(db_path)
+    before = dump(db)
     with pytest.raises(ValidationError) as err:
         cx.cancel_online(demo_ctx, sub_id, reason=reason, reason_text=text)
     assert err.value.code == code
-    assert dump(db_path) == before
+    assert dump(db) == before
 
 
-def test_only_the_billing_contact_cancels_online(demo_ctx, db_path) -> None:
+def test_only_the_billing_contact_cancels_online(demo_ctx, db) -> None:
     a = acct(demo_ctx, "A-100001")
-    before = dump(db_path)
+    before = dump(db)
     with pytest.raises(PolicyViolation) as err:
         cx.cancel_online(
             demo_ctx, a.subs["gotoassist_rs_v4"], reason="too_expensive",
@@ -269,19 +253,19 @@ def test_only_the_billing_contact_cancels_online(demo_ctx, db_path) -> None:
     assert err.value.code == "not_billing_contact"
     assert "Marco Rossi" in str(err.value)
     assert "marco.rossi@rossi-impianti.example" in str(err.value)
-    assert dump(db_path) == before
+    assert dump(db) == before
 
 
 @pytest.mark.parametrize(("number", "product"), [("A-100005", "logmein_resolve"),
                                                  ("A-100006", "goto_connect")])  # fmt: skip
-def test_support_only_products_refuse_online_cancellation(demo_ctx, db_path, number, product):
+def test_support_only_products_refuse_online_cancellation(demo_ctx, db, number, product):
     a = acct(demo_ctx, number)
-    before = dump(db_path)
+    before = dump(db)
     with pytest.raises(PolicyViolation) as err:
         cx.cancel_online(demo_ctx, a.subs[product], reason="too_expensive")
     assert err.value.code == "cancel_contact_support"
     assert "contact support to cancel" in str(err.value).lower()
-    assert dump(db_path) == before
+    assert dump(db) == before
     assert cx.cancellation_preview(demo_ctx, a.subs[product]).channel == "support"
 
 
@@ -325,10 +309,10 @@ def test_cancelling_a_trial_ends_it_at_trial_end_without_charge(demo_ctx) -> Non
     assert sub_row(demo_ctx, sub_id)["cancellation_effective"] is None
 
 
-def test_nothing_to_cancel(demo_ctx, db_path) -> None:
+def test_nothing_to_cancel(demo_ctx, db) -> None:
     expired = acct(demo_ctx, "A-100003").subs["gotoassist_rs_v5"]
     pending = acct(demo_ctx, "A-100011").subs["goto_meeting"]
-    before = dump(db_path)
+    before = dump(db)
     with pytest.raises(PolicyViolation) as err:
         cx.cancel_online(demo_ctx, expired, reason="too_expensive")
     assert err.value.code == "not_cancellable"
@@ -338,24 +322,24 @@ def test_nothing_to_cancel(demo_ctx, db_path) -> None:
     with pytest.raises(PolicyViolation) as err:
         cx.reactivate(demo_ctx, acct(demo_ctx, "A-100001").subs["gotoassist_rs_v4"])
     assert err.value.code == "not_cancellation_pending"
-    assert dump(db_path) == before
+    assert dump(db) == before
 
 
-def test_overdue_invoice_blocks_online_cancellation(demo_ctx, db_path) -> None:
+def test_overdue_invoice_blocks_online_cancellation(demo_ctx, db) -> None:
     a = acct(demo_ctx, "A-100009")
-    before = dump(db_path)
+    before = dump(db)
     with pytest.raises(PolicyViolation) as err:
         cx.cancel_online(demo_ctx, a.subs["goto_meeting"], reason="too_expensive")
     assert err.value.code == "overdue_invoice"
-    assert dump(db_path) == before
+    assert dump(db) == before
 
 
-def test_stale_version_and_roles(demo_ctx, as_role, db_path) -> None:
+def test_stale_version_and_roles(demo_ctx, as_role, db) -> None:
     sub_id = acct(demo_ctx, "A-100001").subs["gotoassist_rs_v4"]
     version = sub_row(demo_ctx, sub_id)["version"]
     viewer, rep, support = as_role("viewer"), as_role("representative"), as_role("support")
     trainer_real_db = as_role("trainer", is_demo=False)
-    before = dump(db_path)
+    before = dump(db)
     with pytest.raises(ConflictError):
         cx.cancel_online(demo_ctx, sub_id, reason="too_expensive", expected_version=version - 1)
     with pytest.raises(PermissionDenied):
@@ -364,7 +348,7 @@ def test_stale_version_and_roles(demo_ctx, as_role, db_path) -> None:
         cx.cancel_online(rep, sub_id, reason="too_expensive")
     with pytest.raises(PermissionDenied):  # a trainer only in a demo database
         cx.cancel_online(trainer_real_db, sub_id, reason="too_expensive")
-    assert dump(db_path) == before
+    assert dump(db) == before
     assert cx.cancel_online(support, sub_id, reason="too_expensive").version > version
 
 
@@ -424,7 +408,7 @@ def test_assisted_checklist_of_a100005_with_ways_out(demo_ctx) -> None:
     assert not terms.renewal_window_passed
 
 
-def test_assisted_cancel_a100005_refused_until_every_precondition_holds(demo_ctx, db_path) -> None:
+def test_assisted_cancel_a100005_refused_until_every_precondition_holds(demo_ctx, db) -> None:
     """Article 002 with LogMeIn Resolve Premium, 8 licences, 24-month term billed monthly."""
     a = acct(demo_ctx, "A-100005")
     sub_id = a.subs["logmein_resolve"]
@@ -437,11 +421,11 @@ def test_assisted_cancel_a100005_refused_until_every_precondition_holds(demo_ctx
         )  # fmt: skip
 
     def refused(verification, requester, backup) -> tuple[str, ...]:
-        before = dump(db_path)
+        before = dump(db)
         with pytest.raises(PolicyViolation) as err:
             attempt(verification, requester, backup)
         assert err.value.code == "assisted_cancel_preconditions"
-        assert dump(db_path) == before, "a refused cancellation must change nothing"
+        assert dump(db) == before, "a refused cancellation must change nothing"
         for label in err.value.params["conditions"].split("; "):
             assert label in str(err.value)
         return err.value.params["failed"]
@@ -668,7 +652,7 @@ def test_annually_billed_term_bills_the_monthly_equivalent(demo_ctx) -> None:
     assert longer.amount_still_billed == eur("259.50")  # 173.00 + 86.50
 
 
-def test_connect_needs_a_super_admin(demo_ctx, db_path) -> None:
+def test_connect_needs_a_super_admin(demo_ctx, db) -> None:
     """A-100006: GoTo Connect; billing admin Fleur is refused, super admin Willem may."""
     a = acct(demo_ctx, "A-100006")
     sub_id = a.subs["goto_connect"]
@@ -693,11 +677,11 @@ def test_connect_needs_a_super_admin(demo_ctx, db_path) -> None:
     assert not fleur.passed
     assert fleur.params["code"] == "cancel_requires_super_admin"
     assert "super admin" in fleur.text
-    before = dump(db_path)
+    before = dump(db)
     with pytest.raises(PolicyViolation) as err:
         cancel(a.contacts["Fleur"])
     assert err.value.params["failed"] == ("requester_role",)
-    assert dump(db_path) == before
+    assert dump(db) == before
 
     result = cancel(a.contacts["Willem"])
     [item] = result.items
@@ -727,7 +711,7 @@ def test_representative_channel_needs_product_admin(demo_ctx) -> None:
         assert item.passed is passed
 
 
-def test_cancelling_an_addon_alone(demo_ctx, db_path) -> None:
+def test_cancelling_an_addon_alone(demo_ctx, db) -> None:
     """A-100001: only the camera-share add-on of the annual v4 plan is cancelled.
 
     The year already paid (3 × 43.00 = 129.00) covers it: it stays active until
@@ -768,7 +752,7 @@ def test_cancelling_an_addon_alone(demo_ctx, db_path) -> None:
         "2026-10-13", "2026-10-13", True,
     )  # fmt: skip
     # cancelled once: a second request is refused and changes nothing
-    before = dump(db_path)
+    before = dump(db)
     with pytest.raises(PolicyViolation) as err:
         cx.assisted_cancel(
             demo_ctx, a.id, verification=verification, requester_contact_id=a.contacts["Marco"],
@@ -776,7 +760,7 @@ def test_cancelling_an_addon_alone(demo_ctx, db_path) -> None:
             backup_confirmed=True,
         )  # fmt: skip
     assert err.value.code == "addon_already_cancelled"
-    assert dump(db_path) == before
+    assert dump(db) == before
     # the plan's own cancellation still counts the add-on in the year already paid:
     # 3 × 486.00 plan (1 458.00) + 129.00 add-on = 1 587.00; nothing after 2026-10-13
     preview = cx.cancellation_preview(demo_ctx, sub_id)
@@ -833,7 +817,7 @@ def test_addon_of_a_fixed_term_is_billed_once_for_its_remaining_months(demo_ctx)
         ]
 
 
-def test_assisted_cancel_is_for_support_staff_only(demo_ctx, as_role, db_path) -> None:
+def test_assisted_cancel_is_for_support_staff_only(demo_ctx, as_role, db) -> None:
     a = acct(demo_ctx, "A-100017")
     sub_id = a.subs["logmein_resolve"]
     unassign_all(demo_ctx, sub_id)
@@ -844,7 +828,7 @@ def test_assisted_cancel_is_for_support_staff_only(demo_ctx, as_role, db_path) -
     )  # fmt: skip
     others = [as_role("viewer"), as_role("representative")]
     support = as_role("support")
-    before = dump(db_path)
+    before = dump(db)
     for other in others:
         with pytest.raises(PermissionDenied):
             cx.assisted_cancel(
@@ -863,22 +847,22 @@ def test_assisted_cancel_is_for_support_staff_only(demo_ctx, as_role, db_path) -
             reason="too_expensive", backup_confirmed=True,
         )  # fmt: skip
     assert err.value.code == "support_only"
-    assert dump(db_path) == before
+    assert dump(db) == before
     # a verification made by another operator is not valid for support either
-    before = dump(db_path)
+    before = dump(db)
     with pytest.raises(PolicyViolation) as err:
         cx.assisted_cancel(
             support, a.id, verification=verification, requester_contact_id=a.contacts["Stefan"],
             subscription_ids=[sub_id], reason="too_expensive", backup_confirmed=True,
         )  # fmt: skip
     assert err.value.params["failed"] == ("caller_verified",)
-    assert dump(db_path) == before
+    assert dump(db) == before
 
 
-def test_assisted_selection_errors(demo_ctx, db_path) -> None:
+def test_assisted_selection_errors(demo_ctx, db) -> None:
     a = acct(demo_ctx, "A-100017")
     other = acct(demo_ctx, "A-100001")
-    before = dump(db_path)
+    before = dump(db)
     with pytest.raises(ValidationError) as err:
         cx.assisted_preview(demo_ctx, a.id, subscription_ids=[])
     assert err.value.code == "nothing_selected"
@@ -889,14 +873,14 @@ def test_assisted_selection_errors(demo_ctx, db_path) -> None:
             demo_ctx, a.id, verification=None, requester_contact_id=a.contacts["Stefan"],
             subscription_ids=[a.subs["logmein_resolve"]], reason="", backup_confirmed=True,
         )  # fmt: skip
-    assert dump(db_path) == before
+    assert dump(db) == before
 
 
-def test_preview_writes_nothing_and_matches_the_domain(demo_ctx, db_path) -> None:
+def test_preview_writes_nothing_and_matches_the_domain(demo_ctx, db) -> None:
     sub_id = acct(demo_ctx, "A-100005").subs["logmein_resolve"]
-    before = dump(db_path)
+    before = dump(db)
     preview = cx.cancellation_preview(demo_ctx, sub_id)
-    assert dump(db_path) == before
+    assert dump(db) == before
     assert preview.data_deletion_date == date(2027, 5, 22)  # 2027-02-21 + 90 days
     assert preview.period_amount == eur("512.00")
     assert preview.termination is not None
@@ -958,10 +942,10 @@ def test_failed_verifications_older_than_the_window_do_not_count(demo_ctx) -> No
     assert verify_a100005(moved, last4="3333").failed_attempts == 1
 
 
-def test_assisted_options_lists_products_addons_contacts_and_rules(demo_ctx, db_path) -> None:
-    before = dump(db_path)
+def test_assisted_options_lists_products_addons_contacts_and_rules(demo_ctx, db) -> None:
+    before = dump(db)
     resolve = cx.assisted_options(demo_ctx, "A-100005")
-    assert dump(db_path) == before
+    assert dump(db) == before
     assert (resolve.account_number, resolve.allowed, resolve.refusal) == ("A-100005", True, None)
     assert (resolve.billing_contact_name, resolve.billing_contact_email) == (
         "Sanne de Vries",

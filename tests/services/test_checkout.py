@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from helpers import count, dump, sub_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -59,32 +60,8 @@ def eur(amount: str) -> Money:
 # --------------------------------------------------------------------------- helpers
 
 
-def _sub_id(db, account: str, product: str) -> int:
-    return db.reader.scalar(
-        "SELECT s.id FROM subscriptions s JOIN accounts a ON a.id = s.account_id "
-        "JOIN products p ON p.id = s.product_id "
-        "WHERE a.account_number = :a AND p.code = :p",
-        {"a": account, "p": product},
-    )
-
-
 def _contact_id(db, email: str) -> int:
     return db.reader.scalar("SELECT id FROM contacts WHERE email = :e", {"e": email})
-
-
-def _dump(db) -> dict[str, list[tuple]]:
-    """Every row of every table: a refused action must leave this unchanged."""
-    tables = [
-        name
-        for (name,) in db.reader.rows(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
-    return {t: db.reader.rows(f'SELECT * FROM "{t}" ORDER BY 1') for t in sorted(tables)}
-
-
-def _count(db, table: str) -> int:
-    return db.reader.scalar(f'SELECT COUNT(*) FROM "{table}"')
 
 
 def _subscription(db, sub_id: int) -> dict:
@@ -171,7 +148,7 @@ def _account(db, number: str) -> dict:
 
 def test_article_001_fewer_licences_mid_period(demo_ctx, db) -> None:
     """A-100002: v5 Standard, 10 → 7 licences on day 8 of the period 2026-04-19 → 05-19."""
-    sub = _sub_id(db, "A-100002", "gotoassist_rs_v5")
+    sub = sub_id(db, "A-100002", "gotoassist_rs_v5")
     assert primary_action(demo_ctx, "A-100002") is PrimaryAction.CHECKOUT
     cart = add_to_cart(demo_ctx, "A-100002", CartChange.change_licences(sub, 7))
     assert cart.primary_action is PrimaryAction.ADD_TO_CART
@@ -244,21 +221,21 @@ def test_article_001_fewer_licences_mid_period(demo_ctx, db) -> None:
 def test_checkout_without_the_cart_places_the_items_in_one_call(demo_ctx, db) -> None:
     """Checkout straight from the plan page: the change is placed as previewed, one call;
     the cart is never written."""
-    sub = _sub_id(db, "A-100002", "gotoassist_rs_v5")
+    sub = sub_id(db, "A-100002", "gotoassist_rs_v5")
     change = [CartChange.change_licences(sub, 7)]
     shown = preview(demo_ctx, "A-100002", items=change)
-    carts_before = (_count(db, "carts"), _count(db, "cart_items"))
+    carts_before = (count(db, "carts"), count(db, "cart_items"))
 
     result = place_order(demo_ctx, "A-100002", idempotency_key="direct-1", items=change)
 
     _assert_invoice_is_the_preview(db, result.invoice_number, shown)
     assert _subscription(db, sub)["licences"] == 7
-    assert (_count(db, "carts"), _count(db, "cart_items")) == carts_before
+    assert (count(db, "carts"), count(db, "cart_items")) == carts_before
     # the same token again: the first result, nothing written
-    before = _dump(db)
+    before = dump(db)
     again = place_order(demo_ctx, "A-100002", idempotency_key="direct-1", items=change)
     assert again.order_number == result.order_number
-    assert _dump(db) == before
+    assert dump(db) == before
     # nothing to place is refused like an empty cart
     with pytest.raises(ValidationError):
         place_order(
@@ -273,7 +250,7 @@ def test_article_001_without_a_vat_number_charges_italian_vat(demo_ctx, db) -> N
 
     with db.transaction() as session:
         session.query(Account).filter_by(account_number="A-100002").one().vat_number = None
-    sub = _sub_id(db, "A-100002", "gotoassist_rs_v5")
+    sub = sub_id(db, "A-100002", "gotoassist_rs_v5")
     add_to_cart(demo_ctx, "A-100002", CartChange.change_licences(sub, 7))
     shown = preview(demo_ctx, "A-100002")
     # VAT per line: 273.00 × 22 % = 60.06; 63.00 × 22 % = 13.86; −368.00 × 22 % = −80.96
@@ -289,8 +266,8 @@ def test_article_001_without_a_vat_number_charges_italian_vat(demo_ctx, db) -> N
 
 def test_licences_below_the_assigned_count_are_refused(demo_ctx, db) -> None:
     """10 → 5 with 6 licences assigned: refused, naming 6; nothing is written."""
-    sub = _sub_id(db, "A-100002", "gotoassist_rs_v5")
-    before = _dump(db)
+    sub = sub_id(db, "A-100002", "gotoassist_rs_v5")
+    before = dump(db)
     with pytest.raises(PolicyViolation) as refused:
         add_to_cart(demo_ctx, "A-100002", CartChange.change_licences(sub, 5))
     assert refused.value.code == "licences_below_assigned"
@@ -298,7 +275,7 @@ def test_licences_below_the_assigned_count_are_refused(demo_ctx, db) -> None:
     assert "6 licences are assigned" in str(refused.value)
     with pytest.raises(PolicyViolation, match="6 licences are assigned"):
         preview(demo_ctx, "A-100002", items=[CartChange.change_licences(sub, 5)])
-    assert _dump(db) == before
+    assert dump(db) == before
 
     # the bounds: not below 1, not above the plan maximum (v5 Standard: 100)
     with pytest.raises(PolicyViolation) as too_many:
@@ -308,7 +285,7 @@ def test_licences_below_the_assigned_count_are_refused(demo_ctx, db) -> None:
     with pytest.raises(PolicyViolation) as none:
         add_to_cart(demo_ctx, "A-100002", CartChange.change_licences(sub, 0))
     assert none.value.code == "licences_below_one"
-    assert _dump(db) == before
+    assert dump(db) == before
 
 
 # --------------------------------------------------------------------------- article 003
@@ -316,7 +293,7 @@ def test_licences_below_the_assigned_count_are_refused(demo_ctx, db) -> None:
 
 def test_article_003_subscribe_after_the_trial_expired(demo_ctx, db, db_path: Path) -> None:
     """A-100003: v5 trial expired 2026-04-23 without billing information; subscribe."""
-    sub = _sub_id(db, "A-100003", "gotoassist_rs_v5")
+    sub = sub_id(db, "A-100003", "gotoassist_rs_v5")
     add_to_cart(demo_ctx, "A-100003", CartChange.subscribe(subscription_id=sub))
     shown = preview(demo_ctx, "A-100003")
     (item,) = shown.items
@@ -337,7 +314,7 @@ def test_article_003_subscribe_after_the_trial_expired(demo_ctx, db, db_path: Pa
     assert "22 %" in vat.notice.text
     assert not shown.ready
 
-    before = _dump(db)
+    before = dump(db)
     with pytest.raises(PolicyViolation) as refused:
         place_order(demo_ctx, "A-100003", idempotency_key="order-003")
     assert refused.value.code == "payment_method_required"
@@ -353,7 +330,7 @@ def test_article_003_subscribe_after_the_trial_expired(demo_ctx, db, db_path: Pa
             payment=NewCard(TEST_CARD, 3, 2026),
         )  # fmt: skip
     assert expired.value.code == "card_expired"
-    assert _dump(db) == before
+    assert dump(db) == before
 
     card = NewCard(TEST_CARD, 12, 2030, holder_name="Antonio Greco")
     assert TEST_CARD not in repr(card)
@@ -395,8 +372,8 @@ def test_article_003_subscribe_after_the_trial_expired(demo_ctx, db, db_path: Pa
 
 def test_article_003_cart_path_one_order_one_invoice(demo_ctx, db) -> None:
     """Add to cart → a second item → both checked out as ONE order and ONE invoice."""
-    v5 = _sub_id(db, "A-100003", "gotoassist_rs_v5")
-    webinar = _sub_id(db, "A-100003", "goto_webinar")
+    v5 = sub_id(db, "A-100003", "gotoassist_rs_v5")
+    webinar = sub_id(db, "A-100003", "goto_webinar")
     assert primary_action(demo_ctx, "A-100003") is PrimaryAction.CHECKOUT
     add_to_cart(demo_ctx, "A-100003", CartChange.subscribe(subscription_id=v5, licences=3))
     # the cart holds an item: the button now reads "Add to cart"
@@ -419,12 +396,12 @@ def test_article_003_cart_path_one_order_one_invoice(demo_ctx, db) -> None:
     assert shown.total == eur("203.74")
     assert "trial_ends_now" in [w.code for w in shown.warnings]  # the webinar trial ran to 05-01
 
-    orders, invoices = _count(db, "orders"), _count(db, "invoices")
+    orders, invoices = count(db, "orders"), count(db, "invoices")
     result = place_order(
         demo_ctx, "A-100003", idempotency_key="order-003-cart",
         payment=NewCard(TEST_CARD, 12, 2030), expected_cart_version=shown.cart_version,
     )  # fmt: skip
-    assert (_count(db, "orders"), _count(db, "invoices")) == (orders + 1, invoices + 1)
+    assert (count(db, "orders"), count(db, "invoices")) == (orders + 1, invoices + 1)
     assert [s.subscription_id for s in result.subscriptions] == [v5, webinar]
     assert result.total == eur("203.74")
     _assert_invoice_is_the_preview(db, result.invoice_number, shown)
@@ -435,7 +412,7 @@ def test_article_003_cart_path_one_order_one_invoice(demo_ctx, db) -> None:
 
 def test_vat_number_entered_at_checkout_is_validated_and_stored(demo_ctx, db) -> None:
     """A-100003 enters its VAT number on the payment page: validated, reverse charge."""
-    sub = _sub_id(db, "A-100003", "gotoassist_rs_v5")
+    sub = sub_id(db, "A-100003", "gotoassist_rs_v5")
     add_to_cart(demo_ctx, "A-100003", CartChange.subscribe(subscription_id=sub))
     with pytest.raises(ValidationError) as invalid:
         preview(demo_ctx, "A-100003", vat_number="IT07664550213")
@@ -458,7 +435,7 @@ def test_vat_number_entered_at_checkout_is_validated_and_stored(demo_ctx, db) ->
 
 def test_article_004_upgrade_more_licences_annual(demo_ctx, db) -> None:
     """A-100007: v4 Standard 3 monthly → Premium 5 annual, period 04-17 → 05-17."""
-    sub = _sub_id(db, "A-100007", "gotoassist_rs_v4")
+    sub = sub_id(db, "A-100007", "gotoassist_rs_v4")
     cart = add_to_cart(
         demo_ctx, "A-100007",
         CartChange.edit(sub, plan="premium", licences=5, frequency="annual"),
@@ -501,10 +478,10 @@ def test_article_004_upgrade_more_licences_annual(demo_ctx, db) -> None:
 
 def test_article_004_downgrade_customer_care_or_support(demo_ctx, as_role, db) -> None:
     """A-100008 Enterprise → Premium: refused online, performed by a support operator."""
-    sub = _sub_id(db, "A-100008", "gotoassist_rs_v4")
+    sub = sub_id(db, "A-100008", "gotoassist_rs_v4")
     support = as_role("support")
     viewer = as_role("viewer")
-    before = _dump(db)
+    before = dump(db)
     with pytest.raises(PolicyViolation) as refused:
         add_to_cart(demo_ctx, "A-100008", CartChange.change_tier(sub, "premium"))
     assert refused.value.code == "downgrade_requires_customer_care"
@@ -517,7 +494,7 @@ def test_article_004_downgrade_customer_care_or_support(demo_ctx, as_role, db) -
             viewer, "A-100008", CartChange.change_tier(sub, "premium"),
             on_behalf_of_customer=False,
         )  # fmt: skip
-    assert _dump(db) == before
+    assert dump(db) == before
 
     add_to_cart(
         support, "A-100008", CartChange.change_tier(sub, "premium"), on_behalf_of_customer=False
@@ -545,22 +522,22 @@ def test_article_004_downgrade_customer_care_or_support(demo_ctx, as_role, db) -
 
 def test_overdue_invoice_blocks_changes(demo_ctx, db) -> None:
     """A-100009: an invoice fell due on 2026-04-08 and is unpaid."""
-    sub = _sub_id(db, "A-100009", "goto_meeting")
-    before = _dump(db)
+    sub = sub_id(db, "A-100009", "goto_meeting")
+    before = dump(db)
     with pytest.raises(PolicyViolation) as refused:
         add_to_cart(demo_ctx, "A-100009", CartChange.change_licences(sub, 8))
     assert refused.value.code == "overdue_invoice"
     assert "overdue invoice must be paid" in str(refused.value)
     with pytest.raises(PolicyViolation, match="overdue"):
         preview(demo_ctx, "A-100009", items=[CartChange.change_licences(sub, 8)])
-    assert _dump(db) == before
+    assert dump(db) == before
 
 
 def test_only_the_billing_contact_may_change_plans(demo_ctx, db) -> None:
     """A-100004: Paolo Conti is a plain user; the billing admin is Elena Marchetti."""
-    sub = _sub_id(db, "A-100004", "gotoassist_rs_v5")
+    sub = sub_id(db, "A-100004", "gotoassist_rs_v5")
     paolo = _contact_id(db, "paolo.conti@contilogistica.example")
-    before = _dump(db)
+    before = dump(db)
     with pytest.raises(PolicyViolation) as refused:
         add_to_cart(
             demo_ctx, "A-100004", CartChange.change_licences(sub, 6), requested_by=paolo
@@ -576,7 +553,7 @@ def test_only_the_billing_contact_may_change_plans(demo_ctx, db) -> None:
         preview(
             demo_ctx, "A-100004", items=[CartChange.change_licences(sub, 6)], requested_by=roberto
         )
-    assert _dump(db) == before
+    assert dump(db) == before
     # the billing contact may; the stored cart is then refused for Paolo at placement
     add_to_cart(demo_ctx, "A-100004", CartChange.change_licences(sub, 6))
     with pytest.raises(PolicyViolation, match="Elena Marchetti"):
@@ -590,11 +567,11 @@ def test_only_the_billing_contact_may_change_plans(demo_ctx, db) -> None:
 
 def test_corporate_accounts_go_through_their_representative(demo_ctx, as_role, db) -> None:
     """A-100015 (representative Chiara Lombardi): invoiced at net 30 under its PO."""
-    sub = _sub_id(db, "A-100015", "goto_meeting")
+    sub = sub_id(db, "A-100015", "goto_meeting")
     chiara = as_role("representative", "chiara.lombardi@billing-desk.example")
     other_rep = as_role("representative", "annelies.verhoeven@billing-desk.example")
     change = CartChange.change_licences(sub, 160)
-    before = _dump(db)
+    before = dump(db)
     with pytest.raises(PolicyViolation) as refused:
         add_to_cart(demo_ctx, "A-100015", change)
     assert refused.value.code == "corporate_contact_representative"
@@ -603,7 +580,7 @@ def test_corporate_accounts_go_through_their_representative(demo_ctx, as_role, d
     )
     with pytest.raises(PermissionDenied):  # not her portfolio
         add_to_cart(other_rep, "A-100015", change, on_behalf_of_customer=False)
-    assert _dump(db) == before
+    assert dump(db) == before
 
     add_to_cart(chiara, "A-100015", change, on_behalf_of_customer=False)
     shown = preview(chiara, "A-100015", on_behalf_of_customer=False)
@@ -635,7 +612,7 @@ def test_corporate_accounts_go_through_their_representative(demo_ctx, as_role, d
 
 def test_reverse_charge_for_a_german_customer(demo_ctx, db) -> None:
     """A-100010 (DE397824469): GoTo Meeting Business annual, 15 → 20 licences."""
-    sub = _sub_id(db, "A-100010", "goto_meeting")
+    sub = sub_id(db, "A-100010", "goto_meeting")
     shown = preview(demo_ctx, "A-100010", items=[CartChange.change_licences(sub, 20)])
     assert shown.cart_version is None  # an unsaved change (the wizard's live summary)
     (item,) = shown.items
@@ -657,7 +634,7 @@ def test_reverse_charge_for_a_german_customer(demo_ctx, db) -> None:
 
 def test_account_credit_is_applied(demo_ctx, db) -> None:
     """A-100012 (GBP, 45.00 credit): v5 Standard 5 → 6 licences, period 03-31 → 04-30."""
-    sub = _sub_id(db, "A-100012", "gotoassist_rs_v5")
+    sub = sub_id(db, "A-100012", "gotoassist_rs_v5")
     add_to_cart(demo_ctx, "A-100012", CartChange.change_licences(sub, 6))
     shown = preview(demo_ctx, "A-100012")
     gbp = lambda amount: Money(amount, "GBP")  # noqa: E731
@@ -685,18 +662,18 @@ def test_account_credit_is_applied(demo_ctx, db) -> None:
 
 def test_same_idempotency_key_places_one_order(demo_ctx, db) -> None:
     """A double click or a retry with the same order token: one order, one invoice, one email."""
-    sub = _sub_id(db, "A-100007", "gotoassist_rs_v4")
+    sub = sub_id(db, "A-100007", "gotoassist_rs_v4")
     add_to_cart(demo_ctx, "A-100007", CartChange.change_licences(sub, 4))
-    counts = {t: _count(db, t) for t in ("orders", "invoices", "emails", "payments")}
+    counts = {t: count(db, t) for t in ("orders", "invoices", "emails", "payments")}
     first = place_order(demo_ctx, "A-100007", idempotency_key="token-42")
     again = place_order(demo_ctx, "A-100007", idempotency_key="token-42")
     assert again == first
-    assert {t: _count(db, t) for t in counts} == {t: n + 1 for t, n in counts.items()}
-    snapshot = _dump(db)
+    assert {t: count(db, t) for t in counts} == {t: n + 1 for t, n in counts.items()}
+    snapshot = dump(db)
     assert place_order(demo_ctx, "A-100007", idempotency_key="token-42") == first
-    assert _dump(db) == snapshot
+    assert dump(db) == snapshot
     # the token of another account's order is refused
-    other = _sub_id(db, "A-100002", "gotoassist_rs_v5")
+    other = sub_id(db, "A-100002", "gotoassist_rs_v5")
     add_to_cart(demo_ctx, "A-100002", CartChange.change_licences(other, 8))
     with pytest.raises(ValidationError) as reused:
         place_order(demo_ctx, "A-100002", idempotency_key="token-42")
@@ -708,7 +685,7 @@ def test_same_idempotency_key_places_one_order(demo_ctx, db) -> None:
 
 
 def test_cart_merges_replaces_and_removes(demo_ctx, db) -> None:
-    sub = _sub_id(db, "A-100007", "gotoassist_rs_v4")
+    sub = sub_id(db, "A-100007", "gotoassist_rs_v4")
     first = add_to_cart(demo_ctx, "A-100007", CartChange.change_licences(sub, 4))
     second = add_to_cart(demo_ctx, "A-100007", CartChange.change_licences(sub, 6))
     assert [(i.kind, i.licences) for i in second.items] == [(CartItemKind.CHANGE_LICENCES, 6)]
@@ -749,7 +726,7 @@ def test_cart_merges_replaces_and_removes(demo_ctx, db) -> None:
 
 
 def test_changes_refused_for_pending_cancellation_and_active_subscribe(demo_ctx, db) -> None:
-    pending = _sub_id(db, "A-100011", "goto_meeting")
+    pending = sub_id(db, "A-100011", "goto_meeting")
     with pytest.raises(PolicyViolation) as refused:
         add_to_cart(demo_ctx, "A-100011", CartChange.change_licences(pending, 5))
     assert refused.value.code == "cancellation_pending"
@@ -760,7 +737,7 @@ def test_changes_refused_for_pending_cancellation_and_active_subscribe(demo_ctx,
 
 def test_buying_a_cancelled_product_again_creates_a_new_subscription(demo_ctx, db) -> None:
     """A-100018: GoTo Meeting ended in March; bought again from Discover other products."""
-    old = _sub_id(db, "A-100018", "goto_meeting")
+    old = sub_id(db, "A-100018", "goto_meeting")
     add_to_cart(
         demo_ctx, "A-100018",
         CartChange.subscribe(product="goto_meeting", plan="business", licences=2),
@@ -827,7 +804,7 @@ def test_preview_equals_the_placed_invoice(template_db: Path, data: st.DataObjec
                 operator=local_operator(database),
                 is_demo=True,
             )
-            sub = _sub_id(database, account, product)
+            sub = sub_id(database, account, product)
             rank, assigned, maximum = database.reader.rows(
                 "SELECT pl.rank, (SELECT COUNT(*) FROM licence_assignments"
                 " WHERE subscription_id = s.id), pl.max_licences"
@@ -875,9 +852,9 @@ def test_a_failure_at_the_last_step_writes_nothing(demo_ctx, db, monkeypatch) ->
     """One transaction: a crash while queueing the email leaves no card, order or invoice."""
     import billing_desktop.services.checkout as checkout
 
-    sub = _sub_id(db, "A-100003", "gotoassist_rs_v5")
+    sub = sub_id(db, "A-100003", "gotoassist_rs_v5")
     add_to_cart(demo_ctx, "A-100003", CartChange.subscribe(subscription_id=sub))
-    before = _dump(db)
+    before = dump(db)
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -887,7 +864,7 @@ def test_a_failure_at_the_last_step_writes_nothing(demo_ctx, db, monkeypatch) ->
         place_order(
             demo_ctx, "A-100003", idempotency_key="crash", payment=NewCard(TEST_CARD, 12, 2030)
         )
-    assert _dump(db) == before  # the invoice number is not used up either
+    assert dump(db) == before  # the invoice number is not used up either
     monkeypatch.undo()
     result = place_order(
         demo_ctx, "A-100003", idempotency_key="crash", payment=NewCard(TEST_CARD, 12, 2030)

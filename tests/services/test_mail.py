@@ -10,16 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import smtplib
-import socket
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default as default_policy
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
+from helpers import SENDER, free_port, smtp_settings
 
 from billing_desktop.domain.money import Money
 from billing_desktop.domain.periods import Period
@@ -39,73 +33,13 @@ from billing_desktop.services.smtp import (
 )
 
 NOW = datetime(2026, 4, 26, 9, 0)  # the conftest clock: 2026-04-26 09:00
-SENDER = "billing@billing-desk.example"
 
 
 # --------------------------------------------------------------------------- a real SMTP server
 
 
-class Collector:
-    """aiosmtpd handler keeping every message; refuses recipients at ``refuse@…``."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("refuse@"):
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        return [message_from_bytes(e.content, policy=default_policy) for e in self.envelopes]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class SmtpServer:
-    """Start/stop an aiosmtpd server on one fixed local port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.handler = Collector()
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 def configure(ctx, port: int) -> SmtpSettings:
-    return save_smtp_settings(
-        ctx,
-        SmtpSettings(
-            host="127.0.0.1", port=port, security=SmtpSecurity.NONE, from_address=SENDER,
-            timeout=5,
-        ),
-    )
+    return save_smtp_settings(ctx, smtp_settings(port))
 
 
 # --------------------------------------------------------------------------- data

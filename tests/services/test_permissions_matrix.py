@@ -43,6 +43,13 @@ from billing_desktop.services.demo import load_curated
 from billing_desktop.services.errors import PermissionDenied
 from billing_desktop.services.export import export_account
 from billing_desktop.services.renewal import advance
+from billing_desktop.services.sandbox import (
+    delete_snapshot,
+    reset_demo,
+    restore_snapshot,
+    save_snapshot,
+    snapshot_folder,
+)
 from billing_desktop.services.smtp import (
     SmtpSecurity,
     SmtpSettings,
@@ -93,6 +100,10 @@ set_simulated_date      Y     -       -       -         Y            -          
 save_smtp_settings      Y     Y       -       -         Y            -            -
 deliver_outbox          Y     Y       -       -         Y            -            -
 retry_now               Y     Y       -       -         Y            -            -
+reset_demo              Y     -       -       -         Y            -            -
+save_snapshot           Y     -       -       -         Y            -            -
+restore_snapshot        Y     -       -       -         Y            -            -
+delete_snapshot         Y     -       -       -         Y            -            -
 """
 # Notes on the less obvious cells:
 # * verify_caller / assisted_cancel / void_invoice are support-only powers
@@ -103,6 +114,9 @@ retry_now               Y     Y       -       -         Y            -          
 # * Sending emails (save_smtp_settings, deliver_outbox, retry_now; Action.SEND_EMAILS):
 #   admin, support, and trainers in a demo database only — a trainer must not
 #   email the customers of a real database nor change its mail server.
+# * The sandbox (reset_demo and the snapshots; Action.MANAGE_DEMO): admin and
+#   trainers, in a demo database only. The template has one snapshot, "Scene",
+#   saved before the order (so restoring it changes the data).
 
 
 def _parse_policy(text: str) -> dict[str, dict[str, bool]]:
@@ -178,6 +192,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Fixture]:
             return db.reader.scalar("SELECT id FROM contacts WHERE email = :e", {"e": email})
 
         meeting, webinar = sub_id("goto_meeting"), sub_id("goto_webinar")
+        save_snapshot(admin, "Scene")
         cart.add_to_cart(
             admin, ACCOUNT, CartChange.change_licences(webinar, 4), on_behalf_of_customer=False
         )
@@ -297,13 +312,20 @@ ACTIONS: dict[str, ActionFn] = {
     ),
     "deliver_outbox": lambda c, f, _: deliver_outbox(c, smtp_factory=_refusing_smtp),
     "retry_now": lambda c, f, _: retry_now(c),
+    "reset_demo": lambda c, f, _: reset_demo(c),
+    "save_snapshot": lambda c, f, _: save_snapshot(c, "Another scene"),
+    "restore_snapshot": lambda c, f, _: restore_snapshot(c, "Scene"),
+    "delete_snapshot": lambda c, f, _: delete_snapshot(c, "Scene"),
 }
 
 #: Actions that, allowed, change the database (checked for the admin): so a
 #: refusal of them that leaves the database unchanged proves something.
 #: Not here: set_autopay (no-op on a corporate account), assisted_cancel (no
-#: verified caller: refused by the checklist, after the permission check).
-CHANGES_DATA = frozenset(ACTIONS) - {"set_autopay", "assisted_cancel"}
+#: verified caller: refused by the checklist, after the permission check),
+#: save_snapshot and delete_snapshot (they change files beside the database).
+CHANGES_DATA = frozenset(ACTIONS) - {
+    "set_autopay", "assisted_cancel", "save_snapshot", "delete_snapshot",
+}  # fmt: skip
 
 
 def test_policy_covers_every_action() -> None:
@@ -333,6 +355,7 @@ def case_db(template: tuple[Path, Fixture], tmp_path: Path) -> Iterator[tuple[Da
     source, _ = template
     path = tmp_path / "case.sqlite3"
     shutil.copyfile(source, path)
+    shutil.copytree(snapshot_folder(source), snapshot_folder(path))
     db = open_database(target_from(str(path)))
     yield db, path
     db.dispose()
@@ -386,6 +409,9 @@ def test_role_action_matrix(
             ACTIONS[action](ctx, fixture, tmp_path)
         assert refused.value.message  # a clear message for the operator
         assert _dump(path) == before, f"{action} refused for {role} but changed the database"
+        assert sorted(p.name for p in snapshot_folder(path).iterdir()) == [
+            "index.json", "scene.sqlite3",
+        ], f"{action} refused for {role} but changed the snapshots"  # fmt: skip
         assert not (tmp_path / "export.zip").exists()
         return
     try:
@@ -396,3 +422,6 @@ def test_role_action_matrix(
         pass  # a business rule may still say no; only the permission is checked here
     if role == "admin" and action in CHANGES_DATA:
         assert _dump(path) != before, f"{action} by an admin changed nothing: weak test setup"
+    if role == "admin" and action in ("save_snapshot", "delete_snapshot"):
+        names = sorted(p.name for p in snapshot_folder(path).iterdir())
+        assert names != ["index.json", "scene.sqlite3"], f"{action} by an admin changed nothing"

@@ -4,69 +4,25 @@ from __future__ import annotations
 
 import smtplib
 import socket
-from collections.abc import Iterator
 from email import message_from_bytes
 from email.policy import default as default_policy
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
+from helpers import SENDER, free_port, smtp_settings
 
 from billing_desktop.services.errors import PermissionDenied, ValidationError
 from billing_desktop.services.smtp import SmtpSecurity, SmtpSettings, load_smtp_settings
 from billing_desktop.services.smtp_check import SmtpFailure, send_test_email, smtp_failure
-
-SENDER = "billing@billing-desk.example"
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("refuse@"):
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[int, Collector]]:
-    handler = Collector()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, handler
-    controller.stop()
-
-
-def settings(port: int, **changes: Any) -> SmtpSettings:
-    values: dict[str, Any] = {
-        "host": "127.0.0.1", "port": port, "security": SmtpSecurity.NONE,
-        "from_address": SENDER, "timeout": 5,
-    }
-    values.update(changes)
-    return SmtpSettings(**values)
 
 
 def send(ctx, smtp: SmtpSettings, to: str = "ops@billing-desk.example") -> None:
     send_test_email(ctx, smtp, to, subject="Prova — test", body="Ciao, è un test.\n")
 
 
-def test_the_test_email_arrives_and_nothing_is_stored(ctx, server) -> None:
-    port, handler = server
+def test_the_test_email_arrives_and_nothing_is_stored(ctx, smtp_server) -> None:
+    port, handler = smtp_server.port, smtp_server.handler
     before = load_smtp_settings(ctx)
-    send(ctx, settings(port))
+    send(ctx, smtp_settings(port))
     assert len(handler.envelopes) == 1
     envelope = handler.envelopes[0]
     assert envelope.mail_from == SENDER
@@ -79,10 +35,10 @@ def test_the_test_email_arrives_and_nothing_is_stored(ctx, server) -> None:
     assert ctx.db.reader.scalar("SELECT COUNT(*) FROM emails") == 0
 
 
-def test_a_refused_recipient_says_what_the_server_answered(ctx, server) -> None:
-    port, _handler = server
+def test_a_refused_recipient_says_what_the_server_answered(ctx, smtp_server) -> None:
+    port = smtp_server.port
     with pytest.raises(SmtpFailure) as err:
-        send(ctx, settings(port), to="refuse@billing-desk.example")
+        send(ctx, smtp_settings(port), to="refuse@billing-desk.example")
     assert err.value.code == "smtp_recipient_refused"
     assert str(err.value) == (
         "The server refused the recipient refuse@billing-desk.example "
@@ -93,15 +49,15 @@ def test_a_refused_recipient_says_what_the_server_answered(ctx, server) -> None:
 def test_nothing_listening_is_explained(ctx) -> None:
     port = free_port()
     with pytest.raises(SmtpFailure) as err:
-        send(ctx, settings(port))
+        send(ctx, smtp_settings(port))
     assert err.value.code == "smtp_connection_refused"
     assert err.value.params == {"server": f"127.0.0.1:{port}"}
 
 
-def test_starttls_on_a_server_without_it(ctx, server) -> None:
-    port, handler = server
+def test_starttls_on_a_server_without_it(ctx, smtp_server) -> None:
+    port, handler = smtp_server.port, smtp_server.handler
     with pytest.raises(SmtpFailure) as err:
-        send(ctx, settings(port, security=SmtpSecurity.STARTTLS))
+        send(ctx, smtp_settings(port, security=SmtpSecurity.STARTTLS))
     assert err.value.code == "smtp_not_supported"
     assert handler.envelopes == []
 
@@ -116,17 +72,17 @@ def test_starttls_on_a_server_without_it(ctx, server) -> None:
 )
 def test_unusable_input_is_refused_before_connecting(ctx, changes, to, code) -> None:
     with pytest.raises(ValidationError) as err:
-        send(ctx, settings(25, **changes), to=to)
+        send(ctx, smtp_settings(25, **changes), to=to)
     assert err.value.code == code
 
 
 def test_a_viewer_cannot_send_a_test(as_role) -> None:
     with pytest.raises(PermissionDenied):
-        send(as_role("viewer"), settings(25))
+        send(as_role("viewer"), smtp_settings(25))
 
 
 def test_every_kind_of_failure_has_a_translatable_message() -> None:
-    smtp = settings(2525, host="mail.example.test")
+    smtp = smtp_settings(2525, host="mail.example.test")
     cases = [
         (smtplib.SMTPAuthenticationError(535, b"5.7.8 Authentication failed"),
          "smtp_login_refused",

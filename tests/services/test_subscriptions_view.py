@@ -7,11 +7,10 @@ when the write service would accept it (checked by calling the service).
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
+from helpers import dump
 from sqlalchemy import delete, select
 
 from billing_desktop.domain.money import Money
@@ -46,20 +45,6 @@ def refusal(card: SubscriptionCard, code: CardActionCode) -> str:
     action = card.action(code)
     assert not action.available and action.reason is not None
     return action.reason.code
-
-
-def dump(db_path: Path) -> dict[str, list[tuple]]:
-    con = sqlite3.connect(db_path)
-    try:
-        tables = [
-            name
-            for (name,) in con.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
-    finally:
-        con.close()
 
 
 def test_a100002_active_v5_with_ten_licences_six_assigned(demo_ctx) -> None:
@@ -204,12 +189,12 @@ def test_a_viewer_reads_the_cards_but_is_offered_nothing(as_role) -> None:
     assert err.value.code == "read_only_role"
 
 
-def test_reading_writes_nothing(demo_ctx, db_path) -> None:
-    before = dump(db_path)
+def test_reading_writes_nothing(demo_ctx, db) -> None:
+    before = dump(db)
     for number in ("A-100002", "A-100003", "A-100005", "A-100011", "A-100018"):
         subscription_cards(demo_ctx, number)
         discover_offers(demo_ctx, number)
-    assert dump(db_path) == before
+    assert dump(db) == before
 
 
 def test_unknown_account_is_not_found(demo_ctx) -> None:

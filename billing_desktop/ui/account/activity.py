@@ -88,6 +88,11 @@ ACTION_WORDS = {
     "cancel_addon": QT_TRANSLATE_NOOP("ActivityTab", "Add-on cancelled"),
     "reactivate_subscription": QT_TRANSLATE_NOOP("ActivityTab", "Subscription reactivated"),
     "verify_caller": QT_TRANSLATE_NOOP("ActivityTab", "Caller verification"),
+    "verify_caller_failed": QT_TRANSLATE_NOOP(
+        "ActivityTab", "Caller verification failed repeatedly"
+    ),
+    "operator.identity_changed": QT_TRANSLATE_NOOP("ActivityTab", "Operator name changed"),
+    "accounts.exported": QT_TRANSLATE_NOOP("ActivityTab", "Accounts list exported"),
     "trial.ending_notice": QT_TRANSLATE_NOOP("ActivityTab", "Trial ending notice sent"),
     "data.marked_for_deletion": QT_TRANSLATE_NOOP("ActivityTab", "Data marked for deletion"),
     "account.autopay": QT_TRANSLATE_NOOP("ActivityTab", "Autopay changed"),

@@ -87,7 +87,7 @@ from billing_desktop.services.payments import (
 )
 from billing_desktop.ui.errors import show_service_error
 from billing_desktop.ui.formatting import format_date, format_money
-from billing_desktop.ui.models.table import RowTableModel
+from billing_desktop.ui.models.table import RowTableModel, size_columns_to_samples
 from billing_desktop.ui.workers import BackgroundTask, TaskProgress, run_in_background
 
 __all__ = [
@@ -440,7 +440,6 @@ class _InvoiceTable(QTableView):
         self.sortByColumn(InvoicesTableModel.ISSUE_DATE, Qt.SortOrder.DescendingOrder)
 
     def size_columns(self) -> None:
-        fm = self.fontMetrics()
         m = InvoicesTableModel
         samples = {
             m.NUMBER: "INV-2026-000000",
@@ -450,11 +449,7 @@ class _InvoiceTable(QTableView):
             m.DUE: format_money(-12345678, "EUR"),
             m.STATUS: status_text("open", True, True),
         }
-        source = self.proxy.sourceModel()
-        for column, sample in samples.items():
-            title = str(source.headerData(column, Qt.Orientation.Horizontal))
-            width = max(fm.horizontalAdvance(sample), fm.horizontalAdvance(title)) + 28
-            self.horizontalHeader().resizeSection(column, width)
+        size_columns_to_samples(self, samples, padding=28, model=self.proxy.sourceModel())
 
     def selected_row(self) -> InvoiceRow | None:
         rows = self.selectionModel().selectedRows()
@@ -656,7 +651,6 @@ class InvoicesTab(QWidget):
         self.reload()
 
     def _size_line_columns(self) -> None:
-        fm = self.lines_table.fontMetrics()
         m = InvoiceLinesModel
         samples = {
             m.PERIOD: _period_text(date(2026, 12, 28), date(2027, 12, 29)),
@@ -664,10 +658,7 @@ class InvoicesTab(QWidget):
             m.UNIT_PRICE: format_money(-1234567, "EUR"),
             m.TOTAL: format_money(-12345678, "EUR"),
         }
-        for column, sample in samples.items():
-            title = str(self.lines_model.headerData(column, Qt.Orientation.Horizontal))
-            width = max(fm.horizontalAdvance(sample), fm.horizontalAdvance(title)) + 24
-            self.lines_table.horizontalHeader().resizeSection(column, width)
+        size_columns_to_samples(self.lines_table, samples, padding=24)
 
     # -- state ---------------------------------------------------------------
 

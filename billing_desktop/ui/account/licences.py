@@ -65,6 +65,7 @@ from billing_desktop.services.licences import (
     unassign_licences,
 )
 from billing_desktop.ui.errors import show_service_error
+from billing_desktop.ui.models.table import setup_row_table
 from billing_desktop.ui.words import role_word, roles_text, translated_word
 
 __all__ = ["CheckCellDelegate", "LicencesModel", "LicencesTab", "role_word", "roles_text"]
@@ -580,24 +581,12 @@ class LicencesTab(QWidget):
 
     def _setup_table(self) -> None:
         table = self.table
-        table.verticalHeader().hide()
-        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 12)
-        table.setModel(self.model)
+        setup_row_table(table, self.model, row_padding=12)
+        # one cell selected: a contact's licence of one subscription
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self._check_delegate = CheckCellDelegate(table)
         table.setItemDelegate(self._check_delegate)
-        table.setAlternatingRowColors(True)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(False)
-        table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        table.setShowGrid(False)
-        table.setTabKeyNavigation(False)
-        header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setMinimumSectionSize(60)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        table.horizontalHeader().setMinimumSectionSize(60)
         self.model.modelReset.connect(self._size_columns)
 
     def _size_columns(self) -> None:

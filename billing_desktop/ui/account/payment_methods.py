@@ -50,7 +50,7 @@ from billing_desktop.services.payments import (
     set_default_method,
 )
 from billing_desktop.ui.errors import show_service_error
-from billing_desktop.ui.models.table import RowTableModel, setup_row_table
+from billing_desktop.ui.models.table import RowTableModel, setup_row_table, size_columns_to_samples
 
 __all__ = ["PaymentMethodsModel", "PaymentMethodsTab", "method_text"]
 
@@ -325,7 +325,6 @@ class PaymentMethodsTab(QWidget):
         self.empty_label.resize(self.table.viewport().size())
 
     def _size_columns(self) -> None:
-        fm = self.table.fontMetrics()
         m = PaymentMethodsModel
         samples = {
             m.METHOD: "Bank account (NL) •••• 0000",
@@ -333,10 +332,7 @@ class PaymentMethodsTab(QWidget):
             m.EXPIRES: "00/0000",
             m.STATUS: str(QCoreApplication.translate(_CONTEXT, m.STATUS_WORDS[(True, True)])),
         }
-        for column, sample in samples.items():
-            title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
-            width = max(fm.horizontalAdvance(sample), fm.horizontalAdvance(title)) + 28
-            self.table.horizontalHeader().resizeSection(column, width)
+        size_columns_to_samples(self.table, samples, padding=28)
 
     def _update_actions(self, *_args: object) -> None:
         s = self._settings

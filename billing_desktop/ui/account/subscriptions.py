@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
     QCoreApplication,
@@ -1024,7 +1025,9 @@ class SubscriptionsTab(QWidget):
         self._columns = columns
         grid = self.grid
         while grid.count():
-            grid.takeAt(0)
+            # the layout item goes too (its widget stays): a kept item would
+            # keep its cached size after a font change and squash the card
+            shiboken6.delete(grid.takeAt(0))
         for column in range(MAX_COLUMNS):
             grid.setColumnStretch(column, 1 if column < columns else 0)
         row = 0

@@ -15,12 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
-    QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
-    Signal,
 )
 from PySide6.QtGui import QColor
 
@@ -33,19 +30,20 @@ from billing_desktop.services.accounts import (
 )
 from billing_desktop.services.context import AppContext
 from billing_desktop.ui.formatting import format_money
+from billing_desktop.ui.models.table import (
+    ALIGNMENT,
+    DISPLAY,
+    FOREGROUND,
+    TOOLTIP,
+    PagedTableModel,
+)
+from billing_desktop.ui.words import translated_word
 
 __all__ = ["AccountsTableModel"]
 
 log = logging.getLogger("billing_desktop.ui")
 
 _Index = QModelIndex | QPersistentModelIndex
-
-# Roles as plain ints: data() runs for every visible cell and role on each paint.
-_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
-_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
-_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
-_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
-_HORIZONTAL = Qt.Orientation.Horizontal
 
 #: Translation context of the constant words below.
 _CONTEXT = "AccountsTableModel"
@@ -65,29 +63,25 @@ STATUS_WORDS = {
 
 def type_word(value: str) -> str:
     """The translated word for an account type ("standard" → "Standard")."""
-    source = TYPE_WORDS.get(value)
-    return QCoreApplication.translate(_CONTEXT, source) if source else value
+    return translated_word(_CONTEXT, TYPE_WORDS, value)
 
 
 def status_word(value: str) -> str:
     """The translated word for an account status ("overdue" → "Overdue")."""
-    source = STATUS_WORDS.get(value)
-    return QCoreApplication.translate(_CONTEXT, source) if source else value
+    return translated_word(_CONTEXT, STATUS_WORDS, value)
 
 
-class AccountsTableModel(QAbstractTableModel):
-    """Accounts matching a filter, in SQL order, loaded page by page."""
+class AccountsTableModel(PagedTableModel):
+    """Accounts matching a filter, in SQL order, loaded page by page.
+
+    ``ObjectRole``: the :class:`AccountRow` behind a row (any column);
+    ``SortRole``: the value the column sorts by in SQL (the keyset cursor value).
+    """
 
     ID, COMPANY, TYPE, COUNTRY, REPRESENTATIVE, ACTIVE_SUBSCRIPTIONS, BALANCE, STATUS = range(8)
     COLUMN_COUNT = 8
 
-    #: The :class:`AccountRow` behind a row (any column).
-    ObjectRole = Qt.ItemDataRole.UserRole + 1
-    #: The value the column sorts by in SQL (the keyset cursor value).
-    SortRole = Qt.ItemDataRole.UserRole + 2
-
-    PAGE_SIZE = 200
-
+    CONTEXT = _CONTEXT
     HEADERS = (
         QT_TRANSLATE_NOOP("AccountsTableModel", "Account ID"),
         QT_TRANSLATE_NOOP("AccountsTableModel", "Company"),
@@ -120,18 +114,7 @@ class AccountsTableModel(QAbstractTableModel):
         AccountSort.STATUS,
     )
 
-    _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-    _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-    _CENTER = Qt.AlignmentFlag.AlignCenter
     _OVERDUE_COLOR = QColor(176, 0, 32)
-
-    _OBJECT = int(ObjectRole)
-    _SORT = int(SortRole)
-    #: The roles data() answers; every other one is None at once.
-    _DATA_ROLES = frozenset({_DISPLAY, _TOOLTIP, _ALIGNMENT, _FOREGROUND, _OBJECT, _SORT})
-
-    #: Emitted after every reset with the number of accounts matching the filter.
-    totalChanged = Signal(int)
 
     def __init__(self, ctx: AppContext, parent: Any = None, *, load: bool = True) -> None:
         """With ``load=False`` nothing is read until :meth:`refresh` (sort and
@@ -141,17 +124,10 @@ class AccountsTableModel(QAbstractTableModel):
         self._ctx = ctx
         self._filter = AccountFilter()
         self._sort = AccountSort.COMPANY
-        self._descending = False
         self._rows: list[AccountRow] = []
         #: display texts per row, built on first paint of the row (formatting money
         #: and translating words once, not on every repaint)
         self._texts: dict[int, tuple[str | int, ...]] = {}
-        self._exhausted = True
-        self._loaded = False
-        self._total: int | None = None
-        #: Translated header titles and tips; retranslate() drops them.
-        self._titles: tuple[str, ...] | None = None
-        self._tips: dict[int, str] = {}
         if load:
             self.refresh()
 
@@ -164,20 +140,6 @@ class AccountsTableModel(QAbstractTableModel):
     @property
     def sort_column(self) -> int:
         return self.SORT_KEYS.index(self._sort)
-
-    @property
-    def sort_order(self) -> Qt.SortOrder:
-        return Qt.SortOrder.DescendingOrder if self._descending else Qt.SortOrder.AscendingOrder
-
-    @property
-    def total(self) -> int:
-        """How many accounts match the filter (loaded or not); 0 until counted."""
-        return self._total or 0
-
-    @property
-    def total_known(self) -> bool:
-        """False between ``refresh(count=False)`` and :meth:`count_total`."""
-        return self._total is not None
 
     def loaded_count(self) -> int:
         return len(self._rows)
@@ -229,15 +191,10 @@ class AccountsTableModel(QAbstractTableModel):
             self._total = count_accounts(self._ctx, self._filter)
             self.totalChanged.emit(self._total)
 
-    def retranslate(self) -> None:
+    def _forget_texts(self) -> None:
         """Headers and words changed language (or the locale changed money formats)."""
-        self._titles = None
+        super()._forget_texts()
         self._texts.clear()
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, self.COLUMN_COUNT - 1)
-            )
 
     def _page(self, after: tuple[Any, int] | None) -> list[AccountRow]:
         return list_accounts(
@@ -250,9 +207,6 @@ class AccountsTableModel(QAbstractTableModel):
         )
 
     # -- lazy loading --------------------------------------------------------
-
-    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and not self._exhausted
 
     def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or self._exhausted:
@@ -275,42 +229,6 @@ class AccountsTableModel(QAbstractTableModel):
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.COLUMN_COUNT
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
-
-    def _translate_headers(self) -> tuple[str, ...]:
-        translate = QCoreApplication.translate
-        self._titles = tuple(translate(_CONTEXT, title) for title in self.HEADERS)
-        self._tips = {
-            column: translate(_CONTEXT, source) for column, source in self.HEADER_TIPS.items()
-        }
-        return self._titles
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != _HORIZONTAL or not 0 <= section < self.COLUMN_COUNT:
-            return None
-        if role == _DISPLAY:
-            titles = self._titles
-            return (titles if titles is not None else self._translate_headers())[section]
-        if role == _TOOLTIP:
-            if self._titles is None:
-                self._translate_headers()
-            return self._tips.get(section)
-        if role == _ALIGNMENT:
-            return self._alignment(section)
-        return None
-
     def _alignment(self, column: int) -> Qt.AlignmentFlag:
         """Numbers right-aligned; the status centred so it never touches the balance."""
         if column in (self.ACTIVE_SUBSCRIPTIONS, self.BALANCE):
@@ -327,19 +245,19 @@ class AccountsTableModel(QAbstractTableModel):
             return None
         row = self._rows[number]
         column = index.column()
-        if role == _DISPLAY:
+        if role == DISPLAY:
             texts = self._texts.get(number)
             if texts is None:
                 texts = tuple(self._display(row, c) for c in range(self.COLUMN_COUNT))
                 self._texts[number] = texts
             return texts[column]
-        if role == _ALIGNMENT:
+        if role == ALIGNMENT:
             return self._alignment(column)
-        if role == _FOREGROUND:
+        if role == FOREGROUND:
             if row.status == "overdue" and column in (self.BALANCE, self.STATUS):
                 return self._OVERDUE_COLOR
             return None
-        if role == _TOOLTIP:
+        if role == TOOLTIP:
             return row.company_name if column == self.COMPANY else None
         if role == self._OBJECT:
             return row

@@ -27,12 +27,10 @@ from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
-    Signal,
 )
 from PySide6.QtGui import QColor
 
@@ -41,19 +39,23 @@ from billing_desktop.services.context import AppContext
 from billing_desktop.store import invoice_queries
 from billing_desktop.store.invoice_queries import InvoiceFilter, InvoiceListRow, InvoiceSort
 from billing_desktop.ui.formatting import format_date, format_money
+from billing_desktop.ui.models.table import (
+    ALIGNMENT,
+    CENTER,
+    DISPLAY,
+    FOREGROUND,
+    LEFT,
+    RIGHT,
+    TOOLTIP,
+    PagedTableModel,
+)
+from billing_desktop.ui.words import translated_word
 
 __all__ = ["InvoicesTableModel", "invoice_status_text", "status_text", "status_word"]
 
 log = logging.getLogger("billing_desktop.ui")
 
 _Index = QModelIndex | QPersistentModelIndex
-
-# Roles as plain ints: data() runs for every visible cell and role on each paint.
-_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
-_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
-_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
-_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
-_HORIZONTAL = Qt.Orientation.Horizontal
 
 #: Translation context of the constant words below.
 _CONTEXT = "InvoicesListModel"
@@ -71,8 +73,7 @@ _DISPUTED = QT_TRANSLATE_NOOP("InvoicesListModel", "{status}, disputed")
 
 def status_word(status: str) -> str:
     """The translated word for an invoice status ("overdue" → "Overdue")."""
-    source = STATUS_WORDS.get(status)
-    return QCoreApplication.translate(_CONTEXT, source) if source else status
+    return translated_word(_CONTEXT, STATUS_WORDS, status)
 
 
 def status_text(status: str, disputed: bool) -> str:
@@ -98,8 +99,13 @@ class _Block:
         self.texts: list[tuple[str, ...] | None] = [None] * len(rows)
 
 
-class InvoicesTableModel(QAbstractTableModel):
-    """Invoices of all accounts matching a filter, in SQL order, loaded page by page."""
+class InvoicesTableModel(PagedTableModel):
+    """Invoices of all accounts matching a filter, in SQL order, loaded page by page.
+
+    ``ObjectRole``: the :class:`InvoiceListRow` behind a row (any column);
+    ``SortRole``: the value the column sorts by in SQL (None for a column that
+    does not sort).
+    """
 
     (
         NUMBER,
@@ -114,15 +120,10 @@ class InvoicesTableModel(QAbstractTableModel):
     ) = range(9)
     COLUMN_COUNT = 9
 
-    #: The :class:`InvoiceListRow` behind a row (any column).
-    ObjectRole = Qt.ItemDataRole.UserRole + 1
-    #: The value the column sorts by in SQL; None for a column that does not sort.
-    SortRole = Qt.ItemDataRole.UserRole + 2
-
-    PAGE_SIZE = 200
     #: Blocks of rows kept in memory (the rest is read again by id when shown).
     CACHED_BLOCKS = 16
 
+    CONTEXT = _CONTEXT
     HEADERS = (
         QT_TRANSLATE_NOOP("InvoicesListModel", "Number"),
         QT_TRANSLATE_NOOP("InvoicesListModel", "Date"),
@@ -164,24 +165,10 @@ class InvoicesTableModel(QAbstractTableModel):
         STATUS: InvoiceSort.STATUS,
     }
 
-    _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-    _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-    _CENTER = Qt.AlignmentFlag.AlignCenter
     #: Amounts right-aligned; the due date centred so it never touches the balance.
-    _ALIGNMENTS = (_LEFT, _LEFT, _LEFT, _LEFT, _LEFT, _RIGHT, _RIGHT, _CENTER, _LEFT)
-    _FLAGS = (
-        Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-    )
+    _ALIGNMENTS = (LEFT, LEFT, LEFT, LEFT, LEFT, RIGHT, RIGHT, CENTER, LEFT)
     _OVERDUE_COLOR = QColor(176, 0, 32)
     _MUTED_COLOR = QColor(110, 110, 110)
-
-    _OBJECT = int(ObjectRole)
-    _SORT = int(SortRole)
-    #: The roles data() answers; every other one is None at once.
-    _DATA_ROLES = frozenset({_DISPLAY, _TOOLTIP, _ALIGNMENT, _FOREGROUND, _OBJECT, _SORT})
-
-    #: Emitted after every count with the number of invoices matching the filter.
-    totalChanged = Signal(int)
 
     def __init__(self, ctx: AppContext, parent: Any = None, *, load: bool = True) -> None:
         """With ``load=False`` nothing is read until :meth:`refresh` (sort and
@@ -200,11 +187,6 @@ class InvoicesTableModel(QAbstractTableModel):
         #: the block data() used last (painting asks for it cell after cell)
         self._last_number = -1
         self._last_block: _Block | None = None
-        self._exhausted = True
-        self._loaded = False
-        self._total: int | None = None
-        self._titles: tuple[str, ...] | None = None
-        self._tips: dict[int, str] = {}
         if load:
             self.refresh()
 
@@ -222,22 +204,9 @@ class InvoicesTableModel(QAbstractTableModel):
     def sort_column(self) -> int:
         return next(c for c, key in self.SORT_KEYS.items() if key == self._sort)
 
-    @property
-    def sort_order(self) -> Qt.SortOrder:
-        return Qt.SortOrder.DescendingOrder if self._descending else Qt.SortOrder.AscendingOrder
-
     @classmethod
     def is_sortable(cls, column: int) -> bool:
         return column in cls.SORT_KEYS
-
-    @property
-    def total(self) -> int:
-        """How many invoices match the filter (loaded or not); 0 until counted."""
-        return self._total or 0
-
-    @property
-    def total_known(self) -> bool:
-        return self._total is not None
 
     def loaded_count(self) -> int:
         return len(self._ids)
@@ -310,16 +279,11 @@ class InvoicesTableModel(QAbstractTableModel):
         """The next :meth:`count_total` counts again (the database may have changed)."""
         self._total = None
 
-    def retranslate(self) -> None:
+    def _forget_texts(self) -> None:
         """Headers and words changed language (or the locale changed formats)."""
-        self._titles = None
+        super()._forget_texts()
         for block in self._blocks.values():
             block.texts = [None] * len(block.rows)
-        self.headerDataChanged.emit(_HORIZONTAL, 0, self.COLUMN_COUNT - 1)
-        if self._ids:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._ids) - 1, self.COLUMN_COUNT - 1)
-            )
 
     # -- lazy loading --------------------------------------------------------
 
@@ -364,9 +328,6 @@ class InvoicesTableModel(QAbstractTableModel):
         log.debug("read invoices %d-%d again", first, first + len(rows) - 1)
         return block
 
-    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self._loaded and not self._exhausted
-
     def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or self._exhausted or not self._loaded:
             return
@@ -383,36 +344,6 @@ class InvoicesTableModel(QAbstractTableModel):
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._ids)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.COLUMN_COUNT
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        return self._FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
-
-    def _translate_headers(self) -> tuple[str, ...]:
-        translate = QCoreApplication.translate
-        self._titles = tuple(translate(_CONTEXT, title) for title in self.HEADERS)
-        self._tips = {
-            column: translate(_CONTEXT, source) for column, source in self.HEADER_TIPS.items()
-        }
-        return self._titles
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != _HORIZONTAL or not 0 <= section < self.COLUMN_COUNT:
-            return None
-        if role == _DISPLAY:
-            titles = self._titles
-            return (titles if titles is not None else self._translate_headers())[section]
-        if role == _TOOLTIP:
-            if self._titles is None:
-                self._translate_headers()
-            return self._tips.get(section)
-        if role == _ALIGNMENT:
-            return self._alignment(section)
-        return None
-
     def _alignment(self, column: int) -> Qt.AlignmentFlag:
         return self._ALIGNMENTS[column]
 
@@ -423,7 +354,7 @@ class InvoicesTableModel(QAbstractTableModel):
         if not 0 <= number < len(self._ids) or not index.isValid():
             return None
         column = index.column()
-        if role == _ALIGNMENT:
+        if role == ALIGNMENT:
             return self._ALIGNMENTS[column]
         block_number, offset = divmod(number, self.PAGE_SIZE)
         if block_number == self._last_number and self._last_block is not None:
@@ -434,19 +365,19 @@ class InvoicesTableModel(QAbstractTableModel):
         row = block.rows[offset]
         if row is None:  # gone from the database since it was listed
             return None
-        if role == _DISPLAY:
+        if role == DISPLAY:
             texts = block.texts[offset]
             if texts is None:
                 texts = self._texts(row)
                 block.texts[offset] = texts
             return texts[column]
-        if role == _FOREGROUND:
+        if role == FOREGROUND:
             if row.overdue and column in (self.DUE, self.DUE_DATE, self.STATUS):
                 return self._OVERDUE_COLOR
             if row.status == "void":
                 return self._MUTED_COLOR
             return None
-        if role == _TOOLTIP:
+        if role == TOOLTIP:
             if column == self.COMPANY:
                 return row.company_name
             return None

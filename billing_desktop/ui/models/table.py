@@ -1,14 +1,18 @@
-"""The read-only table-model boilerplate shared by the account page's tabs.
+"""The read-only table-model boilerplate shared by the tables of the application.
 
-:class:`RowTableModel` holds a list of row objects (plain service
-dataclasses), one per table row, and a fixed set of columns whose titles are
-``QT_TRANSLATE_NOOP`` sources translated in the subclass's own context
-(``CONTEXT``), so the strings keep matching the .ts files.
+:class:`TableModel` is the Qt plumbing every read-only table needs: a fixed
+set of columns whose titles (and tips) are ``QT_TRANSLATE_NOOP`` sources
+translated in the subclass's own context (``CONTEXT``), so the strings keep
+matching the .ts files, and :meth:`~TableModel.retranslate`.
+:class:`RowTableModel` adds a list of row objects (plain service dataclasses),
+one per table row (the account page's tabs, the outbox);
+:class:`PagedTableModel` is the lazy window over an SQL result that the
+accounts and invoices lists share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import (
@@ -18,31 +22,114 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    Signal,
 )
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-__all__ = ["RowTableModel", "setup_row_table"]
+__all__ = [
+    "ALIGNMENT",
+    "CENTER",
+    "DISPLAY",
+    "FOREGROUND",
+    "LEFT",
+    "RIGHT",
+    "TOOLTIP",
+    "PagedTableModel",
+    "RowTableModel",
+    "TableModel",
+    "setup_list_table",
+    "setup_row_table",
+    "size_columns_to_samples",
+]
 
 _Index = QModelIndex | QPersistentModelIndex
-_DISPLAY = Qt.ItemDataRole.DisplayRole
-_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+
+# Roles as plain ints: data() runs for every visible cell and role on each paint.
+DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_HORIZONTAL = Qt.Orientation.Horizontal
+
+# Column alignments: text left, amounts right, short values centred.
+LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+CENTER = Qt.AlignmentFlag.AlignCenter
+_SINGLE = QAbstractItemView.SelectionMode.SingleSelection
 
 
-class RowTableModel(QAbstractTableModel):
-    """A flat, read-only table: one row object per row, ``COLUMN_COUNT`` columns.
+class TableModel(QAbstractTableModel):
+    """A read-only table of ``COLUMN_COUNT`` columns with translated titles.
 
-    Subclasses set ``CONTEXT`` (the translation context of ``HEADERS``),
-    ``HEADERS`` (the column titles, ``QT_TRANSLATE_NOOP`` sources) and
-    ``COLUMN_COUNT``, implement ``data`` and may override :meth:`_alignment`.
+    Subclasses set ``CONTEXT`` (the translation context of ``HEADERS`` and
+    ``HEADER_TIPS``), ``HEADERS`` (the column titles, ``QT_TRANSLATE_NOOP``
+    sources), optionally ``HEADER_TIPS`` (column → tip source) and
+    ``COLUMN_COUNT``, implement ``rowCount`` and ``data``, and may override
+    :meth:`_alignment` and :meth:`_forget_texts`.
     """
 
     COLUMN_COUNT = 0
-    #: the translation context of the column titles
+    #: the translation context of the column titles and tips
     CONTEXT = ""
     HEADERS: tuple[str, ...] = ()
+    HEADER_TIPS: Mapping[int, str] = {}
 
     #: The row object behind a row (any column).
     ObjectRole = Qt.ItemDataRole.UserRole + 1
+
+    _LEFT, _RIGHT, _CENTER = LEFT, RIGHT, CENTER
+    _FLAGS = (
+        Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+    )
+
+    def retranslate(self) -> None:
+        """The language changed: the views ask again for titles and cells."""
+        self._forget_texts()
+        self.headerDataChanged.emit(_HORIZONTAL, 0, self.COLUMN_COUNT - 1)
+        rows = self.rowCount()
+        if rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(rows - 1, self.COLUMN_COUNT - 1))
+
+    def _forget_texts(self) -> None:
+        """Drop the texts kept in the old language (nothing is kept here)."""
+
+    def _alignment(self, column: int) -> Qt.AlignmentFlag | None:
+        """The text alignment of a column (None: the view's default)."""
+        return None
+
+    def _title(self, section: int) -> str:
+        return QCoreApplication.translate(self.CONTEXT, self.HEADERS[section])
+
+    def _tip(self, section: int) -> str | None:
+        source = self.HEADER_TIPS.get(section)
+        return QCoreApplication.translate(self.CONTEXT, source) if source else None
+
+    # -- Qt model API --------------------------------------------------------
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self.COLUMN_COUNT
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        return self._FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = DISPLAY) -> Any:
+        if orientation != _HORIZONTAL or not 0 <= section < self.COLUMN_COUNT:
+            return None
+        if role == DISPLAY:
+            return self._title(section)
+        if role == TOOLTIP:
+            return self._tip(section)
+        if role == ALIGNMENT:
+            return self._alignment(section)
+        return None
+
+
+class RowTableModel(TableModel):
+    """A flat, read-only table: one row object per row, ``COLUMN_COUNT`` columns.
+
+    Subclasses set ``CONTEXT``, ``HEADERS`` and ``COLUMN_COUNT`` (see
+    :class:`TableModel`), implement ``data`` and may override :meth:`_alignment`.
+    """
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -68,60 +155,149 @@ class RowTableModel(QAbstractTableModel):
             return None
         return self._rows[index.row()]
 
-    def retranslate(self) -> None:
-        """The language changed: the views ask again for titles and cells."""
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, self.COLUMN_COUNT - 1)
-            )
-
-    def _alignment(self, column: int) -> Qt.AlignmentFlag | None:
-        """The text alignment of a column (None: the view's default)."""
-        return None
-
-    # -- Qt model API --------------------------------------------------------
-
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.COLUMN_COUNT
 
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
+class PagedTableModel(TableModel):
+    """A lazy window over a sorted, filtered SQL result (the accounts and invoices lists).
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < self.COLUMN_COUNT:
-            return None
-        if role == _DISPLAY:
-            return QCoreApplication.translate(self.CONTEXT, self.HEADERS[section])
-        if role == _ALIGN:
-            return self._alignment(section)
-        return None
+    What those lists share: the header titles and tips translated once per
+    language (a header asks for them hundreds of times), the SQL sort order
+    (``_descending``), the page state (``_loaded``, ``_exhausted``) and the
+    count of matching rows (:attr:`total`, ``totalChanged``). Subclasses read
+    the pages and the count.
+    """
+
+    #: The value the column sorts by in SQL; None for a column that does not sort.
+    SortRole = Qt.ItemDataRole.UserRole + 2
+
+    PAGE_SIZE = 200
+
+    _OBJECT = int(TableModel.ObjectRole)
+    _SORT = int(SortRole)
+    #: The roles data() answers; every other one is None at once.
+    _DATA_ROLES = frozenset({DISPLAY, TOOLTIP, ALIGNMENT, FOREGROUND, _OBJECT, _SORT})
+
+    #: Emitted after every count with the number of rows matching the filter.
+    totalChanged = Signal(int)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._descending = False
+        self._exhausted = True
+        self._loaded = False
+        self._total: int | None = None
+        #: Translated header titles and tips; retranslate() drops them.
+        self._titles: tuple[str, ...] | None = None
+        self._tips: dict[int, str] = {}
+
+    @property
+    def sort_order(self) -> Qt.SortOrder:
+        return Qt.SortOrder.DescendingOrder if self._descending else Qt.SortOrder.AscendingOrder
+
+    @property
+    def total(self) -> int:
+        """How many rows match the filter (loaded or not); 0 until counted."""
+        return self._total or 0
+
+    @property
+    def total_known(self) -> bool:
+        """False between ``refresh(count=False)`` and ``count_total()``."""
+        return self._total is not None
+
+    def _forget_texts(self) -> None:
+        self._titles = None
+
+    def _translate_headers(self) -> tuple[str, ...]:
+        translate = QCoreApplication.translate
+        self._titles = tuple(translate(self.CONTEXT, title) for title in self.HEADERS)
+        self._tips = {
+            column: translate(self.CONTEXT, source) for column, source in self.HEADER_TIPS.items()
+        }
+        return self._titles
+
+    def _title(self, section: int) -> str:
+        titles = self._titles
+        return (titles if titles is not None else self._translate_headers())[section]
+
+    def _tip(self, section: int) -> str | None:
+        if self._titles is None:
+            self._translate_headers()
+        return self._tips.get(section)
+
+    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self._loaded and not self._exhausted
 
 
-def setup_row_table(table: QTableView, model: QAbstractItemModel, row_padding: int = 10) -> None:
-    """The account tabs' table look: whole rows, one selected, no grid, no editing."""
+def setup_row_table(
+    table: QTableView,
+    model: QAbstractItemModel,
+    row_padding: int = 10,
+    *,
+    selection_mode: QAbstractItemView.SelectionMode = _SINGLE,
+) -> None:
+    """The tables' look: whole rows, one selected, no grid, no editing.
+
+    Everything that decides the headers' sizes is set before the model: each
+    change afterwards would make the headers measure every section again.
+    """
     rows = table.verticalHeader()
     rows.hide()
+    # Fixed row heights: the view never measures rows, which keeps long
+    # tables cheap to lay out.
     rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     rows.setDefaultSectionSize(table.fontMetrics().height() + row_padding)
-    table.setModel(model)
-    table.setAlternatingRowColors(True)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setWordWrap(False)
-    table.setShowGrid(False)
-    table.setTabKeyNavigation(False)
     header = table.horizontalHeader()
     header.setHighlightSections(False)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    table.setModel(model)
+    table.setAlternatingRowColors(True)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(selection_mode)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setWordWrap(False)
+    table.setShowGrid(False)
+    table.setTabKeyNavigation(False)
+
+
+def setup_list_table(
+    table: QTableView,
+    model: QAbstractItemModel,
+    *,
+    min_section_size: int = 48,
+    selection_mode: QAbstractItemView.SelectionMode = _SINGLE,
+) -> QHeaderView:
+    """The look of a list view's long table (accounts, invoices, emails); its header.
+
+    :func:`setup_row_table`, and columns the user can move and resize (none
+    stretches unless the view says so) and scrolling by pixel.
+    """
+    header = table.horizontalHeader()
+    header.setSectionsMovable(True)
+    header.setStretchLastSection(False)
+    header.setMinimumSectionSize(min_section_size)
+    table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    table.setTextElideMode(Qt.TextElideMode.ElideRight)
+    setup_row_table(table, model, selection_mode=selection_mode)
+    return header
+
+
+def size_columns_to_samples(
+    table: QTableView,
+    samples: Mapping[int, str],
+    padding: int,
+    model: QAbstractItemModel | None = None,
+) -> None:
+    """Make each column of ``samples`` fit its sample text and its title, plus ``padding``.
+
+    The titles come from ``model`` (the table's own model when None).
+    """
+    fm = table.fontMetrics()
+    source = model if model is not None else table.model()
+    header = table.horizontalHeader()
+    for column, sample in samples.items():
+        title = str(source.headerData(column, Qt.Orientation.Horizontal))
+        width = max(fm.horizontalAdvance(sample), fm.horizontalAdvance(title)) + padding
+        header.resizeSection(column, width)

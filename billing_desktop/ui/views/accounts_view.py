@@ -26,10 +26,9 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -46,10 +45,10 @@ from billing_desktop.services.accounts import AccountFilter, filter_choices
 from billing_desktop.services.context import AppContext
 from billing_desktop.ui.formatting import format_money
 from billing_desktop.ui.models.accounts_model import AccountsTableModel, status_word, type_word
+from billing_desktop.ui.models.table import setup_list_table, size_columns_to_samples
+from billing_desktop.ui.views.common import ListView
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QPaintEvent
-
     from billing_desktop.services.export import AccountsExport
 
 __all__ = ["AccountsView"]
@@ -68,8 +67,10 @@ _SETTINGS_HEADER = "accounts/header"
 _SETTINGS_EXPORT_DIR = "accounts/export_dir"
 
 
-class AccountsView(QWidget):
+class AccountsView(ListView):
     """All accounts, filtered and sorted in SQL; only the visible pages are loaded."""
+
+    EMPTY_LABEL_NAME = "accountsEmpty"
 
     #: The user chose an account (double-click or Enter); carries the account id.
     account_activated = Signal(int)
@@ -132,11 +133,6 @@ class AccountsView(QWidget):
         self.table = QTableView(self)
         self.table.setObjectName("accountsTable")
         self._setup_table()
-        # Created when the table is first empty (most starts never need it).
-        self._empty_label: QLabel | None = None
-        # The count, the filter choices, the clear button: after the first paint.
-        self._painted = False
-        self._deferred_done = False
 
         bar = QHBoxLayout()
         bar.setSpacing(8)
@@ -187,40 +183,14 @@ class AccountsView(QWidget):
     # -- setup ---------------------------------------------------------------
 
     def _setup_table(self) -> None:
-        table = self.table
-        # Everything that decides the headers' sizes is set before the model:
-        # each change afterwards would make the headers measure every section
-        # again (hundreds of headerData calls).
-        rows = table.verticalHeader()
-        rows.hide()
-        # Fixed row heights: the view never measures rows, which keeps long
-        # tables cheap to lay out.
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(table.fontMetrics().height() + 10)
-        header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setSectionsMovable(True)
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setMinimumSectionSize(48)
-        table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        table.setModel(self.model)
-        table.setAlternatingRowColors(True)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(False)
-        table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        table.setShowGrid(False)
-        table.setTabKeyNavigation(False)
+        header = setup_list_table(self.table, self.model)
         header.setSectionResizeMode(AccountsTableModel.COMPANY, QHeaderView.ResizeMode.Stretch)
         self._default_column_widths()
         header.setSortIndicator(self.model.sort_column, self.model.sort_order)
-        table.setSortingEnabled(True)
+        self.table.setSortingEnabled(True)
 
     def _default_column_widths(self) -> None:
         """Widths that fit typical content, so nothing is elided at 1280 px."""
-        fm = self.table.fontMetrics()
         m = AccountsTableModel
         samples = {
             m.ID: "A-0000000",
@@ -231,12 +201,7 @@ class AccountsView(QWidget):
             m.BALANCE: format_money(-123456789, "EUR"),
             m.STATUS: status_word("overdue"),
         }
-        header = self.table.horizontalHeader()
-        padding = 28  # margins plus the sort indicator
-        for column, sample in samples.items():
-            title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
-            width = max(fm.horizontalAdvance(sample), fm.horizontalAdvance(title)) + padding
-            header.resizeSection(column, width)
+        size_columns_to_samples(self.table, samples, padding=28)  # margins plus the sort indicator
 
     def _restore_header(self) -> None:
         state = QSettings().value(_SETTINGS_HEADER)
@@ -248,12 +213,6 @@ class AccountsView(QWidget):
     def save_settings(self) -> None:
         """Remember column widths, order and sort for next time."""
         QSettings().setValue(_SETTINGS_HEADER, self.table.horizontalHeader().saveState())
-
-    def _after_first_paint(self) -> None:
-        if not self.isVisible():  # closed (or hidden) meanwhile: when shown again
-            self._painted = False
-            return
-        self._finish_setup()
 
     def _finish_setup(self) -> None:
         """What the first paint does not need: the count, the filter choices, the clear button."""
@@ -434,12 +393,6 @@ class AccountsView(QWidget):
         if task is not None:
             task.deleteLater()
 
-    def _on_return(self) -> None:
-        self.apply_filter()
-        if self.model.rowCount() > 0:
-            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
-            self.table.selectRow(0)
-
     def _on_activated(self, index: Any) -> None:
         row = self.model.data(index, AccountsTableModel.ObjectRole)
         if row is not None:
@@ -451,10 +404,6 @@ class AccountsView(QWidget):
         elif link == "#demo":
             self.demo_requested.emit()
 
-    def _on_total_changed(self, _total: int) -> None:
-        self.count_label.setText(self._count_text())
-        self._update_empty_state()
-
     def _count_text(self) -> str:
         if not self.model.total_known:
             return ""  # counted right after the first paint
@@ -462,44 +411,6 @@ class AccountsView(QWidget):
 
     def _filter_is_default(self) -> bool:
         return self.model.account_filter == AccountFilter()
-
-    @property
-    def empty_label(self) -> QLabel:
-        """The hint shown over an empty table (created the first time it is needed)."""
-        if self._empty_label is None:
-            from PySide6.QtGui import QPalette
-
-            viewport = self.table.viewport()
-            label = QLabel(viewport)
-            label.setObjectName("accountsEmpty")
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setWordWrap(True)
-            label.setTextFormat(Qt.TextFormat.RichText)
-            label.setTextInteractionFlags(
-                Qt.TextInteractionFlag.LinksAccessibleByMouse
-                | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
-            )
-            palette = label.palette()
-            palette.setColor(
-                QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.PlaceholderText)
-            )
-            label.setPalette(palette)
-            label.linkActivated.connect(self._on_empty_link)
-            label.hide()
-            label.setGeometry(viewport.rect().adjusted(24, 24, -24, -24))
-            viewport.installEventFilter(self)
-            self._empty_label = label
-        return self._empty_label
-
-    def _update_empty_state(self) -> None:
-        empty = self.model.rowCount() == 0
-        if not empty and self._empty_label is None:
-            return
-        label = self.empty_label
-        if empty:
-            label.setText(self._empty_text())
-            label.setGeometry(self.table.viewport().rect().adjusted(24, 24, -24, -24))
-        label.setVisible(empty)
 
     def _empty_text(self) -> str:
         if not self._filter_is_default():
@@ -512,34 +423,6 @@ class AccountsView(QWidget):
         hint = self.tr("Accounts appear here as soon as they are created or imported.")
         link = self.tr("Explore the demo database instead")
         return f"<p><b>{title}</b></p><p>{hint}</p><p><a href='#demo'>{link}</a></p>"
-
-    # -- Qt events -----------------------------------------------------------
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            event.type() == QEvent.Type.Resize
-            and self._empty_label is not None
-            and watched is self._empty_label.parent()
-        ):
-            self._empty_label.setGeometry(self.table.viewport().rect().adjusted(24, 24, -24, -24))
-        return super().eventFilter(watched, event)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if not self._painted:
-            # Children (the table) paint in this same pass; the rest comes next.
-            self._painted = True
-            QTimer.singleShot(0, self, self._after_first_paint)
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() in (QEvent.Type.LanguageChange, QEvent.Type.LocaleChange):
-            self.retranslateUi()
-        super().changeEvent(event)
-
-    def retranslateUi(self) -> None:
-        self._retranslate_widgets()
-        self.model.retranslate()
-        self._update_empty_state()
 
     def _retranslate_widgets(self) -> None:
         self.filter_edit.setPlaceholderText(self.tr("Filter by account ID or company name"))

@@ -27,7 +27,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
-    QAbstractTableModel,
     QCoreApplication,
     QEvent,
     QItemSelection,
@@ -70,6 +69,7 @@ from billing_desktop.services.outbox import (
 )
 from billing_desktop.ui.errors import show_service_error
 from billing_desktop.ui.formatting import format_date
+from billing_desktop.ui.models.table import RowTableModel, setup_list_table, size_columns_to_samples
 from billing_desktop.ui.theme import is_dark, warning_color
 from billing_desktop.ui.words import translated_word
 
@@ -140,17 +140,18 @@ def _tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
 # --------------------------------------------------------------------------- the model
 
 
-class OutboxModel(QAbstractTableModel):
-    """The outbox, newest first, read a page at a time as the view scrolls."""
+class OutboxModel(RowTableModel):
+    """The outbox, newest first, read a page at a time as the view scrolls.
+
+    ``ObjectRole``: the :class:`OutboxRow` behind a row (any column).
+    """
 
     CREATED, ACCOUNT, RECIPIENT, SUBJECT, KIND, STATUS, ATTEMPTS, NEXT_ATTEMPT = range(8)
     COLUMN_COUNT = 8
 
-    #: The :class:`OutboxRow` behind a row (any column).
-    ObjectRole = Qt.ItemDataRole.UserRole + 1
-
     PAGE_SIZE = 200
 
+    CONTEXT = "OutboxModel"
     HEADERS = (
         QT_TRANSLATE_NOOP("OutboxModel", "Created"),
         QT_TRANSLATE_NOOP("OutboxModel", "Account"),
@@ -162,9 +163,6 @@ class OutboxModel(QAbstractTableModel):
         QT_TRANSLATE_NOOP("OutboxModel", "Next attempt"),
     )
 
-    _CENTER = Qt.AlignmentFlag.AlignCenter
-    _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-
     #: After every reset: how many emails have each status (``{"queued": n, …}``).
     countsChanged = Signal(object)
 
@@ -172,7 +170,6 @@ class OutboxModel(QAbstractTableModel):
         super().__init__(parent)
         self._ctx = ctx
         self._statuses: tuple[str, ...] | None = None
-        self._rows: list[OutboxRow] = []
         self._texts: dict[int, tuple[str, ...]] = {}
         self._counts: dict[str, int] = {}
         self._exhausted = True
@@ -199,9 +196,6 @@ class OutboxModel(QAbstractTableModel):
 
     def loaded_count(self) -> int:
         return len(self._rows)
-
-    def row_object(self, row: int) -> OutboxRow:
-        return self._rows[row]
 
     def row_of(self, email_id: int) -> int | None:
         return next((n for n, r in enumerate(self._rows) if r.id == email_id), None)
@@ -234,13 +228,8 @@ class OutboxModel(QAbstractTableModel):
             self._ctx, self._statuses, after_id=after_id, limit=self.PAGE_SIZE, counts=self._counts
         )
 
-    def retranslate(self) -> None:
+    def _forget_texts(self) -> None:
         self._texts.clear()
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.COLUMN_COUNT - 1)
-        if self._rows:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(len(self._rows) - 1, self.COLUMN_COUNT - 1)
-            )
 
     # -- lazy loading --------------------------------------------------------
 
@@ -263,40 +252,14 @@ class OutboxModel(QAbstractTableModel):
 
     # -- Qt model API --------------------------------------------------------
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self.COLUMN_COUNT
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < self.COLUMN_COUNT:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return QCoreApplication.translate("OutboxModel", self.HEADERS[section])
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return self._alignment(section)
-        return None
-
     def _alignment(self, column: int) -> Qt.AlignmentFlag:
         # centred: a right-aligned count would touch the next column's date
         return self._CENTER if column == self.ATTEMPTS else self._LEFT
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        email: OutboxRow | None = self._row_at(index)
+        if email is None:
             return None
-        email = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             texts = self._texts.get(index.row())
@@ -601,33 +564,16 @@ class EmailsView(QWidget):
         return True
 
     def _setup_table(self) -> None:
-        table = self.table
-        rows = table.verticalHeader()
-        rows.hide()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(table.fontMetrics().height() + 10)
-        header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setSectionsMovable(True)
-        header.setStretchLastSection(False)
-        header.setMinimumSectionSize(40)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        table.setModel(self.model)
-        table.setAlternatingRowColors(True)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(False)
-        table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        table.setShowGrid(False)
-        table.setTabKeyNavigation(False)
+        header = setup_list_table(
+            self.table,
+            self.model,
+            min_section_size=40,
+            selection_mode=QAbstractItemView.SelectionMode.ExtendedSelection,
+        )
         header.setSectionResizeMode(OutboxModel.SUBJECT, QHeaderView.ResizeMode.Stretch)
         self._default_column_widths()
 
     def _default_column_widths(self) -> None:
-        fm = self.table.fontMetrics()
         m = OutboxModel
         samples = {
             m.CREATED: format_moment(datetime(2026, 12, 28, 23, 59)),
@@ -638,11 +584,7 @@ class EmailsView(QWidget):
             m.ATTEMPTS: "00",
             m.NEXT_ATTEMPT: format_moment(datetime(2026, 12, 28, 23, 59)),
         }
-        header = self.table.horizontalHeader()
-        for column, sample in samples.items():
-            title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
-            width = max(fm.horizontalAdvance(sample), fm.horizontalAdvance(title)) + 24
-            header.resizeSection(column, width)
+        size_columns_to_samples(self.table, samples, padding=24)
 
     def _fit_columns(self) -> None:
         """Narrow the account, recipient and status columns so the subject keeps room

@@ -28,10 +28,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate, QEvent, QObject, QPoint, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QDate, QPoint, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateEdit,
@@ -56,9 +55,11 @@ from billing_desktop.ui.models.invoices_model import (
     status_text,
     status_word,
 )
+from billing_desktop.ui.models.table import setup_list_table, size_columns_to_samples
+from billing_desktop.ui.views.common import ListView
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QKeyEvent, QMouseEvent, QPaintEvent
+    from PySide6.QtGui import QKeyEvent, QMouseEvent
 
     from billing_desktop.ui.workers import BackgroundTask
 
@@ -150,8 +151,10 @@ class OptionalDateEdit(QDateEdit):
             calendar.setCurrentPage(start.year(), start.month())
 
 
-class InvoicesView(QWidget):
+class InvoicesView(ListView):
     """All invoices, filtered and sorted in SQL; only the pages shown are loaded."""
+
+    EMPTY_LABEL_NAME = "invoicesEmpty"
 
     #: The user chose an invoice (Enter, double-click, "Open account"): its account's id.
     account_activated = Signal(int)
@@ -197,7 +200,6 @@ class InvoicesView(QWidget):
         self.table = QTableView(self)
         self.table.setObjectName("invoicesTable")
         self._setup_table()
-        self._empty_label: QLabel | None = None
 
         self.open_account_button = QPushButton(self)
         self.open_account_button.setObjectName("invoicesOpenAccount")
@@ -211,8 +213,16 @@ class InvoicesView(QWidget):
         self.open_pdf_action = QAction(self)
         self.open_pdf_action.triggered.connect(self.open_pdf)
 
-        self._painted = False
-        self._deferred_done = False
+        #: laid out with the table (nothing moves later) but painted right after
+        #: the table's first page: the list is what the user waits for
+        self._paint_later = (
+            self.account_label, self.account_edit, self.status_label, self.status_combo,
+            self.overdue_check, self.from_label, self.from_edit, self.to_label, self.to_edit,
+            self.clear_button, self.count_label, self.open_account_button,
+            self.open_pdf_button, self.message_label,
+        )  # fmt: skip
+        for widget in self._paint_later:
+            widget.setUpdatesEnabled(False)
 
         bar = QHBoxLayout()
         bar.setSpacing(6)
@@ -292,30 +302,8 @@ class InvoicesView(QWidget):
     # -- setup ---------------------------------------------------------------
 
     def _setup_table(self) -> None:
-        table = self.table
-        # Sizes are set before the model: each change afterwards would make the
-        # headers measure every section again.
-        rows = table.verticalHeader()
-        rows.hide()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(table.fontMetrics().height() + 10)
-        header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setSectionsMovable(True)
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setMinimumSectionSize(48)
-        table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        table.setModel(self.model)
-        table.setAlternatingRowColors(True)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(False)
-        table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        table.setShowGrid(False)
-        table.setTabKeyNavigation(False)
-        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header = setup_list_table(self.table, self.model)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.setSectionResizeMode(InvoicesTableModel.COMPANY, QHeaderView.ResizeMode.Stretch)
         self._default_column_widths()
         # Sorting is ours, not the view's: only indexed columns sort.
@@ -326,7 +314,6 @@ class InvoicesView(QWidget):
 
     def _default_column_widths(self) -> None:
         """Widths that fit typical content, so nothing is elided at 1280 px."""
-        fm = self.table.fontMetrics()
         m = InvoicesTableModel
         day = date(2026, 12, 28)
         day_text = QDate(day.year, day.month, day.day).toString(date_pattern(self.locale()))
@@ -340,12 +327,7 @@ class InvoicesView(QWidget):
             m.DUE_DATE: day_text,
             m.STATUS: status_text("overdue", disputed=True),
         }
-        header = self.table.horizontalHeader()
-        padding = 28  # margins plus the sort indicator
-        for column, sample in samples.items():
-            title = str(self.model.headerData(column, Qt.Orientation.Horizontal))
-            width = max(fm.horizontalAdvance(sample), fm.horizontalAdvance(title)) + padding
-            header.resizeSection(column, width)
+        size_columns_to_samples(self.table, samples, padding=28)  # margins plus the sort indicator
 
     def _restore_settings(self) -> None:
         settings = QSettings()
@@ -371,17 +353,13 @@ class InvoicesView(QWidget):
         order = "desc" if self.model.sort_order == Qt.SortOrder.DescendingOrder else "asc"
         settings.setValue(_SETTINGS_SORT, f"{self.model.sort_column}:{order}")
 
-    def _after_first_paint(self) -> None:
-        if not self.isVisible():
-            self._painted = False
-            return
-        self._finish_setup()
-
     def _finish_setup(self) -> None:
         """What the first paint does not need: the count and the clear buttons."""
         if self._deferred_done:
             return
         self._deferred_done = True
+        for widget in self._paint_later:
+            widget.setUpdatesEnabled(True)  # and paints it now
         self.model.count_total()
         self.account_edit.setClearButtonEnabled(True)  # its icon loads plugins
 
@@ -443,12 +421,6 @@ class InvoicesView(QWidget):
     def clear_account_filter(self) -> None:
         self.account_edit.clear()
         self.apply_filter()
-
-    def _on_return(self) -> None:
-        self.apply_filter()
-        if self.model.rowCount() > 0:
-            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
-            self.table.selectRow(0)
 
     def _on_sort_indicator(self, column: int, order: Qt.SortOrder) -> None:
         header = self.table.horizontalHeader()
@@ -573,56 +545,14 @@ class InvoicesView(QWidget):
         self._update_empty_state()
         self._update_actions()
 
-    def _on_total_changed(self, _total: int) -> None:
-        self.count_label.setText(self._count_text())
-        self._update_empty_state()
-
     def _count_text(self) -> str:
         if not self.model.total_known:
             return ""
         return self.tr("%Ln invoice(s)", "", self.model.total)
 
-    @property
-    def empty_label(self) -> QLabel:
-        """The hint shown over an empty table (created the first time it is needed)."""
-        if self._empty_label is None:
-            from PySide6.QtGui import QPalette
-
-            viewport = self.table.viewport()
-            label = QLabel(viewport)
-            label.setObjectName("invoicesEmpty")
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setWordWrap(True)
-            label.setTextFormat(Qt.TextFormat.RichText)
-            label.setTextInteractionFlags(
-                Qt.TextInteractionFlag.LinksAccessibleByMouse
-                | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
-            )
-            palette = label.palette()
-            palette.setColor(
-                QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.PlaceholderText)
-            )
-            label.setPalette(palette)
-            label.linkActivated.connect(self._on_empty_link)
-            label.hide()
-            label.setGeometry(viewport.rect().adjusted(24, 24, -24, -24))
-            viewport.installEventFilter(self)
-            self._empty_label = label
-        return self._empty_label
-
     def _on_empty_link(self, link: str) -> None:
         if link == "#clear":
             self.clear_filters()
-
-    def _update_empty_state(self) -> None:
-        empty = self.model.rowCount() == 0
-        if not empty and self._empty_label is None:
-            return
-        label = self.empty_label
-        if empty:
-            label.setText(self._empty_text())
-            label.setGeometry(self.table.viewport().rect().adjusted(24, 24, -24, -24))
-        label.setVisible(empty)
 
     def _empty_text(self) -> str:
         if not self.model.invoice_filter.is_default():
@@ -632,33 +562,6 @@ class InvoicesView(QWidget):
         title = self.tr("No invoices yet.")
         hint = self.tr("Invoices appear here as soon as orders or renewals are billed.")
         return f"<p><b>{title}</b></p><p>{hint}</p>"
-
-    # -- Qt events ---------------------------------------------------------------
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            event.type() == QEvent.Type.Resize
-            and self._empty_label is not None
-            and watched is self._empty_label.parent()
-        ):
-            self._empty_label.setGeometry(self.table.viewport().rect().adjusted(24, 24, -24, -24))
-        return super().eventFilter(watched, event)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if not self._painted:
-            self._painted = True
-            QTimer.singleShot(0, self, self._after_first_paint)
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() in (QEvent.Type.LanguageChange, QEvent.Type.LocaleChange):
-            self.retranslateUi()
-        super().changeEvent(event)
-
-    def retranslateUi(self) -> None:
-        self._retranslate_widgets()
-        self.model.retranslate()
-        self._update_empty_state()
 
     def _retranslate_widgets(self) -> None:
         self.account_label.setText(self.tr("&Account:"))

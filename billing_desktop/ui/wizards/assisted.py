@@ -75,8 +75,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
     QWizard,
@@ -84,7 +82,6 @@ from PySide6.QtWidgets import (
 
 from billing_desktop.documents.formatting import format_period
 from billing_desktop.domain.errors import DomainError
-from billing_desktop.domain.money import Money
 from billing_desktop.domain.policies import CANCELLATION_REASONS
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP, Notice
 from billing_desktop.services import cancellation as cx
@@ -93,14 +90,17 @@ from billing_desktop.services.export import export_account, export_file_name
 from billing_desktop.services.licences import unassign_all
 from billing_desktop.services.payments import payment_settings, record_payment
 from billing_desktop.ui.errors import translate_message
-from billing_desktop.ui.formatting import format_date, format_money
+from billing_desktop.ui.formatting import format_date
 from billing_desktop.ui.wizards.common import (
     Fact,
     FactsForm,
     WizardBase,
     WizardPage,
     message_text,
+    scroll_column,
 )
+from billing_desktop.ui.wizards.common import money_text as money
+from billing_desktop.ui.wizards.common import wrapping_label as _wrapping
 from billing_desktop.ui.words import catalog_text, roles_text
 from billing_desktop.ui.workers import TaskProgress, run_in_background
 
@@ -138,10 +138,6 @@ def fill(text: str, **values: object) -> str:
         return text
 
 
-def money(value: Money) -> str:
-    return format_money(value.minor, value.currency)
-
-
 def _tr(context: str, text: str, n: int = -1) -> str:
     return QCoreApplication.translate(context, text, None, n)
 
@@ -167,16 +163,6 @@ def _bold(label: QLabel) -> QLabel:
     font = QFont(label.font())
     font.setBold(True)
     label.setFont(font)
-    return label
-
-
-def _wrapping(parent: QWidget, name: str = "") -> QLabel:
-    label = QLabel(parent)
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-    if name:
-        label.setObjectName(name)
     return label
 
 
@@ -264,14 +250,24 @@ class AssistedState:
 # --------------------------------------------------------------------------- page 1
 
 
-class VerifyCallerPage(WizardPage):
+class _AssistedPage(WizardPage):
+    """A page of this wizard: it reads and writes the wizard's :class:`AssistedState`."""
+
+    def __init__(self, wizard: AssistedCancellationWizard, name: str) -> None:
+        super().__init__(name=name)
+        self._wizard = wizard
+
+    @property
+    def state(self) -> AssistedState:
+        return self._wizard.state
+
+
+class VerifyCallerPage(_AssistedPage):
     """Article 002: "your account ID, the billing admin's email, the last four digits
     and billing address of the payment method"."""
 
     def __init__(self, wizard: AssistedCancellationWizard) -> None:
-        super().__init__()
-        self.setObjectName("verifyPage")
-        self._wizard = wizard
+        super().__init__(wizard, "verifyPage")
         self._busy = False
         self.blocked_label = _wrapping(self, "verifyBlocked")
         _coloured(self.blocked_label, _RED)
@@ -322,10 +318,6 @@ class VerifyCallerPage(WizardPage):
         self._update_enabled()
 
     # -- state ---------------------------------------------------------------
-
-    @property
-    def state(self) -> AssistedState:
-        return self._wizard.state
 
     def answers(self) -> dict[str, str]:
         return {code: self.edits[code].text() for code in VERIFY_FIELDS}
@@ -520,13 +512,11 @@ class VerifyCallerPage(WizardPage):
 # --------------------------------------------------------------------------- page 2
 
 
-class RequesterPage(WizardPage):
+class RequesterPage(_AssistedPage):
     """Article 002: who may ask support to cancel ("Connect: a super admin" …)."""
 
     def __init__(self, wizard: AssistedCancellationWizard) -> None:
-        super().__init__()
-        self.setObjectName("requesterPage")
-        self._wizard = wizard
+        super().__init__(wizard, "requesterPage")
         self.intro = _wrapping(self)
         self.body.addWidget(self.intro)
         row = QHBoxLayout()
@@ -557,10 +547,6 @@ class RequesterPage(WizardPage):
         self._fill_contacts()
         self.contact_combo.currentIndexChanged.connect(self._chosen)
         self.retranslateUi()
-
-    @property
-    def state(self) -> AssistedState:
-        return self._wizard.state
 
     def _fill_contacts(self) -> None:
         options = self.state.options
@@ -743,7 +729,7 @@ class _ChecklistRow(QFrame):
         self.detail.setText(_item_text(item))
 
 
-class ChecklistPage(WizardPage):
+class ChecklistPage(_AssistedPage):
     """Article 002 "Before you cancel": balance, contract terms, licences, backup."""
 
     CODES = (
@@ -756,9 +742,7 @@ class ChecklistPage(WizardPage):
     )
 
     def __init__(self, wizard: AssistedCancellationWizard) -> None:
-        super().__init__()
-        self.setObjectName("checklistPage")
-        self._wizard = wizard
+        super().__init__(wizard, "checklistPage")
         self._task = None
         self.note = _wrapping(self, "checklistNote")
         self.body.addWidget(self.note)
@@ -799,10 +783,6 @@ class ChecklistPage(WizardPage):
         self._pay_with_expired = False
         self._dialog: QWidget | None = None
         self.retranslateUi()
-
-    @property
-    def state(self) -> AssistedState:
-        return self._wizard.state
 
     def initializePage(self) -> None:
         self.refresh()
@@ -1154,34 +1134,20 @@ class ChecklistPage(WizardPage):
 # --------------------------------------------------------------------------- page 4
 
 
-class SelectionPage(WizardPage):
+class SelectionPage(_AssistedPage):
     """Article 002: "the product(s) or add-ons you want to cancel"."""
 
     def __init__(self, wizard: AssistedCancellationWizard) -> None:
-        super().__init__()
-        self.setObjectName("selectionPage")
-        self._wizard = wizard
+        super().__init__(wizard, "selectionPage")
         self.intro = _wrapping(self)
         self.body.addWidget(self.intro)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        inner = QWidget(scroll)
-        self._layout = QVBoxLayout(inner)
-        self._layout.setContentsMargins(0, 0, 0, 0)
+        inner, self._layout = scroll_column(self)
         self.sub_boxes: dict[int, QCheckBox] = {}
         self.addon_boxes: dict[int, QCheckBox] = {}
         self.notes: dict[str, QLabel] = {}
         self._build(inner)
         self._layout.addStretch(1)
-        scroll.setWidget(inner)
-        self.body.addWidget(scroll, 1)
         self.retranslateUi()
-
-    @property
-    def state(self) -> AssistedState:
-        return self._wizard.state
 
     def _build(self, inner: QWidget) -> None:
         options = self.state.options
@@ -1292,15 +1258,7 @@ class SelectionPage(WizardPage):
         ctx = self._wizard.ctx
         st = self.state
         try:
-            checklist = cx.assisted_checklist(
-                ctx,
-                st.account_id,
-                requester_contact_id=st.requester_id,
-                subscription_ids=st.subscription_ids,
-                addon_ids=st.addon_ids,
-                verification=st.token,
-                backup_confirmed=st.backup_confirmed,
-            )
+            checklist = self._wizard.read_checklist()
             preview = cx.assisted_preview(
                 ctx, st.account_id, subscription_ids=st.subscription_ids, addon_ids=st.addon_ids
             )
@@ -1342,20 +1300,12 @@ class SelectionPage(WizardPage):
 # --------------------------------------------------------------------------- page 5
 
 
-class StillBilledPage(WizardPage):
+class StillBilledPage(_AssistedPage):
     """Article 002: "a monthly plan cancelled mid-month is billed for the whole month …"."""
 
     def __init__(self, wizard: AssistedCancellationWizard) -> None:
-        super().__init__()
-        self.setObjectName("stillBilledPage")
-        self._wizard = wizard
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        inner = QWidget(scroll)
-        self._layout = QVBoxLayout(inner)
-        self._layout.setContentsMargins(0, 0, 0, 0)
+        super().__init__(wizard, "stillBilledPage")
+        inner, self._layout = scroll_column(self)
         self.items_layout = QVBoxLayout()
         self._layout.addLayout(self.items_layout)
         self.totals_box = QGroupBox(inner)
@@ -1370,16 +1320,10 @@ class StillBilledPage(WizardPage):
         _coloured(self.warnings, "#7a3e00")
         self._layout.addWidget(self.warnings)
         self._layout.addStretch(1)
-        scroll.setWidget(inner)
-        self.body.addWidget(scroll, 1)
         self._inner = inner
         self.item_forms: dict[str, FactsForm] = {}
         self._boxes: list[QGroupBox] = []
         self.retranslateUi()
-
-    @property
-    def state(self) -> AssistedState:
-        return self._wizard.state
 
     def initializePage(self) -> None:
         self._show()
@@ -1549,13 +1493,11 @@ class StillBilledPage(WizardPage):
 # --------------------------------------------------------------------------- page 6
 
 
-class ConfirmPage(WizardPage):
+class ConfirmPage(_AssistedPage):
     """Summary, reason and the final button: one call to ``assisted_cancel``."""
 
     def __init__(self, wizard: AssistedCancellationWizard) -> None:
-        super().__init__()
-        self.setObjectName("confirmPage")
-        self._wizard = wizard
+        super().__init__(wizard, "confirmPage")
         self.setCommitPage(True)
         self.summary = FactsForm(self)
         self.summary.setObjectName("confirmSummary")
@@ -1584,10 +1526,6 @@ class ConfirmPage(WizardPage):
         self.reason_combo.currentIndexChanged.connect(self._reason_changed)
         self.reason_text.textChanged.connect(self._reason_changed)
         self.retranslateUi()
-
-    @property
-    def state(self) -> AssistedState:
-        return self._wizard.state
 
     def initializePage(self) -> None:
         self.clear_error()
@@ -1734,13 +1672,11 @@ class ConfirmPage(WizardPage):
 # --------------------------------------------------------------------------- result
 
 
-class ResultPage(WizardPage):
+class ResultPage(_AssistedPage):
     """What was cancelled, until when, what was billed, the emails sent."""
 
     def __init__(self, wizard: AssistedCancellationWizard) -> None:
-        super().__init__()
-        self.setObjectName("resultPage")
-        self._wizard = wizard
+        super().__init__(wizard, "resultPage")
         self.headline = _bold(_wrapping(self, "resultHeadline"))
         self.body.addWidget(self.headline)
         self.facts = FactsForm(self)
@@ -1751,10 +1687,6 @@ class ResultPage(WizardPage):
         self.body.addStretch(1)
         self.setFinalPage(True)
         self.retranslateUi()
-
-    @property
-    def state(self) -> AssistedState:
-        return self._wizard.state
 
     def initializePage(self) -> None:
         self._show()
@@ -1906,6 +1838,19 @@ class AssistedCancellationWizard(WizardBase):
 
     # -- shared reads ------------------------------------------------------------------
 
+    def read_checklist(self) -> cx.AssistedChecklist:
+        """The service's checklist for the current state (its DomainError when refused)."""
+        st = self.state
+        return cx.assisted_checklist(
+            self.ctx,
+            st.account_id,
+            requester_contact_id=st.requester_id,
+            subscription_ids=st.subscription_ids,
+            addon_ids=st.addon_ids,
+            verification=st.token,
+            backup_confirmed=st.backup_confirmed,
+        )
+
     def reload_checklist(self, page: WizardPage) -> None:
         """Read the checklist for the current state; an error goes to ``page``."""
         st = self.state
@@ -1913,15 +1858,7 @@ class AssistedCancellationWizard(WizardBase):
             st.checklist = None
             return
         try:
-            st.checklist = cx.assisted_checklist(
-                self.ctx,
-                st.account_id,
-                requester_contact_id=st.requester_id,
-                subscription_ids=st.subscription_ids,
-                addon_ids=st.addon_ids,
-                verification=st.token,
-                backup_confirmed=st.backup_confirmed,
-            )
+            st.checklist = self.read_checklist()
         except DomainError as err:
             st.checklist = None
             page.show_error(err)

@@ -42,7 +42,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, Qt, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -53,7 +52,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -86,18 +84,20 @@ from billing_desktop.services.subscriptions_view import (
     subscription_cards,
 )
 from billing_desktop.ui.account.subscriptions import FREQUENCY_WORDS, fill, status_word
-from billing_desktop.ui.formatting import format_date, format_money
+from billing_desktop.ui.formatting import format_date
 from billing_desktop.ui.wizards.common import (
     Fact,
     FactsForm,
     FinalAction,
     WizardBase,
     WizardPage,
+    headline_label,
     message_text,
+    money_text,
+    wrapping_label,
 )
 
 if TYPE_CHECKING:
-    from billing_desktop.domain.money import Money
     from billing_desktop.domain.text import Notice
     from billing_desktop.services.context import AppContext
 
@@ -131,11 +131,7 @@ def _translate(context: str, text: str) -> str:
 
 
 def _note(parent: QWidget, name: str, *, warning: bool = False) -> QLabel:
-    label = QLabel(parent)
-    label.setObjectName(name)
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    label = wrapping_label(parent, name)
     if warning:
         label.setStyleSheet(_WARNING_STYLE.format(name=name))
     label.hide()
@@ -145,10 +141,6 @@ def _note(parent: QWidget, name: str, *, warning: bool = False) -> QLabel:
 def _set_note(label: QLabel, text: str) -> None:
     label.setText(text)
     label.setVisible(bool(text))
-
-
-def _money(value: Money) -> str:
-    return format_money(value.minor, value.currency)
 
 
 # --------------------------------------------------------------------------- wizard
@@ -330,8 +322,7 @@ class CancellationConfirmPage(WizardPage):
     """The confirmation window: what happens, who asks and why; **Yes, cancel**."""
 
     def __init__(self, wizard: CancellationWizard) -> None:
-        super().__init__(wizard)
-        self.setObjectName("cancellationConfirmPage")
+        super().__init__(wizard, name="cancellationConfirmPage")
         self._wizard = wizard
         self.setCommitPage(True)
 
@@ -545,7 +536,7 @@ class CancellationConfirmPage(WizardPage):
                         "remaining months. Nothing is refunded."
                     ),
                     date=end,
-                    amount=_money(preview.additional_charge),
+                    amount=money_text(preview.additional_charge),
                 )
             else:
                 billing_note = fill(
@@ -637,17 +628,10 @@ class CancellationResultPage(WizardPage):
     """The confirmation message: when the plan expires and the email sent; **Close**."""
 
     def __init__(self, wizard: CancellationWizard) -> None:
-        super().__init__(wizard)
-        self.setObjectName("cancellationResultPage")
+        super().__init__(wizard, name="cancellationResultPage")
         self._wizard = wizard
         self.setFinalPage(True)
-        self.headline = QLabel(self)
-        self.headline.setObjectName("resultHeadline")
-        self.headline.setWordWrap(True)
-        font = QFont(self.headline.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        self.headline.setFont(font)
+        self.headline = headline_label(self, "resultHeadline", scale=1.15)
         self.facts = FactsForm(self)
         self.facts.setObjectName("resultFacts")
         self.message = _note(self, "resultMessage")
@@ -763,13 +747,7 @@ class ReactivateDialog(QDialog):
             self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxQuestion).pixmap(size)
         )
         self.icon.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.headline = QLabel(self)
-        self.headline.setObjectName("reactivateHeadline")
-        self.headline.setWordWrap(True)
-        font = QFont(self.headline.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        self.headline.setFont(font)
+        self.headline = headline_label(self, "reactivateHeadline", scale=1.15)
         self.info = QLabel(self)
         self.info.setObjectName("reactivateInfo")
         self.info.setWordWrap(True)

@@ -74,7 +74,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QRadioButton,
-    QScrollArea,
     QSpinBox,
     QStackedWidget,
     QVBoxLayout,
@@ -85,7 +84,6 @@ from PySide6.QtWidgets import (
 from billing_desktop.documents.formatting import format_percent, format_period
 from billing_desktop.domain.catalog import Product
 from billing_desktop.domain.errors import DomainError
-from billing_desktop.domain.money import Money
 from billing_desktop.domain.periods import Frequency
 from billing_desktop.services.accounts import AccountOverview, account_overview
 from billing_desktop.services.activity import Requester, account_requesters
@@ -116,13 +114,16 @@ from billing_desktop.ui.dialogs.payment_method_dialog import (
     CARD,
     PaymentMethodDialog,
 )
-from billing_desktop.ui.formatting import format_date, format_money
+from billing_desktop.ui.formatting import format_date
 from billing_desktop.ui.wizards.common import (
     Fact,
     FactsForm,
     WizardBase,
     WizardPage,
+    headline_label,
     message_text,
+    money_text,
+    scroll_column,
 )
 from billing_desktop.ui.words import catalog_text
 
@@ -176,11 +177,6 @@ PER_PERIOD_FLAT = {
 
 def _tr(text: str) -> str:
     return QCoreApplication.translate(_CTX, text)
-
-
-def money_text(money: Money) -> str:
-    """A Money amount for display (minor units; never a float)."""
-    return format_money(money.minor, money.currency)
 
 
 def frequency_word(frequency: str | None) -> str:
@@ -422,8 +418,7 @@ class PlanPage(WizardPage):
     navigate = Signal(str)
 
     def __init__(self, state: CheckoutState) -> None:
-        super().__init__()
-        self.setObjectName("planPage")
+        super().__init__(name="planPage")
         self.state = state
         target = state.target
         assert target is not None
@@ -1095,8 +1090,7 @@ class CartPage(WizardPage):
     """The stored cart: one line per product, *Remove from cart*, then **Checkout**."""
 
     def __init__(self, state: CheckoutState) -> None:
-        super().__init__()
-        self.setObjectName("cartPage")
+        super().__init__(name="cartPage")
         self.state = state
         self.intro = QLabel(self)
         self.intro.setWordWrap(True)
@@ -1244,8 +1238,8 @@ class _PlacingPage(WizardPage):
     #: the order was placed (the wizard emits ``completed``)
     placed = Signal()
 
-    def __init__(self, state: CheckoutState) -> None:
-        super().__init__()
+    def __init__(self, state: CheckoutState, name: str) -> None:
+        super().__init__(name=name)
         self.state = state
 
     def payment_input(self) -> PaymentInput:
@@ -1294,18 +1288,9 @@ class ReviewPage(_PlacingPage):
     """ "Complete transaction": exactly the service's preview, Edit order / Place order."""
 
     def __init__(self, state: CheckoutState) -> None:
-        super().__init__(state)
-        self.setObjectName("reviewPage")
+        super().__init__(state, "reviewPage")
         # a long cart scrolls; the buttons stay where they are
-        scroll = QScrollArea(self)
-        scroll.setObjectName("reviewScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        content = QWidget(scroll)
-        layout = QVBoxLayout(content)
-        layout.setContentsMargins(0, 0, 0, 0)
-        scroll.setWidget(content)
-        self.body.addWidget(scroll, 1)
+        content, layout = scroll_column(self, "reviewScroll", takes_focus=True)
         self.intro = QLabel(content)
         self.intro.setWordWrap(True)
         layout.addWidget(self.intro)
@@ -1623,8 +1608,7 @@ class PaymentPage(_PlacingPage):
     ON_FILE, NEW_CARD, NEW_BANK = range(3)
 
     def __init__(self, state: CheckoutState) -> None:
-        super().__init__(state)
-        self.setObjectName("paymentPage")
+        super().__init__(state, "paymentPage")
         self.setCommitPage(True)
         self.vat_preview: OrderPreview | None = None
         self._vat_error: DomainError | None = None
@@ -1891,16 +1875,10 @@ class ResultPage(WizardPage):
     navigate = Signal(str)
 
     def __init__(self, state: CheckoutState) -> None:
-        super().__init__()
-        self.setObjectName("resultPage")
+        super().__init__(name="resultPage")
         self.state = state
         self.setFinalPage(True)
-        self.headline = QLabel(self)
-        self.headline.setObjectName("resultHeadline")
-        self.headline.setWordWrap(True)
-        font = QFont(self.headline.font())
-        font.setBold(True)
-        self.headline.setFont(font)
+        self.headline = headline_label(self, "resultHeadline")
         self.body.addWidget(self.headline)
         self.facts = FactsForm(self)
         self.facts.setObjectName("resultFacts")

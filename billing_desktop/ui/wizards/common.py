@@ -22,6 +22,8 @@ wizards look and behave alike:
   (review page, "what will still be billed", results).
 * :class:`FinalAction` — the double-submission guard, also usable outside a
   wizard page (a QDialog's push button).
+* :func:`wrapping_label`, :func:`headline_label`, :func:`scroll_column` and
+  :func:`money_text` — the pages' recurring widgets and amounts.
 
 Everything here is presentation: no service call, no rule.
 """
@@ -38,7 +40,9 @@ from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
     QFormLayout,
+    QFrame,
     QLabel,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -47,8 +51,10 @@ from PySide6.QtWidgets import (
 )
 
 from billing_desktop.domain.errors import DomainError
+from billing_desktop.domain.money import Money
 from billing_desktop.domain.text import Notice
 from billing_desktop.ui.errors import error_text
+from billing_desktop.ui.formatting import format_money
 
 __all__ = [
     "WIZARD_MINIMUM_SIZE",
@@ -58,8 +64,12 @@ __all__ = [
     "FinalAction",
     "WizardBase",
     "WizardPage",
+    "headline_label",
     "message_text",
+    "money_text",
+    "scroll_column",
     "setup_wizard",
+    "wrapping_label",
 ]
 
 T = TypeVar("T")
@@ -98,6 +108,58 @@ def message_text(message: DomainError | Notice | str) -> str:
     if isinstance(message, Notice):
         return error_text(DomainError(message.code, message.message, dict(message.params)))
     return message
+
+
+def money_text(value: Money) -> str:
+    """A Money amount for display (minor units; never a float)."""
+    return format_money(value.minor, value.currency)
+
+
+def wrapping_label(parent: QWidget, name: str = "") -> QLabel:
+    """A plain-text label that wraps and takes only the height its lines need."""
+    label = QLabel(parent)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    if name:
+        label.setObjectName(name)
+    return label
+
+
+def headline_label(parent: QWidget, name: str, *, scale: float = 1.0) -> QLabel:
+    """The bold, wrapping first line of a result or confirmation (``scale``: its size)."""
+    label = QLabel(parent)
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    font = QFont(label.font())
+    font.setBold(True)
+    if scale != 1.0:
+        font.setPointSizeF(font.pointSizeF() * scale)
+    label.setFont(font)
+    return label
+
+
+def scroll_column(
+    page: WizardPage, name: str = "", *, takes_focus: bool = False
+) -> tuple[QWidget, QVBoxLayout]:
+    """A frameless scroll area filling the rest of ``page``'s body, for content that
+    may be taller than the wizard; the widget inside it and its column layout.
+
+    Tab passes over the scroll area itself unless ``takes_focus``.
+    """
+    scroll = QScrollArea(page)
+    if name:
+        scroll.setObjectName(name)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    if not takes_focus:
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    inner = QWidget(scroll)
+    layout = QVBoxLayout(inner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    scroll.setWidget(inner)
+    page.body.addWidget(scroll, 1)
+    return inner, layout
 
 
 class WizardBase(QWizard):
@@ -237,17 +299,16 @@ class WizardPage(QWizardPage):
     ``isComplete`` must combine with ``super().isComplete()``.
     """
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, name: str = "") -> None:
+        """``name``: the page's objectName."""
         super().__init__(parent)
+        if name:
+            self.setObjectName(name)
         outer = QVBoxLayout(self)
         self.body = QVBoxLayout()
         outer.addLayout(self.body, 1)
-        self.error_label = QLabel(self)
-        self.error_label.setObjectName("wizardErrorLabel")
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.error_label = wrapping_label(self, "wizardErrorLabel")
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         palette = self.error_label.palette()
         palette.setColor(QPalette.ColorRole.WindowText, Qt.GlobalColor.darkRed)
         self.error_label.setPalette(palette)
