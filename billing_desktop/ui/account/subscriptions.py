@@ -624,7 +624,9 @@ class SubscriptionCardWidget(_Card):
         self._set_row(
             "addons",
             self.tr("Add-ons"),
-            self.locale().createSeparatedList(list(card.addons)) if card.addons else "",
+            self.locale().createSeparatedList([catalog_text(a) for a in card.addons])
+            if card.addons
+            else "",
         )
 
         renewal = self._renewal_text()
