@@ -72,6 +72,8 @@ _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 #: After the window is shown: open the log file, then warm up the write path.
 LOG_FILE_DELAY_MS = 300
 WARM_UP_DELAY_MS = 800
+#: How long the exit waits for background reads before closing the database.
+EXIT_WAIT_MS = 2_000
 
 
 # -- logging -----------------------------------------------------------------
@@ -490,8 +492,15 @@ class GuiSession(QObject):
         thread.start()
 
     def close(self) -> None:
+        """At exit: close the database unless a background read still runs (the
+        process ending closes it then; a quick exit never waits for a panel)."""
+        from PySide6.QtCore import QThreadPool
+
         if self.db is not None:
-            _dispose_when_idle(self.db)
+            if QThreadPool.globalInstance().waitForDone(EXIT_WAIT_MS):
+                self.db.dispose()
+            else:
+                log.info("background reads still running at exit; not waiting for them")
             self.db = None
 
 

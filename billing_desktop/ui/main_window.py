@@ -26,7 +26,14 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPaintEvent,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -66,6 +73,9 @@ _SETTINGS_GEOMETRY = "mainwindow/geometry"
 _SETTINGS_STATE = "mainwindow/state"
 _SETTINGS_VIEW = "mainwindow/last_view"
 _SETTINGS_NAVIGATION = "mainwindow/navigation_visible"
+
+#: After the first paint, when the trainer's tools and presentation mode are added.
+TOOLS_DELAY_MS = 120
 
 #: How often the status bar re-reads the date (midnight, a moved demo clock).
 STATUS_REFRESH_MS = 60_000
@@ -194,11 +204,17 @@ class MainWindow(QMainWindow):
 
         self._restore_settings()
         # The trainer's tools (sandbox menu, simulated clock, guide) and the
-        # presentation mode: right after the first paint, which never waits
-        # for them.
-        QTimer.singleShot(0, self, self._install_tools)
+        # presentation mode come a moment after the first paint, which never
+        # waits for them (nor for the reads they start in the background).
+        self._tools_scheduled = False
 
     # -- construction --------------------------------------------------------
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._tools_scheduled:
+            self._tools_scheduled = True
+            QTimer.singleShot(TOOLS_DELAY_MS, self, self._install_tools)
 
     def _install_tools(self) -> None:
         from billing_desktop.ui.clock_control import install_clock_control
