@@ -1,6 +1,6 @@
 """The invoices table (all accounts): a lazy window over a sorted, filtered SQL result.
 
-Pages come from :mod:`billing_desktop.store.invoice_queries` with keyset
+Pages come from :mod:`billing_desktop.services.invoice_list` with keyset
 pagination: the first page on every reset (filter or sort change), the next
 one through ``canFetchMore``/``fetchMore`` as the user scrolls, each
 continuing after the last loaded row's sort key, so page *n* costs what page
@@ -35,8 +35,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from billing_desktop.domain.periods import Period
+from billing_desktop.services import invoice_list
 from billing_desktop.services.context import AppContext
-from billing_desktop.store import invoice_queries
 from billing_desktop.store.invoice_queries import InvoiceFilter, InvoiceListRow, InvoiceSort
 from billing_desktop.ui.formatting import format_date, format_money
 from billing_desktop.ui.models.table import (
@@ -270,9 +270,7 @@ class InvoicesTableModel(PagedTableModel):
     def count_total(self) -> None:
         """Count the matching invoices if not counted yet; emits ``totalChanged``."""
         if self._total is None and self._loaded:
-            self._total = invoice_queries.invoice_count(
-                self._ctx.db.reader, self._filter, self._ctx.clock.today()
-            )
+            self._total = invoice_list.count_invoices(self._ctx, self._filter)
             self.totalChanged.emit(self._total)
 
     def forget_total(self) -> None:
@@ -289,12 +287,11 @@ class InvoicesTableModel(PagedTableModel):
 
     def _read_page(self) -> list[InvoiceListRow]:
         """The next page after the cursor (the first one without a cursor)."""
-        page = invoice_queries.invoice_page(
-            self._ctx.db.reader,
+        page = invoice_list.invoice_page(
+            self._ctx,
             self._filter,
             self._sort,
             self._descending,
-            self._ctx.clock.today(),
             after=self._cursor,
             limit=self.PAGE_SIZE,
         )
@@ -322,7 +319,7 @@ class InvoicesTableModel(PagedTableModel):
             return block
         first = number * self.PAGE_SIZE
         ids = self._ids[first : first + self.PAGE_SIZE]
-        rows = invoice_queries.invoice_rows(self._ctx.db.reader, list(ids), self._ctx.clock.today())
+        rows = invoice_list.invoices_by_id(self._ctx, ids)
         block = _Block(rows)
         self._store_block(number, block)
         log.debug("read invoices %d-%d again", first, first + len(rows) - 1)
