@@ -46,6 +46,10 @@ def db(db_path: Path) -> Iterator[object]:
 
     database = open_database(target_from(str(db_path)))
     yield database
+    # a panel of the test's window may still be reading in the thread pool
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone()
     database.dispose()
 
 

@@ -59,27 +59,32 @@ class Reader:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        #: every thread's connection with the lock held while it is used, so
+        #: :meth:`close` never closes a connection under a running query
+        self._all: list[tuple[sqlite3.Connection, threading.Lock]] = []
         self._lock = threading.Lock()
 
-    def _sqlite(self) -> sqlite3.Connection:
-        con: sqlite3.Connection | None = getattr(self._local, "con", None)
-        if con is None:
+    def _sqlite(self) -> tuple[sqlite3.Connection, threading.Lock]:
+        held: tuple[sqlite3.Connection, threading.Lock] | None = getattr(self._local, "con", None)
+        if held is None:
             path = self._database.target.path
             assert path is not None
             con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
             con.isolation_level = None  # autocommit: every read sees the latest commit
             con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             con.execute("PRAGMA query_only = ON")
-            self._local.con = con
+            held = (con, threading.Lock())
+            self._local.con = held
             with self._lock:
-                self._all.append(con)
-        return con
+                self._all.append(held)
+        return held
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """All rows of ``sql``."""
         if self._database.target.is_sqlite:
-            return self._sqlite().execute(sql, _sqlite_params(params or {})).fetchall()
+            con, in_use = self._sqlite()
+            with in_use:
+                return con.execute(sql, _sqlite_params(params or {})).fetchall()
         from sqlalchemy import text
 
         with self._database.engine.connect() as conn:
@@ -90,9 +95,11 @@ class Reader:
         return rows[0][0] if rows else None
 
     def close(self) -> None:
+        """Close every thread's connection, each once its running query (if any) ended."""
         with self._lock:
-            for con in self._all:
-                con.close()
+            for con, in_use in self._all:
+                with in_use:
+                    con.close()
             self._all.clear()
         self._local = threading.local()
 

@@ -436,7 +436,7 @@ def test_after_a_restore_every_connection_reads_the_restored_content(
         assert session_read() == 12
         assert outside.execute(sql, {"id": sub}).fetchone() == (12,)
         assert ctx.clock.today() == date(2026, 5, 27)
-        reader = ctx.db.reader._sqlite()
+        reader = ctx.db.reader._sqlite()[0]
         worker_reader = worker.submit(ctx.db.reader._sqlite).result()
 
         restore_snapshot(ctx, "Ten licences")
@@ -447,7 +447,7 @@ def test_after_a_restore_every_connection_reads_the_restored_content(
         assert outside.execute(sql, {"id": sub}).fetchone() == (10,)
         assert ctx.clock.today() == START
         assert clock_for(ctx.db).today() == START
-        assert ctx.db.reader._sqlite() is reader  # kept open, and not stale
+        assert ctx.db.reader._sqlite()[0] is reader  # kept open, and not stale
         assert worker.submit(ctx.db.reader._sqlite).result() is worker_reader
         # the write path works on the restored content
         _run(ctx, "order_more_licences")

@@ -328,3 +328,27 @@ def test_opening_at_head_does_not_import_sqlalchemy(db_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_closing_waits_for_a_query_running_in_another_thread(db) -> None:
+    """A panel may still be reading in the background when the window closes its
+    database: the reader closes that thread's connection only after the query."""
+    import threading
+
+    started, results = threading.Event(), []
+
+    def long_read() -> None:
+        started.set()
+        results.append(
+            db.reader.scalar(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)"
+                " SELECT count(*) FROM n"
+            )
+        )
+
+    worker = threading.Thread(target=long_read)
+    worker.start()
+    started.wait()
+    db.reader.close()  # would crash the process if it closed the connection mid-query
+    worker.join()
+    assert results == [400000]

@@ -225,7 +225,7 @@ def test_unfiltered_pages_read_an_index_in_order(db, invoices, sort, descending)
         )
         plan = [
             row[3]
-            for row in db.reader._sqlite().execute(
+            for row in db.reader._sqlite()[0].execute(
                 "EXPLAIN QUERY PLAN " + sql, _sqlite_params(params)
             )
         ]
