@@ -120,10 +120,19 @@ class _HitDelegate(QStyledItemDelegate):
 
     PADDING = 6
 
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        # the bold and plain fonts of the last font the view painted with
+        self._font_key: QFont | None = None
+        self._font_pair: tuple[QFont, QFont] | None = None
+
     def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
-        bold = QFont(option.font)
-        bold.setBold(True)
-        return bold, QFont(option.font)
+        if self._font_pair is None or self._font_key != option.font:
+            bold = QFont(option.font)
+            bold.setBold(True)
+            self._font_key = QFont(option.font)
+            self._font_pair = (bold, QFont(option.font))
+        return self._font_pair
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> Any:
         size = super().sizeHint(option, index)
@@ -137,8 +146,9 @@ class _HitDelegate(QStyledItemDelegate):
         if not isinstance(hit, SearchHit):
             super().paint(painter, option, index)
             return
+        # The background (selection, hover, focus) is all the style draws; the
+        # texts are ours, so the model is not asked for its other roles.
         opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
         opt.text = ""
         style = opt.widget.style() if opt.widget is not None else None
         if style is not None:
