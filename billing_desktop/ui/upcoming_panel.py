@@ -82,32 +82,6 @@ class _Relay(QObject):
     done = Signal(object)
 
 
-#: How often a read that met a module half imported by another thread is retried.
-IMPORT_RETRIES = 50
-
-
-def _call_importing(fn: Callable[[], Any]) -> Any:
-    """``fn()``, which imports the database layer on first use, from a pool thread.
-
-    When the GUI thread imports the same modules at that moment (opening the
-    demo database, say), Python breaks the two threads' import-lock cycle by
-    handing one of them a module still being initialised, and a
-    ``from … import name`` then fails. That thread only has to ask again once
-    the other import finished (a real import error still ends up raised,
-    after a second).
-    """
-    import time
-
-    for attempt in range(IMPORT_RETRIES):
-        try:
-            return fn()
-        except ImportError:
-            if attempt == IMPORT_RETRIES - 1:
-                raise
-            time.sleep(0.02)
-    raise AssertionError("unreachable")
-
-
 class _Fetch(QRunnable):
     def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
         super().__init__()
@@ -117,7 +91,7 @@ class _Fetch(QRunnable):
 
     def run(self) -> None:
         try:
-            outcome: tuple[bool, Any] = (True, _call_importing(self._fn))
+            outcome: tuple[bool, Any] = (True, self._fn())
         except Exception as err:  # reported on the GUI thread
             outcome = (False, err)
         try:

@@ -599,10 +599,9 @@ class LicencesTab(QWidget):
             if sub is None:
                 continue
             # wide enough for the product name and the seat count, whatever is staged
-            bought = sub.licences  # a plain name: lupdate skips a dotted count
             text = max(
                 sub.product_name,
-                LicencesModel.tr("%n of {licences} free", "", bought).format(
+                LicencesModel.tr("%n of {licences} free", "", sub.licences).format(
                     licences=QLocale().toString(sub.licences)
                 ),
                 key=fm.horizontalAdvance,

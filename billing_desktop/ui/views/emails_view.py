@@ -335,9 +335,8 @@ def status_text(email: OutboxRow) -> str:
         return QCoreApplication.translate("EmailsView", "Sent on {when}").format(
             when=format_moment(email.sent_at)
         )
-    attempts = email.attempts  # a plain name: lupdate skips a dotted count
     if email.status == "failed":
-        text = EmailsView.tr("Failed after %n attempt(s): {error}", "", attempts).format(
+        text = EmailsView.tr("Failed after %n attempt(s): {error}", "", email.attempts).format(
             error=email.last_error or QCoreApplication.translate("EmailsView", "no reason given")
         )
         if email.next_attempt_at is not None:
@@ -349,7 +348,7 @@ def status_text(email: OutboxRow) -> str:
         return EmailsView.tr(
             "Pending since {when}; %n earlier attempt(s) failed: {error}",
             "",
-            attempts,
+            email.attempts,
         ).format(when=format_moment(email.created_at), error=email.last_error or "")
     return QCoreApplication.translate("EmailsView", "Pending since {when}").format(
         when=format_moment(email.created_at)

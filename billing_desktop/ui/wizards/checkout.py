@@ -1197,17 +1197,16 @@ def line_text(line: CartLine) -> str:
         )
     else:
         plan = line.plan_name
-    count = line.licences  # a plain name: lupdate skips a dotted count
     if (
         not line.is_new_subscription
         and line.previous_licences is not None
         and line.previous_licences != line.licences
     ):
-        licences = CheckoutWizard.tr("%n licence(s) (was {old})", "", count).format(
+        licences = CheckoutWizard.tr("%n licence(s) (was {old})", "", line.licences).format(
             old=line.previous_licences
         )
     else:
-        licences = CheckoutWizard.tr("%n licence(s)", "", count)
+        licences = CheckoutWizard.tr("%n licence(s)", "", line.licences)
     text = QCoreApplication.translate(
         "CheckoutWizard", "{product}: {plan}, {licences}, {billing}"
     ).format(
@@ -1918,13 +1917,12 @@ class ResultPage(WizardPage):
         many = len(result.subscriptions) > 1
         for i, sub in enumerate(result.subscriptions):
             key = f"{i}_" if many else ""
-            count = sub.licences  # a plain name: lupdate skips a dotted count
             if sub.previous_licences and sub.previous_licences != sub.licences:
-                licences = ResultPage.tr("%n licence(s) (was {old})", "", count).format(
+                licences = ResultPage.tr("%n licence(s) (was {old})", "", sub.licences).format(
                     old=sub.previous_licences
                 )
             else:
-                licences = ResultPage.tr("%n licence(s)", "", count)
+                licences = ResultPage.tr("%n licence(s)", "", sub.licences)
             facts.append(
                 Fact(
                     self.tr("{product}:").format(product=sub.product_name),
