@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench demo screenshots translations qm clean sysdeps
+.PHONY: run test test-pg lint bench demo screenshots translations qm clean sysdeps
 
 # Interface languages: English is the source (its file holds only the plural
 # forms); the .qm files are built from the .ts files, never committed.
@@ -29,9 +29,15 @@ sysdeps:
 run: $(STAMP) $(QM_FILES)
 	$(BIN)/billing-desktop --demo
 
-## Run the whole test suite headless.
+## Run the whole test suite headless. The service and store tests also run on
+## PostgreSQL when BILLING_DESKTOP_TEST_PG names a server (else: "skipped").
 test: $(STAMP) $(QM_FILES)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+## The whole suite with a throwaway PostgreSQL server (Debian's package,
+## installed when missing) started on 127.0.0.1 for the run.
+test-pg: $(STAMP) $(QM_FILES)
+	bash tools/pg.sh run $(MAKE) --no-print-directory test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

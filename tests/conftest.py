@@ -38,13 +38,129 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "billing.sqlite3"
 
 
+# --------------------------------------------------------------------------- engines
+#
+# The service and store suites run on SQLite and, when a PostgreSQL server is
+# given (``make test-pg`` or ``tools/pg.sh run make test`` start one), on
+# PostgreSQL too: the same tests, parametrised by engine.
+
+PG_ENV = "BILLING_DESKTOP_TEST_PG"
+#: test folders whose tests run on every engine
+BOTH_ENGINES = ("services", "store")
+
+
+def pg_server_url() -> str | None:
+    return os.environ.get(PG_ENV) or None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" not in metafunc.fixturenames or pg_server_url() is None:
+        return
+    folder = Path(str(metafunc.definition.path)).parent.name
+    if folder not in BOTH_ENGINES or metafunc.definition.get_closest_marker("sqlite_only"):
+        return
+    metafunc.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if pg_server_url() is None:
+        terminalreporter.write_line(
+            f"PostgreSQL run skipped: no server given ({PG_ENV} is not set; "
+            "`make test-pg` starts one).",
+            yellow=True,
+        )
+        return
+    counts = {"sqlite": 0, "postgresql": 0}
+    for report in terminalreporter.stats.get("passed", []):
+        engine = "postgresql" if "[postgresql" in report.nodeid or "-postgresql" in (
+            report.nodeid
+        ) else "sqlite"
+        counts[engine] += 1
+    terminalreporter.write_line(
+        f"Engines: {counts['postgresql']} tests passed on PostgreSQL, "
+        f"{counts['sqlite']} on SQLite.",
+        green=True,
+    )
+
+
 @pytest.fixture
-def db(db_path: Path) -> Iterator[object]:
-    """A brand-new, migrated SQLite database."""
+def engine(request: pytest.FixtureRequest) -> str:
+    """The database engine of the test: "sqlite" (default) or "postgresql"."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[object]:
+    """A migrated PostgreSQL database for this test run, and its rows right after
+    migrating (each test starts from them)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
     from billing_desktop.config import target_from
     from billing_desktop.store.database import open_database
 
-    database = open_database(target_from(str(db_path)))
+    server = make_url(pg_server_url())
+    name = f"billing_test_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # a linguistic (ICU) collation, as a production server's default would be:
+        # the search keys must not depend on the server's locale
+        conn.execute(
+            text(
+                f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\' '
+                "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+            )
+        )
+    url = server.set(database=name).render_as_string(hide_password=False)
+    database = open_database(target_from(url))
+    seeds = PgSeeds(database)
+    database.dispose()
+    yield url, seeds
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+class PgSeeds:
+    """Every table's rows right after migrating; :meth:`restore` puts them back."""
+
+    def __init__(self, database) -> None:
+        from sqlalchemy import MetaData
+
+        self.metadata = MetaData()
+        with database.engine.connect() as conn:
+            self.metadata.reflect(conn)
+            tables = [t for t in self.metadata.sorted_tables if t.name != "alembic_version"]
+            self.tables = tables
+            self.rows = {
+                t.name: [dict(r._mapping) for r in conn.execute(t.select())] for t in tables
+            }
+
+    def restore(self, engine) -> None:
+        from sqlalchemy import text
+
+        names = ", ".join(f'"{t.name}"' for t in self.tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            for table in self.tables:
+                if self.rows[table.name]:
+                    conn.execute(table.insert(), self.rows[table.name])
+
+
+@pytest.fixture
+def db(engine: str, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A brand-new, migrated database: an SQLite file, or the run's PostgreSQL
+    database emptied back to its freshly migrated rows."""
+    from billing_desktop.config import target_from
+    from billing_desktop.store.database import open_database
+
+    if engine == "postgresql":
+        url, seeds = request.getfixturevalue("pg_database")
+        database = open_database(target_from(url))
+        seeds.restore(database.engine)
+    else:
+        database = open_database(target_from(str(request.getfixturevalue("db_path"))))
     yield database
     # a panel of the test's window may still be reading in the thread pool
     from PySide6.QtCore import QThreadPool

@@ -18,15 +18,59 @@ SENDER = "billing@billing-desk.example"
 # --------------------------------------------------------------------------- the database
 
 
-def dump(db: Any) -> dict[str, list[tuple]]:
-    """Every row of every table: a refused or abandoned action leaves this unchanged."""
-    tables = db.reader.rows(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    )
-    return {
-        name: sorted(db.reader.rows(f'SELECT * FROM "{name}"'), key=repr)
-        for (name,) in sorted(tables)
-    }
+def table_names(db: Any) -> list[str]:
+    """The names of the database's tables, sorted (on every engine)."""
+    if db.target.is_sqlite:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    else:
+        sql = (
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        )
+    return sorted(name for (name,) in db.reader.rows(sql))
+
+
+def dump(db: Any, where: dict[str, str] | None = None) -> dict[str, list[tuple]]:
+    """Every row of every table (``where``: a condition per table name to leave some
+    rows out): a refused or abandoned action leaves this unchanged."""
+    where = where or {}
+    out = {}
+    for name in table_names(db):
+        sql = f'SELECT * FROM "{name}"'
+        if name in where:
+            sql += f" WHERE {where[name]}"
+        out[name] = sorted(db.reader.rows(sql), key=repr)
+    return out
+
+
+def query_plan(db: Any, sql: str, params: dict[str, Any] | None = None) -> list[str]:
+    """The lines of the engine's plan for ``sql``.
+
+    SQLite: ``EXPLAIN QUERY PLAN`` after ``ANALYZE`` (statistics must not tempt
+    the planner into a scan). PostgreSQL: ``EXPLAIN`` with sequential scans
+    priced out, so a line still saying "Seq Scan" means no index can answer.
+    """
+    params = dict(params or {})
+    if db.target.is_sqlite:
+        import sqlite3
+
+        from billing_desktop.store.database import _sqlite_params
+
+        con = sqlite3.connect(db.target.path)
+        try:
+            con.execute("ANALYZE")
+            rows = con.execute("EXPLAIN QUERY PLAN " + sql, _sqlite_params(params))
+            return [row[3] for row in rows]
+        finally:
+            con.close()
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        lines = [row[0] for row in conn.execute(text("EXPLAIN " + sql), params)]
+        conn.rollback()
+    return lines
 
 
 def count(db: Any, table: str) -> int:

@@ -36,7 +36,7 @@ from billing_desktop.domain.tax import VatRates, vat_treatment
 from billing_desktop.services.billing_lines import PeriodBill, period_bill
 from billing_desktop.services.catalog import ensure_catalog, shipped_catalog
 from billing_desktop.services.clock import SIMULATED_KEY
-from billing_desktop.store.bulk import bulk_insert
+from billing_desktop.store.bulk import bulk_insert, sync_id_sequences
 from billing_desktop.store.database import Database, open_database
 from billing_desktop.store.models import (
     Account,
@@ -1315,6 +1315,17 @@ def generate_accounts(
         catalog_ids = _catalog_ids(session)
     with db.engine.begin() as conn:
         generator.run(conn, catalog_ids)
+        # the generator chose the ids itself
+        sync_id_sequences(
+            conn,
+            [
+                model.__table__
+                for model in (
+                    Account, Contact, PaymentMethod, Subscription, Invoice, InvoiceLine,
+                    Payment, Operator,
+                )
+            ],
+        )  # fmt: skip
     return generator.summary
 
 

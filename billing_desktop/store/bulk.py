@@ -55,6 +55,23 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     conn.exec_driver_sql(sql, values)
 
 
+def sync_id_sequences(conn: Connection, tables: Sequence[Table]) -> None:
+    """After rows were inserted with ids chosen by the caller, make the engine's id
+    generator continue after the largest id (PostgreSQL's sequences do not follow
+    explicit ids; SQLite's rowids always do)."""
+    if conn.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    for table in tables:
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {table.name}"
+            )
+        )
+
+
 # --------------------------------------------------------------------------- prepared statements
 
 #: run :class:`Prepared` statements straight on the SQLite driver (False: always through

@@ -22,6 +22,8 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,7 +55,9 @@ class Reader:
     """Runs read-only SQL written in the store (named ``:params``) and returns tuples.
 
     SQLite: one ``sqlite3`` connection per thread with ``query_only`` on, so a
-    list query can never write. Other engines: a SQLAlchemy connection.
+    list query can never write. PostgreSQL: a pooled SQLAlchemy connection in a
+    read-only transaction, its values turned into the forms SQLite returns
+    (:func:`_stored_form`) so every query reads the same on both engines.
     """
 
     def __init__(self, database: Database) -> None:
@@ -88,7 +92,10 @@ class Reader:
         from sqlalchemy import text
 
         with self._database.engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(text(sql), dict(params or {}))]
+            # read-only transactions: a list query can never write here either
+            conn = conn.execution_options(postgresql_readonly=True)
+            result = conn.execute(text(sql), dict(params or {}))
+            return [tuple(map(_stored_form, row)) for row in result]
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         rows = self.rows(sql, params)
@@ -102,6 +109,23 @@ class Reader:
                     con.close()
             self._all.clear()
         self._local = threading.local()
+
+
+def _stored_form(value: Any) -> Any:
+    """A server's value in the form SQLite hands back, so the store's queries read
+    the same on every engine: ISO text for dates and times (as SQLAlchemy stores
+    them in SQLite), 0/1 for booleans, and whole numbers for sums and counts
+    (PostgreSQL sums integers as ``numeric``)."""
+    kind = type(value)
+    if kind is datetime:
+        return value.isoformat(sep=" ", timespec="microseconds")
+    if kind is date:
+        return value.isoformat()
+    if kind is bool:
+        return int(value)
+    if kind is Decimal and value == value.to_integral_value():
+        return int(value)
+    return value
 
 
 def _sqlite_params(params: Mapping[str, Any]) -> dict[str, Any]:

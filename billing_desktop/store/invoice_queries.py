@@ -293,7 +293,7 @@ def _narrow_index(reader: Reader, where: _Where, sort: InvoiceSort) -> str | Non
     for index, terms in candidates:
         sql = (
             "SELECT COUNT(*) FROM (SELECT 1 FROM invoices i WHERE "
-            f"{' AND '.join(terms)} LIMIT {NARROW_LIMIT})"
+            f"{' AND '.join(terms)} LIMIT {NARROW_LIMIT}) AS capped"
         )
         if int(reader.scalar(sql, where.params) or 0) < NARROW_LIMIT:
             return index

@@ -156,6 +156,8 @@ class SandboxMenu(QObject):
         self.setObjectName("sandboxMenu")
         self.window = window
         self.is_demo: bool = window.ctx.is_demo  # type: ignore[attr-defined]
+        #: reset and snapshots copy the demo database's file: not for a demo on a server
+        self.has_snapshots: bool = self.is_demo and window.ctx.db.target.is_sqlite  # type: ignore[attr-defined]
         self.new_demo_action = QAction(window)
         self.new_demo_action.setObjectName("newDemoDatabaseAction")
         self.new_demo_action.triggered.connect(self.choose_new_demo_file)
@@ -166,7 +168,7 @@ class SandboxMenu(QObject):
         self.task: BackgroundTask[Any] | None = None
         self._question: QWidget | None = None
         actions = [self.new_demo_action]
-        if self.is_demo:
+        if self.has_snapshots:
             self.reset_demo_action = QAction(window)
             self.reset_demo_action.setObjectName("resetDemoDatabaseAction")
             self.reset_demo_action.triggered.connect(self.confirm_reset)
@@ -265,7 +267,7 @@ class SandboxMenu(QObject):
 
     def confirm_reset(self) -> None:
         """Ask (naming what is lost), then reset the demo database to its curated dataset."""
-        if not self.is_demo or self._question is not None:
+        if not self.has_snapshots or self._question is not None:
             return
         from billing_desktop.services.auth import Action, authorize
         from billing_desktop.services.sandbox import demo_start_date
@@ -345,7 +347,7 @@ class SandboxMenu(QObject):
     # -- Snapshots… ---------------------------------------------------------------
 
     def show_snapshots(self) -> None:
-        if not self.is_demo:
+        if not self.has_snapshots:
             return
         from billing_desktop.ui.dialogs.snapshots_dialog import SnapshotsDialog
 
@@ -512,8 +514,8 @@ def install_sandbox_menu(window: QMainWindow) -> SandboxMenu:
     menu = SandboxMenu(window)
     _insert_into_file_menu(window, menu.menu_actions)
     if menu.is_demo:
-        assert menu.reset_demo_action is not None and menu.snapshots_action is not None
-        banner = menu.banner = DemoBanner(window, [menu.snapshots_action, menu.reset_demo_action])
+        tools = [menu.snapshots_action, menu.reset_demo_action]
+        banner = menu.banner = DemoBanner(window, [a for a in tools if a is not None])
         _install_banner(window, banner)
         # The window restores its saved layout once all its tools are in place.
         tools_installed = getattr(window, "tools_installed", None)

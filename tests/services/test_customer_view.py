@@ -8,10 +8,8 @@ customer gets.
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import pytest
+from helpers import dump
 from sqlalchemy import select
 
 from billing_desktop.domain.policies import SubscriptionStatus
@@ -42,20 +40,6 @@ def reason(card: CustomerCard, code: CardActionCode) -> str:
 def contact_id(ctx, email: str) -> int:
     with ctx.db.sessions() as s:
         return s.scalar(select(Contact.id).where(Contact.email == email))
-
-
-def dump(db_path: Path) -> dict[str, list[tuple]]:
-    con = sqlite3.connect(db_path)
-    try:
-        names = [
-            n
-            for (n,) in con.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        return {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in names}
-    finally:
-        con.close()
 
 
 def test_billing_contact_by_default_with_the_account_and_its_contacts(demo_ctx) -> None:
@@ -191,11 +175,11 @@ def test_the_operators_role_does_not_decide_what_the_customer_may_do(demo_ctx, a
     assert offered(card) == {EDIT, CANCEL}
 
 
-def test_reading_writes_nothing(demo_ctx, db_path) -> None:
-    before = dump(db_path)
+def test_reading_writes_nothing(demo_ctx) -> None:
+    before = dump(demo_ctx.db)
     for n in range(1, 20):
         billing_center(demo_ctx, f"A-1000{n:02d}")
-    assert dump(db_path) == before
+    assert dump(demo_ctx.db) == before
 
 
 def test_unknown_account_or_foreign_contact(demo_ctx) -> None:

@@ -20,20 +20,23 @@ from billing_desktop.services.demo import (
     generate_accounts,
     load_curated,
 )
-from billing_desktop.store.database import open_database
+from billing_desktop.store.database import Database, open_database
 
 TODAY = date(2026, 4, 26)
 
 
-def _rows(path: Path, sql: str) -> list[tuple]:
-    con = sqlite3.connect(path)
+def _rows(source: Path | Database, sql: str) -> list[tuple]:
+    """The rows of ``sql`` in an open database, or in a database file."""
+    if isinstance(source, Database):
+        return source.reader.rows(sql)
+    con = sqlite3.connect(source)
     try:
         return con.execute(sql).fetchall()
     finally:
         con.close()
 
 
-def _assert_books_balance(path: Path) -> None:
+def _assert_books_balance(path: Path | Database) -> None:
     """Every invoice adds up, numbers are gap-free per year, accounts match invoices."""
     lines = dict(_rows(path, "SELECT invoice_id, SUM(amount_minor) FROM invoice_lines GROUP BY 1"))
     for inv_id, subtotal, vat, total, paid, status in _rows(
@@ -70,18 +73,18 @@ def _assert_books_balance(path: Path) -> None:
         assert paid.get(inv_id) == total
 
 
-def test_curated_demo_is_marked_and_balanced(db, db_path: Path) -> None:
+def test_curated_demo_is_marked_and_balanced(db) -> None:
     count = load_curated(db, TODAY)
     assert count >= 15
     assert db.is_demo()
     assert db.setting("clock.today") == TODAY.isoformat()
-    _assert_books_balance(db_path)
+    _assert_books_balance(db)
 
 
-def test_curated_demo_has_each_article_situation(db, db_path: Path) -> None:
+def test_curated_demo_has_each_article_situation(db) -> None:
     load_curated(db, TODAY)
     subs = _rows(
-        db_path,
+        db,
         "SELECT p.code, s.status, s.licence_count, s.frequency, s.contract, a.language, "
         "(SELECT COUNT(*) FROM licence_assignments la WHERE la.subscription_id = s.id), "
         "(SELECT COUNT(*) FROM payment_methods pm WHERE pm.account_id = a.id), a.id "
@@ -98,18 +101,18 @@ def test_curated_demo_has_each_article_situation(db, db_path: Path) -> None:
     resolve = [s for s in subs if s[0] == "logmein_resolve" and s[4] == "fixed_term" and s[6]]
     assert resolve
     open_by_account = {
-        a for (a,) in _rows(db_path, "SELECT account_id FROM invoices WHERE status='open'")
+        a for (a,) in _rows(db, "SELECT account_id FROM invoices WHERE status='open'")
     }
     assert any(s[8] in open_by_account for s in resolve)
     # corporate accounts with their representative
     corporate = _rows(
-        db_path,
+        db,
         "SELECT a.account_number, o.name FROM accounts a JOIN operators o "
         "ON o.id = a.representative_id WHERE a.type='corporate'",
     )
     assert len(corporate) >= 2
     # an overdue invoice somewhere
-    assert _rows(db_path, f"SELECT 1 FROM accounts WHERE oldest_due_date < '{TODAY}'")
+    assert _rows(db, f"SELECT 1 FROM accounts WHERE oldest_due_date < '{TODAY}'")
 
 
 def test_generation_is_deterministic_for_a_seed(tmp_path: Path) -> None:
@@ -160,25 +163,23 @@ class _CancelAfter(Progress):
             self.cancelled = True
 
 
-def test_cancelled_generation_writes_nothing(db, db_path: Path) -> None:
+def test_cancelled_generation_writes_nothing(db) -> None:
     load_curated(db, TODAY)
-    before = _rows(db_path, "SELECT COUNT(*) FROM accounts")[0][0]
+    before = _rows(db, "SELECT COUNT(*) FROM accounts")[0][0]
     progress = _CancelAfter(1)
     with pytest.raises(Cancelled):
         generate_accounts(db, 5000, seed=1, today=TODAY, progress=progress, fresh_database=True)
     assert progress.seen[0][0] == "Generating accounts"
-    assert _rows(db_path, "SELECT COUNT(*) FROM accounts")[0][0] == before
-    assert _rows(db_path, "SELECT COUNT(*) FROM invoices WHERE account_id > 1000") == [(0,)]
+    assert _rows(db, "SELECT COUNT(*) FROM accounts")[0][0] == before
+    assert _rows(db, "SELECT COUNT(*) FROM invoices WHERE account_id > 1000") == [(0,)]
 
 
-def test_generation_refuses_to_renumber_invoices_of_a_database_it_did_not_build(
-    db, db_path: Path
-) -> None:
+def test_generation_refuses_to_renumber_invoices_of_a_database_it_did_not_build(db) -> None:
     load_curated(db, TODAY)
-    numbers = _rows(db_path, "SELECT id, number FROM invoices ORDER BY id")
+    numbers = _rows(db, "SELECT id, number FROM invoices ORDER BY id")
     with pytest.raises(ValueError, match="already holds invoices"):
         generate_accounts(db, 10, seed=1, today=TODAY)
-    assert _rows(db_path, "SELECT id, number FROM invoices ORDER BY id") == numbers
+    assert _rows(db, "SELECT id, number FROM invoices ORDER BY id") == numbers
 
 
 def test_reopened_demo_database_keeps_its_clock(tmp_path: Path) -> None:
@@ -323,3 +324,16 @@ def test_build_refuses_a_database_with_accounts_and_leaves_it_alone(tmp_path: Pa
         build_demo_database(target_from(str(path)), accounts=10, today=TODAY)
     assert path.read_bytes() == before
     assert _leftovers(tmp_path) == ["real.sqlite3"]
+
+
+def test_rows_added_after_generation_get_new_ids(db, make_account) -> None:
+    """The generator picks its own ids; the engine's id generators continue after them
+    (PostgreSQL's sequences would otherwise hand out ids already taken)."""
+    load_curated(db, TODAY)
+    generate_accounts(db, 5, seed=1, today=TODAY, fresh_database=True)
+    largest = db.reader.scalar("SELECT MAX(id) FROM accounts")
+    assert make_account("After Generation Srl") == largest + 1
+    from billing_desktop.services.context import local_operator
+
+    operator = local_operator(db)  # a new operator row after the generated representatives
+    assert operator.id == db.reader.scalar("SELECT MAX(id) FROM operators")

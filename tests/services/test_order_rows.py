@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import table_names
 
 from billing_desktop.services.cart import CartChange, add_to_cart
 from billing_desktop.services.checkout import (
@@ -49,20 +50,18 @@ TEST_IBAN = "DE89 3704 0044 0532 0130 00"
 
 
 def _tables(db) -> list[str]:
-    return sorted(
-        name
-        for (name,) in db.reader.rows(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    )
+    return table_names(db)
 
 
 def _dump(db) -> dict[str, dict[Any, dict[str, Any]]]:
     """Every row of every table, by primary key, as column → value."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(db.engine)
     out: dict[str, dict[Any, dict[str, Any]]] = {}
     for table in _tables(db):
-        columns = [row[1] for row in db.reader.rows(f'PRAGMA table_info("{table}")')]
-        keys = [row[1] for row in db.reader.rows(f'PRAGMA table_info("{table}")') if row[5]]
+        columns = [column["name"] for column in inspector.get_columns(table)]
+        keys = inspector.get_pk_constraint(table)["constrained_columns"]
         rows = {}
         for values in db.reader.rows(f'SELECT * FROM "{table}"'):
             row = dict(zip(columns, values, strict=True))

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 from sqlalchemy import select
 
@@ -45,19 +46,8 @@ from billing_desktop.store.totals import refresh_account_totals
 
 def dump(db: Any, *, skip_run_entries: bool = False) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, for "nothing changed" comparisons."""
-    tables = [
-        name
-        for (name,) in db.reader.rows(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
-    out = {}
-    for table in tables:
-        sql = f"SELECT * FROM {table}"
-        if skip_run_entries and table == "audit_entries":
-            sql += " WHERE action <> 'renewal.run'"
-        out[table] = sorted(db.reader.rows(sql), key=repr)
-    return out
+    where = {"audit_entries": "action <> 'renewal.run'"} if skip_run_entries else None
+    return helpers.dump(db, where)
 
 
 def on(ctx: AppContext, day: date) -> AppContext:
@@ -715,6 +705,8 @@ def test_a_crash_mid_run_keeps_whole_events_and_a_rerun_continues(
     from billing_desktop.services.demo import load_curated
     from billing_desktop.store.database import open_database
 
+    if bulk and not demo_ctx.db.target.is_sqlite:
+        pytest.skip("the bulk path runs on SQLite only; PostgreSQL renews event by event")
     monkeypatch.setattr(renewal, "BULK", bulk)
     # the reference: the same data, run without incident
     other = open_database(target_from(str(tmp_path / "reference.sqlite3")))
@@ -757,7 +749,26 @@ def test_a_crash_mid_run_keeps_whole_events_and_a_rerun_continues(
     advance(demo_ctx, date(2026, 6, 30))
     resumed = dump(db, skip_run_entries=True)
     resumed.pop("operators")
-    assert resumed == expected
+    if db.target.is_sqlite:
+        assert resumed == expected
+    else:
+        # PostgreSQL's sequences do not roll back: the crashed chunk's row ids stay
+        # unused, so the rows are compared without their ids (invoice numbers, which
+        # come from the gap-free series, are compared)
+        assert _without_ids(db, resumed) == _without_ids(db, expected)
+
+
+def _without_ids(db: Any, tables: dict[str, list[tuple[Any, ...]]]) -> dict[str, list]:
+    """Each table's rows without their id and foreign-key id columns, sorted."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(db.engine)
+    out = {}
+    for table, rows in tables.items():
+        names = [column["name"] for column in inspector.get_columns(table)]
+        keep = [i for i, name in enumerate(names) if name != "id" and not name.endswith("_id")]
+        out[table] = sorted((tuple(row[i] for i in keep) for row in rows), key=repr)
+    return out
 
 
 def test_one_bad_subscription_does_not_stop_the_run(ctx: AppContext) -> None:

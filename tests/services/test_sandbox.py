@@ -197,6 +197,7 @@ def test_new_demo_database_over_an_existing_demo_starts_it_afresh(
     assert sandbox.clock.today() == START
 
 
+@pytest.mark.sqlite_only
 def test_new_demo_database_refuses_a_real_database_and_other_files(tmp_path: Path, db) -> None:
     real = db.target.path
     before = _files(real.parent)

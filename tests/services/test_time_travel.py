@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import helpers
 import pytest
 
 from billing_desktop.domain.money import Money
@@ -38,13 +39,7 @@ START = date(2026, 4, 26)
 
 def dump(db: Any) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, for "nothing changed" comparisons."""
-    tables = [
-        name
-        for (name,) in db.reader.rows(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
-    return {t: sorted(db.reader.rows(f"SELECT * FROM {t}"), key=repr) for t in tables}
+    return helpers.dump(db)
 
 
 @pytest.fixture

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 
 import pytest
+from helpers import query_plan
 
+from billing_desktop.store.bulk import bulk_insert
+from billing_desktop.store.models import Email
 from billing_desktop.store.outbox_queries import (
     due_count,
     outbox_count,
@@ -23,7 +25,6 @@ NOW = datetime(2026, 4, 26, 9, 0)
 def filled(db, make_account):
     """2 000 emails: 1 in 50 failed (half of them due), 1 in 10 queued, the rest sent."""
     account = make_account("Outbox Srl")
-    con = sqlite3.connect(db.target.path)
     rows = []
     for n in range(2000):
         status = "failed" if n % 50 == 7 else "queued" if n % 10 == 3 else "sent"
@@ -32,22 +33,17 @@ def filled(db, make_account):
         if status == "failed":
             next_at = NOW + timedelta(minutes=1 if n % 100 == 7 else -1)
         rows.append(
-            (
-                account if n % 3 else None, "trial_ended", f"u{n}@x.example", "", f"Subject {n}",
-                f"Body {n}", "en", status, created.strftime("%Y-%m-%d %H:%M:%S.%f"),
-                1 if status != "queued" else 0,
-                next_at.strftime("%Y-%m-%d %H:%M:%S.%f") if next_at else None,
-                "Cannot connect" if status == "failed" else None,
-            )
-        )
-    con.executemany(
-        "INSERT INTO emails (account_id, kind, to_address, cc_addresses, subject, body_text, "
-        "language, status, created_at, attempts, next_attempt_at, last_error) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        rows,
-    )
-    con.commit()
-    con.close()
+            {
+                "account_id": account if n % 3 else None, "kind": "trial_ended",
+                "to_address": f"u{n}@x.example", "cc_addresses": "", "subject": f"Subject {n}",
+                "body_text": f"Body {n}", "language": "en", "status": status,
+                "created_at": created, "attempts": 1 if status != "queued" else 0,
+                "next_attempt_at": next_at,
+                "last_error": "Cannot connect" if status == "failed" else None,
+            }
+        )  # fmt: skip
+    with db.engine.begin() as conn:
+        bulk_insert(conn, Email.__table__, rows)
     return db
 
 
@@ -72,14 +68,13 @@ def test_pages_match_one_sorted_query(filled, statuses) -> None:
     elif not statuses:
         expected = []
     else:
-        marks = ",".join("?" * len(statuses))
-        con = sqlite3.connect(filled.target.path)
+        marks = ", ".join(f":s{n}" for n in range(len(statuses)))
         expected = [
-            r[0] for r in con.execute(
-                f"SELECT id FROM emails WHERE status IN ({marks}) ORDER BY id DESC", statuses
+            r[0] for r in reader.rows(
+                f"SELECT id FROM emails WHERE status IN ({marks}) ORDER BY id DESC",
+                {f"s{n}": status for n, status in enumerate(statuses)},
             )
         ]
-        con.close()
     counts = outbox_counts(reader)
     # both ways of answering a status filter give the same rows
     assert _all_pages(reader, statuses, counts) == expected
@@ -96,14 +91,14 @@ def test_counts_and_due(filled) -> None:
     assert due_count(reader, NOW + timedelta(minutes=1)) == 240
 
 
+@pytest.mark.sqlite_only
 def test_a_common_status_walks_the_table_a_rare_one_uses_the_index(filled) -> None:
     reader = filled.reader
     counts = outbox_counts(reader)
-    con = sqlite3.connect(filled.target.path)
 
     def plan(statuses) -> str:
         sql, params = outbox_page_sql(statuses, after_id=1500, limit=200, counts=counts)
-        return " | ".join(r[3] for r in con.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        return " | ".join(query_plan(filled, sql, params))
 
     common = plan(("sent",))
     assert "TEMP B-TREE" not in common  # newest first straight from the primary key
@@ -111,7 +106,6 @@ def test_a_common_status_walks_the_table_a_rare_one_uses_the_index(filled) -> No
     assert "COVERING INDEX ix_emails_status_next_attempt_at" in rare
     everything = plan(None)
     assert "TEMP B-TREE" not in everything
-    con.close()
 
 
 def test_a_row_and_its_body(filled) -> None:

@@ -7,6 +7,8 @@ import sqlite3
 from datetime import date
 
 import pytest
+from helpers import query_plan
+from sqlalchemy.exc import DBAPIError
 
 from billing_desktop.store import queries
 from billing_desktop.store.models import Contact, Invoice
@@ -158,12 +160,15 @@ PLAN_TERMS = [
 @pytest.mark.parametrize("text", PLAN_TERMS)
 def test_every_arm_is_an_index_search(db, accounts, text) -> None:
     sql, params = queries.quick_search_sql(text)
-    con = sqlite3.connect(db.target.path)
-    try:
-        con.execute("ANALYZE")  # statistics must not tempt the planner into a scan either
-        plan = [row[3] for row in con.execute("EXPLAIN QUERY PLAN " + sql, params)]
-    finally:
-        con.close()
+    plan = query_plan(db, sql, params)
+    indexes = ("ix_accounts_search_name", "ix_contacts_email_lower", "ix_contacts_search_name")
+    if not db.target.is_sqlite:
+        # PostgreSQL: no arm needs a sequential scan, and the search indexes answer
+        assert not any("Seq Scan" in line for line in plan), plan
+        searched = " ".join(plan)
+        for index in indexes:
+            assert index in searched, plan
+        return
     tables = ("accounts", "contacts", "invoices")
     touching = [line for line in plan if re.search(rf"\b({'|'.join(tables)})\b", line)]
     assert touching, plan
@@ -171,7 +176,7 @@ def test_every_arm_is_an_index_search(db, accounts, text) -> None:
         assert not line.startswith("SCAN"), plan
         assert "INDEX" in line, plan
     searched = " ".join(touching)
-    for index in ("ix_accounts_search_name", "ix_contacts_email_lower", "ix_contacts_search_name"):
+    for index in indexes:
         assert index in searched, plan
     # the final join reads the accounts it found by primary key
     assert any("SEARCH acc USING INTEGER PRIMARY KEY" in line for line in plan), plan
@@ -180,5 +185,6 @@ def test_every_arm_is_an_index_search(db, accounts, text) -> None:
 def test_search_runs_through_the_read_only_reader(db, accounts) -> None:
     """The search is a plain read: the reader's connection refuses writes."""
     assert _numbers(_search(db, "A-900001")) == ["A-900001"]
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises((sqlite3.OperationalError, DBAPIError)):
         db.reader.rows("DELETE FROM accounts")
+    assert _numbers(_search(db, "A-900001")) == ["A-900001"]
