@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test test-pg lint bench demo screenshots translations qm clean sysdeps
+.PHONY: run test test-pg stress lint bench demo screenshots translations qm clean sysdeps
 
 # Interface languages: English is the source (its file holds only the plural
 # forms); the .qm files are built from the .ts files, never committed.
@@ -38,6 +38,11 @@ test: $(STAMP) $(QM_FILES)
 ## installed when missing) started on 127.0.0.1 for the run.
 test-pg: $(STAMP) $(QM_FILES)
 	bash tools/pg.sh run $(MAKE) --no-print-directory test
+
+## Crash injection: 1 000 runs of place order, cancellations and renewals killed
+## (SIGKILL) at random statements and times; checks nothing is half-written.
+stress: $(STAMP)
+	$(BIN)/python tools/stress.py --trials 1000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -406,16 +406,14 @@ class GuiSession(QObject):
         db = self._open_database(demo_target() if demo else target, demo=demo)
         if db is None:
             return False
-        self._show(db)
-        return True
+        return self._show(db)
 
     def open_demo(self) -> bool:
         """Switch to the demo database (filled with the curated accounts when new)."""
         db = self._open_database(demo_target(), demo=True)
         if db is None:
             return False
-        self._show(db)
-        return True
+        return self._show(db)
 
     def open_location(self, location: str) -> bool:
         """Switch to the database at ``location`` (a file path or a server URL)."""
@@ -460,12 +458,23 @@ class GuiSession(QObject):
         log.info("opened %s", target.display_name())
         return db
 
-    def _show(self, db: Database) -> None:
+    def _show(self, db: Database) -> bool:
+        """Show a main window on ``db`` (replacing the open one); False when the
+        operator did not sign in to a shared database (``db`` is closed again)."""
         from billing_desktop.services.context import open_context
         from billing_desktop.ui.main_window import MainWindow
         from billing_desktop.ui.welcome_state import welcome_wanted
 
-        ctx = open_context(db, renderer=self.renderer)
+        if db.target.is_sqlite:  # the embedded database's automatic local operator
+            ctx = open_context(db, renderer=self.renderer)
+        else:  # a shared server: each operator signs in
+            from billing_desktop.ui.dialogs.sign_in_dialog import ask_operator
+
+            operator = ask_operator(db, self.window)
+            if operator is None:
+                db.dispose()
+                return False
+            ctx = open_context(db, renderer=self.renderer, operator=operator)
         old_window, old_db = self.window, self.db
         if old_window is not None:
             old_window.save_settings()
@@ -484,6 +493,7 @@ class GuiSession(QObject):
         # The first change should not wait for SQLAlchemy: import it and open
         # the engine in the background, well after the first paint.
         QTimer.singleShot(WARM_UP_DELAY_MS, self, lambda: self._warm_up(db))
+        return True
 
     def _warm_up(self, db: Database) -> None:
         if db is not self.db:

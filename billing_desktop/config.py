@@ -73,6 +73,10 @@ def target_from(value: str) -> DatabaseTarget:
             if not database or database == ":memory:":
                 raise ValueError("an SQLite database must be a file")
             return DatabaseTarget(Path(database).expanduser().resolve())
+        scheme, rest = value.split("://", 1)
+        if scheme in ("postgresql", "postgres"):
+            # the driver this application ships (SQLAlchemy would look for psycopg2)
+            value = f"postgresql+psycopg://{rest}"
         return DatabaseTarget(None, value)
     return DatabaseTarget(Path(value).expanduser().resolve())
 

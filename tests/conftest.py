@@ -70,15 +70,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
             yellow=True,
         )
         return
-    counts = {"sqlite": 0, "postgresql": 0}
-    for report in terminalreporter.stats.get("passed", []):
-        engine = "postgresql" if "[postgresql" in report.nodeid or "-postgresql" in (
-            report.nodeid
-        ) else "sqlite"
-        counts[engine] += 1
+    passed = terminalreporter.stats.get("passed", [])
+    on_server = sum(1 for r in passed if ("engine", "postgresql") in r.user_properties)
     terminalreporter.write_line(
-        f"Engines: {counts['postgresql']} tests passed on PostgreSQL, "
-        f"{counts['sqlite']} on SQLite.",
+        f"Engines: {on_server} tests passed on PostgreSQL; {len(passed) - on_server} "
+        "others passed on SQLite or without a database.",
         green=True,
     )
 
@@ -156,6 +152,7 @@ def db(engine: str, request: pytest.FixtureRequest) -> Iterator[object]:
     from billing_desktop.store.database import open_database
 
     if engine == "postgresql":
+        request.node.user_properties.append(("engine", "postgresql"))
         url, seeds = request.getfixturevalue("pg_database")
         database = open_database(target_from(url))
         seeds.restore(database.engine)

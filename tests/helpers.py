@@ -43,11 +43,13 @@ def dump(db: Any, where: dict[str, str] | None = None) -> dict[str, list[tuple]]
     return out
 
 
-def query_plan(db: Any, sql: str, params: dict[str, Any] | None = None) -> list[str]:
+def query_plan(
+    db: Any, sql: str, params: dict[str, Any] | None = None, *, analyze: bool = True
+) -> list[str]:
     """The lines of the engine's plan for ``sql``.
 
-    SQLite: ``EXPLAIN QUERY PLAN`` after ``ANALYZE`` (statistics must not tempt
-    the planner into a scan). PostgreSQL: ``EXPLAIN`` with sequential scans
+    SQLite: ``EXPLAIN QUERY PLAN``, after ``ANALYZE`` unless ``analyze`` is False
+    (statistics must not tempt the planner into a scan). PostgreSQL: ``EXPLAIN`` with sequential scans
     priced out, so a line still saying "Seq Scan" means no index can answer.
     """
     params = dict(params or {})
@@ -58,7 +60,8 @@ def query_plan(db: Any, sql: str, params: dict[str, Any] | None = None) -> list[
 
         con = sqlite3.connect(db.target.path)
         try:
-            con.execute("ANALYZE")
+            if analyze:
+                con.execute("ANALYZE")
             rows = con.execute("EXPLAIN QUERY PLAN " + sql, _sqlite_params(params))
             return [row[3] for row in rows]
         finally:

@@ -118,7 +118,10 @@ EDITABLE_FIELDS = (
 )
 #: Fields that may not be left empty.
 REQUIRED_FIELDS = frozenset(
-    {"company_name", "address_line1", "postal_code", "city", "country", "language", "currency"}
+    {
+        "company_name", "type", "address_line1", "postal_code", "city", "country", "language",
+        "currency",
+    }
 )
 #: Column sizes (``store.models.Account``).
 MAX_LENGTHS = {
@@ -239,6 +242,7 @@ class AccountChanges:
 def _required(name: str) -> ValidationError:
     messages = {
         "company_name": QT_TRANSLATE_NOOP("ServiceError", "Enter the company name."),
+        "type": QT_TRANSLATE_NOOP("ServiceError", "Choose the account type."),
         "address_line1": QT_TRANSLATE_NOOP("ServiceError", "Enter the street address."),
         "postal_code": QT_TRANSLATE_NOOP("ServiceError", "Enter the postal code."),
         "city": QT_TRANSLATE_NOOP("ServiceError", "Enter the city."),
@@ -462,8 +466,7 @@ def update_account(
     """
     from billing_desktop.services import audit
     from billing_desktop.services.auth import Action, authorize
-    from billing_desktop.services.base import get_account
-    from billing_desktop.services.cart import writing
+    from billing_desktop.services.base import get_account, writing
     from billing_desktop.store.search import fold
 
     with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The account")) as session:

@@ -94,6 +94,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
 
 from billing_desktop.domain.money import Money, sum_money
 from billing_desktop.domain.periods import Frequency, Period
@@ -120,14 +121,16 @@ from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
 from billing_desktop.services.base import (
     billing_contact,
+    check_version,
     get_account,
     get_subscription,
+    lock,
     requesting_contact,
+    writing,
 )
 from billing_desktop.services.billing_lines import PeriodLine, period_bill
 from billing_desktop.services.catalog import shipped_catalog
 from billing_desktop.services.errors import (
-    ConflictError,
     NotFound,
     PolicyViolation,
     ValidationError,
@@ -522,7 +525,7 @@ def cancel_online(
     expired account, and when nothing is left to cancel. ``expected_version``
     is the subscription's version shown on screen.
     """
-    with ctx.db.transaction() as session:
+    with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The subscription")) as session:
         sub = get_subscription(session, subscription_id)
         account = sub.account
         authorize(ctx, Action.CANCEL, account)
@@ -599,7 +602,7 @@ def reactivate(
     """
     from billing_desktop.store.models import Invoice, InvoiceLine
 
-    with ctx.db.transaction() as session:
+    with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The subscription")) as session:
         sub = get_subscription(session, subscription_id)
         account = sub.account
         authorize(ctx, Action.REACTIVATE, account)
@@ -956,11 +959,12 @@ def assisted_cancel(
     pending / inactive as in :func:`cancel_online`. ``expected_version`` is
     the account's version shown on screen.
     """
-    with ctx.db.transaction() as session:
+    with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The account")) as session:
         account = get_account(session, account_id)
         authorize(ctx, Action.ASSISTED_CANCEL, account)
-        if expected_version is not None and account.version != expected_version:
-            raise ConflictError(account.account_number)
+        if expected_version is not None:
+            lock(session, account)
+            check_version(session, account, expected_version, account.account_number, account.id)
         code, text = check_reason(reason, reason_text)
         subs, addons = _selection(account, subscription_ids, addon_ids)
         checklist = _checklist(
@@ -1110,8 +1114,11 @@ def _reading(ctx: AppContext) -> Iterator[Session]:
 
 
 def _check_version(sub: Subscription, expected_version: int | None) -> None:
-    if expected_version is not None and sub.version != expected_version:
-        raise ConflictError(sub.product.name)
+    if expected_version is not None:
+        session = object_session(sub)
+        assert session is not None
+        lock(session, sub)
+        check_version(session, sub, expected_version, sub.product.name, sub.account_id)
 
 
 def _policy(sub: Subscription) -> ProductPolicy:

@@ -65,7 +65,7 @@ from billing_desktop.domain.policies import (
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
-from billing_desktop.services.base import billing_contact, requesting_contact
+from billing_desktop.services.base import billing_contact, requesting_contact, writing
 from billing_desktop.services.billing_lines import unit_price
 from billing_desktop.services.catalog import shipped_catalog
 from billing_desktop.services.errors import (
@@ -1314,17 +1314,6 @@ def reading(ctx: AppContext) -> Iterator[Session]:
             session.rollback()
 
 
-@contextmanager
-def writing(ctx: AppContext, what: str) -> Iterator[Session]:
-    """``ctx.db.transaction()``, turning a lost optimistic-locking race into
-    :class:`ConflictError` (another operator changed ``what`` meanwhile)."""
-    try:
-        with ctx.db.transaction() as session:
-            yield session
-    except StaleDataError:
-        raise ConflictError(what) from None
-
-
 def check_cart_version(cart: CartRow | None, expected: int | None) -> None:
     if expected is None:
         return
@@ -1497,7 +1486,7 @@ def add_to_cart(
     support downgrade), see :func:`check_order`.
     """
     requested = [changes] if isinstance(changes, CartChange) else list(changes)
-    with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The cart")) as session:
+    with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The cart"), account=account_id) as session:
         conn = session.connection()
         data = OrderData(conn, account_id, ctx.clock.today())
         authorize(ctx, Action.CHECKOUT, data.account)  # type: ignore[arg-type]
@@ -1534,7 +1523,7 @@ def remove_from_cart(
 ) -> CartView:
     """Remove items (e.g. a :class:`CartLine`'s ``item_ids``) from the cart."""
     ids = {item_ids} if isinstance(item_ids, int) else set(item_ids)
-    with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The cart")) as session:
+    with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The cart"), account=account_id) as session:
         conn = session.connection()
         data = OrderData(conn, account_id, ctx.clock.today())
         authorize(ctx, Action.CHECKOUT, data.account)  # type: ignore[arg-type]
@@ -1562,7 +1551,7 @@ def clear_cart(
     expected_cart_version: int | None = None,
 ) -> CartView:
     """Remove every item from the cart."""
-    with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The cart")) as session:
+    with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The cart"), account=account_id) as session:
         conn = session.connection()
         data = OrderData(conn, account_id, ctx.clock.today())
         authorize(ctx, Action.CHECKOUT, data.account)  # type: ignore[arg-type]

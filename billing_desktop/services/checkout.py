@@ -778,10 +778,29 @@ def _order_numbers(today: date) -> tuple[str, str]:
     return prefix, f"{prefix[:-1]}."
 
 
+#: PostgreSQL advisory lock serialising order numbering (``pg_advisory_xact_lock`` key)
+ORDER_NUMBER_LOCK = 0x0B111_0D3
+
+
 def _next_order_number(data: OrderData, today: date) -> str:
-    """``ORD-2026-000123``: the next number of the year (read under the write lock)."""
+    """``ORD-2026-000123``: the next number of the year (read under the write lock).
+
+    SQLite's write transaction holds the database's lock from its start. On
+    PostgreSQL (read committed) concurrent orders would read the same last
+    number: a transaction-scoped advisory lock serialises the numbering until
+    commit, and the last number is read again under it.
+    """
     prefix = _order_prefix(today)
     last = data.last_order_number
+    conn = data.conn
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ORDER_NUMBER_LOCK})
+        last = conn.execute(
+            text("SELECT max(number) FROM orders WHERE number >= :lo AND number < :hi"),
+            dict(zip(("lo", "hi"), _order_numbers(today), strict=True)),
+        ).scalar()
     number = int(last[len(prefix):]) + 1 if last else 1
     return f"{prefix}{number:06d}"
 
@@ -1000,7 +1019,9 @@ def place_order(
     """
     key = _check_key(idempotency_key)
     try:
-        with writing(ctx, QT_TRANSLATE_NOOP("ServiceError", "The order")) as session:
+        with writing(
+            ctx, QT_TRANSLATE_NOOP("ServiceError", "The order"), account=account_id
+        ) as session:
             return _place(
                 ctx,
                 session.connection(),

@@ -75,8 +75,11 @@ def local_operator(db: Database) -> OperatorInfo:
         return OperatorInfo(id=op.id, email=op.email, name=op.name, role=op.role)
 
 
-def open_context(db: Database, *, renderer: Renderer | None = None) -> AppContext:
-    """Context for the embedded single-user case: local operator, database's clock.
+def open_context(
+    db: Database, *, renderer: Renderer | None = None, operator: OperatorInfo | None = None
+) -> AppContext:
+    """Context on ``db`` with the database's clock, for ``operator`` (signed in to a
+    shared database) or the embedded single-user case's local operator.
 
     ``renderer`` writes customer emails in the account's language; the GUI
     passes one backed by ``billing_desktop.documents.QtRenderer``. Without it
@@ -85,7 +88,7 @@ def open_context(db: Database, *, renderer: Renderer | None = None) -> AppContex
     return AppContext(
         db=db,
         clock=clock_for(db),
-        operator=local_operator(db),
+        operator=operator if operator is not None else local_operator(db),
         is_demo=db.is_demo(),
         renderer=renderer,
     )

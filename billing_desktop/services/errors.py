@@ -45,17 +45,56 @@ class NotFound(ServiceError):
 
 
 class ConflictError(ServiceError):
-    """Someone else changed the data since it was read (optimistic locking)."""
+    """Someone else changed the data since it was read (optimistic locking).
 
-    def __init__(self, what: str, changed_by: str = "", changed_at: object = None) -> None:
-        super().__init__(
-            "changed_elsewhere",
-            QT_TRANSLATE_NOOP(
+    ``changed_by``/``changed_at`` name the operator and time of the latest
+    change to the entity's account when known (``services.base.writing`` fills
+    them after the failed transaction rolled back); the message then says so.
+    ``account`` is the id or number of that account, for that look-up.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        changed_by: str = "",
+        changed_at: object = None,
+        *,
+        account: int | str | None = None,
+    ) -> None:
+        if changed_by and changed_at is not None:
+            message = QT_TRANSLATE_NOOP(
+                "ServiceError",
+                "{what} was changed by {changed_by} at {changed_at} — reload to see the "
+                "current data. Your input is kept.",
+            )
+        elif changed_by:
+            message = QT_TRANSLATE_NOOP(
+                "ServiceError",
+                "{what} was changed by {changed_by} in the meantime — reload to see the "
+                "current data. Your input is kept.",
+            )
+        else:
+            message = QT_TRANSLATE_NOOP(
                 "ServiceError",
                 "{what} was changed by someone else in the meantime; reload to see the "
                 "current data. Your input is kept.",
-            ),
-            what=what,
-            changed_by=changed_by,
-            changed_at=changed_at,
+            )
+        super().__init__(
+            "changed_elsewhere", message, what=what, changed_by=changed_by, changed_at=changed_at
         )
+        self.account = account
+
+    @property
+    def what(self) -> str:
+        return str(self.params["what"])
+
+    def __reduce__(self) -> tuple[object, ...]:
+        params = self.params
+        return (
+            _conflict,
+            (params["what"], params["changed_by"], params["changed_at"], self.account),
+        )
+
+
+def _conflict(what: str, changed_by: str, changed_at: object, account: object) -> ConflictError:
+    return ConflictError(what, changed_by, changed_at, account=account)  # type: ignore[arg-type]

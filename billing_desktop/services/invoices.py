@@ -40,14 +40,23 @@ from billing_desktop.domain.policies import dispute_deadline, may_dispute
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
-from billing_desktop.services.base import billing_contact, get_account, requesting_contact
+from billing_desktop.services.base import (
+    billing_contact,
+    check_version,
+    get_account,
+    requesting_contact,
+    writing,
+)
 from billing_desktop.services.context import AppContext
 from billing_desktop.services.errors import (
-    ConflictError,
     NotFound,
     PolicyViolation,
     ValidationError,
 )
+
+#: what a lost optimistic-locking race changed
+_INVOICE = QT_TRANSLATE_NOOP("ServiceError", "The invoice")
+_RECIPIENTS = QT_TRANSLATE_NOOP("ServiceError", "The invoice recipients")
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -201,14 +210,19 @@ def _get_invoice(
     """The invoice by id or by number (``INV-2026-000042``)."""
     from billing_desktop.store.models import Invoice
 
+    lock = expected_version is not None  # the row stays locked until the change commits
     if isinstance(invoice_id, str):
-        invoice = session.scalar(select(Invoice).where(Invoice.number == invoice_id.strip()))
+        query = select(Invoice).where(Invoice.number == invoice_id.strip())
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        invoice = session.scalar(query)
     else:
-        invoice = session.get(Invoice, invoice_id)
+        invoice = session.get(
+            Invoice, invoice_id, with_for_update=True if lock else None, populate_existing=lock
+        )
     if invoice is None:
         raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Invoice"), invoice_id)
-    if expected_version is not None and invoice.version != expected_version:
-        raise ConflictError(invoice.number)
+    check_version(session, invoice, expected_version, invoice.number, invoice.account_id)
     return invoice
 
 
@@ -396,7 +410,7 @@ def dispute_invoice(
     A later dispute within the window is appended to the note with its date.
     ``expected_version`` is the invoice's.
     """
-    with ctx.db.transaction() as session:
+    with writing(ctx, _INVOICE) as session:
         invoice = _get_invoice(session, invoice_id, expected_version=expected_version)
         account = get_account(session, invoice.account_id)
         authorize(ctx, Action.DISPUTE_INVOICE, account)
@@ -449,7 +463,7 @@ def void_invoice(
     from billing_desktop.store.models import Credit, Payment
     from billing_desktop.store.totals import refresh_account_totals
 
-    with ctx.db.transaction() as session:
+    with writing(ctx, _INVOICE) as session:
         invoice = _get_invoice(session, invoice_id, expected_version=expected_version)
         account = get_account(session, invoice.account_id)
         authorize(ctx, Action.VOID_INVOICE, account)
@@ -594,7 +608,7 @@ def set_invoice_recipients(
     """
     from billing_desktop.store.models import InvoiceRecipient
 
-    with ctx.db.transaction() as session:
+    with writing(ctx, _RECIPIENTS) as session:
         account = get_account(session, account_id, expected_version=expected_version)
         authorize(ctx, Action.EDIT_ACCOUNT, account)
         requester = _requester(account, requested_by)

@@ -157,7 +157,19 @@ def take_invoice_number(conn: Connection, issue_date: date) -> str:
     """
     prefix = series_prefix(issue_date)
     following = _TAKE_NUMBER.scalar(conn, {"b_prefix": prefix})
-    if following is None:  # the year's first invoice
+    if following is None and conn.dialect.name == "postgresql":
+        # the year's first invoice, perhaps in two transactions at once: the one
+        # that inserts second waits for the first and takes the number after it
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        first = pg_insert(_SERIES).values(prefix=prefix, next_number=2)
+        following = conn.execute(
+            first.on_conflict_do_update(
+                index_elements=[_SERIES.c.prefix],
+                set_={"next_number": _SERIES.c.next_number + 1},
+            ).returning(_SERIES.c.next_number)
+        ).scalar_one()
+    elif following is None:  # the year's first invoice (SQLite: under the write lock)
         _NEW_SERIES.run(conn, {"prefix": prefix, "next_number": 2})
         following = 2
     return f"{prefix}-{following - 1:06d}"

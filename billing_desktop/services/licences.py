@@ -29,9 +29,19 @@ from typing import TYPE_CHECKING
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
-from billing_desktop.services.base import get_account, get_subscription, requesting_contact
+from billing_desktop.services.base import (
+    check_version,
+    get_account,
+    get_subscription,
+    lock,
+    requesting_contact,
+    writing,
+)
 from billing_desktop.services.context import AppContext
 from billing_desktop.services.errors import NotFound, PolicyViolation, ValidationError
+
+#: what a lost optimistic-locking race changed
+_LICENCES = QT_TRANSLATE_NOOP("ServiceError", "The licence assignments")
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -81,6 +91,8 @@ class SubscriptionSeats:
     assigned: int
     free: int
     holders: tuple[SeatHolder, ...]
+    #: the subscription's version, for ``expected_version`` of assign/unassign
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +129,8 @@ class LicenceChange:
     changed: tuple[int, ...]
     #: contacts asked for that were already in the wanted state (no-op)
     unchanged: tuple[int, ...]
+    #: the subscription's version after the call (for the next ``expected_version``)
+    version: int
 
     @property
     def assigned(self) -> int:
@@ -194,10 +208,9 @@ def _load_for_change(
     sub = get_subscription(session, subscription_id)
     account = sub.account
     authorize(ctx, Action.MANAGE_LICENCES, account)
-    if expected_version is not None and sub.version != expected_version:
-        from billing_desktop.services.errors import ConflictError
-
-        raise ConflictError(sub.product.name)
+    if expected_version is not None:
+        lock(session, sub)
+        check_version(session, sub, expected_version, sub.product.name, account.id)
     requester = _requester(account, requested_by)
     return sub, account, requester
 
@@ -230,6 +243,7 @@ def _result(sub: Subscription, changed: list[int], unchanged: list[int]) -> Lice
         assigned_contact_ids=tuple(_assigned_ids(sub)),
         changed=tuple(changed),
         unchanged=tuple(unchanged),
+        version=sub.version,
     )
 
 
@@ -282,6 +296,7 @@ def licence_overview(ctx: AppContext, account_id: int | str) -> AccountLicences:
                     assigned=len(holders),
                     free=max(sub.licence_count - len(holders), 0),
                     holders=holders,
+                    version=sub.version,
                 )
             )
         return AccountLicences(
@@ -320,7 +335,7 @@ def assign_licences(
     """
     from billing_desktop.store.models import LicenceAssignment
 
-    with ctx.db.transaction() as session:
+    with writing(ctx, _LICENCES) as session:
         sub, account, requester = _load_for_change(
             session, ctx, subscription_id, requested_by, expected_version
         )
@@ -377,7 +392,7 @@ def unassign_licences(
     expected_version: int | None = None,
 ) -> LicenceChange:
     """Take the seat of each contact back (bulk); contacts without a seat are no-ops."""
-    with ctx.db.transaction() as session:
+    with writing(ctx, _LICENCES) as session:
         sub, account, requester = _load_for_change(
             session, ctx, subscription_id, requested_by, expected_version
         )
@@ -408,7 +423,7 @@ def unassign_all(
     002). One transaction; one audit entry per subscription that changed.
     ``expected_version`` is the account's.
     """
-    with ctx.db.transaction() as session:
+    with writing(ctx, _LICENCES) as session:
         account = get_account(session, account_id, expected_version=expected_version)
         authorize(ctx, Action.MANAGE_LICENCES, account)
         requester = _requester(account, requested_by)

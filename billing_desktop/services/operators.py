@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from billing_desktop.domain.errors import ValidationError
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
-from billing_desktop.services.errors import ConflictError, NotFound
+from billing_desktop.services.errors import NotFound
 
 if TYPE_CHECKING:
     from billing_desktop.services.context import AppContext, OperatorInfo
@@ -104,49 +104,47 @@ def update_operator_identity(
     ``expected_version`` was read. Audited with the values before and after.
     """
     from sqlalchemy import func, select
-    from sqlalchemy.orm.exc import StaleDataError
 
     from billing_desktop.services import audit
+    from billing_desktop.services.base import OPERATOR_CHANGES, check_version, lock, writing
     from billing_desktop.services.context import OperatorInfo, local_login
     from billing_desktop.store.models import AppSetting, Operator
 
     clean_name, clean_email = validate_identity(name, email)
     what = QT_TRANSLATE_NOOP("ServiceError", "Your operator identity")
-    try:
-        with ctx.db.transaction() as session:
-            op = session.get(Operator, ctx.operator.id)
-            if op is None or not op.active:
-                raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Operator"), ctx.operator.email)
-            if expected_version is not None and op.version != expected_version:
-                raise ConflictError(what)
-            taken = session.scalar(
-                select(Operator.id).where(
-                    func.lower(Operator.email) == clean_email.lower(), Operator.id != op.id
-                )
+    with writing(ctx, what, account=OPERATOR_CHANGES) as session:
+        op = session.get(Operator, ctx.operator.id)
+        if op is None or not op.active:
+            raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Operator"), ctx.operator.email)
+        if expected_version is not None:
+            lock(session, op)
+            check_version(session, op, expected_version, what, None)
+        taken = session.scalar(
+            select(Operator.id).where(
+                func.lower(Operator.email) == clean_email.lower(), Operator.id != op.id
             )
-            if taken is not None:
-                raise _field_error(
-                    "email",
-                    "operator_email_taken",
-                    QT_TRANSLATE_NOOP(
-                        "ServiceError", "Another operator already uses the email {email}."
-                    ),
-                    email=clean_email,
-                )
-            before = {"name": op.name, "email": op.email}
-            after = {"name": clean_name, "email": clean_email}
-            if before != after:
-                login = local_login()
-                key = LOCAL_OPERATOR_KEY + login
-                remembered = session.get(AppSetting, key)
-                if op.email.lower() == f"{login}@localhost".lower() or (
-                    remembered is not None and remembered.value == str(op.id)
-                ):
-                    # the local operator: found by id from now on, whatever its email
-                    session.merge(AppSetting(key=key, value=str(op.id)))
-                op.name, op.email = clean_name, clean_email
-                session.flush()
-                audit.record(session, ctx, "operator.identity_changed", None, before, after)
-            return OperatorInfo(id=op.id, email=op.email, name=op.name, role=op.role)
-    except StaleDataError:
-        raise ConflictError(what) from None
+        )
+        if taken is not None:
+            raise _field_error(
+                "email",
+                "operator_email_taken",
+                QT_TRANSLATE_NOOP(
+                    "ServiceError", "Another operator already uses the email {email}."
+                ),
+                email=clean_email,
+            )
+        before = {"name": op.name, "email": op.email}
+        after = {"name": clean_name, "email": clean_email}
+        if before != after:
+            login = local_login()
+            key = LOCAL_OPERATOR_KEY + login
+            remembered = session.get(AppSetting, key)
+            if op.email.lower() == f"{login}@localhost".lower() or (
+                remembered is not None and remembered.value == str(op.id)
+            ):
+                # the local operator: found by id from now on, whatever its email
+                session.merge(AppSetting(key=key, value=str(op.id)))
+            op.name, op.email = clean_name, clean_email
+            session.flush()
+            audit.record(session, ctx, "operator.identity_changed", None, before, after)
+        return OperatorInfo(id=op.id, email=op.email, name=op.name, role=op.role)

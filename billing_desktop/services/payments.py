@@ -45,7 +45,7 @@ from billing_desktop.domain.money import Money
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
-from billing_desktop.services.base import get_account, requesting_contact
+from billing_desktop.services.base import get_account, requesting_contact, writing
 from billing_desktop.services.context import AppContext
 from billing_desktop.services.errors import (
     NotFound,
@@ -59,6 +59,10 @@ from billing_desktop.services.invoicing import (
     method_summary,
 )
 from billing_desktop.services.mail import EmailKind, queue_email
+
+#: what a lost optimistic-locking race changed
+_METHODS_WHAT = QT_TRANSLATE_NOOP("ServiceError", "The payment methods")
+_ACCOUNT_WHAT = QT_TRANSLATE_NOOP("ServiceError", "The account")
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -361,7 +365,7 @@ def add_card(
     """
     from billing_desktop.store.models import PaymentMethod
 
-    with ctx.db.transaction() as session:
+    with writing(ctx, _METHODS_WHAT) as session:
         account = get_account(session, account_id, expected_version=expected_version)
         authorize(ctx, Action.MANAGE_PAYMENT_METHODS, account)
         requester = _requester(account, requested_by)
@@ -435,7 +439,7 @@ def add_bank_account(
     """Validate an IBAN and keep only its country and last four characters (SEPA debit)."""
     from billing_desktop.store.models import PaymentMethod
 
-    with ctx.db.transaction() as session:
+    with writing(ctx, _METHODS_WHAT) as session:
         account = get_account(session, account_id, expected_version=expected_version)
         authorize(ctx, Action.MANAGE_PAYMENT_METHODS, account)
         requester = _requester(account, requested_by)
@@ -465,7 +469,7 @@ def set_default_method(
     expected_version: int | None = None,
 ) -> PaymentMethodInfo:
     """Make ``method_id`` the account's one default method (an expired card is refused)."""
-    with ctx.db.transaction() as session:
+    with writing(ctx, _METHODS_WHAT) as session:
         account = get_account(session, account_id, expected_version=expected_version)
         authorize(ctx, Action.MANAGE_PAYMENT_METHODS, account)
         requester = _requester(account, requested_by)
@@ -507,7 +511,7 @@ def remove_method(
     autopay on and a paid subscription still live. Removing the default makes
     the oldest remaining method (a card or bank account first) the default.
     """
-    with ctx.db.transaction() as session:
+    with writing(ctx, _METHODS_WHAT) as session:
         account = get_account(session, account_id, expected_version=expected_version)
         authorize(ctx, Action.MANAGE_PAYMENT_METHODS, account)
         requester = _requester(account, requested_by)
@@ -569,7 +573,7 @@ def set_autopay(
     turning it on needs a card or bank account on file."""
     if not isinstance(on, bool):
         raise TypeError("on must be a bool")
-    with ctx.db.transaction() as session:
+    with writing(ctx, _ACCOUNT_WHAT) as session:
         account = get_account(session, account_id, expected_version=expected_version)
         authorize(ctx, Action.MANAGE_PAYMENT_METHODS, account)
         requester = _requester(account, requested_by)
@@ -651,7 +655,7 @@ def record_payment(
     from billing_desktop.store.models import Credit, Invoice, Payment
     from billing_desktop.store.totals import refresh_account_totals
 
-    with ctx.db.transaction() as session:
+    with writing(ctx, _ACCOUNT_WHAT) as session:
         account = get_account(session, account_id, expected_version=expected_version)
         authorize(ctx, Action.RECORD_PAYMENT, account)
         reference = (reference or "").strip()

@@ -39,7 +39,7 @@ log = logging.getLogger("billing_desktop.store")
 
 #: The Alembic revision this application's schema is at. A test checks it
 #: equals the head of ``store/migrations/versions``.
-HEAD_REVISION = "0002_invoice_issue_date"
+HEAD_REVISION = "0003_operator_sign_in"
 
 #: execution option marking a connection whose transaction will write
 WRITE_OPTION = "billing_desktop_write"
@@ -238,7 +238,11 @@ def make_engine(target: DatabaseTarget) -> Engine:
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
             return engine
-        return create_engine(target.url, pool_pre_ping=True)
+        engine = create_engine(target.url, pool_pre_ping=True)
+        from billing_desktop.store.changes import install_change_notify
+
+        install_change_notify(engine)  # open windows hear of other operators' changes
+        return engine
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise errors.UnsupportedDatabase(target.display_name(), str(exc)) from exc
 

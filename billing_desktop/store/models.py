@@ -58,9 +58,19 @@ class Operator(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
+    #: Argon2id hash (``services.signin``); None: cannot sign in (an embedded
+    #: database's automatic local operator, a representative of the demo data)
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    #: consecutive failed sign-ins (reset by a successful one or a password reset)
+    failed_sign_ins: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
+    last_failed_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: sign-in refused until then after repeated failures (None: not locked)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    last_signed_in_at: Mapped[datetime | None] = mapped_column(DateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}

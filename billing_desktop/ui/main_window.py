@@ -217,15 +217,20 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(TOOLS_DELAY_MS, self, self._install_tools)
 
     def _install_tools(self) -> None:
+        from billing_desktop.ui.change_watcher import install_change_watcher
         from billing_desktop.ui.clock_control import install_clock_control
+        from billing_desktop.ui.dialogs.operators_dialog import install_operator_admin
         from billing_desktop.ui.guide import install_guide
         from billing_desktop.ui.presentation import install_presentation
         from billing_desktop.ui.sandbox_menu import install_sandbox_menu
 
         install_sandbox_menu(self)
+        self.operator_admin = install_operator_admin(self)
         self.clock_control = install_clock_control(self)
         self.guide = install_guide(self)
         install_presentation(self)
+        # open views follow other operators' changes (and the renewal engine's)
+        install_change_watcher(self)
         # the docks just added take the places they had when the window closed
         state = QSettings().value(_SETTINGS_STATE)
         if state is not None:

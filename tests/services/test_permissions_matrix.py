@@ -13,7 +13,10 @@ Every action runs against the corporate account A-100016 of the curated demo,
 prepared once (module template) so that each action, run by an admin, really
 changes something: an open order invoice, a pending cancellation, a cart item,
 a second card, SMTP settings and a failed email. Each case copies that
-database file, so cases are independent.
+database file, so cases are independent. On PostgreSQL (the ``engine``
+parametrisation) each case starts from the template's rows copied into the
+run's database (the ``db`` fixture); the sandbox actions, which copy SQLite
+files, run on SQLite only.
 
 For every refusal: :class:`PermissionDenied` and every table's rows, sorted,
 exactly as before. For every allowed case: no :class:`PermissionDenied` (a
@@ -350,8 +353,69 @@ def _dump(path: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
+#: actions on the demo database's files (SQLite snapshots): SQLite only
+FILE_ACTIONS = frozenset({"reset_demo", "save_snapshot", "restore_snapshot", "delete_snapshot"})
+
+
+def _dump_server(db: Database) -> dict[str, list[tuple]]:
+    """Every table's rows, sorted (a server database; read on a separate connection)."""
+    from billing_desktop.store.models import Base
+
+    with db.engine.connect() as conn:
+        return {
+            t.name: sorted((tuple(row) for row in conn.execute(t.select())), key=repr)
+            for t in Base.metadata.sorted_tables
+        }
+
+
+@pytest.fixture(scope="module")
+def template_rows(template: tuple[Path, Fixture]) -> dict[str, list[dict]]:
+    """The template's rows, table by table (copied into a server database per case)."""
+    from billing_desktop.store.models import Base
+
+    source = open_database(target_from(str(template[0])))
+    try:
+        with source.engine.connect() as conn:
+            return {
+                t.name: [dict(row._mapping) for row in conn.execute(t.select())]
+                for t in Base.metadata.sorted_tables
+            }
+    finally:
+        source.dispose()
+
+
+def _load_rows(db: Database, rows: dict[str, list[dict]]) -> None:
+    """Replace every table's rows by ``rows``; the id sequences continue after them."""
+    from sqlalchemy import text
+
+    from billing_desktop.store.models import Base
+
+    tables = Base.metadata.sorted_tables
+    with db.engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in tables:
+            if rows[table.name]:
+                conn.execute(table.insert(), rows[table.name])
+            if "id" in table.c and table.c.id.autoincrement in (True, "auto"):
+                conn.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"coalesce(max(id), 0) + 1, false) FROM \"{table.name}\""
+                ))  # fmt: skip
+
+
 @pytest.fixture
-def case_db(template: tuple[Path, Fixture], tmp_path: Path) -> Iterator[tuple[Database, Path]]:
+def case_db(
+    template: tuple[Path, Fixture],
+    engine: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> Iterator[tuple[Database, Path | None]]:
+    if engine != "sqlite":
+        db = request.getfixturevalue("db")
+        _load_rows(db, request.getfixturevalue("template_rows"))
+        yield db, None
+        return
     source, _ = template
     path = tmp_path / "case.sqlite3"
     shutil.copyfile(source, path)
@@ -401,17 +465,24 @@ def test_role_action_matrix(
 ) -> None:
     _, fixture = template
     db, path = case_db
+    if path is None and action in FILE_ACTIONS:
+        pytest.skip("the demo sandbox copies SQLite files")
     ctx = _context_for(role, db, fixture)
-    before = _dump(path)
+
+    def dump() -> dict[str, list[tuple]]:
+        return _dump(path) if path is not None else _dump_server(db)
+
+    before = dump()
     allowed = EXPECTED[action][role]
     if not allowed:
         with pytest.raises(PermissionDenied) as refused:
             ACTIONS[action](ctx, fixture, tmp_path)
         assert refused.value.message  # a clear message for the operator
-        assert _dump(path) == before, f"{action} refused for {role} but changed the database"
-        assert sorted(p.name for p in snapshot_folder(path).iterdir()) == [
-            "index.json", "scene.sqlite3",
-        ], f"{action} refused for {role} but changed the snapshots"  # fmt: skip
+        assert dump() == before, f"{action} refused for {role} but changed the database"
+        if path is not None:
+            assert sorted(p.name for p in snapshot_folder(path).iterdir()) == [
+                "index.json", "scene.sqlite3",
+            ], f"{action} refused for {role} but changed the snapshots"  # fmt: skip
         assert not (tmp_path / "export.zip").exists()
         return
     try:
@@ -421,7 +492,8 @@ def test_role_action_matrix(
     except DomainError:
         pass  # a business rule may still say no; only the permission is checked here
     if role == "admin" and action in CHANGES_DATA:
-        assert _dump(path) != before, f"{action} by an admin changed nothing: weak test setup"
+        assert dump() != before, f"{action} by an admin changed nothing: weak test setup"
     if role == "admin" and action in ("save_snapshot", "delete_snapshot"):
+        assert path is not None
         names = sorted(p.name for p in snapshot_folder(path).iterdir())
         assert names != ["index.json", "scene.sqlite3"], f"{action} by an admin changed nothing"

@@ -351,3 +351,22 @@ def test_closing_waits_for_a_query_running_in_another_thread(db) -> None:
     db.reader.close()  # would crash the process if it closed the connection mid-query
     worker.join()
     assert results == [400000]
+
+
+def test_a_postgresql_url_uses_the_shipped_driver() -> None:
+    """``postgresql://`` (SQLAlchemy's default driver is psycopg2) opens with psycopg 3."""
+    target = target_from("postgresql://billing:secret@db.example:5432/billing")
+    assert target.url == "postgresql+psycopg://billing:secret@db.example:5432/billing"
+    assert "secret" not in target.display_name()
+    assert target_from("postgresql+psycopg://h/db").url == "postgresql+psycopg://h/db"
+
+
+def test_a_server_nobody_answers_on_is_a_clear_error() -> None:
+    from helpers import free_port
+
+    url = f"postgresql://billing:secret@127.0.0.1:{free_port()}/billing?connect_timeout=2"
+    with pytest.raises(errors.ServerUnavailable) as info:
+        open_database(target_from(url))
+    text = str(info.value)
+    assert text.startswith("Cannot connect to the database server postgresql+psycopg://billing:***@")
+    assert "secret" not in text

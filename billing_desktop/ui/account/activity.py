@@ -103,6 +103,7 @@ ACTION_WORDS = {
         "ActivityTab", "Invoice recipients changed"
     ),
     "account.updated": QT_TRANSLATE_NOOP("ActivityTab", "Account details changed"),
+    "account.representative_changed": QT_TRANSLATE_NOOP("ActivityTab", "Representative changed"),
     "payment_method.added": QT_TRANSLATE_NOOP("ActivityTab", "Payment method added"),
     "payment_method.removed": QT_TRANSLATE_NOOP("ActivityTab", "Payment method removed"),
     "payment_method.default_changed": QT_TRANSLATE_NOOP(
@@ -149,6 +150,7 @@ FIELD_WORDS = {
     "autopay": QT_TRANSLATE_NOOP("ActivityTab", "Autopay"),
     "vat_number": QT_TRANSLATE_NOOP("ActivityTab", "VAT number"),
     "company_name": QT_TRANSLATE_NOOP("ActivityTab", "Company"),
+    "representative": QT_TRANSLATE_NOOP("ActivityTab", "Representative"),
     "type": QT_TRANSLATE_NOOP("ActivityTab", "Account type"),
     "address_line1": QT_TRANSLATE_NOOP("ActivityTab", "Address"),
     "address_line2": QT_TRANSLATE_NOOP("ActivityTab", "Address (second line)"),

@@ -706,14 +706,7 @@ class OverviewTab(QWidget):
         try:
             fresh = update_account(self._ctx, ov.id, changes, expected_version=ov.version)
         except ConflictError as err:
-            self.conflict = True
-            self.conflict_label.setText(
-                self.tr(
-                    "This account was changed elsewhere. Your edits are kept; Reload shows "
-                    "the current data and discards them."
-                )
-            )
-            self.conflict_label.show()
+            self._show_changed(err.params.get("changed_by"), err.params.get("changed_at"))
             show_service_error(self, err)
             self.reload_button.setFocus(Qt.FocusReason.OtherFocusReason)
             return
@@ -725,6 +718,53 @@ class OverviewTab(QWidget):
             return
         self._apply(fresh)
         self.account_changed.emit()
+
+    def _show_changed(self, changed_by: object, changed_at: object) -> None:
+        """The banner over the buttons: the account changed elsewhere (naming who and
+        when, if known); the user's edits stay until Reload."""
+        self.conflict = True
+        if changed_by and changed_at is not None:
+            from billing_desktop.documents.formatting import format_value
+
+            text = self.tr(
+                "This account was changed by {operator} at {time}. Your edits are kept; "
+                "Reload shows the current data and discards them."
+            ).format(operator=changed_by, time=format_value(changed_at, QLocale()))
+        else:
+            text = self.tr(
+                "This account was changed elsewhere. Your edits are kept; Reload shows "
+                "the current data and discards them."
+            )
+        self.conflict_label.setText(text)
+        self.conflict_label.show()
+
+    def refresh_live(self) -> None:
+        """Another operator changed the database (live refresh).
+
+        Without unsaved edits the tab shows the account as it is now. With edits
+        they stay where they are: when the account itself changed, the banner
+        says who changed it and when, and Reload shows the change (Save would
+        report the conflict); balances and contacts are shown fresh either way.
+        """
+        old = self.overview
+        if old is None:
+            return
+        try:
+            fresh = account_overview(self._ctx, self.account_id)
+        except DomainError as err:
+            log.info("overview not refreshed: %s", err)
+            return
+        if fresh == old:
+            return
+        if not self.has_unsaved_changes():
+            self._apply(fresh)
+            return
+        self._show_read_only_parts(fresh)
+        if fresh.version != old.version:
+            from billing_desktop.services.base import last_change
+
+            change = last_change(self._ctx.db, self.account_id)
+            self._show_changed(*(change or (None, None)))
 
     def _on_link(self, link: str) -> None:
         if link.startswith("#"):

@@ -36,6 +36,7 @@ from billing_desktop.ui.models.table import (
     FOREGROUND,
     TOOLTIP,
     PagedTableModel,
+    reread_pages,
 )
 from billing_desktop.ui.words import translated_word
 
@@ -184,6 +185,19 @@ class AccountsTableModel(PagedTableModel):
         self.endResetModel()
         if self._total is not None:
             self.totalChanged.emit(self._total)
+
+    def _reread_loaded(self) -> None:
+        """:meth:`refresh_in_place`: the loaded rows read again, kept in place."""
+        rows, exhausted = reread_pages(
+            self._page, len(self._rows), self.PAGE_SIZE, lambda row: (row.sort_key, row.id)
+        )
+        old_ids = [row.id for row in self._rows]
+
+        def install() -> None:
+            self._rows = rows
+            self._exhausted = exhausted
+
+        self._replace_rows(old_ids, [row.id for row in rows], install)
 
     def count_total(self) -> None:
         """Count the matching accounts if that was left for later; emits ``totalChanged``."""

@@ -48,6 +48,7 @@ from billing_desktop.ui.models.table import (
     RIGHT,
     TOOLTIP,
     PagedTableModel,
+    reread_pages,
 )
 from billing_desktop.ui.words import translated_word
 
@@ -266,6 +267,33 @@ class InvoicesTableModel(PagedTableModel):
         self.endResetModel()
         if count:
             self.count_total()
+
+    def _reread_loaded(self) -> None:
+        """:meth:`refresh_in_place`: the loaded rows read again, kept in place."""
+
+        def read(after: Any) -> list[InvoiceListRow]:
+            return invoice_list.invoice_page(
+                self._ctx, self._filter, self._sort, self._descending,
+                after=after, limit=self.PAGE_SIZE,
+            )  # fmt: skip
+
+        rows, exhausted = reread_pages(
+            read, len(self._ids), self.PAGE_SIZE, lambda row: row.sort_key
+        )
+        old_ids = list(self._ids)
+        new_ids = [row.id for row in rows]
+
+        def install() -> None:
+            self._ids = array("q", new_ids)
+            self._blocks.clear()
+            self._last_block = None
+            size = self.PAGE_SIZE
+            for number in range(0, len(rows), size):
+                self._store_block(number // size, _Block(list(rows[number : number + size])))
+            self._cursor = rows[-1].sort_key if rows else None
+            self._exhausted = exhausted
+
+        self._replace_rows(old_ids, new_ids, install)
 
     def count_total(self) -> None:
         """Count the matching invoices if not counted yet; emits ``totalChanged``."""

@@ -12,7 +12,7 @@ accounts and invoices lists share.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -82,6 +82,39 @@ class TableModel(QAbstractTableModel):
         Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
     )
 
+    def _replace_rows(
+        self, old_ids: Sequence[Any], new_ids: Sequence[Any], install: Callable[[], None]
+    ) -> None:
+        """Show new rows without a model reset (live refresh, issue 8).
+
+        ``install`` puts the rows in place; ``old_ids``/``new_ids`` are the row
+        keys (ids) before and after. As one layout change: a view keeps its
+        scroll position, and its selection and current row follow their ids (a
+        row that is gone drops out of the selection). Texts cached per row are
+        forgotten (:meth:`_forget_row_texts`).
+        """
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        keys = [
+            old_ids[index.row()] if 0 <= index.row() < len(old_ids) else None
+            for index in persistent
+        ]
+        install()
+        self._forget_row_texts()
+        where = {key: row for row, key in enumerate(new_ids)}
+        moved = []
+        for index, key in zip(persistent, keys, strict=True):
+            row = where.get(key) if key is not None else None
+            moved.append(self.index(row, index.column()) if row is not None else QModelIndex())
+        self.changePersistentIndexList(persistent, moved)
+        self.layoutChanged.emit()
+
+    def _forget_row_texts(self) -> None:
+        """Drop display texts cached per row (subclasses that cache them)."""
+        texts = getattr(self, "_texts", None)
+        if isinstance(texts, dict):
+            texts.clear()
+
     def retranslate(self) -> None:
         """The language changed: the views ask again for titles and cells."""
         self._forget_texts()
@@ -142,6 +175,19 @@ class RowTableModel(TableModel):
         self.beginResetModel()
         self._rows = list(rows)
         self.endResetModel()
+
+    def refresh_rows(self, rows: Iterable[Any], key: Callable[[Any], Any] | None = None) -> None:
+        """Show ``rows`` in place of the current ones without a reset: the views keep
+        their scroll position and selection (rows matched by ``key``, default ``id``)."""
+        new = list(rows)
+        row_key = key or _row_id
+        old_ids = [row_key(r) for r in self._rows]
+        new_ids = [row_key(r) for r in new]
+
+        def install() -> None:
+            self._rows = new
+
+        self._replace_rows(old_ids, new_ids, install)
 
     def rows(self) -> tuple[Any, ...]:
         return tuple(self._rows)
@@ -228,6 +274,46 @@ class PagedTableModel(TableModel):
 
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and self._loaded and not self._exhausted
+
+    def refresh_in_place(self) -> None:
+        """Read again the rows loaded so far (at least the first page), in place:
+        changed rows show their new values, new rows appear where the sort puts
+        them, deleted ones go; the views keep their scroll position and the
+        selected rows (by id). Subclasses implement :meth:`_reread_loaded`."""
+        if not self._loaded:
+            return
+        self._reread_loaded()
+        if self._total is not None:
+            self._total = None
+            self.count_total()  # type: ignore[attr-defined]
+
+    def _reread_loaded(self) -> None:
+        raise NotImplementedError
+
+
+def _row_id(row: Any) -> Any:
+    return row.id
+
+
+def reread_pages(
+    read: Callable[[Any], list[Any]],
+    at_least: int,
+    page_size: int,
+    cursor: Callable[[Any], Any],
+) -> tuple[list[Any], bool]:
+    """Pages from the start until ``at_least`` rows (or the end): the rows and
+    whether the end was reached. ``read(after)`` reads the page after
+    ``cursor(row)`` of the row before it (None: the first page)."""
+    rows: list[Any] = []
+    after = None
+    while True:
+        page = read(after)
+        rows.extend(page)
+        if len(page) < page_size:
+            return rows, True
+        if len(rows) >= at_least:
+            return rows, False
+        after = cursor(page[-1])
 
 
 def setup_row_table(

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from billing_desktop.domain.errors import DomainError
 from billing_desktop.services.accounts import AccountFilter, filter_choices
 from billing_desktop.services.context import AppContext
 from billing_desktop.ui.formatting import format_money
@@ -287,6 +288,14 @@ class AccountsView(ListView):
             self.model.set_filter(flt)
         else:
             self.model.refresh()
+
+    def refresh_live(self) -> None:
+        """Another operator changed the data: the accounts shown are read again in
+        place; the scroll position and the selected account stay."""
+        try:
+            self.model.refresh_in_place()
+        except DomainError as err:
+            log.info("accounts not refreshed: %s", err)
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -69,7 +69,12 @@ from billing_desktop.services.outbox import (
 )
 from billing_desktop.ui.errors import show_service_error
 from billing_desktop.ui.formatting import format_date
-from billing_desktop.ui.models.table import RowTableModel, setup_list_table, size_columns_to_samples
+from billing_desktop.ui.models.table import (
+    RowTableModel,
+    reread_pages,
+    setup_list_table,
+    size_columns_to_samples,
+)
 from billing_desktop.ui.theme import is_dark, warning_color
 from billing_desktop.ui.words import translated_word
 
@@ -221,6 +226,18 @@ class OutboxModel(RowTableModel):
             raise
         self._exhausted = len(self._rows) < self.PAGE_SIZE
         self.endResetModel()
+        self.countsChanged.emit(dict(self._counts))
+
+    def refresh_in_place(self) -> None:
+        """Read the counts and the emails loaded so far again, in place: the view keeps
+        its scroll position and the selected emails (by id)."""
+        counts = outbox_status_counts(self._ctx)
+        self._counts = counts
+        rows, exhausted = reread_pages(
+            self._page, len(self._rows), self.PAGE_SIZE, lambda row: row.id
+        )
+        self.refresh_rows(rows)
+        self._exhausted = exhausted
         self.countsChanged.emit(dict(self._counts))
 
     def _page(self, after_id: int | None) -> list[OutboxRow]:
@@ -650,6 +667,18 @@ class EmailsView(QWidget):
         self._select_rows(rows or ([current_row] if current_row is not None else []), current_row)
         if current_row is None:
             self._show_preview(None)
+
+    def refresh_live(self) -> None:
+        """Another operator (or a delivery run) changed the outbox: the list reads
+        again in place, keeping the scroll position and the selected emails."""
+        try:
+            self.model.refresh_in_place()
+        except DomainError as err:
+            log.info("outbox not refreshed: %s", err)
+            return
+        self._update_server_label()
+        self._update_count()
+        self._show_current()
 
     def _select_rows(self, rows: list[int], current: int | None) -> None:
         selection_model = self.table.selectionModel()
