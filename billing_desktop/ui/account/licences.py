@@ -14,6 +14,13 @@ grid only helps: an empty box cannot be ticked once no seat is free, while
 "Assign all users" stages everyone and shows how many seats are missing; the
 service then refuses with its own message and the staged state stays, so the
 operator can untick a few and try again.
+
+Each call sends the version of the subscription the grid showed (optimistic
+locking, issue 8): if another operator changed that subscription meanwhile,
+the service's "changed by … at … — reload" message is shown, nothing of that
+subscription is written, and the grid reads the seats again — the other
+operator's change appears, the staged ticks that still make a difference and
+the current cell stay.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QCoreApplication,
     QEvent,
+    QItemSelectionModel,
     QLocale,
     QModelIndex,
     QPersistentModelIndex,
@@ -599,11 +607,16 @@ class LicencesTab(QWidget):
             if sub is None:
                 continue
             # wide enough for the product name and the seat count, whatever is staged
+            # (at worst every contact ticked on top of the seats taken: "N too many")
+            licences = QLocale().toString(sub.licences)
             text = max(
                 sub.product_name,
                 LicencesModel.tr("%n of {licences} free", "", sub.licences).format(
-                    licences=QLocale().toString(sub.licences)
+                    licences=licences
                 ),
+                LicencesModel.tr(
+                    "%n too many for {licences} licences", "", max(self.model.rowCount(), 1)
+                ).format(licences=licences),
                 key=fm.horizontalAdvance,
             )
             header.resizeSection(column, max(fm.horizontalAdvance(text) + 32, 120))
@@ -622,9 +635,46 @@ class LicencesTab(QWidget):
         self._requesters = requesters
         billing = next((r.contact_id for r in requesters if r.is_billing_contact), None)
         self._fill_requesters()
+        current = self._current_cell()
+        scroll = (
+            self.table.horizontalScrollBar().value(),
+            self.table.verticalScrollBar().value(),
+        )
         self.model.set_overview(overview, billing)
+        self._restore_current_cell(current)
+        self.table.horizontalScrollBar().setValue(scroll[0])
+        self.table.verticalScrollBar().setValue(scroll[1])
         self._build_bulk_rows()
         self._update_state()
+
+    def _current_cell(self) -> tuple[int, int | None, int] | None:
+        """The current cell as (contact id, subscription id or None, column)."""
+        index = self.table.currentIndex()
+        contact = index.data(LicencesModel.ObjectRole) if index.isValid() else None
+        if not isinstance(contact, ContactSeats):
+            return None
+        sub = self.model.subscription(index.column())
+        return contact.contact_id, sub.subscription_id if sub else None, index.column()
+
+    def _restore_current_cell(self, cell: tuple[int, int | None, int] | None) -> None:
+        """Make the same contact's cell of the same column current again (if still shown)."""
+        if cell is None:
+            return
+        contact_id, subscription_id, column = cell
+        model = self.model
+        row = next((n for n, c in enumerate(model.contacts) if c.contact_id == contact_id), None)
+        if row is None:
+            return
+        if subscription_id is not None:
+            try:
+                column = model.column_of(subscription_id)
+            except KeyError:
+                return
+        index = model.index(row, column)
+        if index.isValid():
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
 
     def _fill_requesters(self) -> None:
         combo = self.requester_combo
@@ -689,22 +739,33 @@ class LicencesTab(QWidget):
     def apply(self) -> None:
         """Send the staged changes: per subscription, unassign first, then assign.
 
-        Each call is its own transaction. On a refusal the message is shown,
-        what was already written stays written, and the rest stays staged.
+        Each call is its own transaction and sends the subscription's version
+        the grid shows: when another operator changed the subscription since,
+        the service refuses ("changed by … at … — reload"). On a refusal the
+        message is shown, what was already written stays written, the grid
+        reads the seats again (the other operator's change appears) and the
+        rest stays staged.
         """
         pending = self.model.pending()
         if not pending:
             return
         requester = self.requester_combo.currentData()
+        versions = {s.subscription_id: s.version for s in self.model.subscriptions}
         wrote = False
         failed = False
         try:
             for sid, (add, remove) in pending.items():
+                version = versions[sid]
                 if remove:
-                    unassign_licences(self._ctx, sid, remove, requested_by=requester)
+                    done = unassign_licences(
+                        self._ctx, sid, remove, requested_by=requester, expected_version=version
+                    )
+                    version = done.version
                     wrote = True
                 if add:
-                    assign_licences(self._ctx, sid, add, requested_by=requester)
+                    assign_licences(
+                        self._ctx, sid, add, requested_by=requester, expected_version=version
+                    )
                     wrote = True
         except DomainError as err:
             failed = True

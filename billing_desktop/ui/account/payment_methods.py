@@ -6,6 +6,11 @@ exists only inside :class:`~billing_desktop.ui.dialogs.payment_method_dialog.Pay
 while it is typed. Corporate accounts pay by invoice on their payment terms,
 so they see "Pays by invoice (net N days)" where others have the autopay
 switch.
+
+"Set as default", "Remove" and the autopay switch send the account's version
+the tab read (optimistic locking, issue 8): when another operator changed the
+account meanwhile, the service's "changed by … at … — reload" message is
+shown, nothing is written, and the list is read again with the selection kept.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
     QCoreApplication,
     QEvent,
+    QLocale,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -358,6 +364,36 @@ class PaymentMethodsTab(QWidget):
 
     # -- actions -------------------------------------------------------------
 
+    def _refused(self, err: DomainError) -> None:
+        """Say why nothing was written, then show what is stored now.
+
+        A conflict (another operator changed the account — its payment methods,
+        autopay… — since this list was read) names them and when; the list is
+        read again with the user's selection kept, so the other change is
+        visible and the action can be chosen again on fresh data.
+        """
+        show_service_error(self, err)
+        self.reload()
+        if isinstance(err, ConflictError):
+            self.status_label.setText(self._conflict_text(err))
+        else:
+            self.status_label.clear()
+
+    def _conflict_text(self, err: ConflictError) -> str:
+        changed_by = err.params.get("changed_by")
+        changed_at = err.params.get("changed_at")
+        if changed_by and changed_at is not None:
+            from billing_desktop.documents.formatting import format_value
+
+            return self.tr(
+                "Nothing was changed: {operator} changed this account at {time}. "
+                "The list now shows the current data."
+            ).format(operator=changed_by, time=format_value(changed_at, QLocale()))
+        return self.tr(
+            "Nothing was changed: this account was changed elsewhere. "
+            "The list now shows the current data."
+        )
+
     def _changed(self, message: str, select_id: int | None = None) -> None:
         self.reload(select_id)
         self.status_label.setText(message)
@@ -386,13 +422,15 @@ class PaymentMethodsTab(QWidget):
 
     def set_default(self) -> None:
         method = self.selected_method()
-        if method is None:
+        s = self._settings
+        if method is None or s is None:
             return
         try:
-            info = set_default_method(self._ctx, self._account_id, method.id)
+            info = set_default_method(
+                self._ctx, self._account_id, method.id, expected_version=s.version
+            )
         except DomainError as err:
-            show_service_error(self, err)
-            self.reload()
+            self._refused(err)
             return
         self._changed(
             self.tr("{method} is now the default payment method.").format(method=method_text(info)),
@@ -416,22 +454,23 @@ class PaymentMethodsTab(QWidget):
         box.setDefaultButton(cancel)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         method_id = method.id
+        # the version of the list the user chose from: a change made meanwhile is reported
+        version = self._settings.version if self._settings is not None else None
 
         def answered(button: QAbstractButton) -> None:
             if button is remove:
-                self._remove(method_id, text)
+                self._remove(method_id, text, version)
 
         box.buttonClicked.connect(answered)
         box.finished.connect(self._forget_dialog)
         self._dialog = box
         box.open()
 
-    def _remove(self, method_id: int, text: str) -> None:
+    def _remove(self, method_id: int, text: str, version: int | None) -> None:
         try:
-            remove_method(self._ctx, self._account_id, method_id)
+            remove_method(self._ctx, self._account_id, method_id, expected_version=version)
         except DomainError as err:
-            show_service_error(self, err)
-            self.reload()
+            self._refused(err)
             return
         self._changed(self.tr("{method} was removed.").format(method=text))
 
@@ -441,13 +480,8 @@ class PaymentMethodsTab(QWidget):
             return
         try:
             set_autopay(self._ctx, self._account_id, on, expected_version=s.version)
-        except ConflictError as err:
-            show_service_error(self, err)
-            self.reload()
-            return
         except DomainError as err:
-            show_service_error(self, err)
-            self.reload()  # the switch shows what is stored
+            self._refused(err)  # the switch shows what is stored
             return
         message = self.tr("Autopay is on.") if on else self.tr("Autopay is off.")
         self._changed(message)
