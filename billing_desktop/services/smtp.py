@@ -320,9 +320,29 @@ class _ServerError(Exception):
     """The server cannot be used at all in this run (unreachable, login refused)."""
 
 
+def timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` means the server did not answer within the timeout.
+
+    smtplib reports a timeout while waiting for a reply as
+    ``SMTPServerDisconnected("Connection unexpectedly closed: timed out")``
+    raised while handling the ``TimeoutError``: a slow server, not one that
+    hung up.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TimeoutError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _describe(exc: BaseException, settings: SmtpSettings) -> str:
     """A plain-English explanation of an SMTP or network error for ``last_error``."""
     where = f"{settings.host}:{settings.port}"
+    if timed_out(exc):
+        return f"The server {where} did not answer within {settings.timeout} seconds."
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"The server {where} refused the user name or password ({_reply(exc)})."
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -340,8 +360,6 @@ def _describe(exc: BaseException, settings: SmtpSettings) -> str:
         return f"The server {where} answered {_reply(exc)}."
     if isinstance(exc, ssl.SSLError):
         return f"Secure connection to {where} failed: {exc.reason or exc}."
-    if isinstance(exc, TimeoutError):
-        return f"The server {where} did not answer within {settings.timeout} seconds."
     if isinstance(exc, socket.gaierror):
         return f"The server name {settings.host} cannot be resolved ({exc.strerror or exc})."
     if isinstance(exc, OSError):

@@ -36,6 +36,7 @@ from billing_desktop.services.smtp import (
     _reply,
     _reply_parts,
     _ServerError,
+    timed_out,
     validate_smtp_settings,
 )
 
@@ -67,6 +68,15 @@ def smtp_failure(exc: BaseException, settings: SmtpSettings) -> SmtpFailure:
     """The translatable explanation of an SMTP or network error (what ``_describe``
     says in English for the outbox's ``last_error``)."""
     server = f"{settings.host}:{settings.port}"
+    if timed_out(exc):  # smtplib words it as "closed the connection"
+        return _failure(
+            "smtp_timeout",
+            QT_TRANSLATE_NOOP(
+                "ServiceError", "The server {server} did not answer within {seconds} seconds."
+            ),
+            server=server,
+            seconds=settings.timeout,
+        )
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return _failure(
             "smtp_login_refused",
@@ -130,15 +140,6 @@ def smtp_failure(exc: BaseException, settings: SmtpSettings) -> SmtpFailure:
             ),
             server=server,
             detail=str(exc.reason or exc),
-        )
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return _failure(
-            "smtp_timeout",
-            QT_TRANSLATE_NOOP(
-                "ServiceError", "The server {server} did not answer within {seconds} seconds."
-            ),
-            server=server,
-            seconds=settings.timeout,
         )
     if isinstance(exc, socket.gaierror):
         return _failure(

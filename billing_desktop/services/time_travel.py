@@ -64,6 +64,10 @@ __all__ = [
     "upcoming",
 ]
 
+#: how far one move may take the clock: a date years away would run every renewal
+#: of every year on the way (and dates near 9999 cannot be computed at all)
+MAX_YEARS_AHEAD = 10
+
 #: the events "to next event" stops at (issue 7: renewal, trial end, cancellation end,
 #: term end); notices, overdue invoices and data retention happen on the way
 NEXT_EVENT_KINDS = frozenset(
@@ -288,7 +292,9 @@ def move_clock(
     transactions; when its ``cancelled`` flag is set the engine stops between
     two events and the summary says so (``cancelled``, the clock on the last
     day fully done). Raises :class:`NoSimulatedTime` on a real database,
-    ``ValidationError("clock_not_forward")`` for a date not after today and
+    ``ValidationError("clock_not_forward")`` for a date not after today,
+    ``ValidationError("clock_too_far")`` for one more than
+    :data:`MAX_YEARS_AHEAD` years ahead, and
     ``PermissionDenied`` for a role that may not move the clock; nothing changes then.
     """
     if not isinstance(to_date, date) or isinstance(to_date, datetime):
@@ -305,6 +311,19 @@ def move_clock(
                 "The clock only moves forward: choose a date after {today}, not {date}.",
             ),
             today=today,
+            date=to_date,
+        )
+    latest = add_months(today, 12 * MAX_YEARS_AHEAD)
+    if to_date > latest:
+        raise ValidationError(
+            "clock_too_far",
+            QT_TRANSLATE_NOOP(
+                "ServiceError",
+                "The clock moves at most {years} years at a time: choose a date until "
+                "{latest}, not {date}.",
+            ),
+            years=MAX_YEARS_AHEAD,
+            latest=latest,
             date=to_date,
         )
     emails_before = int(ctx.db.reader.scalar("SELECT coalesce(max(id), 0) FROM emails") or 0)

@@ -73,7 +73,13 @@ class Reader:
         if held is None:
             path = self._database.target.path
             assert path is not None
-            con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+            # mode=rw: a file that vanished is an error, never silently recreated empty
+            con = sqlite3.connect(
+                path.resolve().as_uri() + "?mode=rw",
+                uri=True,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
+            )
             con.isolation_level = None  # autocommit: every read sees the latest commit
             con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             con.execute("PRAGMA query_only = ON")
@@ -84,7 +90,14 @@ class Reader:
         return held
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """All rows of ``sql``."""
+        """All rows of ``sql``; a fault of the database raises its :class:`errors.DatabaseError`."""
+        target = self._database.target
+        with errors.translated_errors(
+            target.display_name(), is_sqlite=target.is_sqlite, reading=True
+        ):
+            return self._rows(sql, params)
+
+    def _rows(self, sql: str, params: Mapping[str, Any] | None) -> list[tuple[Any, ...]]:
         if self._database.target.is_sqlite:
             con, in_use = self._sqlite()
             with in_use:
@@ -148,6 +161,8 @@ class Database:
         self.target = target
         self.reader = Reader(self)
         self._engine_lock = threading.Lock()
+        #: (device, inode) of the SQLite file opened: a write must land in this file
+        self._file_id = _file_identity(target.path) if target.path is not None else None
         if engine is not None:
             self.__dict__["engine"] = engine
 
@@ -179,10 +194,46 @@ class Database:
         On SQLite the transaction takes the write lock at once (``BEGIN
         IMMEDIATE``) so what it reads cannot change before it writes; a
         concurrent writer waits up to the busy timeout instead of failing late.
+
+        A fault of the database (disk full, locked beyond the busy timeout,
+        read-only, the file gone) raises its :class:`errors.DatabaseError`
+        with everything rolled back; after one that may leave a connection
+        unusable, the next transaction reconnects.
         """
-        with self.sessions.begin() as session:
-            session.connection(execution_options={WRITE_OPTION: True})
-            yield session
+        try:
+            with errors.translated_errors(
+                self.target.display_name(), is_sqlite=self.target.is_sqlite
+            ):
+                self._check_file()
+                with self.sessions.begin() as session:
+                    session.connection(execution_options={WRITE_OPTION: True})
+                    yield session
+        except errors.RECONNECT_AFTER:
+            self._reconnect()
+            raise
+
+    def _check_file(self) -> None:
+        """Refuse to write when the SQLite file is gone: in WAL mode SQLite would go on
+        writing into the deleted (or moved) file through the open connections, and
+        the change would be lost. A file replaced meanwhile (restored from a copy)
+        is reconnected to."""
+        path = self.target.path
+        if path is None:
+            return
+        try:
+            identity = _file_identity(path)
+        except OSError as exc:
+            raise errors.MissingDatabase(str(path), exc.strerror or str(exc)) from exc
+        if identity != self._file_id:
+            self._reconnect()
+            self._file_id = identity
+
+    def _reconnect(self) -> None:
+        """Close the pooled and the reader's connections; the next use opens new ones."""
+        engine = self.__dict__.get("engine")
+        if engine is not None:
+            engine.dispose()
+        self.reader.close()
 
     def setting(self, key: str, default: str | None = None) -> str | None:
         value = self.reader.scalar("SELECT value FROM app_settings WHERE key = :key", {"key": key})
@@ -200,6 +251,11 @@ class Database:
         engine = self.__dict__.get("engine")
         if engine is not None:
             engine.dispose()
+
+
+def _file_identity(path: Path) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_dev, status.st_ino
 
 
 # --------------------------------------------------------------------------- engine
@@ -224,6 +280,28 @@ def _sqlite_on_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _without_nul(value: Any) -> Any:
+    return value.replace("\x00", "") if type(value) is str and "\x00" in value else value
+
+
+def _drop_nul_characters(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+) -> tuple[str, Any]:
+    """PostgreSQL refuses a NUL character in text (a pasted one would make the write
+    fail); it means nothing in any field, so it is dropped on the way."""
+
+    def clean(params: Any) -> Any:
+        if isinstance(params, Mapping):
+            return {key: _without_nul(value) for key, value in params.items()}
+        if isinstance(params, list | tuple):
+            return type(params)(_without_nul(value) for value in params)
+        return params
+
+    if many:
+        return statement, [clean(params) for params in parameters]
+    return statement, clean(parameters)
+
+
 def make_engine(target: DatabaseTarget) -> Engine:
     """Create the engine for ``target`` with per-connection SQLite pragmas.
 
@@ -239,6 +317,7 @@ def make_engine(target: DatabaseTarget) -> Engine:
             event.listen(engine, "begin", _sqlite_on_begin)
             return engine
         engine = create_engine(target.url, pool_pre_ping=True)
+        event.listen(engine, "before_cursor_execute", _drop_nul_characters, retval=True)
         from billing_desktop.store.changes import install_change_notify
 
         install_change_notify(engine)  # open windows hear of other operators' changes
@@ -346,7 +425,7 @@ def _prepare_sqlite(target: DatabaseTarget, create: bool) -> str | None:
         _refuse_newer(str(path), revision)
         return revision
     if not create:
-        raise errors.DatabaseError(str(path), "file not found")
+        raise errors.MissingDatabase(str(path), "file not found")
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -384,21 +463,14 @@ def open_database(target: DatabaseTarget, *, create: bool = True) -> Database:
         raise
     except OperationalError as exc:
         engine.dispose()
-        raise _operational_error(target, str(exc.orig)) from exc
+        raise _operational_error(target, exc) from exc
     except SADatabaseError as exc:
         engine.dispose()
         raise errors.CorruptDatabase(target.display_name(), str(exc.orig)) from exc
     return Database(target, engine)
 
 
-def _operational_error(target: DatabaseTarget, text: str) -> errors.DatabaseError:
+def _operational_error(target: DatabaseTarget, exc: Exception) -> errors.DatabaseError:
     name = target.display_name()
-    if "locked" in text:
-        return errors.DatabaseLocked(name, text)
-    if "readonly" in text or "read-only" in text:
-        return errors.ReadOnlyDatabase(name, text)
-    if "unable to open" in text:
-        return errors.UnwritableLocation(name, text)
-    if not target.is_sqlite:
-        return errors.ServerUnavailable(name, text)
-    return errors.DatabaseError(name, text)
+    mapped = errors.from_driver_error(name, exc, is_sqlite=target.is_sqlite, opening=True)
+    return mapped if mapped is not None else errors.DatabaseError(name, str(exc))

@@ -177,8 +177,12 @@ class ClockControl(QWidget):
         self.retranslateUi()
 
     def _set_minimum(self, today: date) -> None:
+        from billing_desktop.services.time_travel import MAX_YEARS_AHEAD
+
         tomorrow = QDate(today.year, today.month, today.day).addDays(1)
         self.calendar.setMinimumDate(tomorrow)
+        # one move goes at most this far (the service refuses more)
+        self.calendar.setMaximumDate(tomorrow.addDays(-1).addYears(MAX_YEARS_AHEAD))
         if self.calendar.selectedDate() < tomorrow:
             self.calendar.setSelectedDate(tomorrow)
 

@@ -232,6 +232,8 @@ def test_to_next_event_and_the_date_picker(qtbot, demo, app_ctx) -> None:
     qtbot.waitUntil(lambda: not control.busy and control.summary_dialog is not None)
     assert app_ctx.db.setting("clock.today") == "2026-05-12"
     assert control.calendar.minimumDate() == QDate(2026, 5, 13)
+    # one move goes at most ten years ahead, as the service allows
+    assert control.calendar.maximumDate() == QDate(2036, 5, 12)
 
 
 def test_cancel_keeps_what_was_done(qtbot, demo, app_ctx, monkeypatch) -> None:

@@ -370,3 +370,11 @@ def test_a_server_nobody_answers_on_is_a_clear_error() -> None:
     text = str(info.value)
     assert text.startswith("Cannot connect to the database server postgresql+psycopg://billing:***@")
     assert "secret" not in text
+
+
+def test_a_nul_character_in_a_text_is_no_failure(db, make_account) -> None:
+    """A NUL pasted into a field: SQLite keeps it, PostgreSQL (which refuses NUL in
+    text) gets the text without it; the write succeeds on both."""
+    account_id = make_account("Nul\x00 Impianti")
+    stored = db.reader.scalar("SELECT company_name FROM accounts WHERE id = :i", {"i": account_id})
+    assert stored == ("Nul\x00 Impianti" if db.target.is_sqlite else "Nul Impianti")

@@ -22,6 +22,8 @@ Decisions where the issue is silent:
 from __future__ import annotations
 
 import atexit
+import contextlib
+import errno
 import logging
 import shutil
 import tempfile
@@ -398,18 +400,28 @@ _PDF_DIR: Path | None = None
 
 
 def _write_pdf(doc: Any, translator: Any, target: Path, progress: TaskProgress) -> Path:
-    """Render in the worker; the file appears only if the user did not cancel."""
+    """Render in the worker; the file appears only if the user did not cancel.
+
+    It is written next to ``target`` first and then renamed over it, so a
+    failure (folder not writable, disk full) leaves neither a half-written
+    PDF nor a damaged older file of that name.
+    """
     from billing_desktop.documents import render_invoice_pdf
 
     progress.check()
     data = render_invoice_pdf(doc, None, translator=translator)
     progress.check()
     part = target.with_name(target.name + ".part")
-    part.write_bytes(data)
-    if progress.cancelled:
-        part.unlink(missing_ok=True)
-        progress.check()
-    part.replace(target)
+    try:
+        part.write_bytes(data)
+        if progress.cancelled:
+            part.unlink(missing_ok=True)
+            progress.check()
+        part.replace(target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
+        raise
     return target
 
 
@@ -1100,29 +1112,69 @@ class InvoicesTab(QWidget):
         target = Path(name)
         if target.suffix.lower() != ".pdf":
             target = target.with_name(target.name + ".pdf")
-        settings.setValue(_SETTINGS_SAVE_DIR, str(target.parent))
         loaded = self._document()
         if loaded is None:
             return
         doc, translator = loaded
 
         def saved(path: Path) -> None:
+            # remembered once it worked: a folder that failed is not offered again
+            settings.setValue(_SETTINGS_SAVE_DIR, str(path.parent))
             self.status_label.setText(
                 self.tr("Invoice {number} was saved to {path}.").format(
                     number=doc.number, path=path
                 )
             )
 
+        def not_saved(err: OSError) -> None:
+            text = self._save_error_text(err, doc.number, target)
+            self.status_label.setText(text)
+            box = QMessageBox(self)
+            box.setObjectName("pdfSaveError")
+            box.setIcon(QMessageBox.Icon.Warning)
+            box.setWindowTitle(self.tr("Save invoice as PDF"))
+            box.setText(text)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+
         self._start_pdf(
             lambda progress: _write_pdf(doc, translator, target, progress),
             self.tr("Saving invoice {number}…").format(number=doc.number),
             saved,
+            not_saved,
         )
 
-    def _start_pdf(self, work: Any, label: str, on_result: Any) -> None:
+    def _save_error_text(self, err: OSError, number: str, target: Path) -> str:
+        """Why the PDF could not be saved, and what to do, in the UI language."""
+        folder = str(target.parent)
+        if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return self.tr(
+                "Invoice {number} was not saved: the folder {folder} is not writable. "
+                "Choose another folder and save again."
+            ).format(number=number, folder=folder)
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            return self.tr(
+                "Invoice {number} was not saved: the folder {folder} does not exist. "
+                "Choose another folder and save again."
+            ).format(number=number, folder=folder)
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return self.tr(
+                "Invoice {number} was not saved: the disk is full. Free some space or "
+                "choose another folder and save again."
+            ).format(number=number)
+        return self.tr(
+            "Invoice {number} was not saved to {folder} ({error}). Choose another folder "
+            "and save again."
+        ).format(number=number, folder=folder, error=err.strerror or str(err))
+
+    def _start_pdf(
+        self, work: Any, label: str, on_result: Any, on_os_error: Any = None
+    ) -> None:
         def on_error(err: BaseException) -> None:
             if isinstance(err, DomainError):
                 show_service_error(self, err)
+            elif isinstance(err, OSError) and on_os_error is not None:
+                on_os_error(err)
             elif isinstance(err, OSError):
                 self.status_label.setText(
                     self.tr("The PDF could not be written: {error}").format(
