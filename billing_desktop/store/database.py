@@ -285,20 +285,19 @@ def _without_nul(value: Any) -> Any:
 
 
 def _drop_nul_characters(
-    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
 ) -> tuple[str, Any]:
     """PostgreSQL refuses a NUL character in text (a pasted one would make the write
-    fail); it means nothing in any field, so it is dropped on the way."""
+    fail); it means nothing in any field, so it is dropped on the way. The
+    parameters are one mapping, or a list of them (or of positional values)."""
 
     def clean(params: Any) -> Any:
         if isinstance(params, Mapping):
             return {key: _without_nul(value) for key, value in params.items()}
         if isinstance(params, list | tuple):
-            return type(params)(_without_nul(value) for value in params)
-        return params
+            return type(params)(clean(value) for value in params)
+        return _without_nul(params)
 
-    if many:
-        return statement, [clean(params) for params in parameters]
     return statement, clean(parameters)
 
 
