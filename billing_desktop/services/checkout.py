@@ -17,7 +17,12 @@ same **Place order** button:
   today), the order, the invoice, the payment or the open balance, account
   credit, an empty cart, the confirmation email and the audit trail. Placing
   the same ``idempotency_key`` again (a double click, a retry after a lost
-  answer) returns the first order's result and writes nothing.
+  answer) returns the first order's result and writes nothing. Given the
+  preview's ``subscription_versions`` it refuses (:class:`ConflictError`,
+  naming who and when) an order whose subscriptions another operator changed
+  since the review page showed them, so the invoice always matches the
+  preview the user accepted (a stored cart's version does not move when a
+  subscription in it changes elsewhere: its items carry no version).
 
 Customer-side and back-office requests: ``on_behalf_of_customer=True`` (the
 default) applies the Billing Center's rules to the operator acting for the
@@ -33,7 +38,7 @@ its payment terms with its PO number instead of being charged.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -78,7 +83,12 @@ from billing_desktop.services.cart import (
     writing,
 )
 from billing_desktop.services.catalog import shipped_catalog
-from billing_desktop.services.errors import NotFound, PolicyViolation, ValidationError
+from billing_desktop.services.errors import (
+    ConflictError,
+    NotFound,
+    PolicyViolation,
+    ValidationError,
+)
 from billing_desktop.services.invoicing import (
     DraftLine,
     InvoiceFigures,
@@ -222,6 +232,9 @@ class ItemPreview:
     unused_days: int
     period_days: int
     lines: tuple[DraftLine, ...]
+    #: the version of the subscription as priced (``None``: a new subscription); see
+    #: :attr:`OrderPreview.subscription_versions`
+    subscription_version: int | None = None
 
     @property
     def next_billing_date(self) -> date:
@@ -316,6 +329,17 @@ class OrderPreview:
     def ready(self) -> bool:
         """Nothing blocking is missing: Place order may be pressed."""
         return not any(r.blocking for r in self.required_inputs)
+
+    @property
+    def subscription_versions(self) -> dict[int, int]:
+        """The version of every existing subscription the order changes, as previewed:
+        pass it to ``place_order(expected_subscription_versions=...)`` so that the order is
+        refused (:class:`ConflictError`) if one of them changed since this preview."""
+        return {
+            i.subscription_id: i.subscription_version
+            for i in self.items
+            if i.subscription_id is not None and i.subscription_version is not None
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,6 +482,7 @@ def _price(target: Target, account: AccountRow, today: date) -> ItemPreview:
         unused_days=unused_days,
         period_days=period_days,
         lines=tuple(lines),
+        subscription_version=sub.version if sub is not None else None,
     )
 
 
@@ -743,6 +768,12 @@ _SUB_INSERT = Prepared(insert(_SUBS))
 _SUB_UPDATE = Prepared(
     update(_SUBS).where(_SUBS.c.id == bindparam("b_id"), _SUBS.c.version == bindparam("b_version"))
 )
+#: moves the version of a subscription the order checked but did not otherwise update
+_SUB_BUMP = Prepared(
+    update(_SUBS)
+    .where(_SUBS.c.id == bindparam("b_id"), _SUBS.c.version == bindparam("b_version"))
+    .values(version=bindparam("version"))
+)
 _ADDON_INSERT = Prepared(insert(_SUB_ADDONS))
 _ADDON_RESTART = Prepared(
     update(_SUB_ADDONS)
@@ -868,6 +899,20 @@ def _clean_vat_number(account: AccountRow, vat_number: str) -> str:
         if exc.code != "vat_unsupported_country":
             raise
         return vat_number.strip()
+
+
+def check_subscription_versions(data: OrderData, expected: Mapping[int, int]) -> None:
+    """Refuse with :class:`ConflictError` if a subscription is no longer at the version the
+    operator's preview showed (``expected``: subscription id → version).
+
+    The versions were read with the account's subscriptions (no extra select); the
+    order's own update of each row is guarded by the same version, so a change
+    committed after this read is a lost race, reported as a conflict too.
+    """
+    for subscription_id, version in expected.items():
+        sub = data.subscription(subscription_id)
+        if sub.version != version:
+            raise ConflictError(sub.product.name, account=data.account.id)
 
 
 def _state(sub: SubscriptionRow | None) -> dict[str, Any] | None:
@@ -1004,6 +1049,7 @@ def place_order(
     vat_number: str | None = None,
     on_behalf_of_customer: bool = True,
     items: Sequence[CartChange] | None = None,
+    expected_subscription_versions: Mapping[int, int] | None = None,
 ) -> OrderResult:
     """Place the account's cart as one order and one invoice, all in one transaction.
 
@@ -1016,6 +1062,15 @@ def place_order(
     :class:`NewCard`, :class:`NewBankAccount`, :class:`ExistingMethod` (or its
     id) or ``None`` for the default method on file. ``vat_number`` is validated
     and stored on the account.
+
+    ``expected_subscription_versions`` (subscription id → version) is
+    :attr:`OrderPreview.subscription_versions` of the review page the user
+    accepted, for either way of placing: if another operator changed one of
+    these subscriptions since (licences, tier, frequency, cancellation…), the
+    order is refused with :class:`ConflictError` naming who changed the account
+    and when, and nothing is written — the invoice is never priced on data the
+    user did not see. A repeated ``idempotency_key`` still answers the first
+    result (whose own writes moved the versions on).
     """
     key = _check_key(idempotency_key)
     try:
@@ -1033,6 +1088,7 @@ def place_order(
                 vat_number=vat_number,
                 on_behalf_of_customer=on_behalf_of_customer,
                 order_items=items,
+                expected_versions=expected_subscription_versions,
             )
     except IntegrityError:
         # Another submission with the same token committed first (a server
@@ -1073,6 +1129,7 @@ def _place(
     vat_number: str | None,
     on_behalf_of_customer: bool,
     order_items: Sequence[CartChange] | None = None,
+    expected_versions: Mapping[int, int] | None = None,
 ) -> OrderResult:
     today, now = ctx.clock.today(), ctx.clock.now()
     data = OrderData(conn, account_id, today, order_key=key, order_numbers=_order_numbers(today))
@@ -1085,6 +1142,9 @@ def _place(
     cart = data.cart
     if order_items is None:
         check_cart_version(cart, expected_cart_version)
+    if expected_versions:
+        check_subscription_versions(data, expected_versions)
+    if order_items is None:
         changes = stored_changes(cart)
     else:
         changes = prune(data, merge_changes([], [normalise(data, c) for c in order_items]))
@@ -1180,7 +1240,15 @@ def _place(
     for target, item in zip(targets, items, strict=True):
         before = _state(target.subscription)
         was_new = target.subscription is None
+        loaded = target.subscription.version if target.subscription is not None else None
         sub = _apply(conn, data, target, item.period, now, not on_behalf_of_customer)
+        if expected_versions and sub.id in expected_versions and sub.version == loaded:
+            # checked but no column changed (an add-on the same day): the version still
+            # moves on, guarded, so that a change committed meanwhile is a conflict
+            _checked(_SUB_BUMP.run(conn, {
+                "b_id": sub.id, "b_version": sub.version, "version": sub.version + 1,
+            }))  # fmt: skip
+            sub.version += 1
         lines.extend(
             replace(line, subscription_id=sub.id) if was_new else line for line in item.lines
         )

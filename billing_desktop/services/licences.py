@@ -20,7 +20,7 @@ Every change is audited with the assigned contact ids before and after.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -416,12 +416,18 @@ def unassign_all(
     *,
     requested_by: int | None = None,
     expected_version: int | None = None,
+    expected_versions: Mapping[int, int] | None = None,
 ) -> tuple[LicenceChange, ...]:
     """Unassign every seat of the account's subscriptions (or of those listed).
 
     The "offer to do it" of the assisted cancellation's precondition (article
     002). One transaction; one audit entry per subscription that changed.
-    ``expected_version`` is the account's.
+    ``expected_version`` is the account's. ``expected_versions`` (subscription
+    id → version) are the versions of the subscriptions the operator's screen
+    showed: if one of those unassigned changed since (say a seat was assigned
+    to someone the screen did not list), :class:`ConflictError` names who
+    changed the account and when, and nothing is unassigned; else their
+    versions move on with the seats taken back.
     """
     with writing(ctx, _LICENCES) as session:
         account = get_account(session, account_id, expected_version=expected_version)
@@ -436,6 +442,14 @@ def unassign_all(
                 if sid not in own:
                     raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Subscription"), sid)
                 chosen.append(own[sid])
+        expected = dict(expected_versions or {})
+        for sid in expected:
+            if sid not in own:
+                raise NotFound(QT_TRANSLATE_NOOP("ServiceError", "Subscription"), sid)
+        for sub in chosen:  # every version checked before anything is written
+            if sub.id in expected:
+                lock(session, sub)
+                check_version(session, sub, expected[sub.id], sub.product.name, account.id)
         results = []
         for sub in chosen:
             before = _assigned_ids(sub)

@@ -86,8 +86,9 @@ from billing_desktop.domain.policies import CANCELLATION_REASONS
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP, Notice
 from billing_desktop.services import cancellation as cx
 from billing_desktop.services.context import AppContext
+from billing_desktop.services.errors import ConflictError
 from billing_desktop.services.export import export_account, export_file_name
-from billing_desktop.services.licences import unassign_all
+from billing_desktop.services.licences import licence_overview, unassign_all
 from billing_desktop.services.payments import payment_settings, record_payment
 from billing_desktop.ui.errors import translate_message
 from billing_desktop.ui.formatting import format_date
@@ -228,6 +229,9 @@ class AssistedState:
     #: where this wizard exported the account's data
     export_path: Path | None = None
     checklist: cx.AssistedChecklist | None = None
+    #: the versions of the selected subscriptions, read just before the checklist page's
+    #: checklist (what "Unassign all" sends: optimistic locking)
+    licence_versions: dict[int, int] = field(default_factory=dict)
     preview: cx.AssistedPreview | None = None
     #: the account's version when the preview was shown (optimistic locking)
     version: int | None = None
@@ -790,6 +794,7 @@ class ChecklistPage(_AssistedPage):
     def refresh(self) -> None:
         """Read the checklist again from the service and show it."""
         self.clear_error()
+        self._read_versions()
         self._wizard.reload_checklist(self)
         self._pay_with_expired = False
         checklist = self.state.checklist
@@ -802,6 +807,25 @@ class ChecklistPage(_AssistedPage):
                 self._pay_with_expired = settings.pay_with_expired
         self._show()
         self.completeChanged.emit()
+
+    def _read_versions(self) -> None:
+        """The selected subscriptions' versions, read *before* the checklist: a change in
+        between makes "Unassign all" meet a conflict rather than take back an unseen seat."""
+        st = self.state
+        st.licence_versions = {}
+        if not st.subscription_ids or st.options is None:
+            return
+        try:
+            overview = licence_overview(self._wizard.ctx, st.account_id)
+        except DomainError as err:
+            self.show_error(err)
+            return
+        chosen = set(st.subscription_ids)
+        st.licence_versions = {
+            s.subscription_id: s.version
+            for s in overview.subscriptions
+            if s.subscription_id in chosen
+        }
 
     def isComplete(self) -> bool:
         checklist = self.state.checklist
@@ -1002,6 +1026,7 @@ class ChecklistPage(_AssistedPage):
         item = checklist.item("licences_unassigned")
         count = int(item.params.get("count", 0) or 0)
         products = str(item.params.get("products", ""))
+        versions = dict(self.state.licence_versions)  # those of the checklist shown
         self._confirm(
             "unassignConfirmation",
             self.tr("Unassign all"),
@@ -1014,20 +1039,35 @@ class ChecklistPage(_AssistedPage):
                 "use the product."
             ),
             self.tr("&Unassign all"),
-            self._unassign,
+            lambda: self._unassign(versions),
         )
 
-    def _unassign(self) -> None:
+    def _unassign(self, versions: dict[int, int]) -> None:
         try:
             changes = unassign_all(
                 self._wizard.ctx,
                 self.state.account_id,
                 list(self.state.subscription_ids),
                 requested_by=self.state.requester_id,
+                expected_versions=versions,
             )
         except DomainError as err:
-            self.refresh()
-            self.show_error(err)
+            self.refresh()  # the checklist read again; everything entered is kept
+            if isinstance(err, ConflictError):
+                self.action_note.clear()
+                self.show_error(
+                    "\n".join(
+                        (
+                            message_text(err),
+                            self.tr(
+                                "Nothing was unassigned. The checklist now shows the current "
+                                "data: check it and press Unassign all again if needed."
+                            ),
+                        )
+                    )
+                )
+            else:
+                self.show_error(err)
             return
         removed = sum(len(c.changed) for c in changes)
         self.refresh()

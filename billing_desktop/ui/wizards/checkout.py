@@ -32,6 +32,15 @@ one idempotency key per review; it is one service call. With an empty cart
 the change is never stored: **Place order** places it as it is
 (``place_order(items=…)``), the cart untouched.
 
+Concurrent editing (issue 8): **Place order** sends the versions of the
+subscriptions the review page priced (``OrderPreview.subscription_versions``),
+on both ways of placing. If another operator changed one of them since, the
+service refuses (nothing is written) and the page says who changed it and
+when; every input stays. Going back re-reads: **Edit order** shows the Plan
+page with the subscription read again (the user's choices kept) or the cart
+read again, and the next review previews the current data; Back from the
+Payment page after a conflict reviews the order again.
+
 Customer-side or back-office: support staff (and the representative of a
 corporate account) place back-office orders (``on_behalf_of_customer=False``:
 a lower tier can be chosen and is recorded as a downgrade); everyone else —
@@ -85,6 +94,7 @@ from billing_desktop.documents.formatting import format_percent, format_period
 from billing_desktop.domain.catalog import Product
 from billing_desktop.domain.errors import DomainError
 from billing_desktop.domain.periods import Frequency
+from billing_desktop.domain.text import Notice
 from billing_desktop.services.accounts import AccountOverview, account_overview
 from billing_desktop.services.activity import Requester, account_requesters
 from billing_desktop.services.cart import (
@@ -107,7 +117,7 @@ from billing_desktop.services.checkout import (
     preview,
 )
 from billing_desktop.services.context import AppContext
-from billing_desktop.services.errors import PermissionDenied
+from billing_desktop.services.errors import ConflictError, PermissionDenied
 from billing_desktop.services.subscriptions_view import SubscriptionCard, subscription_cards
 from billing_desktop.ui.dialogs.payment_method_dialog import (
     BANK_ACCOUNT,
@@ -228,6 +238,9 @@ class CheckoutState:
     #: the Plan page's change was added to the cart by Place order (a retry only places)
     change_in_cart: bool = False
     review: OrderPreview | None = None
+    #: Place order met a conflict: another operator changed what the review shows
+    #: (going back reads the data again)
+    stale_review: bool = False
     idempotency_key: str = ""
     result: OrderResult | None = None
 
@@ -380,6 +393,8 @@ class CheckoutWizard(WizardBase):
         self.setStartId(self.PLAN if target is not None else self.CART)
 
         self.result_page.navigate.connect(self.request_navigation)
+        #: the page shown before the current one (to tell Back from Next)
+        self._last_id = -1
         self.currentIdChanged.connect(self._page_changed)
         self.review_page.placed.connect(self._placed)
         self.payment_page.placed.connect(self._placed)
@@ -390,6 +405,16 @@ class CheckoutWizard(WizardBase):
         self.completed.emit()
 
     def _page_changed(self, page_id: int) -> None:
+        back = self._last_id != -1 and self._last_id not in self.visitedIds()
+        self._last_id = page_id
+        if back:
+            # Back (Edit order) reads again what another operator may have changed
+            if page_id == self.PLAN and self.plan_page is not None:
+                self.plan_page.reload()
+            elif page_id == self.CART:
+                self.cart_page.reload()
+            elif page_id == self.REVIEW and self.state.stale_review:
+                self.review_page.initializePage()
         # back on the Plan page after the cart changed: Checkout / Add to cart again
         if page_id == self.PLAN and self.plan_page is not None:
             self.plan_page.cart_changed()
@@ -911,6 +936,47 @@ class PlanPage(WizardPage):
             self.tr("&Checkout") if primary is PrimaryAction.CHECKOUT else self.tr("&Add to cart"),
         )
 
+    def reload(self) -> None:
+        """Read the subscription again (Back, e.g. after another operator changed it): its
+        current plan, licences, add-ons and assigned seats; the user's choices are kept and
+        the summary is previewed on the current data."""
+        old = self.target
+        try:
+            cards = subscription_cards(self.state.ctx, self.state.account_id)
+        except DomainError as err:
+            self.show_error(err)
+            return
+        by_product = old.product.code if old.subscription_id is None else None
+        fresh = _find_target(cards, old.subscription_id, by_product)
+        if fresh is None or fresh.product.code != old.product.code:
+            fresh = old  # gone meanwhile: the service says so when previewing
+        self.target = self.state.target = fresh
+        self._loading = True
+        try:
+            # a field the user left at the subscription's value follows the new value;
+            # one the user changed keeps their choice
+            plan, licences = fresh.current_plan, fresh.current_licences
+            if plan in self.tier_buttons and self.plan_code() == old.current_plan:
+                self.tier_buttons[plan].setChecked(True)
+                self._set_licence_range(plan)
+            if licences and self.licences_spin.value() == old.current_licences:
+                self.licences_spin.setValue(licences)
+            frequency = fresh.current_frequency
+            if frequency and self.frequency() == old.current_frequency:
+                annual = frequency == "annual"
+                (self.annual_radio if annual else self.monthly_radio).setChecked(True)
+            for code, check in self.addon_checks.items():
+                owned = code in fresh.current_addons
+                if owned:
+                    check.setChecked(True)
+                elif code in old.current_addons:
+                    check.setChecked(False)  # no longer included: not chosen by the user
+                check.setEnabled(not owned)
+            self.retranslateUi()
+        finally:
+            self._loading = False
+        self._refresh()
+
     def cart_changed(self) -> None:
         """The cart was written or emptied elsewhere: update the cart box and the button."""
         self._show_cart()
@@ -1122,6 +1188,16 @@ class CartPage(WizardPage):
     def cleanupPage(self) -> None:
         """Back keeps the Plan page's inputs; the cart itself is already stored."""
 
+    def reload(self) -> None:
+        """Read the cart again (Back from the review: another operator may have changed it
+        or its subscriptions)."""
+        self.clear_error()
+        try:
+            self.state.cart = get_cart(self.state.ctx, self.state.account_id)
+        except DomainError as err:
+            self.show_error(err)
+        self._fill()
+
     def _fill(self) -> None:
         self.list.clear()
         for line in self.state.cart.lines:
@@ -1259,7 +1335,8 @@ class _PlacingPage(WizardPage):
 
         def call() -> OrderResult:
             direct = not state.via_cart and not state.change_in_cart
-            expected = state.review.cart_version if state.review is not None else None
+            review = state.review
+            expected = review.cart_version if review is not None else None
             if state.change_in_cart:
                 expected = state.cart.version
             return place_order(
@@ -1272,6 +1349,10 @@ class _PlacingPage(WizardPage):
                 vat_number=self.vat_number(),
                 on_behalf_of_customer=state.on_behalf_of_customer,
                 items=list(state.changes) if direct else None,
+                # the subscriptions as the review page priced them
+                expected_subscription_versions=(
+                    review.subscription_versions if review is not None else None
+                ),
             )
 
         self.clear_error()
@@ -1281,6 +1362,21 @@ class _PlacingPage(WizardPage):
         state.result = result
         self.placed.emit()
         return True
+
+    def show_error(self, err: DomainError | Notice | str) -> None:
+        """A conflict (another operator changed the order's data since the review) is shown
+        with the way to read the data again; the page and every input stay."""
+        if isinstance(err, ConflictError):
+            self.state.stale_review = True
+            err = "\n".join((message_text(err), self.conflict_hint()))
+        super().show_error(err)
+
+    def conflict_hint(self) -> str:
+        """How to read the data again from this page."""
+        return QCoreApplication.translate(
+            "CheckoutWizard",
+            "Press Edit order to read the current data and review the order again.",
+        )
 
 
 class ReviewPage(_PlacingPage):
@@ -1318,6 +1414,7 @@ class ReviewPage(_PlacingPage):
     def initializePage(self) -> None:
         """A new review: preview the order again and take a new order token."""
         self.clear_error()
+        self.state.stale_review = False
         self.state.idempotency_key = f"checkout-{uuid.uuid4().hex}"
         try:
             self.state.review = self.state.preview_review()
@@ -1827,6 +1924,12 @@ class PaymentPage(_PlacingPage):
     def forget_numbers(self) -> None:
         self.card_fields.forget()
         self.bank_fields.forget()
+
+    def conflict_hint(self) -> str:
+        return QCoreApplication.translate(
+            "CheckoutWizard",
+            "Press Back to review the order again with the current data.",
+        )
 
     def nextId(self) -> int:
         return CheckoutWizard.RESULT
