@@ -1,17 +1,23 @@
-"""``make bench``: start-up, accounts list, demo generation, checkout and renewals
-against baselines.
+"""``make bench``: start-up, accounts list, demo generation, checkout, renewals and
+the views (invoices view, quick search, memory: ``bench/views.py``) against
+baselines.
 
 Every figure is measured together with its baseline in the same run and
-printed as ``NAME: ours …, baseline …, ratio …x, target <= …x``.
+printed as ``NAME: ours …, baseline …, ratio …x, target <= …x``; the cheap
+ones in several rounds (median round, range of the ratios). The figures go to
+``bench/RESULTS.md`` as one table (``bench/report.py``; ``--no-write`` leaves
+it alone). The exit status is 1 when a figure misses its target.
 
-    python -m bench [--accounts N] [--fresh] [--generate N]
-                    [--only start|list|generate|order|renew ...]
+    python -m bench [--accounts N] [--fresh] [--generate N] [--repeat N]
+                    [--rounds N] [--no-write]
+                    [--only start|list|generate|order|renew|views ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -19,27 +25,81 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from datetime import time as dt_time
 from pathlib import Path
+from typing import Any
 
-from bench.common import Figure, median_time
+from bench import report
+from bench.common import Figure, combine, paired_medians
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 TODAY = date(2026, 4, 26)
 
 
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _migrated_copy(source: Path, path: Path) -> bool:
+    """``path``: a copy of the benchmark database ``source`` built at an older schema
+    revision, migrated as a user's file would be. False if that failed."""
+    from billing_desktop.config import target_from
+    from billing_desktop.store.database import open_database
+
+    work = path.with_name(f"{path.stem}.migrating-{os.getpid()}.sqlite3")
+    print(f"migrating a copy of {source.name} to {path.name} …", file=sys.stderr)
+    try:
+        _copy_database(source, work)
+        open_database(target_from(str(work))).dispose()  # checks, then runs Alembic
+        con = sqlite3.connect(work)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+    except Exception as err:  # any failure: build the database anew
+        print(f"could not migrate {source.name} ({err}); building it anew", file=sys.stderr)
+        _remove_database(work)
+        return False
+    if path.exists():  # another run migrated it meanwhile
+        _remove_database(work)
+        return True
+    work.rename(path)
+    _remove_database(work)  # its -wal and -shm, if any
+    return True
+
+
 def big_database(accounts: int, fresh: bool) -> Path:
-    """The benchmark database (built once, reused by later runs)."""
+    """The benchmark database: built once (about 4 minutes at 100 000 accounts) and
+    reused by later runs.
+
+    Its name carries the schema revision. After a schema change the newest
+    older one is copied and migrated instead of built again (the demo data
+    are the same; ``--fresh`` builds anew, as after a change to the demo
+    generator), and the older one is removed.
+    """
     from billing_desktop.config import target_from
     from billing_desktop.services.demo import ConsoleProgress, build_demo_database
     from billing_desktop.store.database import HEAD_REVISION
 
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"bench-{accounts}-{HEAD_REVISION}.sqlite3"
-    if fresh and path.exists():
-        path.unlink()
+    older = sorted(
+        (
+            p
+            for p in OUT.glob(f"bench-{accounts}-*.sqlite3")
+            if p != path and ".migrating" not in p.name
+        ),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if fresh:
+        for old in (path, *older):
+            _remove_database(old)
+        older = []
+    if not path.exists() and older and _migrated_copy(older[-1], path):
+        for old in older:
+            _remove_database(old)
     if not path.exists():
         print(f"building {path.name} (once) …", file=sys.stderr)
         with ConsoleProgress(sys.stderr) as progress:
@@ -50,18 +110,62 @@ def big_database(accounts: int, fresh: bool) -> Path:
     return path
 
 
-def _spawn_time(args: list[str]) -> float:
+def database_summary(path: Path) -> str:
+    """What the benchmark database holds, in a few words."""
+    con = sqlite3.connect(path)
+    try:
+        accounts, subscriptions, invoices = (
+            con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("accounts", "subscriptions", "invoices")
+        )
+    finally:
+        con.close()
+    return (
+        f"{path.name}: {accounts:,} accounts, {subscriptions:,} subscriptions, "
+        f"{invoices:,} invoices"
+    )
+
+
+def _child_env() -> dict[str, str]:
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     env["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="bench-config-")
     env["XDG_STATE_HOME"] = env["XDG_CONFIG_HOME"]
-    started = time.perf_counter()
+    return env
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One child process: when it painted and exited (seconds after it was started),
+    the CPU time it used (user + system) and what it wrote to stderr."""
+
+    painted: float
+    exited: float
+    cpu: float
+    stderr: str
+
+
+def _spawn(args: list[str], python_options: tuple[str, ...] = ()) -> _Run:
+    """Run ``python [options] args``, a child that prints ``painted <time.monotonic()>``."""
+    env = _child_env()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, *python_options, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    elapsed = time.perf_counter() - started
+    exited = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if result.returncode != 0:
         raise RuntimeError(f"{args} failed: {result.stderr[-2000:]}")
-    return elapsed
+    marks = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("painted ")]
+    if not marks:
+        raise RuntimeError(f"{args} never painted: {result.stderr[-2000:]}")
+    return _Run(float(marks[0]) - started, exited, cpu, result.stderr)
 
 
 def _compile_package() -> None:
@@ -73,22 +177,83 @@ def _compile_package() -> None:
     compileall.compile_dir(str(ROOT / "bench"), quiet=1)
 
 
+APP_CHILD = ["-m", "bench.child_app"]
+BARE_CHILD = ["-m", "bench.child_bare"]
+
+
 def cold_start(db_path: Path, repeat: int) -> Figure:
-    """(a) process start to the accounts list painted, vs a bare PySide6 window."""
+    """(a) process start to the accounts list painted, vs a bare PySide6 window.
+
+    Wall time from the moment the parent starts the process to the moment the
+    child has painted (the accounts table's rows; the bare window's label),
+    median of ``repeat`` runs of each, interleaved. The time to the process's
+    exit (ours saves the window's state and closes the database on the way)
+    and the CPU time the processes used are noted as well.
+    """
     _compile_package()
     ours, base = [], []
-    _spawn_time(["-m", "bench.child_app", str(db_path)])  # warm the OS file cache
-    _spawn_time(["-m", "bench.child_bare"])
+    _spawn([*APP_CHILD, str(db_path)])  # warm the OS file cache
+    _spawn(BARE_CHILD)
     for _ in range(repeat):  # interleaved so machine noise hits both alike
-        base.append(_spawn_time(["-m", "bench.child_bare"]))
-        ours.append(_spawn_time(["-m", "bench.child_app", str(db_path)]))
-    return Figure(
+        base.append(_spawn(BARE_CHILD))
+        ours.append(_spawn([*APP_CHILD, str(db_path)]))
+
+    def ms(values: list[float], pick: Any = statistics.median) -> str:
+        return f"{pick(values) * 1000:.0f} ms"
+
+    painted = [r.painted for r in ours], [r.painted for r in base]
+    exited = [r.exited for r in ours], [r.exited for r in base]
+    cpu = [r.cpu for r in ours], [r.cpu for r in base]
+    figure = Figure(
         "cold start to accounts painted (100k)" if "100000" in db_path.name else "cold start",
-        statistics.median(ours),
-        statistics.median(base),
+        statistics.median(painted[0]),
+        statistics.median(painted[1]),
         target=1.5,
-        note=f"median of {repeat}, vs bare PySide6 window",
+        key="start",
+        baseline_label="bare PySide6 window",
+        note=f"process started → rows painted, median of {repeat} runs each, interleaved; "
+        f"best runs {ms(painted[0], min)} vs {ms(painted[1], min)}; to the process's exit "
+        f"{ms(exited[0])} vs {ms(exited[1])}; CPU time {ms(cpu[0])} vs {ms(cpu[1])} "
+        f"({statistics.median(cpu[0]) / statistics.median(cpu[1]):.2f}x)",
     )
+    if not figure.ok:
+        figure = replace(figure, profile=import_profile(db_path))
+    return figure
+
+
+def _import_times(stderr: str) -> dict[str, int]:
+    """Module → its own import time (µs) from ``python -X importtime``'s report."""
+    times: dict[str, int] = {}
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        own, _cumulative, name = line[len("import time:") :].split("|", 2)
+        times[name.strip()] = int(own)
+    return times
+
+
+def import_profile(db_path: Path, runs: int = 3) -> str:
+    """What the application imports that the bare window does not, and its own
+    import time (best of ``runs``): where a cold start's extra time goes."""
+    best: dict[str, dict[str, int]] = {"ours": {}, "bare": {}}
+    for _ in range(runs):
+        for which, args in (("ours", [*APP_CHILD, str(db_path)]), ("bare", BARE_CHILD)):
+            times = _import_times(_spawn(args, ("-X", "importtime")).stderr)
+            for name, own in times.items():
+                kept = best[which].get(name)
+                best[which][name] = own if kept is None else min(kept, own)
+    extra = {n: t for n, t in best["ours"].items() if n not in best["bare"]}
+    shared = sum(t for n, t in best["ours"].items() if n in best["bare"])
+    lines = [
+        f"imports, best of {runs} runs: ours {sum(best['ours'].values()) / 1000:.0f} ms "
+        f"(of which {shared / 1000:.0f} ms in modules the bare window imports too), "
+        f"bare window {sum(best['bare'].values()) / 1000:.0f} ms;",
+        f"{len(extra)} modules only ours imports, {sum(extra.values()) / 1000:.0f} ms; "
+        "the largest (own time, ms):",
+    ]
+    for name, own in sorted(extra.items(), key=lambda item: -item[1])[:12]:
+        lines.append(f"  {own / 1000:6.1f}  {name}")
+    return "\n".join(lines)
 
 
 def accounts_list(db_path: Path, repeat: int) -> list[Figure]:
@@ -102,6 +267,7 @@ def accounts_list(db_path: Path, repeat: int) -> list[Figure]:
     from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
     from PySide6.QtWidgets import QApplication, QTableView
 
+    from bench.views import shape_like
     from billing_desktop.config import target_from
     from billing_desktop.services.context import open_context
     from billing_desktop.store import queries
@@ -135,17 +301,21 @@ def accounts_list(db_path: Path, repeat: int) -> list[Figure]:
     view = AccountsView(ctx)
     view.resize(1280, 800)
     view.show()
+    app.processEvents()  # laid out: the table's row height and column widths are final
     bare_model = BareModel()
     bare = QTableView()
     bare.setModel(bare_model)
-    bare.resize(view.table.size())
+    shape_like(bare, view.table)  # the same cells as the view's table
     bare.show()
     app.processEvents()
     model = view.model
     raw = sqlite3.connect(db_path)
 
     figures = []
-    for label, text in (("accounts first page", ""), ("filter keystroke 'ros'", "ros")):
+    for key, label, text in (
+        ("accounts first page", "accounts first page", ""),
+        ("filter keystroke", "filter keystroke 'ros'", "ros"),
+    ):
         flt = AccountFilter(text=text)
         page_sql, page_params = queries.account_page_sql(
             flt, AccountSort.COMPANY, False, today, None, model.PAGE_SIZE
@@ -172,24 +342,32 @@ def accounts_list(db_path: Path, repeat: int) -> list[Figure]:
             bare.viewport().repaint()
 
         suffix = " (100k)" if "100000" in db_path.name else ""
-        ours_load = median_time(load_ours, repeat)
+        ours_load, raw_load = paired_medians(load_ours, load_raw, repeat)
         note = f"{model.rowCount()} rows of {model.total:,}"
         figures.append(
             Figure(
                 f"{label} ready{suffix}",
                 ours_load,
-                median_time(load_raw, repeat),
+                raw_load,
                 target=2.0,
-                note=f"{note}; services + model vs the same SQL through sqlite3",
+                key=f"{key} ready",
+                baseline_label="same SQL, raw sqlite3",
+                note=f"{note}; services + model vs the same SQL through sqlite3, median of "
+                f"{repeat} each, interleaved",
             )
         )
+        ours_paint, raw_paint = paired_medians(paint_ours, paint_raw, repeat)
         figures.append(
             Figure(
                 f"{label} painted{suffix}",
-                median_time(paint_ours, repeat),
-                median_time(paint_raw, repeat),
+                ours_paint,
+                raw_paint,
                 target=2.0,
-                note="model + paint vs the same SQL and a bare QTableView",
+                key=f"{key} painted",
+                baseline_label="same SQL + bare QTableView",
+                note="model reset + repaint vs the same SQL into a bare model and a bare "
+                "QTableView showing the same cells (size, row height, column widths), "
+                f"repainted; median of {repeat} each, interleaved",
             )
         )
     view.close()
@@ -247,6 +425,8 @@ def generation(accounts: int) -> Figure:
         f"demo generation ({accounts:,} accounts)",
         ours,
         base,
+        key="generation",
+        baseline_label="raw sqlite3, same rows",
         note=f"{accounts / ours:,.0f} accounts/s; baseline = raw sqlite3 inserting the same rows",
     )
 
@@ -408,6 +588,8 @@ def place_order_figure(repeat: int) -> Figure:
         statistics.median(ours),
         statistics.median(base),
         target=5.0,
+        key="place order",
+        baseline_label="same rows, one raw sqlite3 transaction",
         note=f"median of {repeat} orders on {number}, licences 11 ⇄ 12; {rows} rows inserted, "
         "4 updated, the cart emptied per order; baseline = the same rows in one raw sqlite3 "
         "transaction",
@@ -516,6 +698,8 @@ def renewal_run(db_path: Path, days: int = RENEW_DAYS) -> Figure:
         ours,
         base,
         target=5.0,
+        key="renewal run",
+        baseline_label="same rows, raw sqlite3",
         note=(
             f"{summary.renewed:,} renewals of {counts['subscriptions']:,} subscriptions, "
             f"{summary.events:,} events in {days} days from {today}; baseline (median of 3) = "
@@ -526,41 +710,67 @@ def renewal_run(db_path: Path, days: int = RENEW_DAYS) -> Figure:
     )
 
 
+#: What each --only choice measures, and whether it is cheap enough for several rounds.
+CHOICES = ("start", "list", "generate", "order", "renew", "views")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--generate", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=11)
-    parser.add_argument("--fresh", action="store_true", help="rebuild the benchmark database")
+    parser.add_argument("--repeat", type=int, default=11, help="samples per round")
     parser.add_argument(
-        "--only",
-        choices=("start", "list", "generate", "order", "renew", "views"),
-        action="append",
-        help="run only these",
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of the cheap figures (start, list, order, views but memory); "
+        "each figure reports its median round and the range",
+    )
+    parser.add_argument("--fresh", action="store_true", help="rebuild the benchmark database")
+    parser.add_argument("--only", choices=CHOICES, action="append", help="run only these")
+    parser.add_argument(
+        "--no-write", action="store_true", help="print only; leave bench/RESULTS.md as it is"
     )
     args = parser.parse_args()
-    only = set(args.only or ("start", "list", "generate", "order", "renew", "views"))
+    only = set(args.only or CHOICES)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    figures = []
-    if only & {"start", "list", "renew", "views"}:
-        db_path = big_database(args.accounts, args.fresh)
-        if "start" in only:
-            figures.append(cold_start(db_path, args.repeat))
-        if "list" in only:
-            figures += accounts_list(db_path, args.repeat * 3)
-    if "generate" in only:
-        figures.append(generation(args.generate))
-    if "order" in only:
-        figures.append(place_order_figure(args.repeat * 3))
-    if "renew" in only:
-        figures.append(renewal_run(db_path))
-    if "views" in only:  # invoices view first paint and memory, quick search (bench/views.py)
-        from bench import views
+    rounds = max(1, args.rounds)
+    needs_database = bool(only & {"start", "list", "renew", "views"})
+    db_path = big_database(args.accounts, args.fresh) if needs_database else OUT
+    run = report.run_summary(
+        rounds, database_summary(db_path) if needs_database else "no big database"
+    )
+    measured: dict[str, list[Figure]] = {}
 
-        figures += views.figures(db_path, args.repeat)
+    def add(figures: list[Figure]) -> None:
+        for figure in figures:
+            measured.setdefault(figure.id, []).append(figure)
+
+    from bench import views  # invoices view first paint and memory, quick search
+
+    for n in range(rounds):  # the cheap figures, round after round
+        print(f"round {n + 1} of {rounds} …", file=sys.stderr)
+        if "start" in only:
+            add([cold_start(db_path, args.repeat)])
+        if "list" in only:
+            add(accounts_list(db_path, args.repeat * 3))
+        if "order" in only:
+            add([place_order_figure(args.repeat * 3)])
+        if "views" in only:
+            add(views.cheap_figures(db_path, args.repeat))
+    if "generate" in only:
+        add([generation(args.generate)])
+    if "renew" in only:
+        add([renewal_run(db_path)])
+    if "views" in only:
+        add([views.invoices_memory(db_path)])
+    figures = [combine(rounds_of) for rounds_of in measured.values()]
+    run["summary"] += f", at the end {report.load_average()}"
     print()
     for figure in figures:
         print(figure.line())
+    if not args.no_write:
+        print(f"\nwritten: {report.write(figures, run)}")
     return 0 if all(f.ok for f in figures) else 1
 
 

@@ -401,6 +401,10 @@
         <translation>Kontodaten geändert</translation>
     </message>
     <message>
+        <source>Representative changed</source>
+        <translation>Kundenbetreuer geändert</translation>
+    </message>
+    <message>
         <source>Payment method added</source>
         <translation>Zahlungsmethode hinzugefügt</translation>
     </message>
@@ -556,6 +560,10 @@
     <message>
         <source>Company</source>
         <translation>Firma</translation>
+    </message>
+    <message>
+        <source>Representative</source>
+        <translation>Kundenbetreuer</translation>
     </message>
     <message>
         <source>Account type</source>
@@ -1240,6 +1248,10 @@
         <source>&amp;Unassign all</source>
         <translation>Alle Zuweisungen a&amp;ufheben</translation>
     </message>
+    <message>
+        <source>Nothing was unassigned. The checklist now shows the current data: check it and press Unassign all again if needed.</source>
+        <translation>Es wurden keine Zuweisungen aufgehoben. Die Checkliste zeigt jetzt die aktuellen Daten: Prüfen Sie sie und klicken Sie bei Bedarf erneut auf „Alle Zuweisungen aufheben“.</translation>
+    </message>
     <message numerus="yes">
         <source>%n licence(s) were unassigned.</source>
         <translation>
@@ -1343,7 +1355,7 @@
     </message>
     <message>
         <source>Checkout — {company} ({account})</source>
-        <extracomment>a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) the Plan page; ``None`` when the wizard was opened from the cart</extracomment>
+        <extracomment>a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) Place order met a conflict: another operator changed what the review shows (going back reads the data again) the Plan page; ``None`` when the wizard was opened from the cart the page shown before the current one (to tell Back from Next)</extracomment>
         <translation>Bestellvorgang — {company} ({account})</translation>
     </message>
     <message>
@@ -1375,6 +1387,11 @@
     <message>
         <source>{line}; adds {addons}</source>
         <translation>{line}; zusätzlich {addons}</translation>
+    </message>
+    <message>
+        <source>Press Edit order to read the current data and review the order again.</source>
+        <extracomment>the order was placed (the wizard emits ``completed``)</extracomment>
+        <translation>Klicken Sie auf „Bestellung bearbeiten“, um die aktuellen Daten zu laden und die Bestellung erneut zu prüfen.</translation>
     </message>
     <message>
         <source>{product} {old} → {new}</source>
@@ -1455,6 +1472,10 @@
     <message>
         <source>Becomes account credit:</source>
         <translation>Wird dem Kontoguthaben gutgeschrieben:</translation>
+    </message>
+    <message>
+        <source>Press Back to review the order again with the current data.</source>
+        <translation>Klicken Sie auf „Zurück“, um die Bestellung mit den aktuellen Daten erneut zu prüfen.</translation>
     </message>
 </context>
 <context>
@@ -1810,10 +1831,29 @@
     </message>
 </context>
 <context>
+    <name>CorporateAccountsModel</name>
+    <message>
+        <source>Account</source>
+        <translation>Konto</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Firma</translation>
+    </message>
+    <message>
+        <source>Representative</source>
+        <translation>Kundenbetreuer</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>Keiner</translation>
+    </message>
+</context>
+<context>
     <name>CrashDialog</name>
     <message>
         <source>Unexpected error</source>
-        <extracomment>After the window is shown: open the log file, then warm up the write path.</extracomment>
+        <extracomment>After the window is shown: open the log file, then warm up the write path. How long the exit waits for background reads before closing the database.</extracomment>
         <translation>Unerwarteter Fehler</translation>
     </message>
     <message>
@@ -2089,6 +2129,18 @@
     <message>
         <source>The database {path} is locked by another program; close it and try again.</source>
         <translation>Die Datenbank {path} ist durch ein anderes Programm gesperrt. Schließen Sie es und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <source>The disk holding the database {path} is full, so nothing was saved. Free some disk space and try again.</source>
+        <translation>Der Datenträger mit der Datenbank {path} ist voll, daher wurde nichts gespeichert. Geben Sie Speicherplatz frei und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <source>The database file {path} cannot be found: it was moved or deleted, or its drive is not connected. Nothing was changed; put the file back and try again.</source>
+        <translation>Die Datenbankdatei {path} wurde nicht gefunden: Sie wurde verschoben oder gelöscht, oder ihr Laufwerk ist nicht verbunden. Es wurde nichts geändert; stellen Sie die Datei wieder an ihren Ort und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <source>The database {path} could not be read or written (a disk or network error); nothing was saved. Check the drive and try again.</source>
+        <translation>Die Datenbank {path} konnte nicht gelesen oder geschrieben werden (Datenträger- oder Netzwerkfehler); es wurde nichts gespeichert. Prüfen Sie das Laufwerk und versuchen Sie es erneut.</translation>
     </message>
     <message>
         <source>Cannot connect to the database server {path}: {detail}</source>
@@ -3459,6 +3511,22 @@ Konto {account_number} · {company_name}
         <translation>Rechnung {number} wird gespeichert…</translation>
     </message>
     <message>
+        <source>Invoice {number} was not saved: the folder {folder} is not writable. Choose another folder and save again.</source>
+        <translation>Rechnung {number} wurde nicht gespeichert: Der Ordner {folder} ist nicht beschreibbar. Wählen Sie einen anderen Ordner und speichern Sie erneut.</translation>
+    </message>
+    <message>
+        <source>Invoice {number} was not saved: the folder {folder} does not exist. Choose another folder and save again.</source>
+        <translation>Rechnung {number} wurde nicht gespeichert: Der Ordner {folder} existiert nicht. Wählen Sie einen anderen Ordner und speichern Sie erneut.</translation>
+    </message>
+    <message>
+        <source>Invoice {number} was not saved: the disk is full. Free some space or choose another folder and save again.</source>
+        <translation>Rechnung {number} wurde nicht gespeichert: Der Datenträger ist voll. Geben Sie Speicherplatz frei oder wählen Sie einen anderen Ordner und speichern Sie erneut.</translation>
+    </message>
+    <message>
+        <source>Invoice {number} was not saved to {folder} ({error}). Choose another folder and save again.</source>
+        <translation>Rechnung {number} wurde nicht in {folder} gespeichert ({error}). Wählen Sie einen anderen Ordner und speichern Sie erneut.</translation>
+    </message>
+    <message>
         <source>The PDF could not be written: {error}</source>
         <translation>Die PDF-Datei konnte nicht geschrieben werden: {error}</translation>
     </message>
@@ -3600,7 +3668,7 @@ Konto {account_number} · {company_name}
     <name>InvoicesView</name>
     <message>
         <source>The PDF could not be written: {error}</source>
-        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id. laid out with the table (nothing moves later) but painted right after the table&apos;s first page: the list is what the user waits for</extracomment>
+        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id. The filter bar&apos;s and the action row&apos;s widgets, built right after the first paint (:meth:`_build_filters`) or when first used, whichever comes first. painted right after the table&apos;s first page: the list is what the user waits for</extracomment>
         <translation>Die PDF-Datei konnte nicht geschrieben werden: {error}</translation>
     </message>
     <message>
@@ -3924,7 +3992,7 @@ Konto {account_number} · {company_name}
     </message>
     <message>
         <source>Accounts</source>
-        <extracomment>How often the status bar re-reads the date (midnight, a moved demo clock). the view class, or &quot;module:Class&quot; imported when the view is first shown (the charts library, for one, costs start-up time nobody should pay before looking at the dashboard) The views, in navigation order. Add an entry when a view lands; never before (an entry that does nothing is worse than none).</extracomment>
+        <extracomment>After the first paint, when the trainer&apos;s tools and presentation mode are added. How often the status bar re-reads the date (midnight, a moved demo clock). the view class, or &quot;module:Class&quot; imported when the view is first shown (the charts library, for one, costs start-up time nobody should pay before looking at the dashboard) The views, in navigation order. Add an entry when a view lands; never before (an entry that does nothing is worse than none).</extracomment>
         <translation>Konten</translation>
     </message>
     <message>
@@ -4046,6 +4114,77 @@ Konto {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>OperatorAdminMenu</name>
+    <message>
+        <source>&amp;Operators…</source>
+        <translation>Be&amp;arbeiter…</translation>
+    </message>
+    <message>
+        <source>Create operators, set their roles and assign representatives</source>
+        <translation>Bearbeiter anlegen, ihre Rollen festlegen und Kundenbetreuer zuweisen</translation>
+    </message>
+    <message>
+        <source>Only administrators manage operators</source>
+        <translation>Nur Administratoren verwalten Bearbeiter</translation>
+    </message>
+</context>
+<context>
+    <name>OperatorFormDialog</name>
+    <message>
+        <source>The two passwords are not the same; type it again.</source>
+        <extracomment>None: a new operator; else the operator whose password is reset the service&apos;s answer (the new or changed ``OperatorRow``) once accepted</extracomment>
+        <translation>Die beiden Passwörter stimmen nicht überein; geben Sie es erneut ein.</translation>
+    </message>
+    <message>
+        <source>New Operator</source>
+        <translation>Neuer Bearbeiter</translation>
+    </message>
+    <message>
+        <source>The new operator signs in with this email address and password. Tell them the password in person or by phone, not by email.</source>
+        <translation>Der neue Bearbeiter meldet sich mit dieser E-Mail-Adresse und diesem Passwort an. Teilen Sie das Passwort persönlich oder telefonisch mit, nicht per E-Mail.</translation>
+    </message>
+    <message>
+        <source>&amp;Create Operator</source>
+        <translation>Bearbeiter &amp;anlegen</translation>
+    </message>
+    <message>
+        <source>Reset Password</source>
+        <translation>Passwort zurücksetzen</translation>
+    </message>
+    <message>
+        <source>A new password for {name} ({email}). It also lifts a lock after failed sign-ins. Tell them the password in person or by phone, not by email.</source>
+        <translation>Ein neues Passwort für {name} ({email}). Es hebt auch eine Sperre nach fehlgeschlagenen Anmeldeversuchen auf. Teilen Sie das Passwort persönlich oder telefonisch mit, nicht per E-Mail.</translation>
+    </message>
+    <message>
+        <source>&amp;Set Password</source>
+        <translation>Passwort &amp;festlegen</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <source>&amp;Email address:</source>
+        <translation>&amp;E-Mail-Adresse:</translation>
+    </message>
+    <message>
+        <source>&amp;Role:</source>
+        <translation>&amp;Rolle:</translation>
+    </message>
+    <message>
+        <source>&amp;Password:</source>
+        <translation>&amp;Passwort:</translation>
+    </message>
+    <message>
+        <source>R&amp;epeat password:</source>
+        <translation>Passwort &amp;wiederholen:</translation>
+    </message>
+    <message>
+        <source>At least {count} characters, not the email address. A few unrelated words make a good password that is easy to remember.</source>
+        <translation>Mindestens {count} Zeichen, nicht die E-Mail-Adresse. Einige voneinander unabhängige Wörter ergeben ein gutes Passwort, das man sich leicht merken kann.</translation>
+    </message>
+</context>
+<context>
     <name>OperatorPage</name>
     <message>
         <source>Operator</source>
@@ -4066,6 +4205,193 @@ Konto {account_number} · {company_name}
     <message>
         <source>Shown in the status bar and recorded with every change you make in this database.</source>
         <translation>Wird in der Statusleiste angezeigt und bei jeder Ihrer Änderungen in dieser Datenbank erfasst.</translation>
+    </message>
+</context>
+<context>
+    <name>OperatorsDialog</name>
+    <message>
+        <source>&amp;Enable</source>
+        <translation>&amp;Aktivieren</translation>
+    </message>
+    <message>
+        <source>&amp;Disable…</source>
+        <translation>&amp;Deaktivieren…</translation>
+    </message>
+    <message>
+        <source>You cannot disable yourself; another administrator can.</source>
+        <translation>Sie können sich nicht selbst deaktivieren; ein anderer Administrator kann das tun.</translation>
+    </message>
+    <message>
+        <source>Created the operator {name} ({role}).</source>
+        <translation>Bearbeiter {name} ({role}) angelegt.</translation>
+    </message>
+    <message>
+        <source>Change Role</source>
+        <translation>Rolle ändern</translation>
+    </message>
+    <message>
+        <source>Role of {name}:</source>
+        <translation>Rolle von {name}:</translation>
+    </message>
+    <message>
+        <source>&amp;Change Role</source>
+        <translation>&amp;Rolle ändern</translation>
+    </message>
+    <message>
+        <source>{name} is now {role}.</source>
+        <translation>{name} hat jetzt die Rolle {role}.</translation>
+    </message>
+    <message>
+        <source>Disable Operator</source>
+        <translation>Bearbeiter deaktivieren</translation>
+    </message>
+    <message>
+        <source>Disable {name} ({email})?</source>
+        <translation>{name} ({email}) deaktivieren?</translation>
+    </message>
+    <message>
+        <source>They can no longer sign in. Their work and the audit trail are kept, and you can enable them again at any time.</source>
+        <translation>Die Anmeldung ist dann nicht mehr möglich. Die geleistete Arbeit und das Änderungsprotokoll bleiben erhalten, und Sie können den Bearbeiter jederzeit wieder aktivieren.</translation>
+    </message>
+    <message>
+        <source>&amp;Disable</source>
+        <translation>&amp;Deaktivieren</translation>
+    </message>
+    <message>
+        <source>Enabled {name}.</source>
+        <translation>{name} aktiviert.</translation>
+    </message>
+    <message>
+        <source>Disabled {name}.</source>
+        <translation>{name} deaktiviert.</translation>
+    </message>
+    <message>
+        <source>Set a new password for {name}.</source>
+        <translation>Neues Passwort für {name} festgelegt.</translation>
+    </message>
+    <message>
+        <source>There is no active representative yet. Create an operator with the role Representative first.</source>
+        <translation>Es gibt noch keinen aktiven Kundenbetreuer. Legen Sie zuerst einen Bearbeiter mit der Rolle Kundenbetreuer an.</translation>
+    </message>
+    <message>
+        <source>Assign Representative</source>
+        <translation>Kundenbetreuer zuweisen</translation>
+    </message>
+    <message>
+        <source>Representative of {company} ({account}):</source>
+        <translation>Kundenbetreuer von {company} ({account}):</translation>
+    </message>
+    <message>
+        <source>&amp;Assign</source>
+        <translation>&amp;Zuweisen</translation>
+    </message>
+    <message>
+        <source>{account} no longer has a representative.</source>
+        <translation>Das Konto {account} hat keinen Kundenbetreuer mehr.</translation>
+    </message>
+    <message>
+        <source>{name} is now the representative of {account}.</source>
+        <translation>{name} betreut jetzt das Konto {account}.</translation>
+    </message>
+    <message>
+        <source>Operators</source>
+        <translation>Bearbeiter</translation>
+    </message>
+    <message>
+        <source>&amp;Operators</source>
+        <translation>&amp;Bearbeiter</translation>
+    </message>
+    <message>
+        <source>&amp;Corporate Accounts</source>
+        <translation>&amp;Corporate-Konten</translation>
+    </message>
+    <message>
+        <source>&amp;New Operator…</source>
+        <translation>&amp;Neuer Bearbeiter…</translation>
+    </message>
+    <message>
+        <source>Change &amp;Role…</source>
+        <translation>&amp;Rolle ändern…</translation>
+    </message>
+    <message>
+        <source>Reset &amp;Password…</source>
+        <translation>&amp;Passwort zurücksetzen…</translation>
+    </message>
+    <message>
+        <source>&amp;Assign Representative…</source>
+        <translation>Kundenbetreuer &amp;zuweisen…</translation>
+    </message>
+    <message>
+        <source>Re&amp;move Representative</source>
+        <translation>Kundenbetreuer &amp;entfernen</translation>
+    </message>
+    <message>
+        <source>Search by company name or account ID</source>
+        <translation>Nach Firmenname oder Konto-ID suchen</translation>
+    </message>
+    <message>
+        <source>No corporate account matches.</source>
+        <translation>Kein Corporate-Konto entspricht der Suche.</translation>
+    </message>
+    <message>
+        <source>Corporate accounts</source>
+        <translation>Corporate-Konten</translation>
+    </message>
+</context>
+<context>
+    <name>OperatorsModel</name>
+    <message>
+        <source>Name</source>
+        <extracomment>the search waits for a pause in typing</extracomment>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Email</source>
+        <translation>E-Mail</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>Rolle</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Last sign-in</source>
+        <translation>Letzte Anmeldung</translation>
+    </message>
+    <message>
+        <source>Disabled</source>
+        <translation>Deaktiviert</translation>
+    </message>
+    <message>
+        <source>Locked</source>
+        <translation>Gesperrt</translation>
+    </message>
+    <message>
+        <source>No password</source>
+        <translation>Kein Passwort</translation>
+    </message>
+    <message>
+        <source>Active</source>
+        <translation>Aktiv</translation>
+    </message>
+    <message>
+        <source>Cannot sign in until an administrator enables it.</source>
+        <translation>Keine Anmeldung möglich, bis ein Administrator den Bearbeiter wieder aktiviert.</translation>
+    </message>
+    <message>
+        <source>Too many failed sign-ins: locked until {time}. Resetting the password unlocks it.</source>
+        <translation>Zu viele fehlgeschlagene Anmeldeversuche: gesperrt bis {time}. Das Zurücksetzen des Passworts hebt die Sperre auf.</translation>
+    </message>
+    <message>
+        <source>Has no password, so cannot sign in to a shared database. Reset the password to give one.</source>
+        <translation>Hat kein Passwort und kann sich daher nicht bei einer gemeinsam genutzten Datenbank anmelden. Setzen Sie das Passwort zurück, um eines zu vergeben.</translation>
+    </message>
+    <message>
+        <source>Never</source>
+        <translation>Nie</translation>
     </message>
 </context>
 <context>
@@ -4255,6 +4581,10 @@ Konto {account_number} · {company_name}
     <message>
         <source>Corporate accounts pay by invoice and are looked after by a representative.</source>
         <translation>Corporate-Konten zahlen per Rechnung und werden von einem Kundenbetreuer betreut.</translation>
+    </message>
+    <message>
+        <source>This account was changed by {operator} at {time}. Your edits are kept; Reload shows the current data and discards them.</source>
+        <translation>Dieses Konto wurde am {time} von {operator} geändert. Ihre Eingaben bleiben erhalten; „Neu laden“ zeigt die aktuellen Daten und verwirft Ihre Eingaben.</translation>
     </message>
     <message>
         <source>This account was changed elsewhere. Your edits are kept; Reload shows the current data and discards them.</source>
@@ -4586,6 +4916,14 @@ Konto {account_number} · {company_name}
     <message>
         <source>This is already the default method.</source>
         <translation>Dies ist bereits die Standardzahlungsmethode.</translation>
+    </message>
+    <message>
+        <source>Nothing was changed: {operator} changed this account at {time}. The list now shows the current data.</source>
+        <translation>Es wurde nichts geändert: {operator} hat dieses Konto am {time} geändert. Die Liste zeigt jetzt die aktuellen Daten.</translation>
+    </message>
+    <message>
+        <source>Nothing was changed: this account was changed elsewhere. The list now shows the current data.</source>
+        <translation>Es wurde nichts geändert: Dieses Konto wurde an anderer Stelle geändert. Die Liste zeigt jetzt die aktuellen Daten.</translation>
     </message>
     <message>
         <source>{method} was added.</source>
@@ -5353,7 +5691,6 @@ Konto {account_number} · {company_name}
     <name>ReviewPage</name>
     <message>
         <source>Payment method: {method}</source>
-        <extracomment>the order was placed (the wizard emits ``completed``)</extracomment>
         <translation>Zahlungsmethode: {method}</translation>
     </message>
     <message>
@@ -5389,7 +5726,7 @@ Konto {account_number} · {company_name}
     <name>SandboxMenu</name>
     <message>
         <source>New Demo Database</source>
-        <extracomment>open (or re-open) the database file at this path in the GUI session the open demo database&apos;s content was replaced (reset, snapshot restored) the actions in the File menu, in order</extracomment>
+        <extracomment>open (or re-open) the database file at this path in the GUI session the open demo database&apos;s content was replaced (reset, snapshot restored) reset and snapshots copy the demo database&apos;s file: not for a demo on a server the actions in the File menu, in order</extracomment>
         <translation>Neue Demodatenbank</translation>
     </message>
     <message>
@@ -5531,6 +5868,10 @@ Konto {account_number} · {company_name}
         <translation>Geben Sie den Firmennamen ein.</translation>
     </message>
     <message>
+        <source>Choose the account type.</source>
+        <translation>Wählen Sie den Kontotyp aus.</translation>
+    </message>
+    <message>
         <source>Enter the street address.</source>
         <translation>Geben Sie die Straße und Hausnummer ein.</translation>
     </message>
@@ -5586,6 +5927,8 @@ Konto {account_number} · {company_name}
         <source>Account</source>
         <extracomment>Entries per page unless the caller asks for another size. The most one call returns, whatever ``limit`` says. the field did not exist before (a creation) / does not exist after (a removal) the product of the subscription the entry is about, if any the account&apos;s currency, for fields holding minor units (``…_minor``) fields whose value changed, in the order they were recorded
 ----------
+``session.info`` key: the id of the account the use case loaded first ``session.info`` key: rows whose version must move on with the transaction&apos;s writes :func:`last_change` key for the operators&apos; own changes (audited without an account)
+----------
 Subscription statuses that are &quot;bought&quot; and can be changed through checkout. ids of the stored items making up this line (to remove the line) pass back as ``expected_cart_version``; ``None`` while the account has no cart the stored row this change is (None: not stored yet) set: the add-on was cancelled and ends on this date (see cancellation) licences assigned to contacts in the order of ``Subscription.addons`` (by add-on) by id, as ``Account.contacts`` and ``Account.payment_methods`` by position (ORM attributes: a session executing it flushes pending changes first) every subscription of the account with its product, plan, assigned licences and add-ons (one row per add-on)</extracomment>
         <translation>Konto</translation>
     </message>
@@ -5620,10 +5963,13 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
         <translation>Kontakt</translation>
     </message>
     <message>
+        <source>The subscription</source>
+        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)</extracomment>
+        <translation>Das Abonnement</translation>
+    </message>
+    <message>
         <source>{product} cannot be cancelled online. Please contact support to cancel.</source>
-        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)
-----------
-contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) &quot;To move to a lower plan, contact Customer Care&quot; when the product has a lower tier that cannot be chosen online and the contact may otherwise edit the plan whom the view is shown as (the billing contact unless another was asked for) every contact of the account, the billing contact first the message above the cards when this contact cannot make changes at all (representative, billing admin, overdue invoice, expired account); ``None`` otherwise the live products (cancelled ones are under ``discover``), in catalog order what the open invoices still ask for (the Billing Center&apos;s *Pay balance*) The role of the rules context: one that no operator-role limit refuses, so the Subscriptions tab&apos;s card function reports only what the account&apos;s state decides.</extracomment>
+        <extracomment>contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) &quot;To move to a lower plan, contact Customer Care&quot; when the product has a lower tier that cannot be chosen online and the contact may otherwise edit the plan whom the view is shown as (the billing contact unless another was asked for) every contact of the account, the billing contact first the message above the cards when this contact cannot make changes at all (representative, billing admin, overdue invoice, expired account); ``None`` otherwise the live products (cancelled ones are under ``discover``), in catalog order what the open invoices still ask for (the Billing Center&apos;s *Pay balance*) The role of the rules context: one that no operator-role limit refuses, so the Subscriptions tab&apos;s card function reports only what the account&apos;s state decides.</extracomment>
         <translation>{product} kann nicht online gekündigt werden. Wenden Sie sich für die Kündigung bitte an den Support.</translation>
     </message>
     <message>
@@ -5882,7 +6228,7 @@ contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) 
     </message>
     <message>
         <source>Enter a card or bank account: there is no valid payment method on file.</source>
-        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
+        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited the version of the subscription as priced (``None``: a new subscription); see :attr:`OrderPreview.subscription_versions` version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
         <translation>Geben Sie eine Karte oder ein Bankkonto ein: Es ist keine gültige Zahlungsmethode hinterlegt.</translation>
     </message>
     <message>
@@ -5927,11 +6273,12 @@ contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) 
     </message>
     <message>
         <source>The order token must be 1 to {max} characters long.</source>
-        <extracomment>the SET clause comes from the values given (always the same columns)</extracomment>
+        <extracomment>the SET clause comes from the values given (always the same columns) moves the version of a subscription the order checked but did not otherwise update</extracomment>
         <translation>Das Bestell-Token muss 1 bis {max} Zeichen lang sein.</translation>
     </message>
     <message>
         <source>Payment method</source>
+        <extracomment>PostgreSQL advisory lock serialising order numbering (``pg_advisory_xact_lock`` key)</extracomment>
         <translation>Zahlungsmethode</translation>
     </message>
     <message>
@@ -5966,6 +6313,14 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <translation>{what} {key} wurde nicht gefunden; möglicherweise wurde der Eintrag gelöscht.</translation>
     </message>
     <message>
+        <source>{what} was changed by {changed_by} at {changed_at} — reload to see the current data. Your input is kept.</source>
+        <translation>{what} wurde am {changed_at} von {changed_by} geändert — laden Sie neu, um die aktuellen Daten zu sehen. Ihre Eingaben bleiben erhalten.</translation>
+    </message>
+    <message>
+        <source>{what} was changed by {changed_by} in the meantime — reload to see the current data. Your input is kept.</source>
+        <translation>{what} wurde zwischenzeitlich von {changed_by} geändert — laden Sie neu, um die aktuellen Daten zu sehen. Ihre Eingaben bleiben erhalten.</translation>
+    </message>
+    <message>
         <source>{what} was changed by someone else in the meantime; reload to see the current data. Your input is kept.</source>
         <translation>{what} wurde zwischenzeitlich von jemand anderem geändert; laden Sie neu, um die aktuellen Daten zu sehen. Ihre Eingaben bleiben erhalten.</translation>
     </message>
@@ -5973,6 +6328,15 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <source>The export could not be written to {path}: {reason}</source>
         <extracomment>identifies the JSON document&apos;s layout The CSV files of an export, in the order they are written, and their columns.</extracomment>
         <translation>Der Export konnte nicht nach {path} geschrieben werden: {reason}</translation>
+    </message>
+    <message>
+        <source>The invoice</source>
+        <extracomment>what a lost optimistic-locking race changed</extracomment>
+        <translation>Die Rechnung</translation>
+    </message>
+    <message>
+        <source>The invoice recipients</source>
+        <translation>Die Liste der Rechnungsempfänger</translation>
     </message>
     <message>
         <source>Enter the {what}.</source>
@@ -6015,8 +6379,13 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <translation>Rechnungen können außer an den Abrechnungskontakt an höchstens {max} Adressen gehen; angegeben wurden {count}.</translation>
     </message>
     <message>
+        <source>The licence assignments</source>
+        <extracomment>what a lost optimistic-locking race changed</extracomment>
+        <translation>Die Lizenzzuweisung</translation>
+    </message>
+    <message>
         <source>{value} is not a contact id.</source>
-        <extracomment>Subscriptions whose seats can be assigned (a trial counts as live). contact ids holding a seat after the call, in assignment order contacts whose seat was added (assign) or removed (unassign) by this call contacts asked for that were already in the wanted state (no-op)</extracomment>
+        <extracomment>Subscriptions whose seats can be assigned (a trial counts as live). the subscription&apos;s version, for ``expected_version`` of assign/unassign contact ids holding a seat after the call, in assignment order contacts whose seat was added (assign) or removed (unassign) by this call contacts asked for that were already in the wanted state (no-op) the subscription&apos;s version after the call (for the next ``expected_version``)</extracomment>
         <translation>{value} ist keine Kontakt-ID.</translation>
     </message>
     <message>
@@ -6033,8 +6402,38 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Operator</source>
-        <extracomment>``app_settings`` key (with the OS login appended) holding the local operator&apos;s id. one &quot;@&quot; with something on both sides; a bare host (&quot;root@localhost&quot;, the automatic identity) is allowed, as it is a real address on the machine</extracomment>
+        <extracomment>The roles an operator can have, most powerful first (SPEC §6). At most this many corporate accounts per list (the search narrows it down). has a password, so can sign in to a shared database sign-in refused until then after repeated failures (None: not locked) corporate accounts assigned to this operator as representative
+----------
+``app_settings`` key (with the OS login appended) holding the local operator&apos;s id. one &quot;@&quot; with something on both sides; a bare host (&quot;root@localhost&quot;, the automatic identity) is allowed, as it is a real address on the machine</extracomment>
         <translation>Bearbeiter</translation>
+    </message>
+    <message>
+        <source>You are no longer an active administrator of this database; sign in again to continue.</source>
+        <translation>Sie sind kein aktiver Administrator dieser Datenbank mehr; melden Sie sich erneut an, um fortzufahren.</translation>
+    </message>
+    <message>
+        <source>{name} is the last active administrator. Make another operator an administrator first.</source>
+        <translation>{name} ist der letzte aktive Administrator. Machen Sie zuerst einen anderen Bearbeiter zum Administrator.</translation>
+    </message>
+    <message>
+        <source>{role} is not an operator role.</source>
+        <translation>{role} ist keine Bearbeiterrolle.</translation>
+    </message>
+    <message>
+        <source>You cannot disable yourself; another administrator can.</source>
+        <translation>Sie können sich nicht selbst deaktivieren; ein anderer Administrator kann das tun.</translation>
+    </message>
+    <message>
+        <source>Only corporate accounts have a representative; {account} is a standard account.</source>
+        <translation>Nur Corporate-Konten haben einen Kundenbetreuer; {account} ist ein Standardkonto.</translation>
+    </message>
+    <message>
+        <source>{name} is not a representative. Only operators with the role Representative can be assigned corporate accounts.</source>
+        <translation>{name} ist kein Kundenbetreuer. Nur Bearbeitern mit der Rolle Kundenbetreuer können Corporate-Konten zugewiesen werden.</translation>
+    </message>
+    <message>
+        <source>{name} is disabled and cannot be assigned accounts.</source>
+        <translation>{name} ist deaktiviert, daher können keine Konten zugewiesen werden.</translation>
     </message>
     <message>
         <source>Enter your name.</source>
@@ -6055,6 +6454,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <message>
         <source>Email</source>
         <translation>E-Mail</translation>
+    </message>
+    <message>
+        <source>The payment methods</source>
+        <extracomment>what a lost optimistic-locking race changed</extracomment>
+        <translation>Die Liste der Zahlungsmethoden</translation>
     </message>
     <message>
         <source>Enter the name of the account holder.</source>
@@ -6141,7 +6545,6 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The server {server} refused the user name or password ({reply}).</source>
-        <extracomment>A test waits at most this long for the server, whatever the settings say.</extracomment>
         <translation>Der Server {server} hat den Benutzernamen oder das Passwort abgelehnt ({reply}).</translation>
     </message>
     <message>
@@ -6170,6 +6573,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The server {server} did not answer within {seconds} seconds.</source>
+        <extracomment>A test waits at most this long for the server, whatever the settings say.</extracomment>
         <translation>Der Server {server} hat nicht innerhalb von {seconds} Sekunden geantwortet.</translation>
     </message>
     <message>
@@ -6241,13 +6645,55 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>This is a real database: it has no simulated time, so its clock cannot be moved. Open a demo database to move the clock.</source>
-        <extracomment>the events &quot;to next event&quot; stops at (issue 7: renewal, trial end, cancellation end, term end); notices, overdue invoices and data retention happen on the way</extracomment>
+        <extracomment>how far one move may take the clock: a date years away would run every renewal of every year on the way (and dates near 9999 cannot be computed at all) the events &quot;to next event&quot; stops at (issue 7: renewal, trial end, cancellation end, term end); notices, overdue invoices and data retention happen on the way</extracomment>
         <translation>Dies ist eine echte Datenbank: Sie hat keine simulierte Zeit, daher kann ihre Uhr nicht vorgestellt werden. Öffnen Sie eine Demodatenbank, um die Uhr vorzustellen.</translation>
     </message>
     <message>
         <source>The clock only moves forward: choose a date after {today}, not {date}.</source>
         <extracomment>what each engine event appears as (a renewal also as an invoice and an email) invoiced (and renewed): the invoice, its status (``paid``/``open``) and total renewed / term renewed: the end of the new period or term (None: the last one) emailed: the email&apos;s kind (``renewal_invoice``, ``trial_ending``, ``trial_ended``), its recipient and row id overdue: how many of the account&apos;s invoices fell overdue that day the date before the move … … the date asked for … … and the date now (the one asked for, unless the run was cancelled midway) the trainer cancelled: what was done until then is kept, the clock stopped at ``clock`` events that failed (left out, retried by the next move) the engine&apos;s own summary (counts) the events of :data:`NEXT_EVENT_KINDS` on that date, in processing order renewals: the total of the invoice it will issue (as things stand now)</extracomment>
         <translation>Die Uhr kann nur vorgestellt werden: Wählen Sie ein Datum nach dem {today}, nicht den {date}.</translation>
+    </message>
+    <message>
+        <source>The clock moves at most {years} years at a time: choose a date until {latest}, not {date}.</source>
+        <translation>Die Uhr kann höchstens {years} Jahre auf einmal vorgestellt werden: Wählen Sie ein Datum bis zum {latest}, nicht den {date}.</translation>
+    </message>
+    <message>
+        <source>The email address or the password is not correct.</source>
+        <extracomment>Seconds every refused attempt waits before it answers. Consecutive wrong passwords that lock the operator. The first lock; each further wrong password doubles it … … up to this. Long passphrases are welcome; this only keeps a pasted file out. OWASP Password Storage Cheat Sheet, Argon2id minimum: 19 MiB, 2 iterations. ``app_settings`` key written with the first administrator: a second concurrent :func:`create_first_admin` fails on its primary key.</extracomment>
+        <translation>Die E-Mail-Adresse oder das Passwort ist nicht korrekt.</translation>
+    </message>
+    <message>
+        <source>This operator has been disabled. Ask an administrator to enable it again.</source>
+        <translation>Dieser Bearbeiter wurde deaktiviert. Bitten Sie einen Administrator, ihn wieder zu aktivieren.</translation>
+    </message>
+    <message>
+        <source>Too many failed sign-ins. Try again in {minutes} min.</source>
+        <translation>Zu viele fehlgeschlagene Anmeldeversuche. Versuchen Sie es in {minutes} Min. erneut.</translation>
+    </message>
+    <message>
+        <source>This database already has an administrator. Sign in with your email address and password, or ask an administrator to create your operator.</source>
+        <translation>Diese Datenbank hat bereits einen Administrator. Melden Sie sich mit Ihrer E-Mail-Adresse und Ihrem Passwort an oder bitten Sie einen Administrator, Sie als Bearbeiter anzulegen.</translation>
+    </message>
+    <message>
+        <source>The password must have at least {min} characters.</source>
+        <extracomment>Passwords long enough but guessed first by anyone (folded, without spaces).</extracomment>
+        <translation>Das Passwort muss mindestens {min} Zeichen lang sein.</translation>
+    </message>
+    <message>
+        <source>The password may have at most {max} characters.</source>
+        <translation>Das Passwort darf höchstens {max} Zeichen lang sein.</translation>
+    </message>
+    <message>
+        <source>The password must not be the email address.</source>
+        <translation>Das Passwort darf nicht die E-Mail-Adresse sein.</translation>
+    </message>
+    <message>
+        <source>The password must not be the operator&apos;s name.</source>
+        <translation>Das Passwort darf nicht der Name des Bearbeiters sein.</translation>
+    </message>
+    <message>
+        <source>This password is too easy to guess. A few unrelated words make a good password.</source>
+        <translation>Dieses Passwort ist zu leicht zu erraten. Einige voneinander unabhängige Wörter ergeben ein gutes Passwort.</translation>
     </message>
 </context>
 <context>
@@ -6296,6 +6742,94 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <message>
         <source>Settings pages</source>
         <translation>Einstellungsseiten</translation>
+    </message>
+</context>
+<context>
+    <name>SignInDialog</name>
+    <message>
+        <source>Creating the administrator…</source>
+        <extracomment>QSettings key: the email of the last operator who signed in on this computer the operator signed in (carries the ``OperatorInfo``), just before the dialog accepts the machine&apos;s time (whole seconds, as the services&apos; system clock) the signed-in operator once the dialog accepted</extracomment>
+        <translation>Der Administrator wird angelegt…</translation>
+    </message>
+    <message>
+        <source>Signing in…</source>
+        <translation>Anmeldung läuft…</translation>
+    </message>
+    <message>
+        <source>Enter your name, email address and a password.</source>
+        <translation>Geben Sie Ihren Namen, Ihre E-Mail-Adresse und ein Passwort ein.</translation>
+    </message>
+    <message>
+        <source>The two passwords are not the same; type it again.</source>
+        <translation>Die beiden Passwörter stimmen nicht überein; geben Sie es erneut ein.</translation>
+    </message>
+    <message>
+        <source>Enter your email address and password.</source>
+        <translation>Geben Sie Ihre E-Mail-Adresse und Ihr Passwort ein.</translation>
+    </message>
+    <message>
+        <source>The database server did not answer. Check the network connection and try again.</source>
+        <translation>Der Datenbankserver hat nicht geantwortet. Prüfen Sie die Netzwerkverbindung und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <source>Sign In — Billing Desktop</source>
+        <translation>Anmelden — Billing Desktop</translation>
+    </message>
+    <message>
+        <source>Set up the first administrator</source>
+        <translation>Ersten Administrator einrichten</translation>
+    </message>
+    <message>
+        <source>Nobody can sign in to this shared database yet. Create the first administrator: you sign in with this email address and password, and can then add the other operators.</source>
+        <translation>Bei dieser gemeinsam genutzten Datenbank kann sich noch niemand anmelden. Legen Sie den ersten Administrator an: Sie melden sich mit dieser E-Mail-Adresse und diesem Passwort an und können dann die weiteren Bearbeiter hinzufügen.</translation>
+    </message>
+    <message>
+        <source>Create &amp;Administrator</source>
+        <translation>&amp;Administrator anlegen</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>Anmelden</translation>
+    </message>
+    <message>
+        <source>This database is shared by a team. Sign in with your operator account.</source>
+        <translation>Diese Datenbank wird von einem Team gemeinsam genutzt. Melden Sie sich mit Ihrem Bearbeiterkonto an.</translation>
+    </message>
+    <message>
+        <source>&amp;Sign In</source>
+        <translation>&amp;Anmelden</translation>
+    </message>
+    <message>
+        <source>Database: {name}</source>
+        <translation>Datenbank: {name}</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <source>&amp;Email address:</source>
+        <translation>&amp;E-Mail-Adresse:</translation>
+    </message>
+    <message>
+        <source>&amp;Password:</source>
+        <translation>&amp;Passwort:</translation>
+    </message>
+    <message>
+        <source>&amp;Repeat password:</source>
+        <translation>Passwort &amp;wiederholen:</translation>
+    </message>
+    <message>
+        <source>At least {count} characters, not your email address. A few unrelated words make a good password that is easy to remember.</source>
+        <translation>Mindestens {count} Zeichen, nicht Ihre E-Mail-Adresse. Einige voneinander unabhängige Wörter ergeben ein gutes Passwort, das man sich leicht merken kann.</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Beenden</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
     </message>
 </context>
 <context>
@@ -6835,7 +7369,6 @@ Sie ist angekommen, die Einstellungen des Mailservers funktionieren also: E-Mail
     </message>
     <message>
         <source>Date</source>
-        <extracomment>How often a read that met a module half imported by another thread is retried.</extracomment>
         <translation>Datum</translation>
     </message>
     <message>
@@ -6896,7 +7429,7 @@ Sie ist angekommen, die Einstellungen des Mailservers funktionieren also: E-Mail
     <name>VerifyCallerPage</name>
     <message>
         <source>{mark} Matches</source>
-        <extracomment>the caller confirmed their own backup (check box) where this wizard exported the account&apos;s data the account&apos;s version when the preview was shown (optimistic locking)</extracomment>
+        <extracomment>the caller confirmed their own backup (check box) where this wizard exported the account&apos;s data the versions of the selected subscriptions, read just before the checklist page&apos;s checklist (what &quot;Unassign all&quot; sends: optimistic locking) the account&apos;s version when the preview was shown (optimistic locking)</extracomment>
         <translation>{mark} Stimmt überein</translation>
     </message>
     <message>

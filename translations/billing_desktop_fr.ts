@@ -401,6 +401,10 @@
         <translation>Coordonnées du compte modifiées</translation>
     </message>
     <message>
+        <source>Representative changed</source>
+        <translation>Représentant modifié</translation>
+    </message>
+    <message>
         <source>Payment method added</source>
         <translation>Moyen de paiement ajouté</translation>
     </message>
@@ -556,6 +560,10 @@
     <message>
         <source>Company</source>
         <translation>Société</translation>
+    </message>
+    <message>
+        <source>Representative</source>
+        <translation>Représentant</translation>
     </message>
     <message>
         <source>Account type</source>
@@ -1240,6 +1248,10 @@
         <source>&amp;Unassign all</source>
         <translation>&amp;Tout retirer</translation>
     </message>
+    <message>
+        <source>Nothing was unassigned. The checklist now shows the current data: check it and press Unassign all again if needed.</source>
+        <translation>Aucune licence n&apos;a été retirée. La liste de vérification affiche maintenant les données actuelles : vérifiez-la et cliquez de nouveau sur Retirer toutes les licences si nécessaire.</translation>
+    </message>
     <message numerus="yes">
         <source>%n licence(s) were unassigned.</source>
         <translation>
@@ -1343,7 +1355,7 @@
     </message>
     <message>
         <source>Checkout — {company} ({account})</source>
-        <extracomment>a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) the Plan page; ``None`` when the wizard was opened from the cart</extracomment>
+        <extracomment>a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) Place order met a conflict: another operator changed what the review shows (going back reads the data again) the Plan page; ``None`` when the wizard was opened from the cart the page shown before the current one (to tell Back from Next)</extracomment>
         <translation>Commande — {company} ({account})</translation>
     </message>
     <message>
@@ -1375,6 +1387,11 @@
     <message>
         <source>{line}; adds {addons}</source>
         <translation>{line}&#xa0;; modules ajoutés&#xa0;: {addons}</translation>
+    </message>
+    <message>
+        <source>Press Edit order to read the current data and review the order again.</source>
+        <extracomment>the order was placed (the wizard emits ``completed``)</extracomment>
+        <translation>Cliquez sur Modifier la commande pour relire les données actuelles et vérifier de nouveau la commande.</translation>
     </message>
     <message>
         <source>{product} {old} → {new}</source>
@@ -1455,6 +1472,10 @@
     <message>
         <source>Becomes account credit:</source>
         <translation>Porté au crédit du compte&#xa0;:</translation>
+    </message>
+    <message>
+        <source>Press Back to review the order again with the current data.</source>
+        <translation>Cliquez sur Précédent pour vérifier de nouveau la commande avec les données actuelles.</translation>
     </message>
 </context>
 <context>
@@ -1810,10 +1831,29 @@
     </message>
 </context>
 <context>
+    <name>CorporateAccountsModel</name>
+    <message>
+        <source>Account</source>
+        <translation>Compte</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Société</translation>
+    </message>
+    <message>
+        <source>Representative</source>
+        <translation>Représentant</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>Aucun</translation>
+    </message>
+</context>
+<context>
     <name>CrashDialog</name>
     <message>
         <source>Unexpected error</source>
-        <extracomment>After the window is shown: open the log file, then warm up the write path.</extracomment>
+        <extracomment>After the window is shown: open the log file, then warm up the write path. How long the exit waits for background reads before closing the database.</extracomment>
         <translation>Erreur inattendue</translation>
     </message>
     <message>
@@ -2089,6 +2129,18 @@
     <message>
         <source>The database {path} is locked by another program; close it and try again.</source>
         <translation>La base de données {path} est verrouillée par un autre programme&#xa0;; fermez celui-ci et réessayez.</translation>
+    </message>
+    <message>
+        <source>The disk holding the database {path} is full, so nothing was saved. Free some disk space and try again.</source>
+        <translation>Le disque contenant la base de données {path} est plein : rien n&apos;a été enregistré. Libérez de l&apos;espace disque et réessayez.</translation>
+    </message>
+    <message>
+        <source>The database file {path} cannot be found: it was moved or deleted, or its drive is not connected. Nothing was changed; put the file back and try again.</source>
+        <translation>Le fichier de base de données {path} est introuvable : il a été déplacé ou supprimé, ou son lecteur n&apos;est pas connecté. Rien n&apos;a été modifié ; remettez le fichier à sa place et réessayez.</translation>
+    </message>
+    <message>
+        <source>The database {path} could not be read or written (a disk or network error); nothing was saved. Check the drive and try again.</source>
+        <translation>La base de données {path} n&apos;a pas pu être lue ou écrite (erreur de disque ou de réseau) ; rien n&apos;a été enregistré. Vérifiez le lecteur et réessayez.</translation>
     </message>
     <message>
         <source>Cannot connect to the database server {path}: {detail}</source>
@@ -3459,6 +3511,22 @@ Compte {account_number} · {company_name}
         <translation>Enregistrement de la facture {number}…</translation>
     </message>
     <message>
+        <source>Invoice {number} was not saved: the folder {folder} is not writable. Choose another folder and save again.</source>
+        <translation>La facture {number} n&apos;a pas été enregistrée : le dossier {folder} n&apos;est pas accessible en écriture. Choisissez un autre dossier et enregistrez-la de nouveau.</translation>
+    </message>
+    <message>
+        <source>Invoice {number} was not saved: the folder {folder} does not exist. Choose another folder and save again.</source>
+        <translation>La facture {number} n&apos;a pas été enregistrée : le dossier {folder} n&apos;existe pas. Choisissez un autre dossier et enregistrez-la de nouveau.</translation>
+    </message>
+    <message>
+        <source>Invoice {number} was not saved: the disk is full. Free some space or choose another folder and save again.</source>
+        <translation>La facture {number} n&apos;a pas été enregistrée : le disque est plein. Libérez de l&apos;espace ou choisissez un autre dossier, puis enregistrez-la de nouveau.</translation>
+    </message>
+    <message>
+        <source>Invoice {number} was not saved to {folder} ({error}). Choose another folder and save again.</source>
+        <translation>La facture {number} n&apos;a pas été enregistrée dans {folder} ({error}). Choisissez un autre dossier et enregistrez-la de nouveau.</translation>
+    </message>
+    <message>
         <source>The PDF could not be written: {error}</source>
         <translation>Le PDF n&apos;a pas pu être écrit&#xa0;: {error}</translation>
     </message>
@@ -3600,7 +3668,7 @@ Compte {account_number} · {company_name}
     <name>InvoicesView</name>
     <message>
         <source>The PDF could not be written: {error}</source>
-        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id. laid out with the table (nothing moves later) but painted right after the table&apos;s first page: the list is what the user waits for</extracomment>
+        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id. The filter bar&apos;s and the action row&apos;s widgets, built right after the first paint (:meth:`_build_filters`) or when first used, whichever comes first. painted right after the table&apos;s first page: the list is what the user waits for</extracomment>
         <translation>Le PDF n&apos;a pas pu être écrit&#xa0;: {error}</translation>
     </message>
     <message>
@@ -3924,7 +3992,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Accounts</source>
-        <extracomment>How often the status bar re-reads the date (midnight, a moved demo clock). the view class, or &quot;module:Class&quot; imported when the view is first shown (the charts library, for one, costs start-up time nobody should pay before looking at the dashboard) The views, in navigation order. Add an entry when a view lands; never before (an entry that does nothing is worse than none).</extracomment>
+        <extracomment>After the first paint, when the trainer&apos;s tools and presentation mode are added. How often the status bar re-reads the date (midnight, a moved demo clock). the view class, or &quot;module:Class&quot; imported when the view is first shown (the charts library, for one, costs start-up time nobody should pay before looking at the dashboard) The views, in navigation order. Add an entry when a view lands; never before (an entry that does nothing is worse than none).</extracomment>
         <translation>Comptes</translation>
     </message>
     <message>
@@ -4046,6 +4114,77 @@ Compte {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>OperatorAdminMenu</name>
+    <message>
+        <source>&amp;Operators…</source>
+        <translation>&amp;Opérateurs…</translation>
+    </message>
+    <message>
+        <source>Create operators, set their roles and assign representatives</source>
+        <translation>Créer des opérateurs, définir leurs rôles et attribuer les représentants</translation>
+    </message>
+    <message>
+        <source>Only administrators manage operators</source>
+        <translation>Seuls les administrateurs gèrent les opérateurs</translation>
+    </message>
+</context>
+<context>
+    <name>OperatorFormDialog</name>
+    <message>
+        <source>The two passwords are not the same; type it again.</source>
+        <extracomment>None: a new operator; else the operator whose password is reset the service&apos;s answer (the new or changed ``OperatorRow``) once accepted</extracomment>
+        <translation>Les deux mots de passe ne sont pas identiques ; saisissez-le de nouveau.</translation>
+    </message>
+    <message>
+        <source>New Operator</source>
+        <translation>Nouvel opérateur</translation>
+    </message>
+    <message>
+        <source>The new operator signs in with this email address and password. Tell them the password in person or by phone, not by email.</source>
+        <translation>Le nouvel opérateur se connecte avec cette adresse e-mail et ce mot de passe. Communiquez-lui le mot de passe en personne ou par téléphone, pas par e-mail.</translation>
+    </message>
+    <message>
+        <source>&amp;Create Operator</source>
+        <translation>Créer l&apos;&amp;opérateur</translation>
+    </message>
+    <message>
+        <source>Reset Password</source>
+        <translation>Réinitialiser le mot de passe</translation>
+    </message>
+    <message>
+        <source>A new password for {name} ({email}). It also lifts a lock after failed sign-ins. Tell them the password in person or by phone, not by email.</source>
+        <translation>Nouveau mot de passe pour {name} ({email}). Il lève aussi un verrouillage dû à des échecs de connexion. Communiquez-lui le mot de passe en personne ou par téléphone, pas par e-mail.</translation>
+    </message>
+    <message>
+        <source>&amp;Set Password</source>
+        <translation>&amp;Définir le mot de passe</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Nom :</translation>
+    </message>
+    <message>
+        <source>&amp;Email address:</source>
+        <translation>Adresse &amp;e-mail :</translation>
+    </message>
+    <message>
+        <source>&amp;Role:</source>
+        <translation>&amp;Rôle :</translation>
+    </message>
+    <message>
+        <source>&amp;Password:</source>
+        <translation>&amp;Mot de passe :</translation>
+    </message>
+    <message>
+        <source>R&amp;epeat password:</source>
+        <translation>&amp;Confirmer le mot de passe :</translation>
+    </message>
+    <message>
+        <source>At least {count} characters, not the email address. A few unrelated words make a good password that is easy to remember.</source>
+        <translation>Au moins {count} caractères, et pas l&apos;adresse e-mail. Quelques mots sans rapport entre eux font un bon mot de passe, facile à retenir.</translation>
+    </message>
+</context>
+<context>
     <name>OperatorPage</name>
     <message>
         <source>Operator</source>
@@ -4066,6 +4205,193 @@ Compte {account_number} · {company_name}
     <message>
         <source>Shown in the status bar and recorded with every change you make in this database.</source>
         <translation>Affiché dans la barre d&apos;état et enregistré avec chaque modification que vous apportez à cette base de données.</translation>
+    </message>
+</context>
+<context>
+    <name>OperatorsDialog</name>
+    <message>
+        <source>&amp;Enable</source>
+        <translation>&amp;Activer</translation>
+    </message>
+    <message>
+        <source>&amp;Disable…</source>
+        <translation>&amp;Désactiver…</translation>
+    </message>
+    <message>
+        <source>You cannot disable yourself; another administrator can.</source>
+        <translation>Vous ne pouvez pas vous désactiver vous-même ; un autre administrateur peut le faire.</translation>
+    </message>
+    <message>
+        <source>Created the operator {name} ({role}).</source>
+        <translation>Opérateur {name} créé ({role}).</translation>
+    </message>
+    <message>
+        <source>Change Role</source>
+        <translation>Modifier le rôle</translation>
+    </message>
+    <message>
+        <source>Role of {name}:</source>
+        <translation>Rôle de {name} :</translation>
+    </message>
+    <message>
+        <source>&amp;Change Role</source>
+        <translation>&amp;Modifier le rôle</translation>
+    </message>
+    <message>
+        <source>{name} is now {role}.</source>
+        <translation>{name} a désormais le rôle {role}.</translation>
+    </message>
+    <message>
+        <source>Disable Operator</source>
+        <translation>Désactiver l&apos;opérateur</translation>
+    </message>
+    <message>
+        <source>Disable {name} ({email})?</source>
+        <translation>Désactiver {name} ({email}) ?</translation>
+    </message>
+    <message>
+        <source>They can no longer sign in. Their work and the audit trail are kept, and you can enable them again at any time.</source>
+        <translation>Cette personne ne pourra plus se connecter. Son travail et la piste d&apos;audit sont conservés, et vous pourrez la réactiver à tout moment.</translation>
+    </message>
+    <message>
+        <source>&amp;Disable</source>
+        <translation>&amp;Désactiver</translation>
+    </message>
+    <message>
+        <source>Enabled {name}.</source>
+        <translation>Opérateur {name} activé.</translation>
+    </message>
+    <message>
+        <source>Disabled {name}.</source>
+        <translation>Opérateur {name} désactivé.</translation>
+    </message>
+    <message>
+        <source>Set a new password for {name}.</source>
+        <translation>Nouveau mot de passe défini pour {name}.</translation>
+    </message>
+    <message>
+        <source>There is no active representative yet. Create an operator with the role Representative first.</source>
+        <translation>Il n&apos;y a encore aucun représentant actif. Créez d&apos;abord un opérateur ayant le rôle Représentant.</translation>
+    </message>
+    <message>
+        <source>Assign Representative</source>
+        <translation>Attribuer un représentant</translation>
+    </message>
+    <message>
+        <source>Representative of {company} ({account}):</source>
+        <translation>Représentant de {company} ({account}) :</translation>
+    </message>
+    <message>
+        <source>&amp;Assign</source>
+        <translation>&amp;Attribuer</translation>
+    </message>
+    <message>
+        <source>{account} no longer has a representative.</source>
+        <translation>{account} n&apos;a plus de représentant.</translation>
+    </message>
+    <message>
+        <source>{name} is now the representative of {account}.</source>
+        <translation>{name} est désormais le représentant de {account}.</translation>
+    </message>
+    <message>
+        <source>Operators</source>
+        <translation>Opérateurs</translation>
+    </message>
+    <message>
+        <source>&amp;Operators</source>
+        <translation>&amp;Opérateurs</translation>
+    </message>
+    <message>
+        <source>&amp;Corporate Accounts</source>
+        <translation>Comptes &amp;Corporate</translation>
+    </message>
+    <message>
+        <source>&amp;New Operator…</source>
+        <translation>&amp;Nouvel opérateur…</translation>
+    </message>
+    <message>
+        <source>Change &amp;Role…</source>
+        <translation>Modifier le &amp;rôle…</translation>
+    </message>
+    <message>
+        <source>Reset &amp;Password…</source>
+        <translation>Réinitialiser le mot de &amp;passe…</translation>
+    </message>
+    <message>
+        <source>&amp;Assign Representative…</source>
+        <translation>&amp;Attribuer un représentant…</translation>
+    </message>
+    <message>
+        <source>Re&amp;move Representative</source>
+        <translation>R&amp;etirer le représentant</translation>
+    </message>
+    <message>
+        <source>Search by company name or account ID</source>
+        <translation>Rechercher par nom de société ou ID de compte</translation>
+    </message>
+    <message>
+        <source>No corporate account matches.</source>
+        <translation>Aucun compte Corporate ne correspond.</translation>
+    </message>
+    <message>
+        <source>Corporate accounts</source>
+        <translation>Comptes Corporate</translation>
+    </message>
+</context>
+<context>
+    <name>OperatorsModel</name>
+    <message>
+        <source>Name</source>
+        <extracomment>the search waits for a pause in typing</extracomment>
+        <translation>Nom</translation>
+    </message>
+    <message>
+        <source>Email</source>
+        <translation>E-mail</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>Rôle</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Statut</translation>
+    </message>
+    <message>
+        <source>Last sign-in</source>
+        <translation>Dernière connexion</translation>
+    </message>
+    <message>
+        <source>Disabled</source>
+        <translation>Désactivé</translation>
+    </message>
+    <message>
+        <source>Locked</source>
+        <translation>Verrouillé</translation>
+    </message>
+    <message>
+        <source>No password</source>
+        <translation>Sans mot de passe</translation>
+    </message>
+    <message>
+        <source>Active</source>
+        <translation>Actif</translation>
+    </message>
+    <message>
+        <source>Cannot sign in until an administrator enables it.</source>
+        <translation>Connexion impossible tant qu&apos;un administrateur n&apos;a pas réactivé cet opérateur.</translation>
+    </message>
+    <message>
+        <source>Too many failed sign-ins: locked until {time}. Resetting the password unlocks it.</source>
+        <translation>Trop d&apos;échecs de connexion : verrouillé jusqu&apos;au {time}. La réinitialisation du mot de passe le déverrouille.</translation>
+    </message>
+    <message>
+        <source>Has no password, so cannot sign in to a shared database. Reset the password to give one.</source>
+        <translation>Aucun mot de passe : connexion impossible à une base de données partagée. Réinitialisez le mot de passe pour en définir un.</translation>
+    </message>
+    <message>
+        <source>Never</source>
+        <translation>Jamais</translation>
     </message>
 </context>
 <context>
@@ -4255,6 +4581,10 @@ Compte {account_number} · {company_name}
     <message>
         <source>Corporate accounts pay by invoice and are looked after by a representative.</source>
         <translation>Les comptes Corporate paient sur facture et sont suivis par un représentant.</translation>
+    </message>
+    <message>
+        <source>This account was changed by {operator} at {time}. Your edits are kept; Reload shows the current data and discards them.</source>
+        <translation>Ce compte a été modifié par {operator} le {time}. Vos modifications sont conservées ; Recharger affiche les données actuelles et les abandonne.</translation>
     </message>
     <message>
         <source>This account was changed elsewhere. Your edits are kept; Reload shows the current data and discards them.</source>
@@ -4586,6 +4916,14 @@ Compte {account_number} · {company_name}
     <message>
         <source>This is already the default method.</source>
         <translation>C&apos;est déjà le moyen de paiement par défaut.</translation>
+    </message>
+    <message>
+        <source>Nothing was changed: {operator} changed this account at {time}. The list now shows the current data.</source>
+        <translation>Rien n&apos;a été modifié : {operator} a modifié ce compte le {time}. La liste affiche maintenant les données actuelles.</translation>
+    </message>
+    <message>
+        <source>Nothing was changed: this account was changed elsewhere. The list now shows the current data.</source>
+        <translation>Rien n&apos;a été modifié : ce compte a été modifié ailleurs. La liste affiche maintenant les données actuelles.</translation>
     </message>
     <message>
         <source>{method} was added.</source>
@@ -5353,7 +5691,6 @@ Compte {account_number} · {company_name}
     <name>ReviewPage</name>
     <message>
         <source>Payment method: {method}</source>
-        <extracomment>the order was placed (the wizard emits ``completed``)</extracomment>
         <translation>Moyen de paiement&#xa0;: {method}</translation>
     </message>
     <message>
@@ -5389,7 +5726,7 @@ Compte {account_number} · {company_name}
     <name>SandboxMenu</name>
     <message>
         <source>New Demo Database</source>
-        <extracomment>open (or re-open) the database file at this path in the GUI session the open demo database&apos;s content was replaced (reset, snapshot restored) the actions in the File menu, in order</extracomment>
+        <extracomment>open (or re-open) the database file at this path in the GUI session the open demo database&apos;s content was replaced (reset, snapshot restored) reset and snapshots copy the demo database&apos;s file: not for a demo on a server the actions in the File menu, in order</extracomment>
         <translation>Nouvelle base de démonstration</translation>
     </message>
     <message>
@@ -5531,6 +5868,10 @@ Compte {account_number} · {company_name}
         <translation>Saisissez le nom de la société.</translation>
     </message>
     <message>
+        <source>Choose the account type.</source>
+        <translation>Choisissez le type de compte.</translation>
+    </message>
+    <message>
         <source>Enter the street address.</source>
         <translation>Saisissez l&apos;adresse.</translation>
     </message>
@@ -5586,6 +5927,8 @@ Compte {account_number} · {company_name}
         <source>Account</source>
         <extracomment>Entries per page unless the caller asks for another size. The most one call returns, whatever ``limit`` says. the field did not exist before (a creation) / does not exist after (a removal) the product of the subscription the entry is about, if any the account&apos;s currency, for fields holding minor units (``…_minor``) fields whose value changed, in the order they were recorded
 ----------
+``session.info`` key: the id of the account the use case loaded first ``session.info`` key: rows whose version must move on with the transaction&apos;s writes :func:`last_change` key for the operators&apos; own changes (audited without an account)
+----------
 Subscription statuses that are &quot;bought&quot; and can be changed through checkout. ids of the stored items making up this line (to remove the line) pass back as ``expected_cart_version``; ``None`` while the account has no cart the stored row this change is (None: not stored yet) set: the add-on was cancelled and ends on this date (see cancellation) licences assigned to contacts in the order of ``Subscription.addons`` (by add-on) by id, as ``Account.contacts`` and ``Account.payment_methods`` by position (ORM attributes: a session executing it flushes pending changes first) every subscription of the account with its product, plan, assigned licences and add-ons (one row per add-on)</extracomment>
         <translation>Compte</translation>
     </message>
@@ -5620,10 +5963,13 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
         <translation>Contact</translation>
     </message>
     <message>
+        <source>The subscription</source>
+        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)</extracomment>
+        <translation>L&apos;abonnement</translation>
+    </message>
+    <message>
         <source>{product} cannot be cancelled online. Please contact support to cancel.</source>
-        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)
-----------
-contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) &quot;To move to a lower plan, contact Customer Care&quot; when the product has a lower tier that cannot be chosen online and the contact may otherwise edit the plan whom the view is shown as (the billing contact unless another was asked for) every contact of the account, the billing contact first the message above the cards when this contact cannot make changes at all (representative, billing admin, overdue invoice, expired account); ``None`` otherwise the live products (cancelled ones are under ``discover``), in catalog order what the open invoices still ask for (the Billing Center&apos;s *Pay balance*) The role of the rules context: one that no operator-role limit refuses, so the Subscriptions tab&apos;s card function reports only what the account&apos;s state decides.</extracomment>
+        <extracomment>contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) &quot;To move to a lower plan, contact Customer Care&quot; when the product has a lower tier that cannot be chosen online and the contact may otherwise edit the plan whom the view is shown as (the billing contact unless another was asked for) every contact of the account, the billing contact first the message above the cards when this contact cannot make changes at all (representative, billing admin, overdue invoice, expired account); ``None`` otherwise the live products (cancelled ones are under ``discover``), in catalog order what the open invoices still ask for (the Billing Center&apos;s *Pay balance*) The role of the rules context: one that no operator-role limit refuses, so the Subscriptions tab&apos;s card function reports only what the account&apos;s state decides.</extracomment>
         <translation>{product} ne peut pas être annulé en ligne. Veuillez contacter l&apos;assistance pour l&apos;annuler.</translation>
     </message>
     <message>
@@ -5882,7 +6228,7 @@ contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) 
     </message>
     <message>
         <source>Enter a card or bank account: there is no valid payment method on file.</source>
-        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
+        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited the version of the subscription as priced (``None``: a new subscription); see :attr:`OrderPreview.subscription_versions` version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
         <translation>Saisissez une carte ou un compte bancaire&#xa0;: aucun moyen de paiement valide n&apos;est enregistré.</translation>
     </message>
     <message>
@@ -5927,11 +6273,12 @@ contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) 
     </message>
     <message>
         <source>The order token must be 1 to {max} characters long.</source>
-        <extracomment>the SET clause comes from the values given (always the same columns)</extracomment>
+        <extracomment>the SET clause comes from the values given (always the same columns) moves the version of a subscription the order checked but did not otherwise update</extracomment>
         <translation>Le jeton de commande doit comporter de 1 à {max} caractères.</translation>
     </message>
     <message>
         <source>Payment method</source>
+        <extracomment>PostgreSQL advisory lock serialising order numbering (``pg_advisory_xact_lock`` key)</extracomment>
         <translation>Moyen de paiement</translation>
     </message>
     <message>
@@ -5966,6 +6313,14 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <translation>{what} {key} introuvable&#xa0;; l&apos;élément a peut-être été supprimé.</translation>
     </message>
     <message>
+        <source>{what} was changed by {changed_by} at {changed_at} — reload to see the current data. Your input is kept.</source>
+        <translation>{what} : une modification a été faite par {changed_by} le {changed_at} — rechargez pour voir les données actuelles. Votre saisie est conservée.</translation>
+    </message>
+    <message>
+        <source>{what} was changed by {changed_by} in the meantime — reload to see the current data. Your input is kept.</source>
+        <translation>{what} : une modification a été faite entre-temps par {changed_by} — rechargez pour voir les données actuelles. Votre saisie est conservée.</translation>
+    </message>
+    <message>
         <source>{what} was changed by someone else in the meantime; reload to see the current data. Your input is kept.</source>
         <translation>{what}&#xa0;: une modification a été faite entre-temps par quelqu&apos;un d&apos;autre&#xa0;; rechargez pour voir les données actuelles. Votre saisie est conservée.</translation>
     </message>
@@ -5973,6 +6328,15 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <source>The export could not be written to {path}: {reason}</source>
         <extracomment>identifies the JSON document&apos;s layout The CSV files of an export, in the order they are written, and their columns.</extracomment>
         <translation>L&apos;exportation n&apos;a pas pu être écrite dans {path}&#xa0;: {reason}</translation>
+    </message>
+    <message>
+        <source>The invoice</source>
+        <extracomment>what a lost optimistic-locking race changed</extracomment>
+        <translation>La facture</translation>
+    </message>
+    <message>
+        <source>The invoice recipients</source>
+        <translation>Les destinataires des factures</translation>
     </message>
     <message>
         <source>Enter the {what}.</source>
@@ -6015,8 +6379,13 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <translation>Les factures peuvent être envoyées à {max} adresses au maximum en plus du contact de facturation&#xa0;; {count} ont été indiquées.</translation>
     </message>
     <message>
+        <source>The licence assignments</source>
+        <extracomment>what a lost optimistic-locking race changed</extracomment>
+        <translation>Les attributions de licences</translation>
+    </message>
+    <message>
         <source>{value} is not a contact id.</source>
-        <extracomment>Subscriptions whose seats can be assigned (a trial counts as live). contact ids holding a seat after the call, in assignment order contacts whose seat was added (assign) or removed (unassign) by this call contacts asked for that were already in the wanted state (no-op)</extracomment>
+        <extracomment>Subscriptions whose seats can be assigned (a trial counts as live). the subscription&apos;s version, for ``expected_version`` of assign/unassign contact ids holding a seat after the call, in assignment order contacts whose seat was added (assign) or removed (unassign) by this call contacts asked for that were already in the wanted state (no-op) the subscription&apos;s version after the call (for the next ``expected_version``)</extracomment>
         <translation>{value} n&apos;est pas un identifiant de contact.</translation>
     </message>
     <message>
@@ -6033,8 +6402,38 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Operator</source>
-        <extracomment>``app_settings`` key (with the OS login appended) holding the local operator&apos;s id. one &quot;@&quot; with something on both sides; a bare host (&quot;root@localhost&quot;, the automatic identity) is allowed, as it is a real address on the machine</extracomment>
+        <extracomment>The roles an operator can have, most powerful first (SPEC §6). At most this many corporate accounts per list (the search narrows it down). has a password, so can sign in to a shared database sign-in refused until then after repeated failures (None: not locked) corporate accounts assigned to this operator as representative
+----------
+``app_settings`` key (with the OS login appended) holding the local operator&apos;s id. one &quot;@&quot; with something on both sides; a bare host (&quot;root@localhost&quot;, the automatic identity) is allowed, as it is a real address on the machine</extracomment>
         <translation>Opérateur</translation>
+    </message>
+    <message>
+        <source>You are no longer an active administrator of this database; sign in again to continue.</source>
+        <translation>Vous n&apos;êtes plus administrateur actif de cette base de données ; reconnectez-vous pour continuer.</translation>
+    </message>
+    <message>
+        <source>{name} is the last active administrator. Make another operator an administrator first.</source>
+        <translation>{name} est le dernier administrateur actif. Attribuez d&apos;abord le rôle Administrateur à un autre opérateur.</translation>
+    </message>
+    <message>
+        <source>{role} is not an operator role.</source>
+        <translation>{role} n&apos;est pas un rôle d&apos;opérateur.</translation>
+    </message>
+    <message>
+        <source>You cannot disable yourself; another administrator can.</source>
+        <translation>Vous ne pouvez pas vous désactiver vous-même ; un autre administrateur peut le faire.</translation>
+    </message>
+    <message>
+        <source>Only corporate accounts have a representative; {account} is a standard account.</source>
+        <translation>Seuls les comptes Corporate ont un représentant ; {account} est un compte Standard.</translation>
+    </message>
+    <message>
+        <source>{name} is not a representative. Only operators with the role Representative can be assigned corporate accounts.</source>
+        <translation>{name} n&apos;est pas représentant. Seuls les opérateurs ayant le rôle Représentant peuvent se voir attribuer des comptes Corporate.</translation>
+    </message>
+    <message>
+        <source>{name} is disabled and cannot be assigned accounts.</source>
+        <translation>Aucun compte ne peut être attribué à {name} : cet opérateur est désactivé.</translation>
     </message>
     <message>
         <source>Enter your name.</source>
@@ -6055,6 +6454,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <message>
         <source>Email</source>
         <translation>E-mail</translation>
+    </message>
+    <message>
+        <source>The payment methods</source>
+        <extracomment>what a lost optimistic-locking race changed</extracomment>
+        <translation>Les moyens de paiement</translation>
     </message>
     <message>
         <source>Enter the name of the account holder.</source>
@@ -6141,7 +6545,6 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The server {server} refused the user name or password ({reply}).</source>
-        <extracomment>A test waits at most this long for the server, whatever the settings say.</extracomment>
         <translation>Le serveur {server} a refusé le nom d&apos;utilisateur ou le mot de passe ({reply}).</translation>
     </message>
     <message>
@@ -6170,6 +6573,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The server {server} did not answer within {seconds} seconds.</source>
+        <extracomment>A test waits at most this long for the server, whatever the settings say.</extracomment>
         <translation>Le serveur {server} n&apos;a pas répondu dans les {seconds} secondes.</translation>
     </message>
     <message>
@@ -6241,13 +6645,55 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>This is a real database: it has no simulated time, so its clock cannot be moved. Open a demo database to move the clock.</source>
-        <extracomment>the events &quot;to next event&quot; stops at (issue 7: renewal, trial end, cancellation end, term end); notices, overdue invoices and data retention happen on the way</extracomment>
+        <extracomment>how far one move may take the clock: a date years away would run every renewal of every year on the way (and dates near 9999 cannot be computed at all) the events &quot;to next event&quot; stops at (issue 7: renewal, trial end, cancellation end, term end); notices, overdue invoices and data retention happen on the way</extracomment>
         <translation>Il s&apos;agit d&apos;une base de données réelle&#xa0;: elle n&apos;a pas de date simulée, son horloge ne peut donc pas être avancée. Ouvrez une base de démonstration pour avancer l&apos;horloge.</translation>
     </message>
     <message>
         <source>The clock only moves forward: choose a date after {today}, not {date}.</source>
         <extracomment>what each engine event appears as (a renewal also as an invoice and an email) invoiced (and renewed): the invoice, its status (``paid``/``open``) and total renewed / term renewed: the end of the new period or term (None: the last one) emailed: the email&apos;s kind (``renewal_invoice``, ``trial_ending``, ``trial_ended``), its recipient and row id overdue: how many of the account&apos;s invoices fell overdue that day the date before the move … … the date asked for … … and the date now (the one asked for, unless the run was cancelled midway) the trainer cancelled: what was done until then is kept, the clock stopped at ``clock`` events that failed (left out, retried by the next move) the engine&apos;s own summary (counts) the events of :data:`NEXT_EVENT_KINDS` on that date, in processing order renewals: the total of the invoice it will issue (as things stand now)</extracomment>
         <translation>L&apos;horloge ne peut qu&apos;avancer&#xa0;: choisissez une date postérieure au {today}, et non le {date}.</translation>
+    </message>
+    <message>
+        <source>The clock moves at most {years} years at a time: choose a date until {latest}, not {date}.</source>
+        <translation>L&apos;horloge avance d&apos;au plus {years} ans à la fois : choisissez une date jusqu&apos;au {latest}, et non le {date}.</translation>
+    </message>
+    <message>
+        <source>The email address or the password is not correct.</source>
+        <extracomment>Seconds every refused attempt waits before it answers. Consecutive wrong passwords that lock the operator. The first lock; each further wrong password doubles it … … up to this. Long passphrases are welcome; this only keeps a pasted file out. OWASP Password Storage Cheat Sheet, Argon2id minimum: 19 MiB, 2 iterations. ``app_settings`` key written with the first administrator: a second concurrent :func:`create_first_admin` fails on its primary key.</extracomment>
+        <translation>L&apos;adresse e-mail ou le mot de passe est incorrect.</translation>
+    </message>
+    <message>
+        <source>This operator has been disabled. Ask an administrator to enable it again.</source>
+        <translation>Cet opérateur a été désactivé. Demandez à un administrateur de le réactiver.</translation>
+    </message>
+    <message>
+        <source>Too many failed sign-ins. Try again in {minutes} min.</source>
+        <translation>Trop d&apos;échecs de connexion. Réessayez dans {minutes} min.</translation>
+    </message>
+    <message>
+        <source>This database already has an administrator. Sign in with your email address and password, or ask an administrator to create your operator.</source>
+        <translation>Cette base de données a déjà un administrateur. Connectez-vous avec votre adresse e-mail et votre mot de passe, ou demandez à un administrateur de créer votre accès opérateur.</translation>
+    </message>
+    <message>
+        <source>The password must have at least {min} characters.</source>
+        <extracomment>Passwords long enough but guessed first by anyone (folded, without spaces).</extracomment>
+        <translation>Le mot de passe doit comporter au moins {min} caractères.</translation>
+    </message>
+    <message>
+        <source>The password may have at most {max} characters.</source>
+        <translation>Le mot de passe peut comporter au plus {max} caractères.</translation>
+    </message>
+    <message>
+        <source>The password must not be the email address.</source>
+        <translation>Le mot de passe ne doit pas être l&apos;adresse e-mail.</translation>
+    </message>
+    <message>
+        <source>The password must not be the operator&apos;s name.</source>
+        <translation>Le mot de passe ne doit pas être le nom de l&apos;opérateur.</translation>
+    </message>
+    <message>
+        <source>This password is too easy to guess. A few unrelated words make a good password.</source>
+        <translation>Ce mot de passe est trop facile à deviner. Quelques mots sans rapport entre eux font un bon mot de passe.</translation>
     </message>
 </context>
 <context>
@@ -6296,6 +6742,94 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <message>
         <source>Settings pages</source>
         <translation>Pages des paramètres</translation>
+    </message>
+</context>
+<context>
+    <name>SignInDialog</name>
+    <message>
+        <source>Creating the administrator…</source>
+        <extracomment>QSettings key: the email of the last operator who signed in on this computer the operator signed in (carries the ``OperatorInfo``), just before the dialog accepts the machine&apos;s time (whole seconds, as the services&apos; system clock) the signed-in operator once the dialog accepted</extracomment>
+        <translation>Création de l&apos;administrateur…</translation>
+    </message>
+    <message>
+        <source>Signing in…</source>
+        <translation>Connexion…</translation>
+    </message>
+    <message>
+        <source>Enter your name, email address and a password.</source>
+        <translation>Saisissez votre nom, votre adresse e-mail et un mot de passe.</translation>
+    </message>
+    <message>
+        <source>The two passwords are not the same; type it again.</source>
+        <translation>Les deux mots de passe ne sont pas identiques ; saisissez-le de nouveau.</translation>
+    </message>
+    <message>
+        <source>Enter your email address and password.</source>
+        <translation>Saisissez votre adresse e-mail et votre mot de passe.</translation>
+    </message>
+    <message>
+        <source>The database server did not answer. Check the network connection and try again.</source>
+        <translation>Le serveur de base de données n&apos;a pas répondu. Vérifiez la connexion réseau et réessayez.</translation>
+    </message>
+    <message>
+        <source>Sign In — Billing Desktop</source>
+        <translation>Connexion — Billing Desktop</translation>
+    </message>
+    <message>
+        <source>Set up the first administrator</source>
+        <translation>Configurer le premier administrateur</translation>
+    </message>
+    <message>
+        <source>Nobody can sign in to this shared database yet. Create the first administrator: you sign in with this email address and password, and can then add the other operators.</source>
+        <translation>Personne ne peut encore se connecter à cette base de données partagée. Créez le premier administrateur : vous vous connecterez avec cette adresse e-mail et ce mot de passe, puis pourrez ajouter les autres opérateurs.</translation>
+    </message>
+    <message>
+        <source>Create &amp;Administrator</source>
+        <translation>Créer l&apos;&amp;administrateur</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>Se connecter</translation>
+    </message>
+    <message>
+        <source>This database is shared by a team. Sign in with your operator account.</source>
+        <translation>Cette base de données est partagée par une équipe. Connectez-vous avec vos identifiants d&apos;opérateur.</translation>
+    </message>
+    <message>
+        <source>&amp;Sign In</source>
+        <translation>&amp;Se connecter</translation>
+    </message>
+    <message>
+        <source>Database: {name}</source>
+        <translation>Base de données : {name}</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Nom :</translation>
+    </message>
+    <message>
+        <source>&amp;Email address:</source>
+        <translation>Adresse &amp;e-mail :</translation>
+    </message>
+    <message>
+        <source>&amp;Password:</source>
+        <translation>&amp;Mot de passe :</translation>
+    </message>
+    <message>
+        <source>&amp;Repeat password:</source>
+        <translation>&amp;Confirmer le mot de passe :</translation>
+    </message>
+    <message>
+        <source>At least {count} characters, not your email address. A few unrelated words make a good password that is easy to remember.</source>
+        <translation>Au moins {count} caractères, et pas votre adresse e-mail. Quelques mots sans rapport entre eux font un bon mot de passe, facile à retenir.</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Quitter</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Annuler</translation>
     </message>
 </context>
 <context>
@@ -6835,7 +7369,6 @@ Vous l&apos;avez reçu&#xa0;: les paramètres du serveur de messagerie fonctionn
     </message>
     <message>
         <source>Date</source>
-        <extracomment>How often a read that met a module half imported by another thread is retried.</extracomment>
         <translation>Date</translation>
     </message>
     <message>
@@ -6896,7 +7429,7 @@ Vous l&apos;avez reçu&#xa0;: les paramètres du serveur de messagerie fonctionn
     <name>VerifyCallerPage</name>
     <message>
         <source>{mark} Matches</source>
-        <extracomment>the caller confirmed their own backup (check box) where this wizard exported the account&apos;s data the account&apos;s version when the preview was shown (optimistic locking)</extracomment>
+        <extracomment>the caller confirmed their own backup (check box) where this wizard exported the account&apos;s data the versions of the selected subscriptions, read just before the checklist page&apos;s checklist (what &quot;Unassign all&quot; sends: optimistic locking) the account&apos;s version when the preview was shown (optimistic locking)</extracomment>
         <translation>{mark} Correspond</translation>
     </message>
     <message>

@@ -401,6 +401,10 @@
         <translation>Accountdetails gewijzigd</translation>
     </message>
     <message>
+        <source>Representative changed</source>
+        <translation>Vertegenwoordiger gewijzigd</translation>
+    </message>
+    <message>
         <source>Payment method added</source>
         <translation>Betalingsmethode toegevoegd</translation>
     </message>
@@ -556,6 +560,10 @@
     <message>
         <source>Company</source>
         <translation>Bedrijf</translation>
+    </message>
+    <message>
+        <source>Representative</source>
+        <translation>Vertegenwoordiger</translation>
     </message>
     <message>
         <source>Account type</source>
@@ -1240,6 +1248,10 @@
         <source>&amp;Unassign all</source>
         <translation>Alles &amp;intrekken</translation>
     </message>
+    <message>
+        <source>Nothing was unassigned. The checklist now shows the current data: check it and press Unassign all again if needed.</source>
+        <translation>Er is niets ingetrokken. De checklist toont nu de actuele gegevens: controleer deze en klik zo nodig opnieuw op Alles intrekken.</translation>
+    </message>
     <message numerus="yes">
         <source>%n licence(s) were unassigned.</source>
         <translation>
@@ -1343,7 +1355,7 @@
     </message>
     <message>
         <source>Checkout — {company} ({account})</source>
-        <extracomment>a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) the Plan page; ``None`` when the wizard was opened from the cart</extracomment>
+        <extracomment>a subscription starts (trial, ended trial, cancelled or new product) the contact chosen on the Plan page (None: the billing contact) the change of the Plan page (unsaved) the order goes through the stored cart (Add to cart / opened from the cart) the Plan page&apos;s change was added to the cart by Place order (a retry only places) Place order met a conflict: another operator changed what the review shows (going back reads the data again) the Plan page; ``None`` when the wizard was opened from the cart the page shown before the current one (to tell Back from Next)</extracomment>
         <translation>Afrekenen — {company} ({account})</translation>
     </message>
     <message>
@@ -1375,6 +1387,11 @@
     <message>
         <source>{line}; adds {addons}</source>
         <translation>{line}; voegt {addons} toe</translation>
+    </message>
+    <message>
+        <source>Press Edit order to read the current data and review the order again.</source>
+        <extracomment>the order was placed (the wizard emits ``completed``)</extracomment>
+        <translation>Klik op Bestelling wijzigen om de actuele gegevens te laden en de bestelling opnieuw te controleren.</translation>
     </message>
     <message>
         <source>{product} {old} → {new}</source>
@@ -1455,6 +1472,10 @@
     <message>
         <source>Becomes account credit:</source>
         <translation>Naar accounttegoed:</translation>
+    </message>
+    <message>
+        <source>Press Back to review the order again with the current data.</source>
+        <translation>Klik op Terug om de bestelling opnieuw te controleren met de actuele gegevens.</translation>
     </message>
 </context>
 <context>
@@ -1810,10 +1831,29 @@
     </message>
 </context>
 <context>
+    <name>CorporateAccountsModel</name>
+    <message>
+        <source>Account</source>
+        <translation>Account</translation>
+    </message>
+    <message>
+        <source>Company</source>
+        <translation>Bedrijf</translation>
+    </message>
+    <message>
+        <source>Representative</source>
+        <translation>Vertegenwoordiger</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>Geen</translation>
+    </message>
+</context>
+<context>
     <name>CrashDialog</name>
     <message>
         <source>Unexpected error</source>
-        <extracomment>After the window is shown: open the log file, then warm up the write path.</extracomment>
+        <extracomment>After the window is shown: open the log file, then warm up the write path. How long the exit waits for background reads before closing the database.</extracomment>
         <translation>Onverwachte fout</translation>
     </message>
     <message>
@@ -2089,6 +2129,18 @@
     <message>
         <source>The database {path} is locked by another program; close it and try again.</source>
         <translation>De database {path} is vergrendeld door een ander programma; sluit dat programma en probeer het opnieuw.</translation>
+    </message>
+    <message>
+        <source>The disk holding the database {path} is full, so nothing was saved. Free some disk space and try again.</source>
+        <translation>De schijf met de database {path} is vol, dus er is niets opgeslagen. Maak schijfruimte vrij en probeer het opnieuw.</translation>
+    </message>
+    <message>
+        <source>The database file {path} cannot be found: it was moved or deleted, or its drive is not connected. Nothing was changed; put the file back and try again.</source>
+        <translation>Het databasebestand {path} is niet gevonden: het is verplaatst of verwijderd, of het station is niet aangesloten. Er is niets gewijzigd; zet het bestand terug en probeer het opnieuw.</translation>
+    </message>
+    <message>
+        <source>The database {path} could not be read or written (a disk or network error); nothing was saved. Check the drive and try again.</source>
+        <translation>De database {path} kon niet worden gelezen of geschreven (een schijf- of netwerkfout); er is niets opgeslagen. Controleer het station en probeer het opnieuw.</translation>
     </message>
     <message>
         <source>Cannot connect to the database server {path}: {detail}</source>
@@ -3459,6 +3511,22 @@ Account {account_number} · {company_name}
         <translation>Factuur {number} wordt opgeslagen…</translation>
     </message>
     <message>
+        <source>Invoice {number} was not saved: the folder {folder} is not writable. Choose another folder and save again.</source>
+        <translation>Factuur {number} is niet opgeslagen: er kan niet in de map {folder} worden geschreven. Kies een andere map en sla opnieuw op.</translation>
+    </message>
+    <message>
+        <source>Invoice {number} was not saved: the folder {folder} does not exist. Choose another folder and save again.</source>
+        <translation>Factuur {number} is niet opgeslagen: de map {folder} bestaat niet. Kies een andere map en sla opnieuw op.</translation>
+    </message>
+    <message>
+        <source>Invoice {number} was not saved: the disk is full. Free some space or choose another folder and save again.</source>
+        <translation>Factuur {number} is niet opgeslagen: de schijf is vol. Maak ruimte vrij of kies een andere map en sla opnieuw op.</translation>
+    </message>
+    <message>
+        <source>Invoice {number} was not saved to {folder} ({error}). Choose another folder and save again.</source>
+        <translation>Factuur {number} is niet opgeslagen in {folder} ({error}). Kies een andere map en sla opnieuw op.</translation>
+    </message>
+    <message>
         <source>The PDF could not be written: {error}</source>
         <translation>De PDF kon niet worden geschreven: {error}</translation>
     </message>
@@ -3600,7 +3668,7 @@ Account {account_number} · {company_name}
     <name>InvoicesView</name>
     <message>
         <source>The PDF could not be written: {error}</source>
-        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id. laid out with the table (nothing moves later) but painted right after the table&apos;s first page: the list is what the user waits for</extracomment>
+        <extracomment>Typing pause before a text or date filter is applied, in milliseconds. The lowest date of the range edits: shown as &quot;Any date&quot; and read as no limit. The user chose an invoice (Enter, double-click, &quot;Open account&quot;): its account&apos;s id. The filter bar&apos;s and the action row&apos;s widgets, built right after the first paint (:meth:`_build_filters`) or when first used, whichever comes first. painted right after the table&apos;s first page: the list is what the user waits for</extracomment>
         <translation>De PDF kon niet worden geschreven: {error}</translation>
     </message>
     <message>
@@ -3924,7 +3992,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Accounts</source>
-        <extracomment>How often the status bar re-reads the date (midnight, a moved demo clock). the view class, or &quot;module:Class&quot; imported when the view is first shown (the charts library, for one, costs start-up time nobody should pay before looking at the dashboard) The views, in navigation order. Add an entry when a view lands; never before (an entry that does nothing is worse than none).</extracomment>
+        <extracomment>After the first paint, when the trainer&apos;s tools and presentation mode are added. How often the status bar re-reads the date (midnight, a moved demo clock). the view class, or &quot;module:Class&quot; imported when the view is first shown (the charts library, for one, costs start-up time nobody should pay before looking at the dashboard) The views, in navigation order. Add an entry when a view lands; never before (an entry that does nothing is worse than none).</extracomment>
         <translation>Accounts</translation>
     </message>
     <message>
@@ -4046,6 +4114,77 @@ Account {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>OperatorAdminMenu</name>
+    <message>
+        <source>&amp;Operators…</source>
+        <translation>Mede&amp;werkers…</translation>
+    </message>
+    <message>
+        <source>Create operators, set their roles and assign representatives</source>
+        <translation>Medewerkers aanmaken, hun rollen instellen en vertegenwoordigers toewijzen</translation>
+    </message>
+    <message>
+        <source>Only administrators manage operators</source>
+        <translation>Alleen beheerders kunnen medewerkers beheren</translation>
+    </message>
+</context>
+<context>
+    <name>OperatorFormDialog</name>
+    <message>
+        <source>The two passwords are not the same; type it again.</source>
+        <extracomment>None: a new operator; else the operator whose password is reset the service&apos;s answer (the new or changed ``OperatorRow``) once accepted</extracomment>
+        <translation>De twee wachtwoorden komen niet overeen; typ het opnieuw.</translation>
+    </message>
+    <message>
+        <source>New Operator</source>
+        <translation>Nieuwe medewerker</translation>
+    </message>
+    <message>
+        <source>The new operator signs in with this email address and password. Tell them the password in person or by phone, not by email.</source>
+        <translation>De nieuwe medewerker meldt zich aan met dit e-mailadres en wachtwoord. Geef het wachtwoord persoonlijk of telefonisch door, niet per e-mail.</translation>
+    </message>
+    <message>
+        <source>&amp;Create Operator</source>
+        <translation>Medewerker &amp;aanmaken</translation>
+    </message>
+    <message>
+        <source>Reset Password</source>
+        <translation>Wachtwoord resetten</translation>
+    </message>
+    <message>
+        <source>A new password for {name} ({email}). It also lifts a lock after failed sign-ins. Tell them the password in person or by phone, not by email.</source>
+        <translation>Een nieuw wachtwoord voor {name} ({email}). Dit heft ook een vergrendeling na mislukte aanmeldpogingen op. Geef het wachtwoord persoonlijk of telefonisch door, niet per e-mail.</translation>
+    </message>
+    <message>
+        <source>&amp;Set Password</source>
+        <translation>Wachtwoord &amp;instellen</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Naam:</translation>
+    </message>
+    <message>
+        <source>&amp;Email address:</source>
+        <translation>&amp;E-mailadres:</translation>
+    </message>
+    <message>
+        <source>&amp;Role:</source>
+        <translation>&amp;Rol:</translation>
+    </message>
+    <message>
+        <source>&amp;Password:</source>
+        <translation>&amp;Wachtwoord:</translation>
+    </message>
+    <message>
+        <source>R&amp;epeat password:</source>
+        <translation>Wachtwoord &amp;herhalen:</translation>
+    </message>
+    <message>
+        <source>At least {count} characters, not the email address. A few unrelated words make a good password that is easy to remember.</source>
+        <translation>Minstens {count} tekens, niet het e-mailadres. Een paar woorden die niets met elkaar te maken hebben, vormen een goed wachtwoord dat makkelijk te onthouden is.</translation>
+    </message>
+</context>
+<context>
     <name>OperatorPage</name>
     <message>
         <source>Operator</source>
@@ -4066,6 +4205,193 @@ Account {account_number} · {company_name}
     <message>
         <source>Shown in the status bar and recorded with every change you make in this database.</source>
         <translation>Wordt getoond in de statusbalk en vastgelegd bij elke wijziging die u in deze database aanbrengt.</translation>
+    </message>
+</context>
+<context>
+    <name>OperatorsDialog</name>
+    <message>
+        <source>&amp;Enable</source>
+        <translation>&amp;Inschakelen</translation>
+    </message>
+    <message>
+        <source>&amp;Disable…</source>
+        <translation>&amp;Uitschakelen…</translation>
+    </message>
+    <message>
+        <source>You cannot disable yourself; another administrator can.</source>
+        <translation>U kunt uzelf niet uitschakelen; een andere beheerder kan dat wel.</translation>
+    </message>
+    <message>
+        <source>Created the operator {name} ({role}).</source>
+        <translation>Medewerker {name} ({role}) is aangemaakt.</translation>
+    </message>
+    <message>
+        <source>Change Role</source>
+        <translation>Rol wijzigen</translation>
+    </message>
+    <message>
+        <source>Role of {name}:</source>
+        <translation>Rol van {name}:</translation>
+    </message>
+    <message>
+        <source>&amp;Change Role</source>
+        <translation>&amp;Rol wijzigen</translation>
+    </message>
+    <message>
+        <source>{name} is now {role}.</source>
+        <translation>{name} is nu {role}.</translation>
+    </message>
+    <message>
+        <source>Disable Operator</source>
+        <translation>Medewerker uitschakelen</translation>
+    </message>
+    <message>
+        <source>Disable {name} ({email})?</source>
+        <translation>{name} ({email}) uitschakelen?</translation>
+    </message>
+    <message>
+        <source>They can no longer sign in. Their work and the audit trail are kept, and you can enable them again at any time.</source>
+        <translation>Deze medewerker kan zich dan niet meer aanmelden. Het verrichte werk en de audittrail blijven bewaard, en u kunt de medewerker op elk moment weer inschakelen.</translation>
+    </message>
+    <message>
+        <source>&amp;Disable</source>
+        <translation>&amp;Uitschakelen</translation>
+    </message>
+    <message>
+        <source>Enabled {name}.</source>
+        <translation>{name} is ingeschakeld.</translation>
+    </message>
+    <message>
+        <source>Disabled {name}.</source>
+        <translation>{name} is uitgeschakeld.</translation>
+    </message>
+    <message>
+        <source>Set a new password for {name}.</source>
+        <translation>Er is een nieuw wachtwoord ingesteld voor {name}.</translation>
+    </message>
+    <message>
+        <source>There is no active representative yet. Create an operator with the role Representative first.</source>
+        <translation>Er is nog geen actieve vertegenwoordiger. Maak eerst een medewerker aan met de rol Vertegenwoordiger.</translation>
+    </message>
+    <message>
+        <source>Assign Representative</source>
+        <translation>Vertegenwoordiger toewijzen</translation>
+    </message>
+    <message>
+        <source>Representative of {company} ({account}):</source>
+        <translation>Vertegenwoordiger van {company} ({account}):</translation>
+    </message>
+    <message>
+        <source>&amp;Assign</source>
+        <translation>&amp;Toewijzen</translation>
+    </message>
+    <message>
+        <source>{account} no longer has a representative.</source>
+        <translation>{account} heeft geen vertegenwoordiger meer.</translation>
+    </message>
+    <message>
+        <source>{name} is now the representative of {account}.</source>
+        <translation>{name} is nu de vertegenwoordiger van {account}.</translation>
+    </message>
+    <message>
+        <source>Operators</source>
+        <translation>Medewerkers</translation>
+    </message>
+    <message>
+        <source>&amp;Operators</source>
+        <translation>&amp;Medewerkers</translation>
+    </message>
+    <message>
+        <source>&amp;Corporate Accounts</source>
+        <translation>&amp;Corporate accounts</translation>
+    </message>
+    <message>
+        <source>&amp;New Operator…</source>
+        <translation>&amp;Nieuwe medewerker…</translation>
+    </message>
+    <message>
+        <source>Change &amp;Role…</source>
+        <translation>&amp;Rol wijzigen…</translation>
+    </message>
+    <message>
+        <source>Reset &amp;Password…</source>
+        <translation>&amp;Wachtwoord resetten…</translation>
+    </message>
+    <message>
+        <source>&amp;Assign Representative…</source>
+        <translation>Vertegenwoordiger &amp;toewijzen…</translation>
+    </message>
+    <message>
+        <source>Re&amp;move Representative</source>
+        <translation>Vertegenwoordiger &amp;verwijderen</translation>
+    </message>
+    <message>
+        <source>Search by company name or account ID</source>
+        <translation>Zoeken op bedrijfsnaam of account-ID</translation>
+    </message>
+    <message>
+        <source>No corporate account matches.</source>
+        <translation>Geen corporate account gevonden.</translation>
+    </message>
+    <message>
+        <source>Corporate accounts</source>
+        <translation>Corporate accounts</translation>
+    </message>
+</context>
+<context>
+    <name>OperatorsModel</name>
+    <message>
+        <source>Name</source>
+        <extracomment>the search waits for a pause in typing</extracomment>
+        <translation>Naam</translation>
+    </message>
+    <message>
+        <source>Email</source>
+        <translation>E-mail</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>Rol</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Last sign-in</source>
+        <translation>Laatste aanmelding</translation>
+    </message>
+    <message>
+        <source>Disabled</source>
+        <translation>Uitgeschakeld</translation>
+    </message>
+    <message>
+        <source>Locked</source>
+        <translation>Vergrendeld</translation>
+    </message>
+    <message>
+        <source>No password</source>
+        <translation>Geen wachtwoord</translation>
+    </message>
+    <message>
+        <source>Active</source>
+        <translation>Actief</translation>
+    </message>
+    <message>
+        <source>Cannot sign in until an administrator enables it.</source>
+        <translation>Kan zich pas weer aanmelden als een beheerder deze medewerker inschakelt.</translation>
+    </message>
+    <message>
+        <source>Too many failed sign-ins: locked until {time}. Resetting the password unlocks it.</source>
+        <translation>Te veel mislukte aanmeldpogingen: vergrendeld tot {time}. Door het wachtwoord te resetten wordt de vergrendeling opgeheven.</translation>
+    </message>
+    <message>
+        <source>Has no password, so cannot sign in to a shared database. Reset the password to give one.</source>
+        <translation>Heeft geen wachtwoord en kan zich dus niet aanmelden bij een gedeelde database. Reset het wachtwoord om er een in te stellen.</translation>
+    </message>
+    <message>
+        <source>Never</source>
+        <translation>Nooit</translation>
     </message>
 </context>
 <context>
@@ -4255,6 +4581,10 @@ Account {account_number} · {company_name}
     <message>
         <source>Corporate accounts pay by invoice and are looked after by a representative.</source>
         <translation>Corporate accounts betalen op factuur en worden begeleid door een vertegenwoordiger.</translation>
+    </message>
+    <message>
+        <source>This account was changed by {operator} at {time}. Your edits are kept; Reload shows the current data and discards them.</source>
+        <translation>Dit account is op {time} gewijzigd door {operator}. Uw bewerkingen blijven behouden; Opnieuw laden toont de actuele gegevens en verwerpt uw bewerkingen.</translation>
     </message>
     <message>
         <source>This account was changed elsewhere. Your edits are kept; Reload shows the current data and discards them.</source>
@@ -4586,6 +4916,14 @@ Account {account_number} · {company_name}
     <message>
         <source>This is already the default method.</source>
         <translation>Dit is al de standaardmethode.</translation>
+    </message>
+    <message>
+        <source>Nothing was changed: {operator} changed this account at {time}. The list now shows the current data.</source>
+        <translation>Er is niets gewijzigd: {operator} heeft dit account op {time} gewijzigd. De lijst toont nu de actuele gegevens.</translation>
+    </message>
+    <message>
+        <source>Nothing was changed: this account was changed elsewhere. The list now shows the current data.</source>
+        <translation>Er is niets gewijzigd: dit account is elders gewijzigd. De lijst toont nu de actuele gegevens.</translation>
     </message>
     <message>
         <source>{method} was added.</source>
@@ -5353,7 +5691,6 @@ Account {account_number} · {company_name}
     <name>ReviewPage</name>
     <message>
         <source>Payment method: {method}</source>
-        <extracomment>the order was placed (the wizard emits ``completed``)</extracomment>
         <translation>Betalingsmethode: {method}</translation>
     </message>
     <message>
@@ -5389,7 +5726,7 @@ Account {account_number} · {company_name}
     <name>SandboxMenu</name>
     <message>
         <source>New Demo Database</source>
-        <extracomment>open (or re-open) the database file at this path in the GUI session the open demo database&apos;s content was replaced (reset, snapshot restored) the actions in the File menu, in order</extracomment>
+        <extracomment>open (or re-open) the database file at this path in the GUI session the open demo database&apos;s content was replaced (reset, snapshot restored) reset and snapshots copy the demo database&apos;s file: not for a demo on a server the actions in the File menu, in order</extracomment>
         <translation>Nieuwe demodatabase</translation>
     </message>
     <message>
@@ -5531,6 +5868,10 @@ Account {account_number} · {company_name}
         <translation>Vul de bedrijfsnaam in.</translation>
     </message>
     <message>
+        <source>Choose the account type.</source>
+        <translation>Kies het accounttype.</translation>
+    </message>
+    <message>
         <source>Enter the street address.</source>
         <translation>Vul de straat en het huisnummer in.</translation>
     </message>
@@ -5586,6 +5927,8 @@ Account {account_number} · {company_name}
         <source>Account</source>
         <extracomment>Entries per page unless the caller asks for another size. The most one call returns, whatever ``limit`` says. the field did not exist before (a creation) / does not exist after (a removal) the product of the subscription the entry is about, if any the account&apos;s currency, for fields holding minor units (``…_minor``) fields whose value changed, in the order they were recorded
 ----------
+``session.info`` key: the id of the account the use case loaded first ``session.info`` key: rows whose version must move on with the transaction&apos;s writes :func:`last_change` key for the operators&apos; own changes (audited without an account)
+----------
 Subscription statuses that are &quot;bought&quot; and can be changed through checkout. ids of the stored items making up this line (to remove the line) pass back as ``expected_cart_version``; ``None`` while the account has no cart the stored row this change is (None: not stored yet) set: the add-on was cancelled and ends on this date (see cancellation) licences assigned to contacts in the order of ``Subscription.addons`` (by add-on) by id, as ``Account.contacts`` and ``Account.payment_methods`` by position (ORM attributes: a session executing it flushes pending changes first) every subscription of the account with its product, plan, assigned licences and add-ons (one row per add-on)</extracomment>
         <translation>Account</translation>
     </message>
@@ -5620,10 +5963,13 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
         <translation>Contactpersoon</translation>
     </message>
     <message>
+        <source>The subscription</source>
+        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)</extracomment>
+        <translation>Het abonnement</translation>
+    </message>
+    <message>
         <source>{product} cannot be cancelled online. Please contact support to cancel.</source>
-        <extracomment>The reportable reason codes (SPEC §3: &quot;a short list plus free text&quot;). Longest free-text reason stored. How long a successful caller verification may be used for an assisted cancellation. After this many failed verifications in a row the failures are audited as such. Audit actions written here. set when the item is an add-on of the subscription, not the subscription &quot;GoToAssist Remote Support v4 Premium&quot; or the add-on&apos;s name ``online`` (the customer may cancel) or ``support`` (assisted only) last day to cancel a fixed term without it renewing (term end − 30 days) the plan stays active until this date (exclusive: the first day without service) the fixed term renews once more because the 30-day notice window has passed when the plan expires (``cancellation_effective``) the subscription&apos;s new version (for the next optimistic-locking check) pass to :func:`assisted_checklist` / :func:`assisted_cancel`; ``None`` unless verified failed attempts in a row by this operator on this account, this one included (0 when verified) the action that resolves a failed item: verify_caller, choose_requester, record_payment, unassign_licences, export_account the early-termination invoice (net, VAT, credit, due) or ``None`` the early-termination invoice was collected at once (autopay) a billing admin authorised to cancel products bought through a representative set when the add-on is already cancelled: the first day without it ``online`` (the customer may cancel it) or ``support`` (assisted only) why it cannot be cancelled (``None`` when it can) the rule of who may ask for its cancellation (article 002: &quot;Connect needs a super admin&quot;, …), worded as the refusal a contact without the role gets the operator may run the assisted flow on this account (support staff) why not (``None`` when allowed) the account&apos;s version (``expected_version`` of :func:`assisted_cancel`)
-----------
-contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) &quot;To move to a lower plan, contact Customer Care&quot; when the product has a lower tier that cannot be chosen online and the contact may otherwise edit the plan whom the view is shown as (the billing contact unless another was asked for) every contact of the account, the billing contact first the message above the cards when this contact cannot make changes at all (representative, billing admin, overdue invoice, expired account); ``None`` otherwise the live products (cancelled ones are under ``discover``), in catalog order what the open invoices still ask for (the Billing Center&apos;s *Pay balance*) The role of the rules context: one that no operator-role limit refuses, so the Subscriptions tab&apos;s card function reports only what the account&apos;s state decides.</extracomment>
+        <extracomment>contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) &quot;To move to a lower plan, contact Customer Care&quot; when the product has a lower tier that cannot be chosen online and the contact may otherwise edit the plan whom the view is shown as (the billing contact unless another was asked for) every contact of the account, the billing contact first the message above the cards when this contact cannot make changes at all (representative, billing admin, overdue invoice, expired account); ``None`` otherwise the live products (cancelled ones are under ``discover``), in catalog order what the open invoices still ask for (the Billing Center&apos;s *Pay balance*) The role of the rules context: one that no operator-role limit refuses, so the Subscriptions tab&apos;s card function reports only what the account&apos;s state decides.</extracomment>
         <translation>{product} kan niet online worden geannuleerd. Neem contact op met support om te annuleren.</translation>
     </message>
     <message>
@@ -5882,7 +6228,7 @@ contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) 
     </message>
     <message>
         <source>Enter a card or bank account: there is no valid payment method on file.</source>
-        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
+        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited the version of the subscription as priced (``None``: a new subscription); see :attr:`OrderPreview.subscription_versions` version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
         <translation>Voer een kaart of bankrekening in: er is geen geldige betalingsmethode geregistreerd.</translation>
     </message>
     <message>
@@ -5927,11 +6273,12 @@ contact roles (``super_admin``, ``billing_admin``, ``product_admin``, ``user``) 
     </message>
     <message>
         <source>The order token must be 1 to {max} characters long.</source>
-        <extracomment>the SET clause comes from the values given (always the same columns)</extracomment>
+        <extracomment>the SET clause comes from the values given (always the same columns) moves the version of a subscription the order checked but did not otherwise update</extracomment>
         <translation>Het ordertoken moet 1 tot {max} tekens lang zijn.</translation>
     </message>
     <message>
         <source>Payment method</source>
+        <extracomment>PostgreSQL advisory lock serialising order numbering (``pg_advisory_xact_lock`` key)</extracomment>
         <translation>Betalingsmethode</translation>
     </message>
     <message>
@@ -5966,6 +6313,14 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <translation>{what} {key} is niet gevonden en is mogelijk verwijderd.</translation>
     </message>
     <message>
+        <source>{what} was changed by {changed_by} at {changed_at} — reload to see the current data. Your input is kept.</source>
+        <translation>{what} is op {changed_at} gewijzigd door {changed_by} — laad opnieuw om de actuele gegevens te zien. Uw invoer blijft bewaard.</translation>
+    </message>
+    <message>
+        <source>{what} was changed by {changed_by} in the meantime — reload to see the current data. Your input is kept.</source>
+        <translation>{what} is intussen gewijzigd door {changed_by} — laad opnieuw om de actuele gegevens te zien. Uw invoer blijft bewaard.</translation>
+    </message>
+    <message>
         <source>{what} was changed by someone else in the meantime; reload to see the current data. Your input is kept.</source>
         <translation>{what} is intussen door iemand anders gewijzigd; laad opnieuw om de actuele gegevens te zien. Uw invoer blijft bewaard.</translation>
     </message>
@@ -5973,6 +6328,15 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <source>The export could not be written to {path}: {reason}</source>
         <extracomment>identifies the JSON document&apos;s layout The CSV files of an export, in the order they are written, and their columns.</extracomment>
         <translation>De export kon niet worden geschreven naar {path}: {reason}</translation>
+    </message>
+    <message>
+        <source>The invoice</source>
+        <extracomment>what a lost optimistic-locking race changed</extracomment>
+        <translation>De factuur</translation>
+    </message>
+    <message>
+        <source>The invoice recipients</source>
+        <translation>De lijst met factuurontvangers</translation>
     </message>
     <message>
         <source>Enter the {what}.</source>
@@ -6015,8 +6379,13 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <translation>Facturen kunnen naast de contactpersoon voor facturering naar maximaal {max} adressen worden gestuurd; er zijn er {count} opgegeven.</translation>
     </message>
     <message>
+        <source>The licence assignments</source>
+        <extracomment>what a lost optimistic-locking race changed</extracomment>
+        <translation>De toewijzing van licenties</translation>
+    </message>
+    <message>
         <source>{value} is not a contact id.</source>
-        <extracomment>Subscriptions whose seats can be assigned (a trial counts as live). contact ids holding a seat after the call, in assignment order contacts whose seat was added (assign) or removed (unassign) by this call contacts asked for that were already in the wanted state (no-op)</extracomment>
+        <extracomment>Subscriptions whose seats can be assigned (a trial counts as live). the subscription&apos;s version, for ``expected_version`` of assign/unassign contact ids holding a seat after the call, in assignment order contacts whose seat was added (assign) or removed (unassign) by this call contacts asked for that were already in the wanted state (no-op) the subscription&apos;s version after the call (for the next ``expected_version``)</extracomment>
         <translation>{value} is geen contact-ID.</translation>
     </message>
     <message>
@@ -6033,8 +6402,38 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Operator</source>
-        <extracomment>``app_settings`` key (with the OS login appended) holding the local operator&apos;s id. one &quot;@&quot; with something on both sides; a bare host (&quot;root@localhost&quot;, the automatic identity) is allowed, as it is a real address on the machine</extracomment>
+        <extracomment>The roles an operator can have, most powerful first (SPEC §6). At most this many corporate accounts per list (the search narrows it down). has a password, so can sign in to a shared database sign-in refused until then after repeated failures (None: not locked) corporate accounts assigned to this operator as representative
+----------
+``app_settings`` key (with the OS login appended) holding the local operator&apos;s id. one &quot;@&quot; with something on both sides; a bare host (&quot;root@localhost&quot;, the automatic identity) is allowed, as it is a real address on the machine</extracomment>
         <translation>Medewerker</translation>
+    </message>
+    <message>
+        <source>You are no longer an active administrator of this database; sign in again to continue.</source>
+        <translation>U bent geen actieve beheerder van deze database meer; meld u opnieuw aan om verder te gaan.</translation>
+    </message>
+    <message>
+        <source>{name} is the last active administrator. Make another operator an administrator first.</source>
+        <translation>{name} is de laatste actieve beheerder. Maak eerst een andere medewerker beheerder.</translation>
+    </message>
+    <message>
+        <source>{role} is not an operator role.</source>
+        <translation>{role} is geen rol voor medewerkers.</translation>
+    </message>
+    <message>
+        <source>You cannot disable yourself; another administrator can.</source>
+        <translation>U kunt uzelf niet uitschakelen; een andere beheerder kan dat wel.</translation>
+    </message>
+    <message>
+        <source>Only corporate accounts have a representative; {account} is a standard account.</source>
+        <translation>Alleen corporate accounts hebben een vertegenwoordiger; {account} is een standaardaccount.</translation>
+    </message>
+    <message>
+        <source>{name} is not a representative. Only operators with the role Representative can be assigned corporate accounts.</source>
+        <translation>{name} is geen vertegenwoordiger. Alleen medewerkers met de rol Vertegenwoordiger kunnen corporate accounts toegewezen krijgen.</translation>
+    </message>
+    <message>
+        <source>{name} is disabled and cannot be assigned accounts.</source>
+        <translation>{name} is uitgeschakeld en kan geen accounts toegewezen krijgen.</translation>
     </message>
     <message>
         <source>Enter your name.</source>
@@ -6055,6 +6454,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <message>
         <source>Email</source>
         <translation>E-mail</translation>
+    </message>
+    <message>
+        <source>The payment methods</source>
+        <extracomment>what a lost optimistic-locking race changed</extracomment>
+        <translation>De lijst met betalingsmethoden</translation>
     </message>
     <message>
         <source>Enter the name of the account holder.</source>
@@ -6141,7 +6545,6 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The server {server} refused the user name or password ({reply}).</source>
-        <extracomment>A test waits at most this long for the server, whatever the settings say.</extracomment>
         <translation>De server {server} heeft de gebruikersnaam of het wachtwoord geweigerd ({reply}).</translation>
     </message>
     <message>
@@ -6170,6 +6573,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The server {server} did not answer within {seconds} seconds.</source>
+        <extracomment>A test waits at most this long for the server, whatever the settings say.</extracomment>
         <translation>De server {server} heeft niet binnen {seconds} seconden geantwoord.</translation>
     </message>
     <message>
@@ -6241,13 +6645,55 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>This is a real database: it has no simulated time, so its clock cannot be moved. Open a demo database to move the clock.</source>
-        <extracomment>the events &quot;to next event&quot; stops at (issue 7: renewal, trial end, cancellation end, term end); notices, overdue invoices and data retention happen on the way</extracomment>
+        <extracomment>how far one move may take the clock: a date years away would run every renewal of every year on the way (and dates near 9999 cannot be computed at all) the events &quot;to next event&quot; stops at (issue 7: renewal, trial end, cancellation end, term end); notices, overdue invoices and data retention happen on the way</extracomment>
         <translation>Dit is een echte database: deze heeft geen gesimuleerde tijd, dus de klok kan niet worden verzet. Open een demodatabase om de klok te verzetten.</translation>
     </message>
     <message>
         <source>The clock only moves forward: choose a date after {today}, not {date}.</source>
         <extracomment>what each engine event appears as (a renewal also as an invoice and an email) invoiced (and renewed): the invoice, its status (``paid``/``open``) and total renewed / term renewed: the end of the new period or term (None: the last one) emailed: the email&apos;s kind (``renewal_invoice``, ``trial_ending``, ``trial_ended``), its recipient and row id overdue: how many of the account&apos;s invoices fell overdue that day the date before the move … … the date asked for … … and the date now (the one asked for, unless the run was cancelled midway) the trainer cancelled: what was done until then is kept, the clock stopped at ``clock`` events that failed (left out, retried by the next move) the engine&apos;s own summary (counts) the events of :data:`NEXT_EVENT_KINDS` on that date, in processing order renewals: the total of the invoice it will issue (as things stand now)</extracomment>
         <translation>De klok gaat alleen vooruit: kies een datum na {today}, niet {date}.</translation>
+    </message>
+    <message>
+        <source>The clock moves at most {years} years at a time: choose a date until {latest}, not {date}.</source>
+        <translation>De klok gaat maximaal {years} jaar per keer vooruit: kies een datum tot en met {latest}, niet {date}.</translation>
+    </message>
+    <message>
+        <source>The email address or the password is not correct.</source>
+        <extracomment>Seconds every refused attempt waits before it answers. Consecutive wrong passwords that lock the operator. The first lock; each further wrong password doubles it … … up to this. Long passphrases are welcome; this only keeps a pasted file out. OWASP Password Storage Cheat Sheet, Argon2id minimum: 19 MiB, 2 iterations. ``app_settings`` key written with the first administrator: a second concurrent :func:`create_first_admin` fails on its primary key.</extracomment>
+        <translation>Het e-mailadres of het wachtwoord is onjuist.</translation>
+    </message>
+    <message>
+        <source>This operator has been disabled. Ask an administrator to enable it again.</source>
+        <translation>Dit medewerkersaccount is uitgeschakeld. Vraag een beheerder om het weer in te schakelen.</translation>
+    </message>
+    <message>
+        <source>Too many failed sign-ins. Try again in {minutes} min.</source>
+        <translation>Te veel mislukte aanmeldpogingen. Probeer het over {minutes} min. opnieuw.</translation>
+    </message>
+    <message>
+        <source>This database already has an administrator. Sign in with your email address and password, or ask an administrator to create your operator.</source>
+        <translation>Deze database heeft al een beheerder. Meld u aan met uw e-mailadres en wachtwoord, of vraag een beheerder om een medewerkersaccount voor u aan te maken.</translation>
+    </message>
+    <message>
+        <source>The password must have at least {min} characters.</source>
+        <extracomment>Passwords long enough but guessed first by anyone (folded, without spaces).</extracomment>
+        <translation>Het wachtwoord moet minstens {min} tekens bevatten.</translation>
+    </message>
+    <message>
+        <source>The password may have at most {max} characters.</source>
+        <translation>Het wachtwoord mag maximaal {max} tekens bevatten.</translation>
+    </message>
+    <message>
+        <source>The password must not be the email address.</source>
+        <translation>Het wachtwoord mag niet het e-mailadres zijn.</translation>
+    </message>
+    <message>
+        <source>The password must not be the operator&apos;s name.</source>
+        <translation>Het wachtwoord mag niet de naam van de medewerker zijn.</translation>
+    </message>
+    <message>
+        <source>This password is too easy to guess. A few unrelated words make a good password.</source>
+        <translation>Dit wachtwoord is te makkelijk te raden. Een paar woorden die niets met elkaar te maken hebben, vormen een goed wachtwoord.</translation>
     </message>
 </context>
 <context>
@@ -6296,6 +6742,94 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     <message>
         <source>Settings pages</source>
         <translation>Instellingenpagina&apos;s</translation>
+    </message>
+</context>
+<context>
+    <name>SignInDialog</name>
+    <message>
+        <source>Creating the administrator…</source>
+        <extracomment>QSettings key: the email of the last operator who signed in on this computer the operator signed in (carries the ``OperatorInfo``), just before the dialog accepts the machine&apos;s time (whole seconds, as the services&apos; system clock) the signed-in operator once the dialog accepted</extracomment>
+        <translation>Beheerder wordt aangemaakt…</translation>
+    </message>
+    <message>
+        <source>Signing in…</source>
+        <translation>Bezig met aanmelden…</translation>
+    </message>
+    <message>
+        <source>Enter your name, email address and a password.</source>
+        <translation>Vul uw naam, e-mailadres en een wachtwoord in.</translation>
+    </message>
+    <message>
+        <source>The two passwords are not the same; type it again.</source>
+        <translation>De twee wachtwoorden komen niet overeen; typ het opnieuw.</translation>
+    </message>
+    <message>
+        <source>Enter your email address and password.</source>
+        <translation>Vul uw e-mailadres en wachtwoord in.</translation>
+    </message>
+    <message>
+        <source>The database server did not answer. Check the network connection and try again.</source>
+        <translation>De databaseserver heeft niet geantwoord. Controleer de netwerkverbinding en probeer het opnieuw.</translation>
+    </message>
+    <message>
+        <source>Sign In — Billing Desktop</source>
+        <translation>Aanmelden — Billing Desktop</translation>
+    </message>
+    <message>
+        <source>Set up the first administrator</source>
+        <translation>De eerste beheerder instellen</translation>
+    </message>
+    <message>
+        <source>Nobody can sign in to this shared database yet. Create the first administrator: you sign in with this email address and password, and can then add the other operators.</source>
+        <translation>Nog niemand kan zich aanmelden bij deze gedeelde database. Maak de eerste beheerder aan: u meldt zich aan met dit e-mailadres en wachtwoord en kunt daarna de andere medewerkers toevoegen.</translation>
+    </message>
+    <message>
+        <source>Create &amp;Administrator</source>
+        <translation>&amp;Beheerder aanmaken</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>Aanmelden</translation>
+    </message>
+    <message>
+        <source>This database is shared by a team. Sign in with your operator account.</source>
+        <translation>Deze database wordt door een team gedeeld. Meld u aan met uw medewerkersaccount.</translation>
+    </message>
+    <message>
+        <source>&amp;Sign In</source>
+        <translation>&amp;Aanmelden</translation>
+    </message>
+    <message>
+        <source>Database: {name}</source>
+        <translation>Database: {name}</translation>
+    </message>
+    <message>
+        <source>&amp;Name:</source>
+        <translation>&amp;Naam:</translation>
+    </message>
+    <message>
+        <source>&amp;Email address:</source>
+        <translation>&amp;E-mailadres:</translation>
+    </message>
+    <message>
+        <source>&amp;Password:</source>
+        <translation>&amp;Wachtwoord:</translation>
+    </message>
+    <message>
+        <source>&amp;Repeat password:</source>
+        <translation>Wachtwoord &amp;herhalen:</translation>
+    </message>
+    <message>
+        <source>At least {count} characters, not your email address. A few unrelated words make a good password that is easy to remember.</source>
+        <translation>Minstens {count} tekens, niet uw e-mailadres. Een paar woorden die niets met elkaar te maken hebben, vormen een goed wachtwoord dat makkelijk te onthouden is.</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>Af&amp;sluiten</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Annuleren</translation>
     </message>
 </context>
 <context>
@@ -6835,7 +7369,6 @@ Deze is aangekomen, dus de instellingen van de mailserver werken: e-mails aan kl
     </message>
     <message>
         <source>Date</source>
-        <extracomment>How often a read that met a module half imported by another thread is retried.</extracomment>
         <translation>Datum</translation>
     </message>
     <message>
@@ -6896,7 +7429,7 @@ Deze is aangekomen, dus de instellingen van de mailserver werken: e-mails aan kl
     <name>VerifyCallerPage</name>
     <message>
         <source>{mark} Matches</source>
-        <extracomment>the caller confirmed their own backup (check box) where this wizard exported the account&apos;s data the account&apos;s version when the preview was shown (optimistic locking)</extracomment>
+        <extracomment>the caller confirmed their own backup (check box) where this wizard exported the account&apos;s data the versions of the selected subscriptions, read just before the checklist page&apos;s checklist (what &quot;Unassign all&quot; sends: optimistic locking) the account&apos;s version when the preview was shown (optimistic locking)</extracomment>
         <translation>{mark} Komt overeen</translation>
     </message>
     <message>

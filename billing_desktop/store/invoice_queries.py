@@ -41,7 +41,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any, NamedTuple
+from operator import itemgetter
+from typing import Any
 
 from billing_desktop.store.database import Reader
 from billing_desktop.store.search import fold, prefix_upper_bound
@@ -99,34 +100,6 @@ class InvoiceFilter:
         return self == InvoiceFilter()
 
 
-class InvoiceListRow(NamedTuple):
-    """One row of the invoices list, plain values only.
-
-    A named tuple, not a dataclass: a page makes 200 of them and the first
-    paint waits for that (a tuple is built several times faster).
-    """
-
-    id: int
-    number: str
-    issue_date: date
-    account_id: int
-    account_number: str
-    company_name: str
-    period_start: date | None
-    period_end: date | None
-    currency: str
-    total_minor: int
-    #: what is still to pay (0 unless the invoice is open)
-    due_minor: int
-    due_date: date
-    status: str  # open | paid | void
-    disputed: bool
-    #: open and past its due date
-    overdue: bool
-    #: the row's values of the list's sort key, ending with the id: the keyset cursor
-    sort_key: tuple[Any, ...] = ()
-
-
 # --------------------------------------------------------------------------- SQL pieces
 
 _DUE = "i.total_minor - i.credit_applied_minor - i.paid_minor"
@@ -175,26 +148,54 @@ def _day(value: Any) -> Any:
     return day
 
 
-def _row(v: Sequence[Any], key_width: int) -> InvoiceListRow:
-    # Runs for every row of every page: positional, no per-field checks beyond the dates.
-    return InvoiceListRow(
-        v[0],
-        v[1],
-        _day(v[2]),
-        v[3],
-        v[4],
-        v[5],
-        None if v[6] is None else _day(v[6]),
-        None if v[7] is None else _day(v[7]),
-        v[8],
-        v[9],
-        v[10],
-        _day(v[11]),
-        v[12],
-        bool(v[13]),
-        bool(v[14]),
-        tuple(v[_ROW_WIDTH : _ROW_WIDTH + key_width]),
-    )
+def _field(position: int, doc: str) -> Any:
+    return property(itemgetter(position), doc=doc)
+
+
+def _date_field(position: int, doc: str) -> Any:
+    def read(row: tuple[Any, ...]) -> Any:
+        value = row[position]
+        return None if value is None else _day(value)
+
+    return property(read, doc=doc)
+
+
+class InvoiceListRow(tuple):
+    """One row of the invoices list: the query's columns as the database returned
+    them, read by name; the dates become ``date`` objects as they are read.
+
+    Made by wrapping the database's tuple (``InvoiceListRow(values)``), not
+    field by field: a page makes 200 rows and the first paint waits for them,
+    while only the rows on screen are ever read field by field (and the list
+    keeps their texts). Plain values only, read-only, compared as tuples.
+    """
+
+    __slots__ = ()
+
+    id: int = _field(0, "the invoice's id")
+    number: str = _field(1, "the invoice number, INV-<year>-<number>")
+    issue_date: date = _date_field(2, "the day the invoice was issued")
+    account_id: int = _field(3, "the account's id")
+    account_number: str = _field(4, "the account ID (A-100001)")
+    company_name: str = _field(5, "the account's company")
+    period_start: date | None = _date_field(6, "the first day of service, if any")
+    period_end: date | None = _date_field(7, "the day after the last day of service, if any")
+    currency: str = _field(8, "the invoice's currency (ISO code)")
+    total_minor: int = _field(9, "the total in minor units")
+    due_minor: int = _field(10, "what is still to pay (0 unless the invoice is open)")
+    due_date: date = _date_field(11, "the due date")
+    status: str = _field(12, "open, paid or void")
+    disputed: int = _field(13, "1 when the customer disputed the invoice, else 0")
+    overdue: int = _field(14, "1 when open and past its due date, else 0")
+
+    @property
+    def sort_key(self) -> tuple[Any, ...]:
+        """The row's values of the list's sort key, ending with the id: the keyset
+        cursor (empty for rows read by id)."""
+        return self[_ROW_WIDTH:]
+
+    def __repr__(self) -> str:
+        return f"InvoiceListRow(id={self[0]!r}, number={self[1]!r}, status={self[12]!r})"
 
 
 def _account_ids_sql(term: str, params: dict[str, Any]) -> str:
@@ -462,8 +463,7 @@ def invoice_page(
 ) -> list[InvoiceListRow]:
     """One page of the invoices list, continuing after the ``after`` cursor."""
     sql, params = invoice_page_sql(reader, flt, sort, descending, today, after, limit)
-    width = len(_SORT_COLUMNS[sort])
-    return [_row(values, width) for values in reader.rows(sql, params)]
+    return list(map(InvoiceListRow, reader.rows(sql, params)))
 
 
 def invoice_count_sql(flt: InvoiceFilter, today: date) -> tuple[str, dict[str, Any]]:
@@ -494,5 +494,5 @@ def invoice_rows(reader: Reader, ids: Sequence[int], today: date) -> list[Invoic
         f"SELECT {_ROW_COLUMNS} FROM invoices i JOIN accounts a ON a.id = i.account_id "
         f"WHERE i.id IN ({marks})"
     )
-    found = {row.id: row for row in (_row(v, 0) for v in reader.rows(sql, params))}
+    found = {row[0]: row for row in map(InvoiceListRow, reader.rows(sql, params))}
     return [found.get(int(value)) for value in ids]

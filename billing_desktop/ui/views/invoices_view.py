@@ -19,6 +19,17 @@ Decisions where the issue is silent:
   "Any date" state (its lowest value), which Delete brings back.
 - The count comes right after the page is painted, and is not read again
   when only the sort changes.
+
+First paint (``make bench``: the view against a bare table showing the same
+rows): before it, only the table with its first page, the account field and
+the labels around the table are made; the rest of the filter bar, the action
+buttons, the shortcuts and the table's signal connections come right after it
+(:meth:`InvoicesView._build_filters`), or as soon as code asks for one of
+those widgets. So that nothing moves when they come, the bar and the action
+row are held at the height their controls will have, measured on one control
+of each kind made beforehand (a combo box, check box and push button that are
+then used, and a spin box standing in for the date edits); a test checks it
+in two styles.
 """
 
 from __future__ import annotations
@@ -40,6 +51,9 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
+    QSizePolicy,
+    QSpacerItem,
+    QSpinBox,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -159,27 +173,117 @@ class InvoicesView(ListView):
     #: The user chose an invoice (Enter, double-click, "Open account"): its account's id.
     account_activated = Signal(int)
 
+    #: The filter bar's and the action row's widgets, built right after the first
+    #: paint (:meth:`_build_filters`) or when first used, whichever comes first.
+    _BUILT_LATER = frozenset(
+        {
+            "status_label", "status_combo", "overdue_check", "from_label", "from_edit",
+            "to_label", "to_edit", "clear_button", "open_account_button", "open_pdf_button",
+            "open_account_action", "open_pdf_action",
+        }
+    )  # fmt: skip
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("invoicesView")
         self._ctx = ctx
         self._task: BackgroundTask[Path] | None = None
+        self._filters_built = False
 
+        # Before the first paint: the table and its first page, and what
+        # decides where the table sits (the two rows around it keep the height
+        # their widgets will have, so nothing moves when they come).
         self.account_label = QLabel(self)
         self.account_edit = QLineEdit(self)
         self.account_edit.setObjectName("invoicesAccountFilter")
         self.account_edit.setMinimumWidth(180)
         self.account_label.setBuddy(self.account_edit)
+        self.count_label = QLabel(self)
+        self.count_label.setObjectName("invoicesCount")
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.message_label = QLabel(self)
+        self.message_label.setObjectName("invoicesMessage")
+        self.message_label.setWordWrap(True)
+
+        self.model = InvoicesTableModel(ctx, self, load=False)
+        self.table = QTableView(self)
+        self.table.setObjectName("invoicesTable")
+        self._setup_table()
+
+        #: painted right after the table's first page: the list is what the user waits for
+        self._paint_later = (
+            self.account_label, self.account_edit, self.count_label, self.message_label
+        )  # fmt: skip
+        for widget in self._paint_later:
+            widget.setUpdatesEnabled(False)
+
+        self._bar = QHBoxLayout()
+        self._bar.setSpacing(6)
+        self._bar.addWidget(self.account_label)
+        self._bar.addWidget(self.account_edit, 2)
+        self._bar.addStretch(1)
+        self._bar.addWidget(self.count_label)
+        self._actions = QHBoxLayout()
+        self._actions.setSpacing(8)
+        self._actions.addWidget(self.message_label, 1)
+        # One control of each kind the two rows will hold, made now (hidden until
+        # the rest comes): the rows take the height those will need. A spin box
+        # stands in for the date edits (the same height, a fraction of the cost).
+        self._early = (QComboBox(self), QCheckBox(self), QPushButton(self))
+        spin_box = QSpinBox(self)
+        for widget in (*self._early, spin_box):
+            widget.hide()
+        bar_height = max(w.sizeHint().height() for w in (self.account_edit, *self._early, spin_box))
+        button_height = self._early[2].sizeHint().height()
+        spin_box.setParent(None)  # and gone
+        self._bar_strut = QSpacerItem(0, bar_height, QSizePolicy.Policy.Minimum)
+        self._bar.addItem(self._bar_strut)
+        self._actions_strut = QSpacerItem(0, button_height, QSizePolicy.Policy.Minimum)
+        self._actions.addItem(self._actions_strut)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(8)
+        layout.addLayout(self._bar)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(self._actions)
+        self.setFocusProxy(self.account_edit)
+        QWidget.setTabOrder(self.account_edit, self.table)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(FILTER_DELAY_MS)
+        self._debounce.timeout.connect(self.apply_filter)
+        self.account_edit.textChanged.connect(self._debounce.start)
+        self.account_edit.returnPressed.connect(self._on_return)
+        self.model.totalChanged.connect(self._on_total_changed)
+        self.model.modelReset.connect(self._after_reset)
+
+        self._retranslate_widgets()
+        self._restore_settings()
+        # The first page now, in the saved sort; the count after the first paint.
+        self.model.refresh(count=False)
+
+    def __getattr__(self, name: str) -> Any:
+        # A widget built after the first paint, asked for before it: built now.
+        if name in InvoicesView._BUILT_LATER and not self.__dict__.get("_filters_built", True):
+            self._build_filters()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _build_filters(self) -> None:
+        """The rest of the filter bar and the action row (right after the first paint)."""
+        if self._filters_built:
+            return
+        self._filters_built = True
+        today = self._ctx.clock.today()
+        self.status_combo, self.overdue_check, self.clear_button = self._early
         self.status_label = QLabel(self)
-        self.status_combo = QComboBox(self)
         self.status_combo.setObjectName("invoicesStatusFilter")
         self.status_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         for value in (None, "open", "paid", "void"):
             self.status_combo.addItem("", value)
         self.status_label.setBuddy(self.status_combo)
-        self.overdue_check = QCheckBox(self)
         self.overdue_check.setObjectName("invoicesOverdueFilter")
-        today = ctx.clock.today()
         self.from_label = QLabel(self)
         self.from_edit = OptionalDateEdit(self)
         self.from_edit.setObjectName("invoicesDateFrom")
@@ -190,70 +294,39 @@ class InvoicesView(ListView):
         self.to_edit.setObjectName("invoicesDateTo")
         self.to_edit.start_date = today
         self.to_label.setBuddy(self.to_edit)
-        self.clear_button = QPushButton(self)
         self.clear_button.setObjectName("invoicesClearFilters")
-        self.count_label = QLabel(self)
-        self.count_label.setObjectName("invoicesCount")
-        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-
-        self.model = InvoicesTableModel(ctx, self, load=False)
-        self.table = QTableView(self)
-        self.table.setObjectName("invoicesTable")
-        self._setup_table()
-
         self.open_account_button = QPushButton(self)
         self.open_account_button.setObjectName("invoicesOpenAccount")
         self.open_pdf_button = QPushButton(self)
         self.open_pdf_button.setObjectName("invoicesOpenPdf")
-        self.message_label = QLabel(self)
-        self.message_label.setObjectName("invoicesMessage")
-        self.message_label.setWordWrap(True)
         self.open_account_action = QAction(self)
         self.open_account_action.triggered.connect(self.open_account)
         self.open_pdf_action = QAction(self)
         self.open_pdf_action.triggered.connect(self.open_pdf)
 
-        #: laid out with the table (nothing moves later) but painted right after
-        #: the table's first page: the list is what the user waits for
-        self._paint_later = (
-            self.account_label, self.account_edit, self.status_label, self.status_combo,
-            self.overdue_check, self.from_label, self.from_edit, self.to_label, self.to_edit,
-            self.clear_button, self.count_label, self.open_account_button,
-            self.open_pdf_button, self.message_label,
-        )  # fmt: skip
-        for widget in self._paint_later:
-            widget.setUpdatesEnabled(False)
-
-        bar = QHBoxLayout()
-        bar.setSpacing(6)
-        bar.addWidget(self.account_label)
-        bar.addWidget(self.account_edit, 2)
-        bar.addSpacing(8)
-        bar.addWidget(self.status_label)
-        bar.addWidget(self.status_combo)
-        bar.addSpacing(8)
-        bar.addWidget(self.overdue_check)
-        bar.addSpacing(8)
-        bar.addWidget(self.from_label)
-        bar.addWidget(self.from_edit)
-        bar.addWidget(self.to_label)
-        bar.addWidget(self.to_edit)
-        bar.addSpacing(8)
-        bar.addWidget(self.clear_button)
-        bar.addStretch(1)
-        bar.addWidget(self.count_label)
-        actions = QHBoxLayout()
-        actions.setSpacing(8)
-        actions.addWidget(self.open_account_button)
-        actions.addWidget(self.open_pdf_button)
-        actions.addWidget(self.message_label, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 12, 12, 12)
-        layout.setSpacing(8)
-        layout.addLayout(bar)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(actions)
-        self.setFocusProxy(self.account_edit)
+        # Into the rows, after the account field (the bar) and in place of the
+        # reserved height (the action row).
+        bar = self._bar
+        at = bar.indexOf(self.account_edit) + 1
+        for item in (
+            8, self.status_label, self.status_combo, 8, self.overdue_check, 8,
+            self.from_label, self.from_edit, self.to_label, self.to_edit, 8, self.clear_button,
+        ):  # fmt: skip
+            if isinstance(item, int):
+                bar.insertSpacing(at, item)
+            else:
+                bar.insertWidget(at, item)
+            at += 1
+        self._actions.insertWidget(0, self.open_account_button)
+        self._actions.insertWidget(1, self.open_pdf_button)
+        self._bar_strut.changeSize(0, 0)
+        self._actions_strut.changeSize(0, 0)
+        for widget in (
+            self.status_label, self.status_combo, self.overdue_check, self.from_label,
+            self.from_edit, self.to_label, self.to_edit, self.clear_button,
+            self.open_account_button, self.open_pdf_button,
+        ):  # fmt: skip
+            widget.show()
         for first, second in (
             (self.account_edit, self.status_combo),
             (self.status_combo, self.overdue_check),
@@ -266,12 +339,15 @@ class InvoicesView(ListView):
         ):
             QWidget.setTabOrder(first, second)
 
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(FILTER_DELAY_MS)
-        self._debounce.timeout.connect(self.apply_filter)
-        self.account_edit.textChanged.connect(self._debounce.start)
-        self.account_edit.returnPressed.connect(self._on_return)
+        self._find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        self._find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._find.activated.connect(self.focus_filter)
+        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.account_edit)
+        self._escape.setContext(Qt.ShortcutContext.WidgetShortcut)
+        self._escape.activated.connect(self.clear_account_filter)
+        self.table.activated.connect(self._on_activated)
+        self.table.selectionModel().currentRowChanged.connect(self._update_actions)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         self.from_edit.dateChanged.connect(self._debounce.start)
         self.to_edit.dateChanged.connect(self._debounce.start)
         self.status_combo.currentIndexChanged.connect(self.apply_filter)
@@ -279,24 +355,7 @@ class InvoicesView(ListView):
         self.clear_button.clicked.connect(self.clear_filters)
         self.open_account_button.clicked.connect(self.open_account)
         self.open_pdf_button.clicked.connect(self.open_pdf)
-
-        self._find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
-        self._find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self._find.activated.connect(self.focus_filter)
-        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.account_edit)
-        self._escape.setContext(Qt.ShortcutContext.WidgetShortcut)
-        self._escape.activated.connect(self.clear_account_filter)
-
-        self.model.totalChanged.connect(self._on_total_changed)
-        self.model.modelReset.connect(self._after_reset)
-        self.table.activated.connect(self._on_activated)
-        self.table.selectionModel().currentRowChanged.connect(self._update_actions)
-        self.table.customContextMenuRequested.connect(self._context_menu)
-
-        self._retranslate_widgets()
-        self._restore_settings()
-        # The first page now, in the saved sort; the count after the first paint.
-        self.model.refresh(count=False)
+        self._retranslate_filters()
         self._update_actions()
 
     # -- setup ---------------------------------------------------------------
@@ -354,19 +413,22 @@ class InvoicesView(ListView):
         settings.setValue(_SETTINGS_SORT, f"{self.model.sort_column}:{order}")
 
     def _finish_setup(self) -> None:
-        """What the first paint does not need: the count and the clear buttons."""
+        """What the first paint does not need: the rest of the bar, the count, the buttons."""
         if self._deferred_done:
             return
         self._deferred_done = True
+        self._build_filters()
         for widget in self._paint_later:
             widget.setUpdatesEnabled(True)  # and paints it now
         self.model.count_total()
         self.account_edit.setClearButtonEnabled(True)  # its icon loads plugins
+        self.layout().activate()  # the bar in place before any of it paints
 
     # -- filters and sort --------------------------------------------------------
 
     def current_filter(self) -> InvoiceFilter:
         """The filter the widgets describe right now."""
+        self._build_filters()
         return InvoiceFilter(
             date_from=self.from_edit.value(),
             date_to=self.to_edit.value(),
@@ -399,6 +461,7 @@ class InvoicesView(ListView):
 
     def clear_filters(self) -> None:
         """Show every invoice again."""
+        self._build_filters()
         widgets = (self.account_edit, self.status_combo, self.overdue_check)
         dates = (self.from_edit, self.to_edit)
         for widget in (*widgets, *dates):
@@ -442,6 +505,8 @@ class InvoicesView(ListView):
         return row if isinstance(row, InvoiceListRow) else None
 
     def _update_actions(self, *_args: Any) -> None:
+        if not self._filters_built:
+            return  # the buttons come disabled with the rest of the bar
         row = self.current_invoice()
         chosen = row is not None
         self.open_account_button.setEnabled(chosen)
@@ -569,6 +634,12 @@ class InvoicesView(ListView):
         self.account_edit.setToolTip(
             self.tr("Type the start of an account ID or of a company name (Ctrl+F)")
         )
+        self.table.setAccessibleName(self.tr("Invoices"))
+        self.count_label.setText(self._count_text())
+        if self._filters_built:
+            self._retranslate_filters()
+
+    def _retranslate_filters(self) -> None:
         self.status_label.setText(self.tr("&Status:"))
         self.status_combo.setItemText(0, self.tr("Any status"))
         for index in range(1, self.status_combo.count()):
@@ -590,5 +661,11 @@ class InvoicesView(ListView):
         self.open_pdf_button.setText(self.tr("Open &PDF"))
         self.open_pdf_button.setToolTip(self.tr("Show the selected invoice as a PDF"))
         self.open_pdf_action.setText(self.tr("Open PDF"))
-        self.table.setAccessibleName(self.tr("Invoices"))
-        self.count_label.setText(self._count_text())
+
+    def refresh_live(self) -> None:
+        """Another operator changed the data: the invoices shown are read again in
+        place; the scroll position and the selected invoice stay (live refresh)."""
+        try:
+            self.model.refresh_in_place()
+        except DomainError as err:
+            log.info("invoices not refreshed: %s", err)
