@@ -20,7 +20,7 @@ from PySide6.QtCore import QDate, QLocale
 from billing_desktop.domain.errors import ValidationError
 from billing_desktop.domain.money import currency_exponent
 
-__all__ = ["ROOT_SYMBOLS", "currency_symbol", "format_date", "format_money"]
+__all__ = ["ROOT_SYMBOLS", "MoneyTexts", "currency_symbol", "format_date", "format_money"]
 
 log = logging.getLogger("billing_desktop.ui")
 
@@ -94,6 +94,62 @@ def format_money(minor: int, currency: str, locale: QLocale | None = None) -> st
     if symbol[0].isalpha() and one + _PLACEHOLDER in pattern:
         symbol = _NBSP + symbol
     return pattern.replace(one, digits, 1).replace(_PLACEHOLDER, symbol)
+
+
+class MoneyTexts:
+    """:func:`format_money` for one locale, for a table that shows many amounts.
+
+    What depends only on the locale and the currency (its symbol and spacing,
+    the positive and negative patterns, the decimal point, the minor digits'
+    texts) is worked out once per currency; each amount then costs one
+    ``QLocale.toString`` for its grouped whole units. The texts are exactly
+    :func:`format_money`'s (a test compares them).
+    """
+
+    __slots__ = ("_currencies", "locale")
+
+    def __init__(self, locale: QLocale | None = None) -> None:
+        self.locale = locale if locale is not None else QLocale()
+        #: currency → (exponent, minor digits' texts, positive and negative pattern
+        #: as the text before and after the digits)
+        self._currencies: dict[str, tuple[int, list[str], tuple[str, str], tuple[str, str]]] = {}
+
+    def _parts(self, currency: str) -> tuple[int, list[str], tuple[str, str], tuple[str, str]]:
+        loc = self.locale
+        exponent = _exponent(currency)
+        point, zero = loc.decimalPoint(), loc.zeroDigit()
+        minors = [
+            point + loc.toString(n).rjust(exponent, zero) for n in range(10**exponent)
+        ] if exponent else [""]  # fmt: skip
+        one = loc.toString(1)
+        symbol = currency_symbol(currency, loc)
+        patterns = []
+        for sign in (1, -1):
+            pattern = loc.toCurrencyString(sign, _PLACEHOLDER)
+            spaced = symbol
+            if spaced[-1].isalpha() and _PLACEHOLDER + one in pattern:
+                spaced = spaced + _NBSP
+            if spaced[0].isalpha() and one + _PLACEHOLDER in pattern:
+                spaced = _NBSP + spaced
+            before, _, after = pattern.partition(one)
+            patterns.append(
+                (before.replace(_PLACEHOLDER, spaced), after.replace(_PLACEHOLDER, spaced))
+            )
+        parts = (exponent, minors, patterns[0], patterns[1])
+        self._currencies[currency] = parts
+        return parts
+
+    def text(self, minor: int, currency: str) -> str:
+        """``minor`` units of ``currency``, as :func:`format_money` writes them."""
+        if type(minor) is not int or not -(2**63) <= minor < 2**63:
+            return format_money(minor, currency, self.locale)  # raises as it does
+        parts = self._currencies.get(currency)
+        if parts is None:
+            parts = self._parts(currency)
+        exponent, minors, positive, negative = parts
+        units, fraction = divmod(abs(minor), 10**exponent)
+        before, after = negative if minor < 0 else positive
+        return f"{before}{self.locale.toString(units)}{minors[fraction]}{after}"
 
 
 _TWO_DIGIT_YEAR = re.compile(r"(?<!y)yy(?!y)")

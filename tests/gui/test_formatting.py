@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from PySide6.QtCore import QLocale
 
@@ -126,3 +126,28 @@ def test_format_date_uses_the_short_order_with_a_four_digit_year(
 def test_format_date_examples() -> None:
     assert format_date(date(2026, 4, 26), loc("de_DE")) == "26.04.2026"
     assert format_date(date(2026, 4, 26), loc("en_US")) == "4/26/2026"
+
+
+LOCALES = [
+    "en_US", "en_GB", "it_IT", "nl_NL", "nl_BE", "es_ES", "de_DE", "de_CH", "fr_FR",
+    "fr_CH", "sv_SE", "ja_JP", "ar_EG", "hi_IN", "pt_BR",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    minor=st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1),
+    currency=st.sampled_from(["EUR", "USD", "GBP", "CHF", "JPY", "SEK", "KWD", "XYZ"]),
+    locale=st.sampled_from(LOCALES),
+)
+def test_a_tables_money_texts_are_format_moneys(minor: int, currency: str, locale: str) -> None:
+    """The per-locale shortcut a big table uses writes every amount exactly as
+    format_money does (symbol, spacing, negative form, grouping, digits)."""
+    from billing_desktop.ui.formatting import MoneyTexts
+
+    loc = QLocale(locale)
+    try:
+        expected = format_money(minor, currency, loc)
+    except OverflowError:  # beyond what a 64-bit amount of whole units can show
+        return
+    assert MoneyTexts(loc).text(minor, currency) == expected

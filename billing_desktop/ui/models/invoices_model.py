@@ -23,11 +23,14 @@ from __future__ import annotations
 import logging
 from array import array
 from collections import OrderedDict
+from datetime import date
 from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
     QCoreApplication,
+    QDate,
+    QLocale,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -38,7 +41,7 @@ from billing_desktop.domain.periods import Period
 from billing_desktop.services import invoice_list
 from billing_desktop.services.context import AppContext
 from billing_desktop.store.invoice_queries import InvoiceFilter, InvoiceListRow, InvoiceSort
-from billing_desktop.ui.formatting import format_date, format_money
+from billing_desktop.ui.formatting import MoneyTexts, date_pattern
 from billing_desktop.ui.models.table import (
     ALIGNMENT,
     CENTER,
@@ -188,6 +191,9 @@ class InvoicesTableModel(PagedTableModel):
         #: the block data() used last (painting asks for it cell after cell)
         self._last_number = -1
         self._last_block: _Block | None = None
+        #: the display texts' dates (the service period shows the first – last day
+        #: of service, as the invoice prints it)
+        self._dates: _DateTexts | None = None
         if load:
             self.refresh()
 
@@ -308,6 +314,7 @@ class InvoicesTableModel(PagedTableModel):
     def _forget_texts(self) -> None:
         """Headers and words changed language (or the locale changed formats)."""
         super()._forget_texts()
+        self._dates = None
         for block in self._blocks.values():
             block.texts = [None] * len(block.rows)
 
@@ -373,14 +380,15 @@ class InvoicesTableModel(PagedTableModel):
         return self._ALIGNMENTS[column]
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role not in self._DATA_ROLES:
-            return None
+        if role != DISPLAY:  # painting asks for the display role most
+            if role not in self._DATA_ROLES:
+                return None
+            if role == ALIGNMENT:
+                return self._ALIGNMENTS[index.column()]
         number = index.row()
         if not 0 <= number < len(self._ids) or not index.isValid():
             return None
         column = index.column()
-        if role == ALIGNMENT:
-            return self._ALIGNMENTS[column]
         block_number, offset = divmod(number, self.PAGE_SIZE)
         if block_number == self._last_number and self._last_block is not None:
             block = self._last_block  # painting goes cell by cell along a block
@@ -411,15 +419,24 @@ class InvoicesTableModel(PagedTableModel):
         return self._sort_value(row, column)  # SortRole
 
     def _texts(self, row: InvoiceListRow) -> tuple[str, ...]:
+        dates = self._dates
+        if dates is None:
+            dates = self._dates = _DateTexts()
+        day, money = dates.text, dates.money.text
+        start, end = row.period_start, row.period_end
+        if start is None or end is None or end <= start:
+            period = "—"
+        else:
+            period = f"{day(start)} – {day(Period(start, end).last_day)}"
         return (
             row.number,
-            format_date(row.issue_date),
+            day(row.issue_date),
             row.account_number,
             row.company_name,
-            _period_text(row),
-            format_money(row.total_minor, row.currency),
-            format_money(row.due_minor, row.currency),
-            format_date(row.due_date),
+            period,
+            money(row.total_minor, row.currency),
+            money(row.due_minor, row.currency),
+            day(row.due_date),
             invoice_status_text(row),
         )
 
@@ -438,10 +455,23 @@ class InvoicesTableModel(PagedTableModel):
         return None
 
 
-def _period_text(row: InvoiceListRow) -> str:
-    """The service period as the invoice prints it: first – last day of service."""
-    start, end = row.period_start, row.period_end
-    if start is None or end is None or end <= start:
-        return "—"
-    last = Period(start, end).last_day
-    return f"{format_date(start)} – {format_date(last)}"
+class _DateTexts:
+    """Dates as the locale writes them (``format_date``), each day formatted once
+    (a page of invoices repeats few days), and amounts (``MoneyTexts``). Made
+    anew when the language or the locale changes (``_forget_texts``)."""
+
+    __slots__ = ("days", "locale", "money", "pattern")
+
+    def __init__(self) -> None:
+        self.locale = QLocale()
+        self.pattern = date_pattern(self.locale)
+        self.days: dict[date, str] = {}
+        self.money = MoneyTexts(self.locale)
+
+    def text(self, day: date) -> str:
+        found = self.days.get(day)
+        if found is None:
+            found = self.days[day] = self.locale.toString(
+                QDate(day.year, day.month, day.day), self.pattern
+            )
+        return found

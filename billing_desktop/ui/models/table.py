@@ -142,8 +142,8 @@ class TableModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self.COLUMN_COUNT
 
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        return self._FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
+    # flags(): QAbstractTableModel's own answer is _FLAGS for a valid index (and no
+    # Python call for every cell painted, which an override here would cost)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = DISPLAY) -> Any:
         if orientation != _HORIZONTAL or not 0 <= section < self.COLUMN_COUNT:
