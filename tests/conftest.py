@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+# the shared helpers' own asserts show the values compared, as tests' asserts do
+pytest.register_assert_rewrite("helpers")
+
 if TYPE_CHECKING:
     from helpers import SmtpServer
 

@@ -5,7 +5,12 @@ The fixtures built on them are in ``conftest.py`` (``smtp_server``).
 
 from __future__ import annotations
 
+import dataclasses
 import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -49,8 +54,8 @@ def query_plan(
     """The lines of the engine's plan for ``sql``.
 
     SQLite: ``EXPLAIN QUERY PLAN``, after ``ANALYZE`` unless ``analyze`` is False
-    (statistics must not tempt the planner into a scan). PostgreSQL: ``EXPLAIN`` with sequential scans
-    priced out, so a line still saying "Seq Scan" means no index can answer.
+    (statistics must not tempt the planner into a scan). PostgreSQL: ``EXPLAIN`` with
+    sequential scans priced out, so a line still saying "Seq Scan" means no index can answer.
     """
     params = dict(params or {})
     if db.target.is_sqlite:
@@ -88,6 +93,98 @@ def sub_id(db: Any, account: str, product: str) -> int:
         "JOIN products p ON p.id = s.product_id WHERE a.account_number = :a AND p.code = :p",
         {"a": account, "p": product},
     )
+
+
+def account_id(db: Any, number: str) -> int:
+    """The id of the account numbered ``number``."""
+    sql = "SELECT id FROM accounts WHERE account_number = :n"
+    return int(db.reader.scalar(sql, {"n": number}))
+
+
+# --------------------------------------------------------------------------- several operators
+
+
+def create_operator(ctx: Any, name: str, role: str = "support") -> Any:
+    """A new active operator ``name`` (email: first name@operators.example): ``OperatorInfo``."""
+    from billing_desktop.services.context import OperatorInfo
+    from billing_desktop.store.models import Operator
+
+    with ctx.db.transaction() as session:
+        op = Operator(
+            email=f"{name.split()[0].lower()}@operators.example", name=name, role=role,
+            active=True, created_at=datetime(2026, 1, 1, 9, 0),
+        )  # fmt: skip
+        session.add(op)
+        session.flush()
+        return OperatorInfo(op.id, op.email, op.name, op.role)
+
+
+def as_operator(ctx: Any, name: str, at: datetime, role: str = "support") -> Any:
+    """``ctx`` for a new operator ``name`` whose clock says ``at`` (the same database)."""
+    from billing_desktop.services.clock import FixedClock
+
+    return dataclasses.replace(ctx, operator=create_operator(ctx, name, role), clock=FixedClock(at))
+
+
+@contextmanager
+def on_another_instance(ctx: Any) -> Iterator[Any]:
+    """``ctx`` on its own connection to the same database, as another instance of the
+    application has; the connection is closed at the end of the block."""
+    from billing_desktop.store.database import open_database
+
+    other = open_database(ctx.db.target)
+    try:
+        yield dataclasses.replace(ctx, db=other)
+    finally:
+        other.dispose()
+
+
+def assert_changed_by(err: Any, what: str, name: str, at: datetime) -> None:
+    """``err`` is the ``ConflictError`` that says ``what`` was changed by ``name`` at ``at``."""
+    assert err.code == "changed_elsewhere"
+    assert (err.params["changed_by"], err.params["changed_at"]) == (name, at)
+    assert err.params["what"] == what
+    assert str(err) == (
+        f"{what} was changed by {name} at {at} — reload to see the current data. "
+        "Your input is kept."
+    )
+
+
+def race(writes: dict[str, tuple[Any, Callable[[Any], object]]]) -> dict[str, object]:
+    """Release every ``name: (ctx, write)`` at the same moment, each ``write(ctx)`` on its
+    own connection (another instance of the application): ``{name: result or exception}``."""
+    start = threading.Barrier(len(writes))
+    outcomes: dict[str, object] = {}
+
+    def run(name: str, ctx: Any, write: Callable[[Any], object]) -> None:
+        with on_another_instance(ctx) as mine:
+            start.wait()
+            try:
+                outcomes[name] = write(mine)
+            except Exception as err:  # the outcome is what is checked
+                outcomes[name] = err
+
+    threads = [
+        threading.Thread(target=run, args=(name, ctx, write))
+        for name, (ctx, write) in writes.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def exactly_one_won(outcomes: dict[str, object]) -> tuple[str, list[Any]]:
+    """The name of the one write of :func:`race` that succeeded, and the ``ConflictError``
+    each of the others got."""
+    from billing_desktop.services.errors import ConflictError
+
+    winners = [name for name, out in outcomes.items() if not isinstance(out, Exception)]
+    assert len(winners) == 1, outcomes
+    losers = [out for out in outcomes.values() if isinstance(out, Exception)]
+    assert all(isinstance(err, ConflictError) for err in losers), losers
+    return winners[0], losers
 
 
 # --------------------------------------------------------------------------- a real SMTP server
@@ -155,3 +252,64 @@ def smtp_settings(port: int, **changes: Any) -> Any:
     }  # fmt: skip
     values.update(changes)
     return SmtpSettings(**values)
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+@contextmanager
+def answered_message_boxes() -> Iterator[list[str]]:
+    """The texts of the modal message boxes with an OK button the block opens, each closed
+    with OK (``show_service_error`` and the start-up error run their own event loop)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    texts: list[str] = []
+    active = [True]
+
+    def answer() -> None:
+        if not active[0]:
+            return
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and box.isVisible():
+            ok = box.button(QMessageBox.StandardButton.Ok)
+            if ok is not None:
+                texts.append(box.text())
+                ok.click()
+        QTimer.singleShot(10, answer)
+
+    QTimer.singleShot(0, answer)
+    try:
+        yield texts
+    finally:
+        active[0] = False
+
+
+def when_modal(cls: type, act: Callable[[Any], None]) -> None:
+    """Run ``act(dialog)`` once a visible modal dialog of class ``cls`` is up (from inside
+    its ``exec`` loop, so call this before the code that opens it)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def check() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, cls) and dialog.isVisible():
+            act(dialog)
+        else:
+            QTimer.singleShot(10, check)
+
+    QTimer.singleShot(0, check)
+
+
+def shown_child(qtbot: Any, parent: Any, cls: type, name: str | None = None) -> Any:
+    """The visible child of ``parent`` of class ``cls`` (and object name ``name``), once one
+    is shown: a non-blocking dialog the widget opened."""
+    found: list = []
+
+    def visible() -> bool:
+        children = parent.findChildren(cls, name) if name else parent.findChildren(cls)
+        found[:] = [w for w in children if w.isVisible()]
+        return bool(found)
+
+    qtbot.waitUntil(visible)
+    return found[0]

@@ -13,21 +13,24 @@ INV-2026-000065 is open and may be disputed.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
-from helpers import dump
-from PySide6.QtCore import QModelIndex, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
+from helpers import (
+    account_id,
+    answered_message_boxes,
+    as_operator,
+    dump,
+    on_another_instance,
+    shown_child,
+)
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from billing_desktop.services import invoices, licences, payments
 from billing_desktop.services.accounts import AccountChanges, update_account
-from billing_desktop.services.clock import FixedClock
-from billing_desktop.services.context import AppContext, OperatorInfo
-from billing_desktop.store.database import open_database
+from billing_desktop.services.context import AppContext
 from billing_desktop.ui.account.invoices import DisputeDialog, InvoicesTab
 from billing_desktop.ui.account.licences import LicencesModel, LicencesTab
 from billing_desktop.ui.account.payment_methods import PaymentMethodsModel, PaymentMethodsTab
@@ -45,45 +48,10 @@ def _said_alice(what: str) -> str:
 
 
 @pytest.fixture
-def alice(demo_ctx: AppContext):
+def alice(demo_ctx: AppContext) -> Iterator[AppContext]:
     """Support operator Alice Martin on another instance of the application (10:15)."""
-    from billing_desktop.store.models import Operator
-
-    with demo_ctx.db.transaction() as session:
-        op = Operator(
-            email="alice@operators.example", name="Alice Martin", role="support", active=True,
-            created_at=datetime(2026, 1, 1, 9, 0),
-        )  # fmt: skip
-        session.add(op)
-        session.flush()
-        info = OperatorInfo(op.id, op.email, op.name, op.role)
-    other = open_database(demo_ctx.db.target)
-    yield dataclasses.replace(demo_ctx, db=other, operator=info, clock=FixedClock(ALICE_AT))
-    other.dispose()
-
-
-@contextmanager
-def message_box() -> Iterator[list[str]]:
-    """Read the text of the message box (with an OK button) the block opens, then OK it."""
-    texts: list[str] = []
-    tries = [0]
-
-    def answer() -> None:
-        box = QApplication.activeModalWidget()
-        ok = box.button(QMessageBox.StandardButton.Ok) if isinstance(box, QMessageBox) else None
-        if ok is not None:
-            texts.append(box.text())
-            ok.click()
-        elif tries[0] < 500:
-            tries[0] += 1
-            QTimer.singleShot(10, answer)
-
-    QTimer.singleShot(0, answer)
-    yield texts
-
-
-def _account_id(db, number: str) -> int:
-    return db.reader.scalar("SELECT id FROM accounts WHERE account_number = :n", {"n": number})
+    with on_another_instance(as_operator(demo_ctx, "Alice Martin", ALICE_AT)) as other:
+        yield other
 
 
 def _show(qtbot, tab: QWidget) -> None:
@@ -91,18 +59,6 @@ def _show(qtbot, tab: QWidget) -> None:
     tab.resize(1200, 800)
     tab.show()
     qtbot.waitExposed(tab)
-
-
-def _modal(qtbot, parent: QWidget, cls: type, name: str | None = None):
-    found: list = []
-
-    def opened() -> bool:
-        children = parent.findChildren(cls, name) if name else parent.findChildren(cls)
-        found[:] = [w for w in children if w.isVisible()]
-        return bool(found)
-
-    qtbot.waitUntil(opened)
-    return found[0]
 
 
 # --------------------------------------------------------------------------- Payment methods
@@ -127,7 +83,7 @@ def _default_last4(db) -> list[str]:
 
 
 def _methods_tab(qtbot, ctx: AppContext, select: str) -> PaymentMethodsTab:
-    tab = PaymentMethodsTab(ctx, _account_id(ctx.db, "A-100009"))
+    tab = PaymentMethodsTab(ctx, account_id(ctx.db, "A-100009"))
     _show(qtbot, tab)
     labels = [
         tab.model.index(r, PaymentMethodsModel.METHOD).data() for r in range(tab.model.rowCount())
@@ -163,7 +119,7 @@ def test_set_as_default_after_another_operator_changed_the_default(
     payments.set_default_method(alice, "A-100009", cards["4444"], expected_version=seen)
     before = dump(demo_ctx.db)
 
-    with message_box() as texts:
+    with answered_message_boxes() as texts:
         qtbot.mouseClick(tab.default_button, Qt.MouseButton.LeftButton)
     assert texts == [_said_alice("A-100009")]
     assert dump(demo_ctx.db) == before  # nothing written
@@ -186,7 +142,7 @@ def test_remove_after_another_operator_changed_the_account(
     cards = _with_three_cards(demo_ctx)
     tab = _methods_tab(qtbot, demo_ctx, "Mastercard •••• 4444")
     qtbot.mouseClick(tab.remove_button, Qt.MouseButton.LeftButton)
-    confirmation = _modal(qtbot, tab, QMessageBox, "removeMethodConfirmation")
+    confirmation = shown_child(qtbot, tab, QMessageBox, "removeMethodConfirmation")
 
     # while the question is open, Alice edits the account on her screen
     seen = payments.payment_settings(alice, "A-100009").version
@@ -194,7 +150,7 @@ def test_remove_after_another_operator_changed_the_account(
     before = dump(demo_ctx.db)
 
     confirm = confirmation.findChild(QPushButton, "confirmRemove")
-    with message_box() as texts:
+    with answered_message_boxes() as texts:
         qtbot.mouseClick(confirm, Qt.MouseButton.LeftButton)
     assert texts == [_said_alice("A-100009")]
     assert dump(demo_ctx.db) == before
@@ -216,7 +172,7 @@ def test_autopay_switch_after_another_operator_changed_the_methods(
     payments.remove_method(alice, "A-100009", cards["4444"], expected_version=seen)
     before = dump(demo_ctx.db)
 
-    with message_box() as texts:
+    with answered_message_boxes() as texts:
         qtbot.mouseClick(tab.autopay_check, Qt.MouseButton.LeftButton)
     assert texts == [_said_alice("A-100009")]
     assert dump(demo_ctx.db) == before
@@ -258,7 +214,7 @@ def test_apply_after_another_operator_assigned_the_last_seat(
 ) -> None:
     db = demo_ctx.db
     sub = _webinar(db)
-    tab = LicencesTab(demo_ctx, _account_id(db, "A-100016"))
+    tab = LicencesTab(demo_ctx, account_id(db, "A-100016"))
     _show(qtbot, tab)
     holders = _seats(db, sub)
     free = [c.contact_id for c in tab.model.contacts if c.contact_id not in holders]
@@ -281,7 +237,7 @@ def test_apply_after_another_operator_assigned_the_last_seat(
     licences.assign_licences(alice, sub, [free[1]], expected_version=seen)
     before = dump(db)
 
-    with message_box() as texts:
+    with answered_message_boxes() as texts:
         qtbot.mouseClick(tab.apply_button, Qt.MouseButton.LeftButton)
     assert texts == [_said_alice("GoTo Webinar")]
     assert dump(db) == before
@@ -304,7 +260,7 @@ def test_apply_unassign_and_assign_sends_the_version_each_call_left(
     """Swapping a seat: unassign then assign on one subscription, both written."""
     db = demo_ctx.db
     sub = _webinar(db)
-    tab = LicencesTab(demo_ctx, _account_id(db, "A-100016"))
+    tab = LicencesTab(demo_ctx, account_id(db, "A-100016"))
     _show(qtbot, tab)
     holders = sorted(_seats(db, sub))
     free = [c.contact_id for c in tab.model.contacts if c.contact_id not in holders]
@@ -324,11 +280,11 @@ def test_dispute_after_another_operator_disputed_keeps_the_note(
     qtbot, demo_ctx: AppContext, alice: AppContext
 ) -> None:
     db = demo_ctx.db
-    tab = InvoicesTab(demo_ctx, _account_id(db, "A-100005"))
+    tab = InvoicesTab(demo_ctx, account_id(db, "A-100005"))
     _show(qtbot, tab)
     assert tab.current_invoice().number == "INV-2026-000065"
     qtbot.mouseClick(tab.dispute_button, Qt.MouseButton.LeftButton)
-    dialog = _modal(qtbot, tab, DisputeDialog)
+    dialog = shown_child(qtbot, tab, DisputeDialog)
     qtbot.keyClicks(dialog.note_edit, "Two licences were never used.")
 
     # meanwhile Alice notes a dispute on the same invoice
@@ -337,7 +293,7 @@ def test_dispute_after_another_operator_disputed_keeps_the_note(
     invoices.dispute_invoice(alice, invoice, "Wrong seats", expected_version=seen)
     before = dump(db)
 
-    with message_box() as texts:
+    with answered_message_boxes() as texts:
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert texts == [_said_alice("INV-2026-000065")]
     assert dump(db) == before
@@ -347,6 +303,6 @@ def test_dispute_after_another_operator_disputed_keeps_the_note(
     assert "Disputed on 4/26/2026: Wrong seats" in tab.detail_info.text()  # Alice's
     # the user's note is offered again on the fresh invoice
     qtbot.mouseClick(tab.dispute_button, Qt.MouseButton.LeftButton)
-    again = _modal(qtbot, tab, DisputeDialog)
+    again = shown_child(qtbot, tab, DisputeDialog)
     assert again.note() == "Two licences were never used."
     again.reject()

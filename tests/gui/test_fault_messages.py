@@ -23,10 +23,10 @@ from faults.support import (
     unwritable,
     write_lock_held_by_another_process,
 )
-from helpers import SENDER, dump, smtp_settings
-from PySide6.QtCore import QSettings, Qt, QTimer
+from helpers import SENDER, account_id, answered_message_boxes, dump, shown_child, smtp_settings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from billing_desktop.config import target_from
 from billing_desktop.services.smtp import save_smtp_settings
@@ -38,48 +38,8 @@ ACCOUNT = "A-100005"
 INVOICE = "INV-2026-000065"  # open, disputable until 2026-05-06, selected first
 
 
-def _account_id(db) -> int:
-    sql = "SELECT id FROM accounts WHERE account_number = :n"
-    return int(db.reader.scalar(sql, {"n": ACCOUNT}))
-
-
 def _city(db) -> str:
     return db.reader.scalar("SELECT city FROM accounts WHERE account_number = :n", {"n": ACCOUNT})
-
-
-@contextmanager
-def answered_message_boxes() -> Iterator[list[str]]:
-    """The texts of the modal message boxes the block opens, each closed with OK
-    (``show_service_error`` and the start-up error run their own event loop)."""
-    texts: list[str] = []
-    active = [True]
-
-    def answer() -> None:
-        if not active[0]:
-            return
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox) and box.isVisible():
-            texts.append(box.text())
-            box.button(QMessageBox.StandardButton.Ok).click()
-        QTimer.singleShot(10, answer)
-
-    QTimer.singleShot(0, answer)
-    try:
-        yield texts
-    finally:
-        active[0] = False
-
-
-def _shown(qtbot, parent: QWidget, cls: type, name: str | None = None):
-    found: list = []
-
-    def visible() -> bool:
-        children = parent.findChildren(cls, name) if name else parent.findChildren(cls)
-        found[:] = [w for w in children if w.isVisible()]
-        return bool(found)
-
-    qtbot.waitUntil(visible)
-    return found[0]
 
 
 def _click(qtbot, widget: QWidget) -> None:
@@ -94,7 +54,7 @@ def test_disk_full_while_noting_a_dispute_keeps_the_note_and_saves_it_later(
     qtbot, demo_ctx
 ) -> None:
     db = demo_ctx.db
-    tab = InvoicesTab(demo_ctx, _account_id(db))
+    tab = InvoicesTab(demo_ctx, account_id(db, ACCOUNT))
     qtbot.addWidget(tab)
     tab.show()
     qtbot.waitExposed(tab)
@@ -104,7 +64,7 @@ def test_disk_full_while_noting_a_dispute_keeps_the_note_and_saves_it_later(
     with DiskLimit(db) as disk:
         disk.full = True
         _click(qtbot, tab.dispute_button)
-        dialog = _shown(qtbot, tab, DisputeDialog)
+        dialog = shown_child(qtbot, tab, DisputeDialog)
         dialog.note_edit.setPlainText(note[:-30])
         qtbot.keyClicks(dialog.note_edit, note[-30:])
         with answered_message_boxes() as texts:
@@ -119,7 +79,7 @@ def test_disk_full_while_noting_a_dispute_keeps_the_note_and_saves_it_later(
 
         disk.full = False  # space was freed: the same note goes through
         _click(qtbot, tab.dispute_button)
-        again = _shown(qtbot, tab, DisputeDialog)
+        again = shown_child(qtbot, tab, DisputeDialog)
         assert again.note() == note  # nothing the user typed was lost
         with qtbot.waitSignal(tab.account_changed):
             _click(qtbot, again.ok_button)
@@ -167,7 +127,7 @@ def test_a_database_fault_while_saving_the_overview_keeps_the_edit(
     qtbot, demo_ctx, monkeypatch, fault, message: str
 ) -> None:
     db = demo_ctx.db
-    page = AccountPage(demo_ctx, _account_id(db))
+    page = AccountPage(demo_ctx, account_id(db, ACCOUNT))
     qtbot.addWidget(page)
     page.show()
     qtbot.waitExposed(page)
@@ -192,7 +152,7 @@ def test_a_database_fault_while_saving_the_overview_keeps_the_edit(
 def test_the_locked_message_in_italian(qtbot, qapp, demo_ctx, monkeypatch, shipped_qm) -> None:
     db = demo_ctx.db
     with ui_language(qapp, shipped_qm, "it"):
-        page = AccountPage(demo_ctx, _account_id(db))
+        page = AccountPage(demo_ctx, account_id(db, ACCOUNT))
         qtbot.addWidget(page)
         page.show()
         qtbot.waitExposed(page)
@@ -278,7 +238,7 @@ def test_a_slow_mail_server_times_out_in_the_background_and_nothing_is_lost(
     from billing_desktop.ui.views.emails_view import EmailsView
 
     with demo_ctx.db.transaction() as s:
-        account = s.get(Account, _account_id(demo_ctx.db))
+        account = s.get(Account, account_id(demo_ctx.db, ACCOUNT))
         queue_email(s, demo_ctx, account, EmailKind.CANCELLATION_CONFIRMED, {
             "product": "GoTo Meeting", "expiry_date": demo_ctx.clock.today(),
         })  # fmt: skip
@@ -368,14 +328,14 @@ def test_saving_a_pdf_into_a_folder_that_is_not_writable(
         return answers.pop(0), filters
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", ask)
-    tab = InvoicesTab(demo_ctx, _account_id(demo_ctx.db))
+    tab = InvoicesTab(demo_ctx, account_id(demo_ctx.db, ACCOUNT))
     qtbot.addWidget(tab)
     tab.show()
     qtbot.waitExposed(tab)
     with unwritable(locked_folder):
         _click(qtbot, tab.save_pdf_button)
         qtbot.waitUntil(lambda: not tab.busy, timeout=20_000)
-        box = _shown(qtbot, tab, QMessageBox, "pdfSaveError")
+        box = shown_child(qtbot, tab, QMessageBox, "pdfSaveError")
         message = (
             f"Invoice {INVOICE} was not saved: the folder {locked_folder} is not writable. "
             "Choose another folder and save again."

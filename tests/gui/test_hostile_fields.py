@@ -9,14 +9,11 @@ service-level counterpart, driven by Hypothesis, is ``tests/faults/test_hostile_
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from helpers import dump, sub_id
-from PySide6.QtCore import Qt, QTimer
+from helpers import account_id, answered_message_boxes, dump, sub_id
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QWizard
+from PySide6.QtWidgets import QLineEdit, QWizard
 
 from billing_desktop.ui.account.invoices import DisputeDialog, InvoicesTab
 from billing_desktop.ui.account.page import AccountPage
@@ -35,11 +32,6 @@ NEXT = QWizard.WizardButton.NextButton
 COMMIT = QWizard.WizardButton.CommitButton
 
 
-def _account_id(db, number: str) -> int:
-    sql = "SELECT id FROM accounts WHERE account_number = :n"
-    return int(db.reader.scalar(sql, {"n": number}))
-
-
 def _retype(qtbot, edit: QLineEdit, text: str) -> None:
     edit.setFocus()
     edit.selectAll()
@@ -47,34 +39,12 @@ def _retype(qtbot, edit: QLineEdit, text: str) -> None:
     qtbot.keyClicks(edit, text)
 
 
-@contextmanager
-def answered_message_boxes() -> Iterator[list[str]]:
-    """The texts of the modal message boxes the block opens, each closed with OK."""
-    texts: list[str] = []
-    active = [True]
-
-    def answer() -> None:
-        if not active[0]:
-            return
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox) and box.isVisible():
-            texts.append(box.text())
-            box.button(QMessageBox.StandardButton.Ok).click()
-        QTimer.singleShot(10, answer)
-
-    QTimer.singleShot(0, answer)
-    try:
-        yield texts
-    finally:
-        active[0] = False
-
-
 # --------------------------------------------------------------------------- the Overview
 
 
 @pytest.fixture
 def overview(qtbot, demo_ctx):
-    page = AccountPage(demo_ctx, _account_id(demo_ctx.db, "A-100005"))
+    page = AccountPage(demo_ctx, account_id(demo_ctx.db, "A-100005"))
     qtbot.addWidget(page)
     page.resize(1200, 800)
     page.show()
@@ -141,7 +111,7 @@ def test_card_and_iban_fields(
     qtbot, demo_ctx, kind: str, typed: str, kept: str, shown: str
 ) -> None:
     before = dump(demo_ctx.db)
-    dialog = PaymentMethodDialog(demo_ctx, _account_id(demo_ctx.db, "A-100005"), kind)
+    dialog = PaymentMethodDialog(demo_ctx, account_id(demo_ctx.db, "A-100005"), kind)
     qtbot.addWidget(dialog)
     dialog.open()
     qtbot.waitExposed(dialog)
@@ -220,7 +190,7 @@ def test_cancellation_comment_of_10000_characters_is_refused_inline(qtbot, demo_
     db = demo_ctx.db
     before = dump(db)
     wizard = CancellationWizard(
-        demo_ctx, _account_id(db, "A-100001"), sub_id(db, "A-100001", "gotoassist_rs_v4")
+        demo_ctx, account_id(db, "A-100001"), sub_id(db, "A-100001", "gotoassist_rs_v4")
     )
     qtbot.addWidget(wizard)
     wizard.open()
@@ -251,7 +221,7 @@ def test_cancellation_comment_of_10000_characters_is_refused_inline(qtbot, demo_
 def test_a_dispute_note_too_long_is_refused_and_kept(qtbot, demo_ctx) -> None:
     db = demo_ctx.db
     before = dump(db)
-    tab = InvoicesTab(demo_ctx, _account_id(db, "A-100005"))
+    tab = InvoicesTab(demo_ctx, account_id(db, "A-100005"))
     qtbot.addWidget(tab)
     tab.show()
     qtbot.waitExposed(tab)

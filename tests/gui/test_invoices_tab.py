@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from helpers import shown_child
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton, QWidget
@@ -69,19 +70,6 @@ def _select(qtbot, tab: InvoicesTab, number: str) -> None:
             assert tab.current_invoice().number == number
             return
     raise AssertionError(f"{number} is not listed")
-
-
-def _modal(qtbot, parent: QWidget, cls: type, name: str | None = None):
-    """The non-blocking dialog the tab opened (found by class and object name)."""
-    found: list = []
-
-    def opened() -> bool:
-        children = parent.findChildren(cls, name) if name else parent.findChildren(cls)
-        found[:] = [w for w in children if w.isVisible()]
-        return bool(found)
-
-    qtbot.waitUntil(opened)
-    return found[0]
 
 
 @pytest.fixture
@@ -217,7 +205,7 @@ def test_pay_balance_moves_the_invoice_to_paid(qtbot, make_tab, demo_ctx) -> Non
     tab = make_tab(demo_ctx, "A-100009")
     assert tab.pay_button.isEnabled()
     qtbot.mouseClick(tab.pay_button, Qt.MouseButton.LeftButton)
-    box = _modal(qtbot, tab, QMessageBox, "payBalanceConfirmation")
+    box = shown_child(qtbot, tab, QMessageBox, "payBalanceConfirmation")
     assert box.text() == "Charge €186.40 to Visa •••• 7719 for account A-100009?"
     pay = box.findChild(QPushButton, "confirmPay")
     assert pay.text().replace("&", "") == "Pay €186.40"
@@ -242,7 +230,7 @@ def test_pay_balance_moves_the_invoice_to_paid(qtbot, make_tab, demo_ctx) -> Non
     assert tab.inner_tabs.currentIndex() == tab.PAID_TAB
     assert tab.current_invoice().number == OVERDUE
     assert "Paid €186.40 on 4/26/2026 with Visa •••• 7719." in tab.detail_info.text()
-    result = _modal(qtbot, tab, QMessageBox, "paymentResult")
+    result = shown_child(qtbot, tab, QMessageBox, "paymentResult")
     assert result.text() == (
         "€186.40 was received with Visa •••• 7719. 1 invoice(s) paid: INV-2026-000036. "
         "Balance due now: €0.00."
@@ -254,7 +242,7 @@ def test_pay_balance_moves_the_invoice_to_paid(qtbot, make_tab, demo_ctx) -> Non
 def test_pay_balance_cancelled_changes_nothing(qtbot, make_tab, demo_ctx) -> None:
     tab = make_tab(demo_ctx, "A-100009")
     qtbot.mouseClick(tab.pay_button, Qt.MouseButton.LeftButton)
-    box = _modal(qtbot, tab, QMessageBox, "payBalanceConfirmation")
+    box = shown_child(qtbot, tab, QMessageBox, "payBalanceConfirmation")
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not box.isVisible())
     assert _invoices(demo_ctx.db, "A-100009", "i.status = 'open'")[0][0] == OVERDUE
@@ -266,7 +254,7 @@ def test_pay_balance_after_a_change_elsewhere_shows_the_conflict(
 ) -> None:
     tab = make_tab(demo_ctx, "A-100009")
     qtbot.mouseClick(tab.pay_button, Qt.MouseButton.LeftButton)
-    box = _modal(qtbot, tab, QMessageBox, "payBalanceConfirmation")
+    box = shown_child(qtbot, tab, QMessageBox, "payBalanceConfirmation")
     set_autopay(demo_ctx, "A-100009", True)  # another operator changes the account
     qtbot.mouseClick(box.findChild(QPushButton, "confirmPay"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(errors))
@@ -329,7 +317,7 @@ def test_dispute_is_noted_on_the_invoice(qtbot, make_tab, demo_ctx) -> None:
     db = demo_ctx.db
     tab = make_tab(demo_ctx, "A-100005")
     qtbot.mouseClick(tab.dispute_button, Qt.MouseButton.LeftButton)
-    dialog = _modal(qtbot, tab, DisputeDialog)
+    dialog = shown_child(qtbot, tab, DisputeDialog)
     assert not dialog.ok_button.isEnabled()  # no note yet
     qtbot.keyClicks(dialog.note_edit, "Two licences were never used.")
     assert dialog.ok_button.isEnabled()
@@ -352,13 +340,13 @@ def test_a_refused_dispute_keeps_the_note(qtbot, make_tab, demo_ctx, errors, mon
 
     monkeypatch.setattr(invoices_module, "dispute_invoice", refuse)
     qtbot.mouseClick(tab.dispute_button, Qt.MouseButton.LeftButton)
-    dialog = _modal(qtbot, tab, DisputeDialog)
+    dialog = shown_child(qtbot, tab, DisputeDialog)
     qtbot.keyClicks(dialog.note_edit, "Wrong minutes")
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(errors))
     qtbot.waitUntil(lambda: not dialog.isVisible())
     qtbot.mouseClick(tab.dispute_button, Qt.MouseButton.LeftButton)
-    again = _modal(qtbot, tab, DisputeDialog)
+    again = shown_child(qtbot, tab, DisputeDialog)
     assert again.note() == "Wrong minutes"
     again.reject()
 

@@ -3,19 +3,18 @@ without losing the user's place — scroll position, selected row, unsaved edits
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
+from helpers import as_operator, on_another_instance
 from PySide6.QtCore import QLocale
 from PySide6.QtWidgets import QAbstractItemView
 
 from billing_desktop.documents.formatting import format_value
 from billing_desktop.services.accounts import AccountChanges, account_overview, update_account
-from billing_desktop.services.clock import FixedClock
-from billing_desktop.services.context import AppContext, OperatorInfo
+from billing_desktop.services.context import AppContext
 from billing_desktop.store.database import open_database
 from billing_desktop.ui.change_watcher import ChangeWatcher, install_change_watcher
 from billing_desktop.ui.main_window import MainWindow
@@ -52,19 +51,8 @@ def _add_accounts(ctx: AppContext, names: list[str]) -> None:
 @pytest.fixture
 def bob(ctx: AppContext) -> Iterator[AppContext]:
     """Bob Keller (support) on another instance of the application: his own connection."""
-    from billing_desktop.store.models import Operator
-
-    with ctx.db.transaction() as session:
-        op = Operator(
-            email="bob@operators.example", name="Bob Keller", role="support", active=True,
-            created_at=datetime(2026, 1, 1, 9, 0),
-        )  # fmt: skip
-        session.add(op)
-        session.flush()
-        info = OperatorInfo(op.id, op.email, op.name, op.role)
-    other = open_database(ctx.db.target)
-    yield dataclasses.replace(ctx, db=other, operator=info, clock=FixedClock(BOB_AT))
-    other.dispose()
+    with on_another_instance(as_operator(ctx, "Bob Keller", BOB_AT)) as other:
+        yield other
 
 
 @pytest.fixture

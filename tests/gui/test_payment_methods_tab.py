@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import shown_child
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QLineEdit, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QLineEdit, QMessageBox, QPushButton
 
 from billing_desktop.domain.errors import PolicyViolation
 from billing_desktop.services.payments import add_card
@@ -51,18 +52,6 @@ def _select(qtbot, tab: PaymentMethodsTab, label: str) -> None:
     assert tab.selected_method().id is not None
 
 
-def _modal(qtbot, parent: QWidget, cls: type, name: str | None = None):
-    found: list = []
-
-    def opened() -> bool:
-        children = parent.findChildren(cls, name) if name else parent.findChildren(cls)
-        found[:] = [w for w in children if w.isVisible()]
-        return bool(found)
-
-    qtbot.waitUntil(opened)
-    return found[0]
-
-
 def _choose(qtbot, combo, text: str) -> None:
     """Pick a combo box entry by typing it, as a keyboard user does."""
     combo.setFocus()
@@ -94,7 +83,7 @@ def errors(monkeypatch) -> list:
 
 def _open_dialog(qtbot, tab: PaymentMethodsTab, button: QPushButton) -> PaymentMethodDialog:
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    return _modal(qtbot, tab, PaymentMethodDialog)
+    return shown_child(qtbot, tab, PaymentMethodDialog)
 
 
 # --------------------------------------------------------------------------- the list
@@ -341,7 +330,7 @@ def test_remove_a_method_after_confirmation(qtbot, make_tab, demo_ctx) -> None:
     tab = make_tab(demo_ctx, "A-100009")
     _select(qtbot, tab, "Mastercard •••• 4444")
     qtbot.mouseClick(tab.remove_button, Qt.MouseButton.LeftButton)
-    box = _modal(qtbot, tab, QMessageBox, "removeMethodConfirmation")
+    box = shown_child(qtbot, tab, QMessageBox, "removeMethodConfirmation")
     assert box.text() == "Remove Mastercard •••• 4444 from this account?"
     with qtbot.waitSignal(tab.account_changed):
         qtbot.mouseClick(box.findChild(QPushButton, "confirmRemove"), Qt.MouseButton.LeftButton)
@@ -352,7 +341,7 @@ def test_remove_a_method_after_confirmation(qtbot, make_tab, demo_ctx) -> None:
 def test_removing_the_only_autopay_card_is_refused(qtbot, make_tab, demo_ctx, errors) -> None:
     tab = make_tab(demo_ctx, "A-100002")
     qtbot.mouseClick(tab.remove_button, Qt.MouseButton.LeftButton)
-    box = _modal(qtbot, tab, QMessageBox, "removeMethodConfirmation")
+    box = shown_child(qtbot, tab, QMessageBox, "removeMethodConfirmation")
     qtbot.mouseClick(box.findChild(QPushButton, "confirmRemove"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(errors))
     assert errors[0].code == "last_autopay_method"

@@ -17,8 +17,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog
+from helpers import when_modal
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QDialog
 
 from billing_desktop import i18n
 from billing_desktop.services.signin import (
@@ -248,33 +249,18 @@ def test_a_new_database_sets_up_its_first_administrator(qtbot, db, sleeps) -> No
 # --------------------------------------------------------------------------- ask_operator
 
 
-def _answer_later(qtbot, fill) -> None:
-    """Run ``fill(dialog)`` once the modal dialog is up (inside its exec loop)."""
-
-    def check() -> None:
-        dialog = QApplication.activeModalWidget()
-        if isinstance(dialog, SignInDialog) and dialog.isVisible():
-            fill(dialog)
-        else:
-            QTimer.singleShot(10, check)
-
-    QTimer.singleShot(0, check)
-
-
 def test_ask_operator_returns_who_signed_in(qtbot, db, operator) -> None:
     def fill(dialog: SignInDialog) -> None:
         dialog._sleep = lambda _s: None
         sign_in_with(qtbot, dialog, EMAIL, PASSWORD)
 
-    _answer_later(qtbot, fill)
+    when_modal(SignInDialog, fill)
     info = ask_operator(db)
     assert info is not None and info.id == operator
 
 
 def test_ask_operator_returns_none_on_quit(qtbot, db, operator) -> None:
-    _answer_later(
-        qtbot, lambda d: qtbot.mouseClick(d.cancel_button, Qt.MouseButton.LeftButton)
-    )
+    when_modal(SignInDialog, lambda d: qtbot.mouseClick(d.cancel_button, Qt.MouseButton.LeftButton))
     assert ask_operator(db) is None
     assert db.reader.scalar("SELECT COUNT(*) FROM audit_entries") == 0
 

@@ -8,8 +8,8 @@ import os
 from datetime import datetime
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from helpers import when_modal
+from PySide6.QtCore import Qt
 from test_sign_in_dialog import hashed, sign_in_with
 
 from billing_desktop.store.models import Operator
@@ -42,17 +42,6 @@ def shared_db(request: pytest.FixtureRequest):
     return target_from(url)
 
 
-def _when_asked(fill) -> None:
-    def check() -> None:
-        dialog = QApplication.activeModalWidget()
-        if isinstance(dialog, SignInDialog) and dialog.isVisible():
-            fill(dialog)
-        else:
-            QTimer.singleShot(10, check)
-
-    QTimer.singleShot(0, check)
-
-
 def test_a_shared_database_opens_for_the_operator_who_signed_in(qtbot, shared_db) -> None:
     from billing_desktop.app import GuiSession
 
@@ -62,7 +51,7 @@ def test_a_shared_database_opens_for_the_operator_who_signed_in(qtbot, shared_db
         dialog._sleep = lambda _s: None
         sign_in_with(qtbot, dialog, EMAIL, PASSWORD)
 
-    _when_asked(fill)
+    when_modal(SignInDialog, fill)
     try:
         assert session.open(shared_db)
         window = session.window
@@ -84,6 +73,6 @@ def test_quitting_the_sign_in_opens_nothing(qtbot, shared_db) -> None:
     from billing_desktop.app import GuiSession
 
     session = GuiSession()
-    _when_asked(lambda d: qtbot.mouseClick(d.cancel_button, Qt.MouseButton.LeftButton))
+    when_modal(SignInDialog, lambda d: qtbot.mouseClick(d.cancel_button, Qt.MouseButton.LeftButton))
     assert not session.open(shared_db)
     assert session.window is None and session.db is None

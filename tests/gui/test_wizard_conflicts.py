@@ -16,12 +16,11 @@ Real widgets, clicks and keys; then the database.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
-from helpers import count, sub_id
+from helpers import as_operator, count, on_another_instance, sub_id
 from PySide6.QtCore import QLocale, QPoint, Qt
 from PySide6.QtWidgets import QAbstractButton, QCheckBox, QMessageBox, QRadioButton, QWizard
 
@@ -29,9 +28,7 @@ from billing_desktop.documents.formatting import format_value
 from billing_desktop.services import licences
 from billing_desktop.services.cart import CartChange
 from billing_desktop.services.checkout import place_order
-from billing_desktop.services.clock import FixedClock
-from billing_desktop.services.context import AppContext, OperatorInfo
-from billing_desktop.store.database import open_database
+from billing_desktop.services.context import AppContext
 from billing_desktop.ui.wizards.assisted import AssistedCancellationWizard
 from billing_desktop.ui.wizards.checkout import CheckoutWizard
 
@@ -50,19 +47,8 @@ EDIT_ORDER_HINT = "Press Edit order to read the current data and review the orde
 @pytest.fixture
 def bob(demo_ctx: AppContext) -> Iterator[AppContext]:
     """Support operator Bob Keller, on another instance of the application (10:20)."""
-    from billing_desktop.store.models import Operator
-
-    with demo_ctx.db.transaction() as session:
-        op = Operator(
-            email="bob@operators.example", name="Bob Keller", role="support", active=True,
-            created_at=datetime(2026, 1, 1, 9, 0),
-        )  # fmt: skip
-        session.add(op)
-        session.flush()
-        info = OperatorInfo(op.id, op.email, op.name, op.role)
-    other = open_database(demo_ctx.db.target)
-    yield dataclasses.replace(demo_ctx, db=other, operator=info, clock=FixedClock(BOB_AT))
-    other.dispose()
+    with on_another_instance(as_operator(demo_ctx, "Bob Keller", BOB_AT)) as other:
+        yield other
 
 
 def changed_by_bob(what: str) -> str:

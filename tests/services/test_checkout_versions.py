@@ -20,56 +20,42 @@ On every engine (the ``db`` fixture).
 
 from __future__ import annotations
 
-import dataclasses
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
 
 import pytest
-from helpers import dump, sub_id
+from helpers import (
+    as_operator,
+    assert_changed_by,
+    dump,
+    exactly_one_won,
+    on_another_instance,
+    race,
+    sub_id,
+)
 
 from billing_desktop.services import cancellation, licences
 from billing_desktop.services.cart import CartChange, add_to_cart, get_cart
 from billing_desktop.services.checkout import ExistingMethod, place_order, preview
-from billing_desktop.services.clock import FixedClock
-from billing_desktop.services.context import AppContext, OperatorInfo
+from billing_desktop.services.context import AppContext
 from billing_desktop.services.errors import ConflictError, NotFound
-from billing_desktop.store.database import Database, open_database
+from billing_desktop.store.database import Database
 
 ALICE_AT = datetime(2026, 4, 26, 10, 15)
 BOB_AT = datetime(2026, 4, 26, 10, 20)
 
 
-def _operator(ctx: AppContext, name: str) -> OperatorInfo:
-    from billing_desktop.store.models import Operator
-
-    with ctx.db.transaction() as session:
-        op = Operator(
-            email=f"{name.split()[0].lower()}@operators.example", name=name, role="support",
-            active=True, created_at=datetime(2026, 1, 1, 9, 0),
-        )  # fmt: skip
-        session.add(op)
-        session.flush()
-        return OperatorInfo(op.id, op.email, op.name, op.role)
-
-
 @pytest.fixture
 def alice(demo_ctx: AppContext) -> AppContext:
     """Support operator Alice Martin (10:15), who places the order she reviewed."""
-    return dataclasses.replace(
-        demo_ctx, operator=_operator(demo_ctx, "Alice Martin"), clock=FixedClock(ALICE_AT)
-    )
+    return as_operator(demo_ctx, "Alice Martin", ALICE_AT)
 
 
 @pytest.fixture
 def bob(demo_ctx: AppContext) -> Iterator[AppContext]:
     """Support operator Bob Keller (10:20), on another instance of the application."""
-    other = open_database(demo_ctx.db.target)
-    yield dataclasses.replace(
-        demo_ctx, db=other, operator=_operator(demo_ctx, "Bob Keller"), clock=FixedClock(BOB_AT)
-    )
-    other.dispose()
+    with on_another_instance(as_operator(demo_ctx, "Bob Keller", BOB_AT)) as other:
+        yield other
 
 
 def _subscription(db: Database, sid: int) -> tuple:
@@ -82,16 +68,6 @@ def _subscription(db: Database, sid: int) -> tuple:
 
 def _invoice_total(db: Database, number: str) -> int:
     return db.reader.scalar("SELECT total_minor FROM invoices WHERE number = :n", {"n": number})
-
-
-def _assert_names_bob(err: ConflictError, what: str) -> None:
-    assert err.code == "changed_elsewhere"
-    assert (err.params["changed_by"], err.params["changed_at"]) == ("Bob Keller", BOB_AT)
-    assert err.params["what"] == what
-    assert str(err) == (
-        f"{what} was changed by Bob Keller at {BOB_AT} — reload to see the current data. "
-        "Your input is kept."
-    )
 
 
 # --------------------------------------------------------------------------- what Bob does
@@ -141,7 +117,7 @@ def test_checkout_from_the_plan_page_is_refused_when_the_subscription_changed(
             alice, "A-100002", idempotency_key="alice", items=items,
             expected_subscription_versions=shown.subscription_versions,
         )  # fmt: skip
-    _assert_names_bob(conflict.value, V5)
+    assert_changed_by(conflict.value, V5, "Bob Keller", BOB_AT)
     assert dump(alice.db) == after_bob  # nothing of Alice's was written
 
 
@@ -227,7 +203,7 @@ def test_an_add_on_the_same_day_still_moves_the_version(alice: AppContext, bob: 
     with pytest.raises(ConflictError) as conflict:
         place_order(alice, "A-100007", idempotency_key="alice", items=addon,
                     expected_subscription_versions=seen_by_alice.subscription_versions)  # fmt: skip
-    _assert_names_bob(conflict.value, "GoToAssist Remote Support v4")
+    assert_changed_by(conflict.value, "GoToAssist Remote Support v4", "Bob Keller", BOB_AT)
     assert dump(alice.db) == before
 
 
@@ -263,7 +239,7 @@ def test_a_subscription_changed_after_it_was_put_in_the_cart_is_detected(
             alice, "A-100002", idempotency_key="alice", expected_cart_version=shown.cart_version,
             expected_subscription_versions=shown.subscription_versions,
         )  # fmt: skip
-    _assert_names_bob(conflict.value, V5)
+    assert_changed_by(conflict.value, V5, "Bob Keller", BOB_AT)
     assert dump(alice.db) == after_bob  # the cart still holds Alice's change
 
     fresh = preview(alice, "A-100002")
@@ -286,39 +262,22 @@ def test_two_operators_place_the_same_review_at_once_exactly_one_wins(
     shown = preview(alice, "A-100002", items=[CartChange.change_licences(sid, 8)])
     version = _subscription(alice.db, sid)[4]
     orders = alice.db.reader.scalar("SELECT count(*) FROM orders")
-    start = threading.Barrier(2)
-    outcomes: dict[str, Any] = {}
 
-    def run(who: str, ctx: AppContext, licences_wanted: int) -> None:
-        db = open_database(ctx.db.target)
-        try:
-            mine = dataclasses.replace(ctx, db=db)
-            start.wait()
-            try:
-                outcomes[who] = place_order(
-                    mine, "A-100002", idempotency_key=who,
-                    items=[CartChange.change_licences(sid, licences_wanted)],
-                    expected_subscription_versions=shown.subscription_versions,
-                )  # fmt: skip
-            except Exception as err:  # the outcome is what is checked
-                outcomes[who] = err
-        finally:
-            db.dispose()
+    def placing(who: str, licences_wanted: int) -> Callable[[AppContext], object]:
+        def write(ctx: AppContext) -> object:
+            return place_order(
+                ctx, "A-100002", idempotency_key=who,
+                items=[CartChange.change_licences(sid, licences_wanted)],
+                expected_subscription_versions=shown.subscription_versions,
+            )  # fmt: skip
 
-    threads = [
-        threading.Thread(target=run, args=("Alice Martin", alice, 8)),
-        threading.Thread(target=run, args=("Bob Keller", bob, 9)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        return write
 
-    winners = [who for who, out in outcomes.items() if not isinstance(out, Exception)]
-    assert len(winners) == 1, outcomes
-    (loser,) = [out for out in outcomes.values() if isinstance(out, Exception)]
-    assert isinstance(loser, ConflictError), loser
-    (winner,) = winners
+    outcomes = race({
+        "Alice Martin": (alice, placing("Alice Martin", 8)),
+        "Bob Keller": (bob, placing("Bob Keller", 9)),
+    })  # fmt: skip
+    winner, (loser,) = exactly_one_won(outcomes)
     assert loser.params["changed_by"] == winner
     assert alice.db.reader.scalar("SELECT count(*) FROM orders") == orders + 1
     wanted = 8 if winner == "Alice Martin" else 9
@@ -348,7 +307,7 @@ def test_unassign_all_is_refused_when_a_seat_was_assigned_meanwhile(
     after_bob = dump(alice.db)
     with pytest.raises(ConflictError) as conflict:
         licences.unassign_all(alice, "A-100016", [sid], expected_versions={sid: version})
-    _assert_names_bob(conflict.value, "GoTo Webinar")
+    assert_changed_by(conflict.value, "GoTo Webinar", "Bob Keller", BOB_AT)
     assert dump(alice.db) == after_bob
 
     _sid, fresh, _free = _webinar(alice)  # the checklist, read again

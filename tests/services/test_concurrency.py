@@ -18,10 +18,18 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import threading
+from collections.abc import Iterator
 from datetime import date, datetime
 
 import pytest
+from helpers import (
+    as_operator,
+    assert_changed_by,
+    exactly_one_won,
+    on_another_instance,
+    race,
+    sub_id,
+)
 
 from billing_desktop.config import target_from
 from billing_desktop.services import invoices, licences, payments
@@ -29,7 +37,7 @@ from billing_desktop.services.accounts import AccountChanges, account_overview, 
 from billing_desktop.services.cart import CartChange
 from billing_desktop.services.checkout import place_order
 from billing_desktop.services.clock import FixedClock
-from billing_desktop.services.context import AppContext, OperatorInfo, local_operator
+from billing_desktop.services.context import AppContext, local_operator
 from billing_desktop.services.errors import ConflictError
 from billing_desktop.services.operators import operator_identity, update_operator_identity
 from billing_desktop.store.database import Database, open_database
@@ -39,49 +47,21 @@ ALICE_AT = datetime(2026, 4, 26, 10, 15)
 BOB_AT = datetime(2026, 4, 26, 10, 20)
 
 
-def _operator(ctx: AppContext, name: str, role: str = "support") -> OperatorInfo:
-    from billing_desktop.store.models import Operator
-
-    with ctx.db.transaction() as session:
-        op = Operator(
-            email=f"{name.split()[0].lower()}@operators.example", name=name, role=role,
-            active=True, created_at=datetime(2026, 1, 1, 9, 0),
-        )  # fmt: skip
-        session.add(op)
-        session.flush()
-        return OperatorInfo(op.id, op.email, op.name, op.role)
-
-
 @pytest.fixture
 def alice(demo_ctx: AppContext) -> AppContext:
     """Support operator Alice Martin, whose clock says 10:15."""
-    return dataclasses.replace(
-        demo_ctx, operator=_operator(demo_ctx, "Alice Martin"), clock=FixedClock(ALICE_AT)
-    )
+    return as_operator(demo_ctx, "Alice Martin", ALICE_AT)
 
 
 @pytest.fixture
-def bob(demo_ctx: AppContext) -> AppContext:
+def bob(demo_ctx: AppContext) -> Iterator[AppContext]:
     """Support operator Bob Keller, working on another instance of the application."""
-    other = open_database(demo_ctx.db.target)
-    yield dataclasses.replace(
-        demo_ctx, db=other, operator=_operator(demo_ctx, "Bob Keller"), clock=FixedClock(BOB_AT)
-    )
-    other.dispose()
+    with on_another_instance(as_operator(demo_ctx, "Bob Keller", BOB_AT)) as other:
+        yield other
 
 
 def _audit_count(db: Database) -> int:
     return db.reader.scalar("SELECT count(*) FROM audit_entries")
-
-
-def _assert_names_alice(err: ConflictError, what: str) -> None:
-    assert err.code == "changed_elsewhere"
-    assert err.params["changed_by"] == "Alice Martin"
-    assert err.params["changed_at"] == ALICE_AT
-    assert str(err) == (
-        f"{what} was changed by Alice Martin at 2026-04-26 10:15:00 — reload to see the "
-        "current data. Your input is kept."
-    )
 
 
 # --------------------------------------------------------------------------- two operators
@@ -102,7 +82,7 @@ def test_two_operators_edit_the_same_account(alice: AppContext, bob: AppContext)
             bob, "A-100005", AccountChanges(region="Gelderland"),
             expected_version=seen_by_bob.version,
         )  # fmt: skip
-    _assert_names_alice(conflict.value, "A-100005")
+    assert_changed_by(conflict.value, "A-100005", "Alice Martin", ALICE_AT)
 
     stored = account_overview(bob, "A-100005")
     assert (stored.city, stored.region) == ("Zeist", seen_by_bob.region)  # Bob's change: none
@@ -128,7 +108,7 @@ def test_two_operators_assign_the_seats_of_one_subscription(
     before = bob.db.reader.rows(seats)
     with pytest.raises(ConflictError) as conflict:
         licences.assign_licences(bob, webinar.subscription_id, [free[1]], expected_version=version)
-    _assert_names_alice(conflict.value, webinar.product_name)
+    assert_changed_by(conflict.value, webinar.product_name, "Alice Martin", ALICE_AT)
     assert bob.db.reader.rows(seats) == before
 
 
@@ -146,7 +126,7 @@ def test_two_operators_change_the_payment_methods(alice: AppContext, bob: AppCon
         payments.set_default_method(
             bob, "A-100001", old_default.id, expected_version=settings.version
         )
-    _assert_names_alice(conflict.value, "A-100001")
+    assert_changed_by(conflict.value, "A-100001", "Alice Martin", ALICE_AT)
     with pytest.raises(ConflictError):  # the autopay switch reads the same version
         payments.set_autopay(bob, "A-100001", False, expected_version=settings.version)
     methods = payments.list_payment_methods(bob, "A-100001")
@@ -157,7 +137,7 @@ def test_two_operators_change_the_payment_methods(alice: AppContext, bob: AppCon
 def test_two_operators_act_on_one_invoice(alice: AppContext, bob: AppContext) -> None:
     order = place_order(
         alice, "A-100016", idempotency_key="conflict-invoice", on_behalf_of_customer=False,
-        items=[CartChange.change_licences(_sub(alice.db, "A-100016", "goto_webinar"), 4)],
+        items=[CartChange.change_licences(sub_id(alice.db, "A-100016", "goto_webinar"), 4)],
     )  # fmt: skip
     seen = invoices.invoice_detail(bob, order.invoice_id)
     invoices.dispute_invoice(alice, order.invoice_id, "Wrong seats", expected_version=seen.version)
@@ -165,15 +145,13 @@ def test_two_operators_act_on_one_invoice(alice: AppContext, bob: AppContext) ->
         invoices.void_invoice(
             bob, order.invoice_id, "Issued in error", expected_version=seen.version
         )
-    _assert_names_alice(conflict.value, order.invoice_number)
+    assert_changed_by(conflict.value, order.invoice_number, "Alice Martin", ALICE_AT)
     assert invoices.invoice_detail(bob, order.invoice_id).status == "open"
 
 
 def test_two_sessions_change_one_operator_identity(demo_ctx: AppContext) -> None:
     first = dataclasses.replace(demo_ctx, clock=FixedClock(ALICE_AT))
-    second_db = open_database(demo_ctx.db.target)
-    try:
-        second = dataclasses.replace(demo_ctx, db=second_db)
+    with on_another_instance(demo_ctx) as second:
         seen = operator_identity(second)
         update_operator_identity(
             first, "Alice Martin", "alice.martin@example.com", expected_version=seen.version
@@ -182,53 +160,28 @@ def test_two_sessions_change_one_operator_identity(demo_ctx: AppContext) -> None
             update_operator_identity(
                 second, "Al Martin", "al@example.com", expected_version=seen.version
             )
-        _assert_names_alice(conflict.value, "Your operator identity")
+        assert_changed_by(conflict.value, "Your operator identity", "Alice Martin", ALICE_AT)
         assert operator_identity(second).name == "Alice Martin"
-    finally:
-        second_db.dispose()
-
-
-def _sub(db: Database, account: str, product: str) -> int:
-    return db.reader.scalar(
-        "SELECT s.id FROM subscriptions s JOIN accounts a ON a.id = s.account_id"
-        " JOIN products p ON p.id = s.product_id"
-        " WHERE a.account_number = :a AND p.code = :p",
-        {"a": account, "p": product},
-    )
 
 
 def test_four_writers_at_once_exactly_one_wins(demo_ctx: AppContext) -> None:
     """A real race: four instances save the version they all read at the same moment."""
     version = account_overview(demo_ctx, "A-100002").version
     cities = ("Genova", "Verona", "Trieste", "Parma")
-    outcomes: dict[str, object] = {}
-    start = threading.Barrier(len(cities))
 
-    def save(city: str) -> None:
-        db = open_database(demo_ctx.db.target)
-        try:
-            ctx = dataclasses.replace(demo_ctx, db=db)
-            start.wait()
-            try:
-                outcomes[city] = update_account(
-                    ctx, "A-100002", AccountChanges(city=city), expected_version=version
-                )
-            except ConflictError as err:
-                outcomes[city] = err
-        finally:
-            db.dispose()
+    def saving(city: str):
+        def save(ctx: AppContext) -> object:
+            return update_account(
+                ctx, "A-100002", AccountChanges(city=city), expected_version=version
+            )
 
-    threads = [threading.Thread(target=save, args=(city,)) for city in cities]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    winners = [city for city, result in outcomes.items() if not isinstance(result, Exception)]
-    assert len(winners) == 1, outcomes
-    losers = [result for result in outcomes.values() if isinstance(result, ConflictError)]
+        return save
+
+    outcomes = race({city: (demo_ctx, saving(city)) for city in cities})
+    winner, losers = exactly_one_won(outcomes)
     assert len(losers) == 3
     stored = account_overview(demo_ctx, "A-100002")
-    assert (stored.city, stored.version) == (winners[0], version + 1)
+    assert (stored.city, stored.version) == (winner, version + 1)
     assert (
         demo_ctx.db.reader.scalar(
             "SELECT count(*) FROM audit_entries WHERE action = 'account.updated'"
@@ -254,7 +207,7 @@ def _place_orders(url: str, account: str, product: str, count: int) -> list[tupl
     db = open_database(target_from(url))
     try:
         ctx = AppContext(db=db, clock=FixedClock(TODAY), operator=local_operator(db), is_demo=True)
-        sub = _sub(db, account, product)
+        sub = sub_id(db, account, product)
         seats = db.reader.scalar(
             "SELECT licence_count FROM subscriptions WHERE id = :s", {"s": sub}
         )
@@ -293,7 +246,7 @@ def test_four_processes_place_orders_at_once(demo_ctx: AppContext) -> None:
     for account, product in ORDER_ACCOUNTS:
         seats = db.reader.scalar(
             "SELECT licence_count FROM subscriptions WHERE id = :s",
-            {"s": _sub(db, account, product)},
+            {"s": sub_id(db, account, product)},
         )
         assert db.reader.scalar(
             "SELECT count(*) FROM orders o JOIN accounts a ON a.id = o.account_id"

@@ -14,22 +14,27 @@ instances of the application; one wins, the other is told who won.
 
 from __future__ import annotations
 
-import dataclasses
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pytest
-from helpers import dump
+from helpers import (
+    as_operator,
+    assert_changed_by,
+    dump,
+    exactly_one_won,
+    on_another_instance,
+    race,
+    sub_id,
+)
 
 from billing_desktop.services import invoices, licences, payments
 from billing_desktop.services.accounts import AccountChanges, update_account
-from billing_desktop.services.clock import FixedClock
-from billing_desktop.services.context import AppContext, OperatorInfo
+from billing_desktop.services.context import AppContext
 from billing_desktop.services.errors import ConflictError, NotFound, PolicyViolation
-from billing_desktop.store.database import Database, open_database
+from billing_desktop.store.database import Database
 
 ALICE_AT = datetime(2026, 4, 26, 10, 15)
 BOB_AT = datetime(2026, 4, 26, 10, 20)
@@ -37,47 +42,20 @@ VISA = "4012 8888 8888 1881"
 MASTERCARD = "5555 5555 5555 4444"
 
 
-def _operator(ctx: AppContext, name: str) -> OperatorInfo:
-    from billing_desktop.store.models import Operator
-
-    with ctx.db.transaction() as session:
-        op = Operator(
-            email=f"{name.split()[0].lower()}@operators.example", name=name, role="support",
-            active=True, created_at=datetime(2026, 1, 1, 9, 0),
-        )  # fmt: skip
-        session.add(op)
-        session.flush()
-        return OperatorInfo(op.id, op.email, op.name, op.role)
-
-
 @pytest.fixture
 def alice(demo_ctx: AppContext) -> AppContext:
     """Support operator Alice Martin, whose clock says 10:15."""
-    return dataclasses.replace(
-        demo_ctx, operator=_operator(demo_ctx, "Alice Martin"), clock=FixedClock(ALICE_AT)
-    )
+    return as_operator(demo_ctx, "Alice Martin", ALICE_AT)
 
 
 @pytest.fixture
-def bob(demo_ctx: AppContext):
+def bob(demo_ctx: AppContext) -> Iterator[AppContext]:
     """Support operator Bob Keller, on another instance of the application (10:20)."""
-    other = open_database(demo_ctx.db.target)
-    yield dataclasses.replace(
-        demo_ctx, db=other, operator=_operator(demo_ctx, "Bob Keller"), clock=FixedClock(BOB_AT)
-    )
-    other.dispose()
+    with on_another_instance(as_operator(demo_ctx, "Bob Keller", BOB_AT)) as other:
+        yield other
 
 
 # --------------------------------------------------------------------------- the cases
-
-
-def _sub(db: Database, account: str, product: str) -> int:
-    return db.reader.scalar(
-        "SELECT s.id FROM subscriptions s JOIN accounts a ON a.id = s.account_id"
-        " JOIN products p ON p.id = s.product_id"
-        " WHERE a.account_number = :a AND p.code = :p",
-        {"a": account, "p": product},
-    )
 
 
 def _invoice(db: Database, number: str) -> int:
@@ -98,7 +76,7 @@ def _cards(ctx: AppContext) -> dict[str, int]:
 
 def _seats(ctx: AppContext, account: str, product: str) -> dict[str, Any]:
     """The subscription, its holders and the account's contacts without a seat."""
-    sid = _sub(ctx.db, account, product)
+    sid = sub_id(ctx.db, account, product)
     overview = licences.licence_overview(ctx, account)
     (sub,) = [s for s in overview.subscriptions if s.subscription_id == sid]
     holders = [h.contact_id for h in sub.holders]
@@ -234,15 +212,6 @@ CASES = {
 }  # fmt: skip
 
 
-def _assert_names(err: ConflictError, what: str, name: str, at: datetime) -> None:
-    assert err.code == "changed_elsewhere"
-    assert (err.params["changed_by"], err.params["changed_at"]) == (name, at)
-    assert str(err).endswith(
-        f" was changed by {name} at {at} — reload to see the current data. Your input is kept."
-    )
-    assert err.params["what"] == what
-
-
 # --------------------------------------------------------------------------- one after the other
 
 
@@ -264,7 +233,7 @@ def test_two_operators_one_version_the_second_is_told(
 
     with pytest.raises(ConflictError) as conflict:
         case.second(bob, state, seen_by_bob)
-    _assert_names(conflict.value, state["what"], "Alice Martin", ALICE_AT)
+    assert_changed_by(conflict.value, state["what"], "Alice Martin", ALICE_AT)
     assert dump(bob.db) == after_alice  # nothing of Bob's was written
 
     # Bob reloads: the fresh version, and his write is judged on the current data
@@ -324,35 +293,13 @@ def test_two_operators_race_exactly_one_wins(name: str, alice: AppContext, bob: 
     state = case.state(alice)
     version = case.version(bob, state)
     audited = bob.db.reader.scalar("SELECT count(*) FROM audit_entries")
-    start = threading.Barrier(2)
-    outcomes: dict[str, object] = {}
-
-    def run(who: str, ctx: AppContext, write: Write) -> None:
-        db = open_database(ctx.db.target)
-        try:
-            mine = dataclasses.replace(ctx, db=db)
-            start.wait()
-            try:
-                outcomes[who] = write(mine, state, version)
-            except Exception as err:  # the outcome is what is checked
-                outcomes[who] = err
-        finally:
-            db.dispose()
-
-    threads = [
-        threading.Thread(target=run, args=("Alice Martin", alice, case.first)),
-        threading.Thread(target=run, args=("Bob Keller", bob, case.second)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    winners = [who for who, out in outcomes.items() if not isinstance(out, Exception)]
-    assert len(winners) == 1, outcomes
-    (loser,) = [out for out in outcomes.values() if isinstance(out, Exception)]
-    assert isinstance(loser, ConflictError), loser
-    winner = winners[0]
-    _assert_names(loser, state["what"], winner, ALICE_AT if winner == "Alice Martin" else BOB_AT)
+    outcomes = race({
+        "Alice Martin": (alice, lambda ctx: case.first(ctx, state, version)),
+        "Bob Keller": (bob, lambda ctx: case.second(ctx, state, version)),
+    })  # fmt: skip
+    winner, (loser,) = exactly_one_won(outcomes)
+    assert_changed_by(
+        loser, state["what"], winner, ALICE_AT if winner == "Alice Martin" else BOB_AT
+    )
     assert case.version(bob, state) == version + 1
     assert bob.db.reader.scalar("SELECT count(*) FROM audit_entries") == audited + 1

@@ -59,7 +59,7 @@ from PySide6.QtWidgets import (
 )
 
 from billing_desktop.domain.errors import DomainError
-from billing_desktop.ui.dialogs.sign_in_dialog import grow_to_fit
+from billing_desktop.ui.dialogs.sign_in_dialog import show_refusal
 from billing_desktop.ui.errors import error_text, show_service_error
 from billing_desktop.ui.formatting import format_date
 from billing_desktop.ui.models.table import RowTableModel, setup_row_table
@@ -306,14 +306,7 @@ class OperatorFormDialog(QDialog):
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 72)
 
     def _refuse(self, text: str, field: QWidget | None) -> None:
-        from billing_desktop.ui.theme import warning_color
-
-        self.message.setStyleSheet(f"color: {warning_color(self.palette()).name()};")
-        self.message.setText(text)
-        self.message.show()
-        grow_to_fit(self)
-        if field is not None:
-            field.setFocus(Qt.FocusReason.OtherFocusReason)
+        show_refusal(self, self.message, text, field)
 
     def save(self) -> None:
         """Check the two passwords agree, then create the operator or set the password."""

@@ -74,6 +74,19 @@ def grow_to_fit(dialog: QWidget) -> None:
         dialog.resize(width, wanted)
 
 
+def show_refusal(dialog: QWidget, message: QLabel, text: str, field: QWidget | None) -> None:
+    """Say in ``message`` (warning colour) why ``dialog`` refused, make room for the text,
+    and put the focus on ``field`` (when given), the one to correct."""
+    from billing_desktop.ui.theme import warning_color
+
+    message.setStyleSheet(f"color: {warning_color(dialog.palette()).name()};")
+    message.setText(text)
+    message.show()
+    grow_to_fit(dialog)
+    if field is not None:
+        field.setFocus(Qt.FocusReason.OtherFocusReason)
+
+
 class _Outcome(QObject):
     """Carries the worker's result to the GUI thread (a queued signal)."""
 
@@ -299,13 +312,7 @@ class SignInDialog(QDialog):
 
     def _refuse(self, text: str, focus: QLineEdit) -> None:
         self._show(None, "")
-        from billing_desktop.ui.theme import warning_color
-
-        self.message.setStyleSheet(f"color: {warning_color(self.palette()).name()};")
-        self.message.setText(text)
-        self.message.show()
-        grow_to_fit(self)
-        focus.setFocus(Qt.FocusReason.OtherFocusReason)
+        show_refusal(self, self.message, text, focus)
 
     def _finished(self, result: object, error: object) -> None:
         self._set_busy(False)
