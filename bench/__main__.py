@@ -403,8 +403,10 @@ def generation(accounts: int) -> Figure:
         schema = [
             row[0]
             for row in con.execute(
-                "SELECT sql FROM sqlite_master WHERE type IN ('table', 'index') "
-                "AND sql IS NOT NULL AND name NOT LIKE 'sqlite_%'"
+                "SELECT sql FROM sqlite_master WHERE type IN ('table', 'index', 'trigger') "
+                "AND sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+                # the full-text index's own tables come with its virtual table
+                "AND NOT (type = 'table' AND name GLOB '*_words_*')"
             )
         ]
         con.close()

@@ -39,7 +39,7 @@ log = logging.getLogger("billing_desktop.store")
 
 #: The Alembic revision this application's schema is at. A test checks it
 #: equals the head of ``store/migrations/versions``.
-HEAD_REVISION = "0003_operator_sign_in"
+HEAD_REVISION = "0004_search_words"
 
 #: execution option marking a connection whose transaction will write
 WRITE_OPTION = "billing_desktop_write"

@@ -43,18 +43,18 @@ def test_empty_database_is_migrated_to_head(db_path: Path) -> None:
         db.dispose()
 
 
-def test_migrated_schema_matches_models(db_path: Path) -> None:
-    """Alembic's autogenerate finds nothing to add: models and migrations agree."""
+def test_migrated_schema_matches_models(db) -> None:
+    """Alembic's autogenerate finds nothing to add: models and migrations agree, on
+    every engine (the word-search index is the migrations' own, not the models')."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    db = open_database(target_from(str(db_path)))
-    try:
-        with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        assert diff == []
-    finally:
-        db.dispose()
+    from billing_desktop.store.search import is_word_index
+
+    options = {"include_name": lambda name, _type, _parent: not is_word_index(name)}
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts=options), Base.metadata)
+    assert diff == []
 
 
 def test_a_database_of_the_first_release_is_upgraded_keeping_its_data(db, make_account) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from billing_desktop.store.models import Base
+from billing_desktop.store.search import is_word_index
 
 config = context.config
 target_metadata = Base.metadata
@@ -28,6 +29,8 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        # the word-search index (FTS5 tables, a GIN index) is written by hand
+        include_name=lambda name, _type, _parent: not is_word_index(name),
     )
     with context.begin_transaction():
         context.run_migrations()
