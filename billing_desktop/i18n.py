@@ -12,6 +12,7 @@ Calling :func:`install` again replaces the translators; Qt then sends
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from pathlib import Path
@@ -51,9 +52,14 @@ _ACCENTED = str.maketrans(
     "abcdeghiklnorstuyzABCDEGHIKLNORSTUYZ",
     "àƀçđéĝĥîķĺñöŕšţüýžÀƁÇĐÉĜĤÎĶĹÑÖŔŠŢÜÝŽ",
 )
-#: what a pseudo text must leave as it is: {fields}, %n / %1, HTML tags and
-#: entities, the & of a mnemonic with its letter
-_KEEP = re.compile(r"\{[^{}]*\}|%L?(?:n|\d+)|<[^>]*>|&[A-Za-z]+;|&#\d+;|&.")
+
+
+@functools.cache
+def _kept_parts() -> re.Pattern[str]:
+    """What a pseudo text must leave as it is: {fields}, %n / %1, HTML tags and
+    entities, the & of a mnemonic with its letter (compiled on first use: only
+    the pseudo language needs it)."""
+    return re.compile(r"\{[^{}]*\}|%L?(?:n|\d+)|<[^>]*>|&[A-Za-z]+;|&#\d+;|&.")
 
 
 def pseudo_text(text: str) -> str:
@@ -63,7 +69,7 @@ def pseudo_text(text: str) -> str:
     parts: list[str] = []
     last = 0
     letters = 0
-    for match in _KEEP.finditer(text):
+    for match in _kept_parts().finditer(text):
         plain = text[last : match.start()]
         letters += sum(ch.isalpha() for ch in plain)
         parts.append(plain.translate(_ACCENTED))

@@ -2,7 +2,9 @@
 
 The list and the quick search read through the store's plain SQL (no ORM, so
 the window paints before SQLAlchemy is imported); everything else here imports
-the ORM lazily, on first use.
+the ORM lazily, on first use. The list lives in
+:mod:`billing_desktop.services.account_list` (re-exported here): the main
+window's first paint imports only that much.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from billing_desktop.domain.errors import ValidationError
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
-from billing_desktop.services.context import AppContext
-from billing_desktop.store import queries
-from billing_desktop.store.queries import (
+from billing_desktop.services.account_list import (
     AccountFilter,
     AccountRow,
     AccountSort,
-    SearchHit,
-    SearchMatch,
+    count_accounts,
+    filter_choices,
+    list_accounts,
 )
+from billing_desktop.services.context import AppContext
+from billing_desktop.store import queries
+from billing_desktop.store.queries import SearchHit, SearchMatch
 
 if TYPE_CHECKING:
     from datetime import date
@@ -55,29 +59,6 @@ __all__ = [
     "quick_search",
     "update_account",
 ]
-
-
-def list_accounts(
-    ctx: AppContext,
-    flt: AccountFilter,
-    sort: AccountSort = AccountSort.COMPANY,
-    descending: bool = False,
-    after: tuple[Any, int] | None = None,
-    limit: int = 200,
-) -> list[AccountRow]:
-    """A page of accounts matching ``flt``; pass the last row's ``(sort_key, id)`` to continue."""
-    return queries.account_page(
-        ctx.db.reader, flt, sort, descending, ctx.clock.today(), after=after, limit=limit
-    )
-
-
-def count_accounts(ctx: AppContext, flt: AccountFilter) -> int:
-    return queries.account_count(ctx.db.reader, flt, ctx.clock.today())
-
-
-def filter_choices(ctx: AppContext) -> tuple[list[str], list[tuple[int, str]]]:
-    """Countries and representatives offered by the list's filters."""
-    return queries.countries(ctx.db.reader), list(queries.representatives(ctx.db.reader))
 
 
 # --------------------------------------------------------------------------- quick search

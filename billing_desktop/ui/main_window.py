@@ -8,13 +8,20 @@ impossible to mistake the training data for real customers.
 An account opened from the accounts list (double-click or Enter) or from the
 quick search (Ctrl+K) shows as an :class:`AccountPage` in the view stack, one
 at a time; Back returns to the list. Which account was open is not remembered.
+
+Start-up: the first frame shows the menu bar's titles, the navigation, the
+accounts list and the status bar. The menus' items (and with them their
+keyboard shortcuts: Ctrl+K, Ctrl+,, Ctrl+1…4, F5, Ctrl+Q) are built right after
+the first paint (:meth:`MainWindow.build_menus`), or at once by whatever asks
+for one of them sooner (``window.file_menu``, ``window.quit_action``, …); the
+trainer's tools follow a moment later.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
@@ -26,14 +33,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
-    QCloseEvent,
-    QGuiApplication,
-    QKeySequence,
-    QPaintEvent,
-)
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -47,12 +47,14 @@ from PySide6.QtWidgets import (
 from billing_desktop import __version__
 from billing_desktop.domain.errors import DomainError
 from billing_desktop.services.context import AppContext
-from billing_desktop.ui.errors import show_service_error
 from billing_desktop.ui.formatting import format_date
 from billing_desktop.ui.views.accounts_view import AccountsView
 from billing_desktop.ui.welcome_state import remember_welcome_dismissed
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QMenu
+
     from billing_desktop.ui.account.page import AccountPage
     from billing_desktop.ui.quick_search import QuickSearchDialog
     from billing_desktop.ui.welcome import WelcomePage
@@ -127,6 +129,36 @@ def role_word(role: str) -> str:
     return QCoreApplication.translate("MainWindow", source) if source else role
 
 
+def show_service_error(parent: QWidget, err: DomainError) -> None:
+    """:func:`billing_desktop.ui.errors.show_service_error`, imported when first needed
+    (its message box is not part of the first paint)."""
+    from billing_desktop.ui.errors import show_service_error as show
+
+    show(parent, err)
+
+
+class _MenuItem:
+    """A menu or action of the menu bar (``window.quit_action``, ``window.view_menu``).
+
+    The menus' items are built right after the first paint; asking for one of
+    them before that builds them all at once (:meth:`MainWindow.build_menus`),
+    so code and tests may use them as soon as the window exists. Once built,
+    the attribute is a plain one on the window and this is no longer consulted.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, window: MainWindow | None, owner: type | None = None) -> Any:
+        if window is None:
+            return self
+        window.build_menus()
+        try:
+            return window.__dict__[self.name]
+        except KeyError:  # building the menus failed earlier
+            raise AttributeError(self.name) from None
+
+
 class MainWindow(QMainWindow):
     """The application window over one database (``ctx``)."""
 
@@ -136,6 +168,24 @@ class MainWindow(QMainWindow):
     database_change_requested = Signal(str)
     #: the sandbox menu, simulated clock, guide and presentation mode are in place
     tools_installed = Signal()
+
+    # The menu bar's menus and actions: built right after the first paint, or on
+    # first use (see _MenuItem).
+    file_menu: QMenu = _MenuItem()
+    view_menu: QMenu = _MenuItem()
+    help_menu: QMenu = _MenuItem()
+    language_menu: QMenu = _MenuItem()
+    open_demo_action: QAction = _MenuItem()
+    settings_action: QAction = _MenuItem()
+    quit_action: QAction = _MenuItem()
+    quick_search_action: QAction = _MenuItem()
+    navigation_action: QAction = _MenuItem()
+    refresh_action: QAction = _MenuItem()
+    about_action: QAction = _MenuItem()
+    #: View ▸ Accounts, Invoices, … by view key
+    view_actions: dict[str, QAction] = _MenuItem()
+    #: View ▸ Language ▸ each language by code
+    language_actions: dict[str, QAction] = _MenuItem()
 
     def __init__(
         self, ctx: AppContext, parent: QWidget | None = None, *, show_welcome: bool = False
@@ -192,7 +242,10 @@ class MainWindow(QMainWindow):
             lambda item: self._on_navigation_row(self.navigation.row(item))
         )
 
-        self._create_actions()
+        # The menu bar and its titles are in the first frame; the items come right after.
+        self._menus_built = False
+        menu_bar = self.menuBar()
+        self._bar_menus = (menu_bar.addMenu(""), menu_bar.addMenu(""), menu_bar.addMenu(""))
         self._create_status_bar()
         self.retranslateUi()
         self._fit_navigation()
@@ -214,6 +267,8 @@ class MainWindow(QMainWindow):
         super().paintEvent(event)
         if not self._tools_scheduled:
             self._tools_scheduled = True
+            # The children (the accounts list) paint in this same pass; then the menus.
+            QTimer.singleShot(0, self, self.build_menus)
             QTimer.singleShot(TOOLS_DELAY_MS, self, self._install_tools)
 
     def _install_tools(self) -> None:
@@ -224,6 +279,7 @@ class MainWindow(QMainWindow):
         from billing_desktop.ui.presentation import install_presentation
         from billing_desktop.ui.sandbox_menu import install_sandbox_menu
 
+        self.build_menus()
         install_sandbox_menu(self)
         self.operator_admin = install_operator_admin(self)
         self.clock_control = install_clock_control(self)
@@ -237,8 +293,23 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         self.tools_installed.emit()
 
+    def build_menus(self) -> None:
+        """Fill the menu bar's menus with their actions and shortcuts (once).
+
+        Called right after the first paint, and by the first use of a menu or
+        action (``window.quit_action``) if that comes sooner.
+        """
+        if self._menus_built:
+            return
+        self._menus_built = True
+        self._create_actions()
+        self._retranslate_menus()
+        self._select_navigation(self._current_key)
+
     def _create_actions(self) -> None:
-        self.file_menu = self.menuBar().addMenu("")
+        from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+
+        self.file_menu, self.view_menu, self.help_menu = self._bar_menus
         self.open_demo_action = QAction(self)
         self.open_demo_action.triggered.connect(self.demo_requested)
         self.open_demo_action.setVisible(not self._is_demo)
@@ -258,7 +329,6 @@ class MainWindow(QMainWindow):
         self.quit_action.triggered.connect(self.close)
         self.file_menu.addAction(self.quit_action)
 
-        self.view_menu = self.menuBar().addMenu("")
         self.quick_search_action = QAction(self)
         self.quick_search_action.setShortcut(QKeySequence("Ctrl+K"))
         self.quick_search_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -294,7 +364,7 @@ class MainWindow(QMainWindow):
         self.language_menu.aboutToShow.connect(self._check_language)
         self.navigation_action = QAction(self)
         self.navigation_action.setCheckable(True)
-        self.navigation_action.setChecked(True)
+        self.navigation_action.setChecked(self.navigation.isVisibleTo(self))
         self.navigation_action.toggled.connect(self.navigation.setVisible)
         self.view_menu.addAction(self.navigation_action)
         self.refresh_action = QAction(self)
@@ -302,7 +372,6 @@ class MainWindow(QMainWindow):
         self.refresh_action.triggered.connect(self.refresh_current_view)
         self.view_menu.addAction(self.refresh_action)
 
-        self.help_menu = self.menuBar().addMenu("")
         self.about_action = QAction(self)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.about_action.triggered.connect(self.show_about)
@@ -386,7 +455,7 @@ class MainWindow(QMainWindow):
         self.navigation.blockSignals(True)
         self.navigation.setCurrentRow(_VIEW_KEYS.index(key) if key in _VIEW_KEYS else -1)
         self.navigation.blockSignals(False)
-        if key in self.view_actions:
+        if self._menus_built and key in self.view_actions:
             self.view_actions[key].setChecked(True)
 
     # -- accounts ------------------------------------------------------------
@@ -499,8 +568,9 @@ class MainWindow(QMainWindow):
         self.navigation.blockSignals(True)
         self.navigation.setCurrentRow(-1)
         self.navigation.blockSignals(False)
-        for action in self.view_actions.values():
-            action.setChecked(False)
+        if self._menus_built:
+            for action in self.view_actions.values():
+                action.setChecked(False)
         self.welcome.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def start_empty(self) -> None:
@@ -593,22 +663,36 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(self.tr("{database} (demo)").format(database=self.database_name()))
         else:
             self.setWindowTitle(self.database_name())
-        self.file_menu.setTitle(self.tr("&File"))
+        file_menu, view_menu, help_menu = self._bar_menus
+        file_menu.setTitle(self.tr("&File"))
+        view_menu.setTitle(self.tr("&View"))
+        help_menu.setTitle(self.tr("&Help"))
+        for index, spec in enumerate(VIEWS):
+            title = QCoreApplication.translate("MainWindow", spec.title)
+            self.navigation.item(index).setText(title)
+        self._settings_item.setText(self.tr("Settings"))
+        self.navigation.setAccessibleName(self.tr("Navigation"))
+        self.demo_badge.setText(self.tr("DEMO"))
+        self.demo_badge.setToolTip(
+            self.tr("A demo database: fictitious customers and a simulated date.")
+        )
+        if self._menus_built:
+            self._retranslate_menus()
+        self.refresh_status()
+
+    def _retranslate_menus(self) -> None:
         self.open_demo_action.setText(self.tr("Open &Demo Database"))
         self.open_demo_action.setStatusTip(
             self.tr("Switch to the demo database with sample accounts")
         )
         self.quit_action.setText(self.tr("&Quit"))
-        self.view_menu.setTitle(self.tr("&View"))
         self.quick_search_action.setText(self.tr("&Find Account…"))
         self.quick_search_action.setStatusTip(
             self.tr("Find an account by ID, company, contact name or email, or invoice number")
         )
-        for index, spec in enumerate(VIEWS):
+        for spec in VIEWS:
             title = QCoreApplication.translate("MainWindow", spec.title)
             self.view_actions[spec.key].setText(title)
-            self.navigation.item(index).setText(title)
-        self._settings_item.setText(self.tr("Settings"))
         self.settings_action.setText(self.tr("&Settings…"))
         self.settings_action.setStatusTip(
             self.tr("Language, database, mail server, theme and operator identity")
@@ -616,14 +700,7 @@ class MainWindow(QMainWindow):
         self.language_menu.setTitle(self.tr("&Language"))
         self.navigation_action.setText(self.tr("Show &Navigation"))
         self.refresh_action.setText(self.tr("&Refresh"))
-        self.help_menu.setTitle(self.tr("&Help"))
         self.about_action.setText(self.tr("&About Billing Desktop"))
-        self.navigation.setAccessibleName(self.tr("Navigation"))
-        self.demo_badge.setText(self.tr("DEMO"))
-        self.demo_badge.setToolTip(
-            self.tr("A demo database: fictitious customers and a simulated date.")
-        )
-        self.refresh_status()
 
     # -- settings ------------------------------------------------------------
 
@@ -635,8 +712,8 @@ class MainWindow(QMainWindow):
         state = settings.value(_SETTINGS_STATE)
         if state is not None:
             self.restoreState(state)
-        visible = settings.value(_SETTINGS_NAVIGATION, True, type=bool)
-        self.navigation_action.setChecked(bool(visible))
+        if not settings.value(_SETTINGS_NAVIGATION, True, type=bool):
+            self.navigation.setVisible(False)  # View ▸ Show Navigation follows when built
         if self.welcome is not None:
             self.show_welcome()
             return
@@ -657,7 +734,7 @@ class MainWindow(QMainWindow):
         settings = QSettings()
         settings.setValue(_SETTINGS_GEOMETRY, self.saveGeometry())
         settings.setValue(_SETTINGS_STATE, self.saveState())
-        settings.setValue(_SETTINGS_NAVIGATION, self.navigation_action.isChecked())
+        settings.setValue(_SETTINGS_NAVIGATION, self.navigation.isVisibleTo(self))
         if self._current_key is not None:
             settings.setValue(_SETTINGS_VIEW, self._current_key)
         for view in self.views.values():

@@ -21,7 +21,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from billing_desktop.services.accounts import (
+from billing_desktop.services.account_list import (
     AccountFilter,
     AccountRow,
     AccountSort,

@@ -5,9 +5,9 @@ Everything the user narrows or sorts by is passed to the model as an
 a fast typist causes one query, not one per key.
 
 Start-up: the first page is read once, in the saved sort order; the count,
-the country and representative choices and the clear button (its icon loads
-plugins) come right after the first paint, and the empty-table hint only when
-the table is empty.
+the country and representative choices, the clear button (its icon loads
+plugins) and the keyboard shortcuts (Ctrl+F, Escape in the filter) come right
+after the first paint, and the empty-table hint only when the table is empty.
 
 Representatives: the representative filter offers *All representatives*,
 *My accounts* when the operator is a representative (an operator *is* the
@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -42,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from billing_desktop.domain.errors import DomainError
-from billing_desktop.services.accounts import AccountFilter, filter_choices
+from billing_desktop.services.account_list import AccountFilter, filter_choices
 from billing_desktop.services.context import AppContext
 from billing_desktop.ui.formatting import format_money
 from billing_desktop.ui.models.accounts_model import AccountsTableModel, status_word, type_word
@@ -164,13 +163,6 @@ class AccountsView(ListView):
         self.rep_combo.currentIndexChanged.connect(self.apply_filter)
         self.overdue_check.toggled.connect(self.apply_filter)
 
-        self._find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
-        self._find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self._find.activated.connect(self.focus_filter)
-        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.filter_edit)
-        self._escape.setContext(Qt.ShortcutContext.WidgetShortcut)
-        self._escape.activated.connect(self.clear_text_filter)
-
         self.model.totalChanged.connect(self._on_total_changed)
         self.model.modelReset.connect(self._update_empty_state)
         self.table.activated.connect(self._on_activated)
@@ -216,14 +208,27 @@ class AccountsView(ListView):
         QSettings().setValue(_SETTINGS_HEADER, self.table.horizontalHeader().saveState())
 
     def _finish_setup(self) -> None:
-        """What the first paint does not need: the count, the filter choices, the clear button."""
+        """What the first paint does not need: the shortcuts, the count, the filter
+        choices, the clear button."""
         if self._deferred_done:
             return
         self._deferred_done = True
+        self._add_shortcuts()
         self.model.count_total()
         # Its icon loads the icon-engine and image-format plugins.
         self.filter_edit.setClearButtonEnabled(True)
         self._load_choices()
+
+    def _add_shortcuts(self) -> None:
+        """Ctrl+F goes to the filter; Escape in the filter clears it."""
+        from PySide6.QtGui import QKeySequence, QShortcut
+
+        self._find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        self._find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._find.activated.connect(self.focus_filter)
+        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.filter_edit)
+        self._escape.setContext(Qt.ShortcutContext.WidgetShortcut)
+        self._escape.activated.connect(self.clear_text_filter)
 
     def _load_choices(self) -> None:
         countries, reps = filter_choices(self._ctx)
