@@ -92,7 +92,7 @@ def test_a_missing_database_is_not_created(
 ) -> None:
     path = tmp_path / "absent.sqlite3"
     assert main(["renew", "--db", str(path)]) == 1
-    assert "file not found" in _one_error_line(capsys.readouterr().err)
+    assert "cannot be found" in _one_error_line(capsys.readouterr().err)
     assert not path.exists()
 
 
