@@ -24,8 +24,8 @@ from billing_desktop.services.account_list import (
     list_accounts,
 )
 from billing_desktop.services.context import AppContext
-from billing_desktop.store import queries
-from billing_desktop.store.queries import SearchHit, SearchMatch
+from billing_desktop.store import search_queries
+from billing_desktop.store.search_queries import SearchHit, SearchMatch
 
 if TYPE_CHECKING:
     from datetime import date
@@ -67,13 +67,13 @@ __all__ = [
 def quick_search(ctx: AppContext, text: str, limit: int = 20) -> list[SearchHit]:
     """Accounts found by account ID, company name, contact name or email, or invoice number.
 
-    Answered by index range scans only (see ``store.queries.quick_search_sql``),
+    Answered by index range scans only (see ``store.search_queries.quick_search_sql``),
     one hit per account, best first: an exact account ID or invoice number
     before prefixes, companies and contacts.
     """
     if limit < 1:
         return []
-    return queries.quick_search(ctx.db.reader, text, limit)
+    return search_queries.quick_search(ctx.db.reader, text, limit)
 
 
 # --------------------------------------------------------------------------- overview

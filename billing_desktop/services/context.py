@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -36,10 +36,20 @@ class AppContext:
 
 
 def local_login() -> str:
-    """The OS login name ("operator" where there is none: containers, services)."""
+    """The OS login name ("operator" where there is none: containers, services).
+
+    What ``getpass.getuser`` answers, without importing ``getpass`` (and the
+    terminal modules it needs) during start-up.
+    """
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        login = os.environ.get(name)
+        if login:
+            return login
     try:
-        return getpass.getuser()
-    except Exception:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except Exception:  # no pwd (Windows) or no entry for this user id
         return "operator"
 
 

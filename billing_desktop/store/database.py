@@ -23,7 +23,6 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
-from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,7 +135,8 @@ def _stored_form(value: Any) -> Any:
         return value.isoformat()
     if kind is bool:
         return int(value)
-    if kind is Decimal and value == value.to_integral_value():
+    # (by name: ``decimal`` is not imported before the first paint)
+    if kind.__name__ == "Decimal" and value == value.to_integral_value():
         return int(value)
     return value
 

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import text
 
 from billing_desktop.services.demo import generate_accounts, load_curated
-from billing_desktop.store import queries
+from billing_desktop.store import search_queries as queries
 from billing_desktop.store.search import split_words
 
 TODAY = date(2026, 4, 26)

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import DBAPIError
 
-from billing_desktop.store import queries
+from billing_desktop.store import search_queries as queries
 from billing_desktop.store.models import Contact, Invoice
-from billing_desktop.store.queries import SearchMatch
+from billing_desktop.store.search_queries import SearchMatch
 from billing_desktop.store.search import fold, split_words
 
 

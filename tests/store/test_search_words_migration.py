@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from billing_desktop.config import target_from
-from billing_desktop.store import queries
+from billing_desktop.store import search_queries as queries
 from billing_desktop.store.database import HEAD_REVISION, _alembic_config, open_database
 from billing_desktop.store.models import Account, Contact
 from billing_desktop.store.search import fold
