@@ -608,7 +608,10 @@ def run_child(
     if hung:
         outcome = "hung"
     elif killed and marked_by != pid:
-        outcome = f"error:killed before it started (marker of {marked_by}, child {pid})"
+        # killed before it published anything (it wrote nothing then): checked as a
+        # kill before the first statement
+        outcome = "killed before it started"
+        tx, commits, statements = 0, 0, 0
     elif killed:
         outcome = "killed"
     elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and "outcome" in report:
@@ -941,6 +944,8 @@ def run_trial(folder: Path, reference: dict[str, Any], spec: dict[str, Any]) -> 
     crashed = run_child(path, key, setup, **kill)
     result["killed"] = crashed.killed
     result["outcome"] = crashed.outcome
+    if crashed.outcome == "killed before it started":
+        result["notes"].append("killed before the action started: the database must be as before")
     if crashed.outcome == "hung" or crashed.outcome.startswith("error"):
         result["problems"].append(f"the child did not run: {crashed.outcome}")
         return result
