@@ -17,8 +17,8 @@ from datetime import date
 
 from PySide6.QtCore import QDate, QLocale
 
-from billing_desktop.domain.errors import ValidationError
 from billing_desktop.domain.currencies import currency_exponent
+from billing_desktop.domain.errors import ValidationError
 
 __all__ = ["ROOT_SYMBOLS", "MoneyTexts", "currency_symbol", "format_date", "format_money"]
 

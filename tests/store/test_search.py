@@ -15,8 +15,8 @@ from sqlalchemy.exc import DBAPIError
 
 from billing_desktop.store import search_queries as queries
 from billing_desktop.store.models import Contact, Invoice
-from billing_desktop.store.search_queries import SearchMatch
 from billing_desktop.store.search import fold, split_words
+from billing_desktop.store.search_queries import SearchMatch
 
 
 def _contact(db, account_id: int, first: str, last: str, email: str) -> None:
