@@ -32,7 +32,10 @@ def table_names(db: Any) -> list[str]:
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         )
-    return sorted(name for (name,) in db.reader.rows(sql))
+    from billing_desktop.store.search import is_word_index
+
+    # the word-search index's own tables (SQLite's FTS5) mirror the names: not data
+    return sorted(name for (name,) in db.reader.rows(sql) if not is_word_index(name))
 
 
 def dump(db: Any, where: dict[str, str] | None = None) -> dict[str, list[tuple]]:

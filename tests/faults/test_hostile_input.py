@@ -265,8 +265,11 @@ def test_sql_and_like_metacharacters_match_literally(hctx) -> None:
     )  # fmt: skip
     hits = [h.account_number for h in accounts.quick_search(hctx, "100% O'Brien_")]
     assert hits == ["A-100001"]
-    assert accounts.quick_search(hctx, "100%%") == []
+    # "%" and "_" are no wildcards: "1%" is not "1 and then anything"
+    assert accounts.quick_search(hctx, "1%") == []
     assert accounts.quick_search(hctx, "1__%") == []
+    # (the word search reads letters and digits only: "100%%" is the word "100")
+    assert [h.account_number for h in accounts.quick_search(hctx, "100%%")] == ["A-100001"]
     assert [r.account_number for r in accounts.list_accounts(hctx, AccountFilter(text="_"))] == [
         "A-100001"
     ]
