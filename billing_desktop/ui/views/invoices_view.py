@@ -364,7 +364,7 @@ class InvoicesView(ListView):
         header = setup_list_table(self.table, self.model)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.setSectionResizeMode(InvoicesTableModel.COMPANY, QHeaderView.ResizeMode.Stretch)
-        # (the default column widths come with _restore_settings: only when none were saved)
+        self._default_column_widths()
         # Sorting is ours, not the view's: only indexed columns sort.
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(True)
@@ -394,8 +394,6 @@ class InvoicesView(ListView):
         state = settings.value(_SETTINGS_HEADER)
         if state is not None and header.restoreState(state):
             header.setSectionResizeMode(InvoicesTableModel.COMPANY, QHeaderView.ResizeMode.Stretch)
-        else:
-            self._default_column_widths()
         saved = str(settings.value(_SETTINGS_SORT, "") or "")
         column_text, _, order_text = saved.partition(":")
         if column_text.isdigit() and InvoicesTableModel.is_sortable(int(column_text)):
