@@ -24,3 +24,14 @@ def _gui_environment(qapp, tmp_path: Path) -> Iterator[None]:
     QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
     yield
     QLocale.setDefault(previous)
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_gui_thread():
+    """Widgets a test left in reference cycles are freed here, on the GUI thread,
+    after the test: otherwise a later test's worker thread may run the cyclic
+    garbage collector and free Qt objects from the wrong thread (a crash)."""
+    yield
+    import gc
+
+    gc.collect()
