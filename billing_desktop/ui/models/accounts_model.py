@@ -251,6 +251,27 @@ class AccountsTableModel(PagedTableModel):
             return self._CENTER
         return self._LEFT
 
+    def _row_texts(self, number: int, row: AccountRow) -> tuple[str | int | None, ...]:
+        texts = self._texts.get(number)
+        if texts is None:
+            texts = tuple(self._display(row, c) for c in range(self.COLUMN_COUNT))
+            self._texts[number] = texts
+        return texts
+
+    def _color(self, row: AccountRow, column: int) -> QColor | None:
+        if row.status == "overdue" and column in (self.BALANCE, self.STATUS):
+            return self._OVERDUE_COLOR
+        return None
+
+    def _painted(self, index: _Index) -> tuple[Any, Any, Any]:
+        number = index.row()
+        if not 0 <= number < len(self._rows) or not index.isValid():
+            return None, None, None
+        row = self._rows[number]
+        column = index.column()
+        text = self._row_texts(number, row)[column]
+        return text, self._alignment(column), self._color(row, column)
+
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role not in self._DATA_ROLES:
             return None
@@ -260,17 +281,11 @@ class AccountsTableModel(PagedTableModel):
         row = self._rows[number]
         column = index.column()
         if role == DISPLAY:
-            texts = self._texts.get(number)
-            if texts is None:
-                texts = tuple(self._display(row, c) for c in range(self.COLUMN_COUNT))
-                self._texts[number] = texts
-            return texts[column]
+            return self._row_texts(number, row)[column]
         if role == ALIGNMENT:
             return self._alignment(column)
         if role == FOREGROUND:
-            if row.status == "overdue" and column in (self.BALANCE, self.STATUS):
-                return self._OVERDUE_COLOR
-            return None
+            return self._color(row, column)
         if role == TOOLTIP:
             return row.company_name if column == self.COMPANY else None
         if role == self._OBJECT:

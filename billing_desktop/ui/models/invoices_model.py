@@ -379,37 +379,62 @@ class InvoicesTableModel(PagedTableModel):
     def _alignment(self, column: int) -> Qt.AlignmentFlag:
         return self._ALIGNMENTS[column]
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role != DISPLAY:  # painting asks for the display role most
-            if role not in self._DATA_ROLES:
-                return None
-            if role == ALIGNMENT:
-                return self._ALIGNMENTS[index.column()]
+    def _located(self, index: _Index) -> tuple[_Block, int] | None:
+        """The block holding ``index``'s row and the row's place in it (None: no row)."""
         number = index.row()
         if not 0 <= number < len(self._ids) or not index.isValid():
             return None
-        column = index.column()
         block_number, offset = divmod(number, self.PAGE_SIZE)
         if block_number == self._last_number and self._last_block is not None:
             block = self._last_block  # painting goes cell by cell along a block
         else:
             block = self._block(block_number)
             self._last_number, self._last_block = block_number, block
+        return block, offset
+
+    def _row_texts(self, block: _Block, offset: int) -> tuple[str, ...]:
+        texts = block.texts[offset]
+        if texts is None:
+            texts = block.texts[offset] = self._texts(block.rows[offset])
+        return texts
+
+    def _color(self, row: InvoiceListRow, column: int) -> QColor | None:
+        if row.overdue and column in (self.DUE, self.DUE_DATE, self.STATUS):
+            return self._OVERDUE_COLOR
+        if row.status == "void":
+            return self._MUTED_COLOR
+        return None
+
+    def _painted(self, index: _Index) -> tuple[Any, Any, Any]:
+        found = self._located(index)
+        if found is None:
+            return None, None, None
+        block, offset = found
+        row = block.rows[offset]
+        if row is None:  # gone from the database since it was listed
+            return None, None, None
+        column = index.column()
+        text = self._row_texts(block, offset)[column]
+        return text, self._ALIGNMENTS[column], self._color(row, column)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != DISPLAY:  # painting asks for the display role most
+            if role not in self._DATA_ROLES:
+                return None
+            if role == ALIGNMENT:
+                return self._ALIGNMENTS[index.column()]
+        found = self._located(index)
+        if found is None:
+            return None
+        block, offset = found
         row = block.rows[offset]
         if row is None:  # gone from the database since it was listed
             return None
+        column = index.column()
         if role == DISPLAY:
-            texts = block.texts[offset]
-            if texts is None:
-                texts = self._texts(row)
-                block.texts[offset] = texts
-            return texts[column]
+            return self._row_texts(block, offset)[column]
         if role == FOREGROUND:
-            if row.overdue and column in (self.DUE, self.DUE_DATE, self.STATUS):
-                return self._OVERDUE_COLOR
-            if row.status == "void":
-                return self._MUTED_COLOR
-            return None
+            return self._color(row, column)
         if role == TOOLTIP:
             if column == self.COMPANY:
                 return row.company_name
