@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QModelIndex, QModelRoleData, QModelRoleDataSpan, Qt
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
 from billing_desktop.services.invoices import dispute_invoice, void_invoice
 from billing_desktop.ui.models.accounts_model import AccountsTableModel
@@ -35,11 +35,16 @@ def model(request, qtbot, demo):
     return InvoicesTableModel(demo)
 
 
-def painted(delegate: QStyledItemDelegate, index: QModelIndex) -> QStyleOptionViewItem:
-    """What the delegate would paint for ``index`` (its one multiData request)."""
-    option = QStyleOptionViewItem()
-    delegate.initStyleOption(option, index)
-    return option
+class Table(QTableView):
+    def painted(self, index: QModelIndex) -> QStyleOptionViewItem:
+        """What the table's delegate paints for ``index``: the view's defaults
+        (left alignment among them), then the cell's one multiData request."""
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        delegate = self.itemDelegateForIndex(index)
+        assert isinstance(delegate, QStyledItemDelegate)
+        delegate.initStyleOption(option, index)
+        return option
 
 
 def asked(index: QModelIndex, role: Any) -> Any:
@@ -49,14 +54,17 @@ def asked(index: QModelIndex, role: Any) -> Any:
     return item.data()
 
 
-def test_every_painted_cell_shows_what_data_answers(model) -> None:
-    delegate = QStyledItemDelegate()
+def test_every_painted_cell_shows_what_data_answers(qtbot, model) -> None:
+    table = Table()
+    qtbot.addWidget(table)
+    table.setModel(model)
+    delegate = table.itemDelegate()
     colours = 0
     assert model.rowCount() > 10
     for row in range(model.rowCount()):
         for column in range(model.columnCount()):
             index = model.index(row, column)
-            option = painted(delegate, index)
+            option = table.painted(index)
             text = index.data(DISPLAY)
             assert option.text == delegate.displayText(text, option.locale), (row, column)
             alignment = index.data(ALIGNMENT)

@@ -93,14 +93,18 @@ def invoice_status_text(row: InvoiceListRow) -> str:
     return status_text("overdue" if row.overdue else row.status, row.disputed)
 
 
-class _Block:
-    """Up to ``PAGE_SIZE`` consecutive rows and their display texts (built on first paint)."""
+#: What a row shows in one column: its text, alignment and colour (None: the default).
+_Cell = tuple[str, Qt.AlignmentFlag, "QColor | None"]
 
-    __slots__ = ("rows", "texts")
+
+class _Block:
+    """Up to ``PAGE_SIZE`` consecutive rows and their cells (built on first paint)."""
+
+    __slots__ = ("cells", "rows")
 
     def __init__(self, rows: list[InvoiceListRow | None]) -> None:
         self.rows = rows
-        self.texts: list[tuple[str, ...] | None] = [None] * len(rows)
+        self.cells: list[tuple[_Cell, ...] | None] = [None] * len(rows)
 
 
 class InvoicesTableModel(PagedTableModel):
@@ -173,6 +177,13 @@ class InvoicesTableModel(PagedTableModel):
     _ALIGNMENTS = (LEFT, LEFT, LEFT, LEFT, LEFT, RIGHT, RIGHT, CENTER, LEFT)
     _OVERDUE_COLOR = QColor(176, 0, 32)
     _MUTED_COLOR = QColor(110, 110, 110)
+    #: Each column's colour in a row: an overdue invoice's balance, due date and
+    #: status in red; all of a void invoice grey; the rest in the view's colour.
+    _PLAIN_COLORS: tuple[QColor | None, ...] = (None,) * COLUMN_COUNT
+    _OVERDUE_COLORS = tuple(
+        map(dict.fromkeys((DUE, DUE_DATE, STATUS), _OVERDUE_COLOR).get, range(COLUMN_COUNT))
+    )
+    _VOID_COLORS = (_MUTED_COLOR,) * COLUMN_COUNT
 
     def __init__(self, ctx: AppContext, parent: Any = None, *, load: bool = True) -> None:
         """With ``load=False`` nothing is read until :meth:`refresh` (sort and
@@ -316,7 +327,7 @@ class InvoicesTableModel(PagedTableModel):
         super()._forget_texts()
         self._dates = None
         for block in self._blocks.values():
-            block.texts = [None] * len(block.rows)
+            block.cells = [None] * len(block.rows)
 
     # -- lazy loading --------------------------------------------------------
 
@@ -337,7 +348,7 @@ class InvoicesTableModel(PagedTableModel):
     def _add_page(self, page: list[InvoiceListRow]) -> None:
         # Pages start at multiples of PAGE_SIZE, so a page is exactly one block.
         self._store_block(len(self._ids) // self.PAGE_SIZE, _Block(list(page)))
-        self._ids.extend(row.id for row in page)
+        self._ids.extend([row[0] for row in page])  # the ids (first column)
         self._cursor = page[-1].sort_key
 
     def _store_block(self, number: int, block: _Block) -> None:
@@ -392,30 +403,32 @@ class InvoicesTableModel(PagedTableModel):
             self._last_number, self._last_block = block_number, block
         return block, offset
 
-    def _row_texts(self, block: _Block, offset: int) -> tuple[str, ...]:
-        texts = block.texts[offset]
-        if texts is None:
-            texts = block.texts[offset] = self._texts(block.rows[offset])
-        return texts
+    def _row_cells(self, block: _Block, offset: int) -> tuple[_Cell, ...]:
+        """The row's cells, made the first time the row is shown (kept with its block)."""
+        cells = block.cells[offset]
+        if cells is None:
+            row = block.rows[offset]
+            assert row is not None
+            cells = tuple(zip(self._texts(row), self._ALIGNMENTS, self._colors(row), strict=True))
+            block.cells[offset] = cells
+        return cells
 
-    def _color(self, row: InvoiceListRow, column: int) -> QColor | None:
-        if row.overdue and column in (self.DUE, self.DUE_DATE, self.STATUS):
-            return self._OVERDUE_COLOR
+    def _colors(self, row: InvoiceListRow) -> tuple[QColor | None, ...]:
+        """Each column's text colour: overdue amounts and dates in red, a void invoice grey."""
         if row.status == "void":
-            return self._MUTED_COLOR
-        return None
+            return self._VOID_COLORS
+        if row.overdue:
+            return self._OVERDUE_COLORS
+        return self._PLAIN_COLORS
 
     def _painted(self, index: _Index) -> tuple[Any, Any, Any]:
         found = self._located(index)
         if found is None:
             return None, None, None
         block, offset = found
-        row = block.rows[offset]
-        if row is None:  # gone from the database since it was listed
+        if block.rows[offset] is None:  # gone from the database since it was listed
             return None, None, None
-        column = index.column()
-        text = self._row_texts(block, offset)[column]
-        return text, self._ALIGNMENTS[column], self._color(row, column)
+        return self._row_cells(block, offset)[index.column()]
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role != DISPLAY:  # painting asks for the display role most
@@ -432,9 +445,9 @@ class InvoicesTableModel(PagedTableModel):
             return None
         column = index.column()
         if role == DISPLAY:
-            return self._row_texts(block, offset)[column]
+            return self._row_cells(block, offset)[column][0]
         if role == FOREGROUND:
-            return self._color(row, column)
+            return self._row_cells(block, offset)[column][2]
         if role == TOOLTIP:
             if column == self.COMPANY:
                 return row.company_name

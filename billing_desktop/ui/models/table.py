@@ -51,6 +51,7 @@ TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _HORIZONTAL = Qt.Orientation.Horizontal
+_HEADER_ROLES = frozenset({DISPLAY, TOOLTIP, ALIGNMENT})
 
 #: The roles ``QStyledItemDelegate`` asks for, in one ``multiData()`` request, for
 #: each cell it paints (Qt 6's ``initStyleOption``), in its order.
@@ -67,9 +68,10 @@ _PAINT_REQUEST = tuple(
     )
 )
 _PAINT_SIZE = len(_PAINT_REQUEST)
-#: The roles of that request the paged lists answer, and their places in it.
-_PAINT_ROLES = (DISPLAY, ALIGNMENT, FOREGROUND)
-_PAINT_ANSWERED = tuple(_PAINT_REQUEST.index(role) for role in _PAINT_ROLES)
+#: The places in that request of the roles the paged lists answer.
+_PAINT_DISPLAY, _PAINT_ALIGNMENT, _PAINT_FOREGROUND = (
+    _PAINT_REQUEST.index(role) for role in (DISPLAY, ALIGNMENT, FOREGROUND)
+)
 
 # Column alignments: text left, amounts right, short values centred.
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -166,7 +168,11 @@ class TableModel(QAbstractTableModel):
     # Python call for every cell painted, which an override here would cost)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = DISPLAY) -> Any:
-        if orientation != _HORIZONTAL or not 0 <= section < self.COLUMN_COUNT:
+        # A header asks for a dozen roles of each section on every paint: the
+        # ones no title answers go first.
+        if role not in _HEADER_ROLES or orientation != _HORIZONTAL:
+            return None
+        if not 0 <= section < self.COLUMN_COUNT:
             return None
         if role == DISPLAY:
             return self._title(section)
@@ -299,28 +305,45 @@ class PagedTableModel(TableModel):
         (:data:`_PAINT_REQUEST`); of those the lists answer the display text,
         the alignment and the colour, all three from one look-up of the row
         (:meth:`_painted`) instead of seven Python ``data()`` calls from C++
-        per painted cell. Any other request is answered role by role.
+        per painted cell. The delegate keeps its request from cell to cell, so
+        each of the three is written every time (cleared when the cell has
+        none); the four others these lists never answer. Any other request is
+        answered role by role.
         """
         span = roleDataSpan
         if len(span) == _PAINT_SIZE:
-            display, alignment, foreground = (span[n] for n in _PAINT_ANSWERED)
-            if (display.role(), alignment.role(), foreground.role()) == _PAINT_ROLES:
+            # Written out: this runs for every cell painted.
+            display = span[_PAINT_DISPLAY]
+            alignment = span[_PAINT_ALIGNMENT]
+            foreground = span[_PAINT_FOREGROUND]
+            if (
+                display.role() == DISPLAY
+                and alignment.role() == ALIGNMENT
+                and foreground.role() == FOREGROUND
+            ):
                 text, align, color = self._painted(index)
-                if text is not None:
+                if text is None:
+                    display.clearData()
+                else:
                     display.setData(text)
-                if align is not None:
+                if align is None:
+                    alignment.clearData()
+                else:
                     alignment.setData(align)
-                if color is not None:
+                if color is None:
+                    foreground.clearData()
+                else:
                     foreground.setData(color)
                 return
         data, roles = self.data, self._DATA_ROLES
         for n in range(len(span)):
             item = span[n]
             role = item.role()
-            if role in roles:
-                value = data(index, role)
-                if value is not None:
-                    item.setData(value)
+            value = data(index, role) if role in roles else None
+            if value is None:
+                item.clearData()
+            else:
+                item.setData(value)
 
     def _painted(self, index: _Index) -> tuple[Any, Any, Any]:
         """The display text, alignment and colour of a cell (subclasses answer

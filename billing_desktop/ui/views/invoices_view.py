@@ -205,7 +205,11 @@ class InvoicesView(ListView):
         self.message_label.setObjectName("invoicesMessage")
         self.message_label.setWordWrap(True)
 
+        # The first page, in the saved sort, is read before the table gets the
+        # model: the table lays out its rows once, not once empty and again.
         self.model = InvoicesTableModel(ctx, self, load=False)
+        self._restore_sort()
+        self.model.refresh(count=False)  # the count after the first paint
         self.table = QTableView(self)
         self.table.setObjectName("invoicesTable")
         self._setup_table()
@@ -259,9 +263,7 @@ class InvoicesView(ListView):
         self.model.modelReset.connect(self._after_reset)
 
         self._retranslate_widgets()
-        self._restore_settings()
-        # The first page now, in the saved sort; the count after the first paint.
-        self.model.refresh(count=False)
+        self._restore_header()
 
     def __getattr__(self, name: str) -> Any:
         # A widget built after the first paint, asked for before it: built now.
@@ -376,31 +378,35 @@ class InvoicesView(ListView):
         m = InvoicesTableModel
         day = date(2026, 12, 28)
         day_text = QDate(day.year, day.month, day.day).toString(date_pattern(self.locale()))
+        amount = format_money(12345678, "EUR")
         samples = {
             m.NUMBER: "INV-0000-000000",
             m.ISSUE_DATE: day_text,
             m.ACCOUNT: "A-0000000",
             m.PERIOD: f"{day_text} – {day_text}",
-            m.TOTAL: format_money(12345678, "EUR"),
-            m.DUE: format_money(12345678, "EUR"),
+            m.TOTAL: amount,
+            m.DUE: amount,
             m.DUE_DATE: day_text,
             m.STATUS: status_text("overdue", disputed=True),
         }
         size_columns_to_samples(self.table, samples, padding=28)  # margins plus the sort indicator
 
-    def _restore_settings(self) -> None:
-        settings = QSettings()
-        header = self.table.horizontalHeader()
-        state = settings.value(_SETTINGS_HEADER)
-        if state is not None and header.restoreState(state):
-            header.setSectionResizeMode(InvoicesTableModel.COMPANY, QHeaderView.ResizeMode.Stretch)
-        saved = str(settings.value(_SETTINGS_SORT, "") or "")
+    def _restore_sort(self) -> None:
+        """The sort saved last time, on the model (before it reads its first page)."""
+        saved = str(QSettings().value(_SETTINGS_SORT, "") or "")
         column_text, _, order_text = saved.partition(":")
         if column_text.isdigit() and InvoicesTableModel.is_sortable(int(column_text)):
             order = (
                 Qt.SortOrder.AscendingOrder if order_text == "asc" else Qt.SortOrder.DescendingOrder
             )
             self.model.sort(int(column_text), order)
+
+    def _restore_header(self) -> None:
+        """The column widths and order saved last time, and the sort's indicator."""
+        header = self.table.horizontalHeader()
+        state = QSettings().value(_SETTINGS_HEADER)
+        if state is not None and header.restoreState(state):
+            header.setSectionResizeMode(InvoicesTableModel.COMPANY, QHeaderView.ResizeMode.Stretch)
         header.blockSignals(True)
         header.setSortIndicator(self.model.sort_column, self.model.sort_order)
         header.blockSignals(False)
