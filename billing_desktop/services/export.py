@@ -50,6 +50,7 @@ from billing_desktop.services.base import get_account
 from billing_desktop.services.context import AppContext
 from billing_desktop.services.errors import ServiceError
 from billing_desktop.services.invoices import recipients_for
+from billing_desktop.services.smtp_errors import last_error_text
 from billing_desktop.store.queries import AccountFilter, AccountRow, AccountSort
 
 if TYPE_CHECKING:
@@ -350,7 +351,8 @@ def _gather(session: Session, account: Account) -> dict[str, list[dict[str, Any]
             "created_at": e.created_at,
             "sent_at": e.sent_at,
             "attempts": e.attempts,
-            "last_error": e.last_error,
+            # the reason as an English sentence, not its stored form
+            "last_error": last_error_text(e.last_error) or None,
         }
         for e in session.scalars(
             select(Email).where(Email.account_id == account.id).order_by(Email.id)

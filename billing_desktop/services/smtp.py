@@ -16,7 +16,10 @@ Retries: a failed email waits :func:`retry_delay` after its last attempt
 (1, 5, 15, 60 minutes, 4 hours, then every 12 hours), counted from its
 ``attempts``. The failed attempt stores when the next one is due in
 ``emails.next_attempt_at`` (cleared once the email is sent or made due again
-by :func:`retry_now`) and the error text, alone, in ``last_error``. A delivery
+by :func:`retry_now`) and the reason, alone, in ``last_error``: a
+:class:`~billing_desktop.services.smtp_errors.SmtpFailure` in its stored form
+(key and values, shown in the operator's language by
+:func:`~billing_desktop.services.smtp_errors.last_error_text`). A delivery
 run selects ``status = 'queued' OR (status = 'failed' AND next_attempt_at <=
 now)``, which the index on ``(status, next_attempt_at)`` answers without
 reading the sent emails.
@@ -25,7 +28,9 @@ Transactions: each email's new status is written in its own small transaction
 right after the server accepted or refused it, so a crash or a server dying
 mid-batch leaves every earlier send recorded (at most the one email being
 handed over at that instant can be sent twice, never lost). No transaction is
-open while talking to the server.
+open while talking to the server. A fault of the database while reading the
+due emails is the same translated :class:`~billing_desktop.store.errors.DatabaseError`
+as anywhere else, raised before anything is sent.
 """
 
 from __future__ import annotations
@@ -34,7 +39,6 @@ import contextlib
 import logging
 import re
 import smtplib
-import socket
 import ssl
 import threading
 from collections.abc import Callable, Sequence
@@ -50,8 +54,17 @@ from billing_desktop.domain.errors import ValidationError
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
+from billing_desktop.services.smtp_errors import (
+    SmtpFailure,
+    failure,
+    smtp_failure,
+    stored_error,
+)
+from billing_desktop.store import errors
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy import Select
 
     from billing_desktop.services.context import AppContext
@@ -123,8 +136,13 @@ class DeliverySummary:
     failed: int = 0
     #: emails still waiting after the run (queued, or failed and to be retried)
     waiting: int = 0
-    #: a server-level problem (unreachable, login refused) in plain English, if any
-    error: str | None = None
+    #: a server-level problem (unreachable, login refused), if any: translatable
+    failure: SmtpFailure | None = None
+
+    @property
+    def error(self) -> str | None:
+        """:attr:`failure` as an English sentence (logs, tests), None if there was none."""
+        return None if self.failure is None else str(self.failure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +163,7 @@ class OutboxEmail:
     created_at: datetime
     sent_at: datetime | None
     attempts: int
-    #: the server's or the connection's complaint of the last failed attempt
+    #: why the last attempt failed, as stored: show it with ``smtp_errors.last_error_text``
     last_error: str | None
     #: when the last failed attempt was made (None for queued and sent ones)
     last_attempt_at: datetime | None
@@ -319,61 +337,10 @@ SmtpFactory = Callable[..., smtplib.SMTP]
 class _ServerError(Exception):
     """The server cannot be used at all in this run (unreachable, login refused)."""
 
-
-def timed_out(exc: BaseException) -> bool:
-    """Whether ``exc`` means the server did not answer within the timeout.
-
-    smtplib reports a timeout while waiting for a reply as
-    ``SMTPServerDisconnected("Connection unexpectedly closed: timed out")``
-    raised while handling the ``TimeoutError``: a slow server, not one that
-    hung up.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, TimeoutError):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _describe(exc: BaseException, settings: SmtpSettings) -> str:
-    """A plain-English explanation of an SMTP or network error for ``last_error``."""
-    where = f"{settings.host}:{settings.port}"
-    if timed_out(exc):
-        return f"The server {where} did not answer within {settings.timeout} seconds."
-    if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return f"The server {where} refused the user name or password ({_reply(exc)})."
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        refused = "; ".join(
-            f"{addr}: {_reply_parts(code, msg)}" for addr, (code, msg) in exc.recipients.items()
-        )
-        return f"The server refused the recipient ({refused})."
-    if isinstance(exc, smtplib.SMTPSenderRefused):
-        return f"The server refused the sender {exc.sender} ({_reply(exc)})."
-    if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return f"The server {where} does not support this: {exc}."
-    if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return f"The server {where} closed the connection ({exc or 'no reason given'})."
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return f"The server {where} answered {_reply(exc)}."
-    if isinstance(exc, ssl.SSLError):
-        return f"Secure connection to {where} failed: {exc.reason or exc}."
-    if isinstance(exc, socket.gaierror):
-        return f"The server name {settings.host} cannot be resolved ({exc.strerror or exc})."
-    if isinstance(exc, OSError):
-        return f"Cannot connect to {where}: {exc.strerror or exc}."
-    return f"Sending failed: {exc}."
-
-
-def _reply(exc: smtplib.SMTPResponseException) -> str:
-    return _reply_parts(exc.smtp_code, exc.smtp_error)
-
-
-def _reply_parts(code: int, message: bytes | str) -> str:
-    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
-    return f"{code} {text}".strip()
+    def __init__(self, reason: SmtpFailure) -> None:
+        super().__init__(str(reason))
+        #: why, for the outbox and the test email
+        self.failure = reason
 
 
 def _connect(settings: SmtpSettings, factory: SmtpFactory | None) -> smtplib.SMTP:
@@ -390,7 +357,7 @@ def _connect(settings: SmtpSettings, factory: SmtpFactory | None) -> smtplib.SMT
         else:
             server = factory(settings.host, settings.port, timeout=settings.timeout)
     except (OSError, smtplib.SMTPException) as exc:
-        raise _ServerError(_describe(exc, settings)) from exc
+        raise _ServerError(smtp_failure(exc, settings)) from exc
     try:
         server.ehlo()
         if settings.security is SmtpSecurity.STARTTLS:
@@ -400,7 +367,7 @@ def _connect(settings: SmtpSettings, factory: SmtpFactory | None) -> smtplib.SMT
             server.login(settings.username, settings.password)
     except (OSError, smtplib.SMTPException) as exc:
         _close(server)
-        raise _ServerError(_describe(exc, settings)) from exc
+        raise _ServerError(smtp_failure(exc, settings)) from exc
     return server
 
 
@@ -471,24 +438,51 @@ def _due_query(now: datetime, limit: int) -> Select[Any]:
 
 
 def _due_emails(ctx: AppContext, now: datetime, limit: int) -> list[_Outgoing]:
-    """The due emails (see :func:`_due_query`), read without a write lock."""
-    with ctx.db.sessions.begin() as session:  # a plain read: no write lock
-        return [
-            _Outgoing(
-                id=email.id,
-                to_address=email.to_address,
-                cc_addresses=email.cc_addresses or "",
-                subject=email.subject,
-                body_text=email.body_text,
-                language=email.language,
-                attempts=email.attempts,
-                status=email.status,
-            )
-            for email in session.scalars(_due_query(now, limit))
-        ]
+    """The due emails (see :func:`_due_query`), read without a write lock.
+
+    A fault of the database (locked, damaged, read-only, the file gone) raises
+    its translated :class:`~billing_desktop.store.errors.DatabaseError`, as a
+    transaction would, before any email is handed to the server.
+    """
+    db = ctx.db
+    target = db.target
+    try:
+        with errors.translated_errors(target.display_name(), is_sqlite=target.is_sqlite):
+            _check_file(target.path)
+            with db.sessions.begin() as session:  # a plain read: no write lock
+                return [
+                    _Outgoing(
+                        id=email.id,
+                        to_address=email.to_address,
+                        cc_addresses=email.cc_addresses or "",
+                        subject=email.subject,
+                        body_text=email.body_text,
+                        language=email.language,
+                        attempts=email.attempts,
+                        status=email.status,
+                    )
+                    for email in session.scalars(_due_query(now, limit))
+                ]
+    except errors.RECONNECT_AFTER:
+        # as after a failed transaction: the next use opens new connections
+        db.engine.dispose()
+        db.reader.close()
+        raise
 
 
-def _record(ctx: AppContext, item: _Outgoing, now: datetime, error: str | None) -> bool:
+def _check_file(path: Path | None) -> None:
+    """Refuse to read a SQLite file that is gone (moved, deleted, its drive unplugged).
+
+    An open connection would go on reading the moved file, and the sends that
+    follow could not be recorded (the write transaction refuses the missing
+    file) so they would go out again; a new connection would create an empty
+    file in its place.
+    """
+    if path is not None and not path.exists():
+        raise errors.MissingDatabase(str(path), "No such file or directory")
+
+
+def _record(ctx: AppContext, item: _Outgoing, now: datetime, error: SmtpFailure | None) -> bool:
     """Write one email's outcome in its own transaction; False if it changed meanwhile."""
     from billing_desktop.store.models import Email
 
@@ -505,7 +499,7 @@ def _record(ctx: AppContext, item: _Outgoing, now: datetime, error: str | None) 
         else:
             email.status = "failed"
             email.next_attempt_at = retry_at(email.attempts, now)
-            email.last_error = error
+            email.last_error = stored_error(error)
     return True
 
 
@@ -554,7 +548,7 @@ def _deliver(
     now = ctx.clock.now()
     batch = _due_emails(ctx, now, max(0, limit))
     sent = failed = 0
-    server_error: str | None = None
+    server_error: SmtpFailure | None = None
     server: smtplib.SMTP | None = None
     try:
         for item in batch:
@@ -564,10 +558,10 @@ def _deliver(
                 try:
                     server = _connect(settings, factory)
                 except _ServerError as exc:
-                    server_error = str(exc)
+                    server_error = exc.failure
                     log.warning("SMTP server unusable: %s", server_error)
             if server_error is not None or server is None:
-                error: str | None = server_error
+                error: SmtpFailure | None = server_error
             else:
                 error, server = _send_one(server, item, settings, now)
             if _record(ctx, item, now, error):
@@ -580,33 +574,37 @@ def _deliver(
     if sent or failed:
         log.info("outbox: %d sent, %d failed", sent, failed)
     return DeliverySummary(
-        configured=True, sent=sent, failed=failed, waiting=_count_waiting(ctx), error=server_error
+        configured=True,
+        sent=sent,
+        failed=failed,
+        waiting=_count_waiting(ctx),
+        failure=server_error,
     )
 
 
 def _send_one(
     server: smtplib.SMTP, item: _Outgoing, settings: SmtpSettings, now: datetime
-) -> tuple[str | None, smtplib.SMTP | None]:
+) -> tuple[SmtpFailure | None, smtplib.SMTP | None]:
     """Hand one email to the server: (error or None, the connection to go on with).
 
     A connection lost while sending is dropped (None) so the next email reconnects.
     """
     recipients = _recipients(item)
     if not recipients:
-        return "The email has no recipient address.", server
+        return failure("smtp_no_recipient"), server
     try:
         refused = server.send_message(
             _message(item, settings, now), from_addr=settings.from_address, to_addrs=recipients
         )
     except smtplib.SMTPServerDisconnected as exc:
         server.close()
-        return _describe(exc, settings), None
+        return smtp_failure(exc, settings), None
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
         _reset(server)
-        return _describe(exc, settings), server
+        return smtp_failure(exc, settings), server
     except (OSError, smtplib.SMTPException) as exc:
         server.close()
-        return _describe(exc, settings), None
+        return smtp_failure(exc, settings), None
     if refused:
         # Accepted for some recipients only: it went out; note who did not get it.
         log.warning("email %d refused for %s", item.id, ", ".join(refused))

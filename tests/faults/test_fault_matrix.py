@@ -31,8 +31,8 @@ the application     newer version of Billing Desktop …;     file was not modif
                     update the application …" (+ Italian)
 SMTP server down    ``smtp_connection_refused``: "Nothing   server started → Retry now
                     answers at host:port. Check that the    sends every email (none lost)
-                    mail server is running …" (+ Italian);  and the test email arrives
-                    outbox: "Cannot connect to …"
+                    mail server is running …" (+ Italian),  and the test email arrives
+                    in the outbox too
 SMTP refusing       ``smtp_refused``: "The server …         a server that accepts → the
 (554 greeting,      answered 554 …" /                       failed emails are sent
 535 login)          ``smtp_login_refused``: "… refused
@@ -81,6 +81,7 @@ from billing_desktop.services.accounts import AccountChanges, account_overview, 
 from billing_desktop.services.invoices import dispute_invoice
 from billing_desktop.services.smtp import deliver_outbox, outbox, retry_now, save_smtp_settings
 from billing_desktop.services.smtp_check import SmtpFailure, send_test_email
+from billing_desktop.services.smtp_errors import last_error_text
 from billing_desktop.store import errors
 from billing_desktop.store.database import HEAD_REVISION, open_database
 
@@ -369,7 +370,7 @@ def queued(ctx, make_account) -> list[int]:
 
 
 def _statuses(ctx) -> dict[int, tuple[str, str | None]]:
-    return {e.id: (e.status, e.last_error) for e in outbox(ctx)}
+    return {e.id: (e.status, last_error_text(e.last_error) or None) for e in outbox(ctx)}
 
 
 def _send_test(ctx, port: int, **changes) -> None:
@@ -391,7 +392,10 @@ def test_smtp_server_down_keeps_the_emails_then_sends_them(
     save_smtp_settings(ctx, smtp_settings(smtp_server.port))
     summary = deliver_outbox(ctx)
     where = f"127.0.0.1:{smtp_server.port}"
-    assert summary.error == f"Cannot connect to {where}: Connection refused."
+    assert summary.error == (
+        f"Nothing answers at {where}. Check that the mail server is running and that the "
+        "server name and port are right."
+    )
     assert _statuses(ctx) == dict.fromkeys(queued, ("failed", summary.error))
     with pytest.raises(SmtpFailure) as info:
         _send_test(ctx, smtp_server.port)

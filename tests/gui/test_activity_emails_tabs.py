@@ -256,10 +256,10 @@ def test_a_failed_email_can_be_retried(demo_ctx, failed_email, qtbot) -> None:
     index = model.index(0, EmailsModel.STATUS)
     assert model.data(index) == "Failed"
     tip = model.data(index, Qt.ItemDataRole.ToolTipRole)
-    assert tip.startswith("Last error: Cannot connect to smtp.example.test")
+    assert tip.startswith("Last error: Nothing answers at smtp.example.test:587.")
     assert "Next attempt: " in tip
     assert tab.count_label.text() == "1 email(s), 1 failed"
-    assert tab.status_label.text().startswith("Failed after 1 attempt(s): Cannot connect")
+    assert tab.status_label.text().startswith("Failed after 1 attempt(s): Nothing answers at")
     assert tab.retry_button.isEnabled()
 
     with qtbot.waitSignal(tab.account_changed):
@@ -270,6 +270,31 @@ def test_a_failed_email_can_be_retried(demo_ctx, failed_email, qtbot) -> None:
         "SELECT status, next_attempt_at FROM emails WHERE id = :i", {"i": failed_email}
     )[0]
     assert (status, next_at) == ("queued", None)
+
+
+def test_a_failed_emails_reason_follows_the_language(
+    demo_ctx, failed_email, qtbot, qapp, shipped_qm
+) -> None:
+    """The reason is stored as a key and values: the tab shows it in Italian once the
+    application speaks Italian, and in English again after."""
+    from faults.support import ui_language
+
+    tab = _show(qtbot, EmailsTab(demo_ctx, _account_id(demo_ctx.db, "A-100001")))
+    index = tab.model.index(0, EmailsModel.STATUS)
+    english = "Nothing answers at smtp.example.test:587. Check that the mail server is running"
+    italian = "Nessuna risposta da smtp.example.test:587. Verifichi che il server di posta"
+    tab.table.selectRow(0)
+    with ui_language(qapp, shipped_qm, "it"):
+        qtbot.waitUntil(
+            lambda: tab.status_label.text().startswith(f"Non riuscita dopo 1 tentativo: {italian}")
+        )
+        tip = tab.model.data(index, Qt.ItemDataRole.ToolTipRole)
+        assert tip.startswith(f"Ultimo errore: {italian}")
+    qtbot.waitUntil(
+        lambda: tab.status_label.text().startswith(f"Failed after 1 attempt(s): {english}")
+    )
+    tip = tab.model.data(index, Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith(f"Last error: {english}")
 
 
 def test_a_viewer_cannot_retry(as_role, failed_email, qtbot) -> None:

@@ -19,6 +19,7 @@ from billing_desktop.services.smtp import (
     deliver_outbox,
     save_smtp_settings,
 )
+from billing_desktop.services.smtp_errors import last_error_text
 from billing_desktop.ui.views.emails_view import EmailsView, OutboxModel
 
 M = OutboxModel
@@ -135,12 +136,16 @@ def test_rows_match_the_outbox_newest_first(demo_ctx, one_failed, three, qtbot, 
     assert failed[M.RECIPIENT] == email[0]
     assert failed[M.SUBJECT] == email[1] == "Your GoTo Connect subscription has been cancelled"
     assert failed[M.KIND] == "Cancellation confirmation"
-    assert failed[M.STATUS] == f"Failed: {email[2]}"
-    assert email[2].startswith("Cannot connect to smtp.example.test:587")
+    refused = (
+        "Nothing answers at smtp.example.test:587. Check that the mail server is running and "
+        "that the server name and port are right."
+    )
+    assert last_error_text(email[2]) == refused
+    assert failed[M.STATUS] == f"Failed: {refused}"
     assert failed[M.ATTEMPTS] == "1"
     assert failed[M.NEXT_ATTEMPT] == "4/26/2026 9:01\u202fAM"  # one minute after the first failure
     tip = model.data(model.index(0, M.STATUS), Qt.ItemDataRole.ToolTipRole)
-    assert tip.startswith("Failed after 1 attempt(s): Cannot connect")
+    assert tip.startswith(f"Failed after 1 attempt(s): {refused}")
     assert "Next attempt: 4/26/2026 9:01\u202fAM" in tip
 
     pending = texts(model, 2)
@@ -229,7 +234,7 @@ def test_retry_now_makes_a_failed_email_pending_in_the_database(demo_ctx, one_fa
 
     status, attempts, error, next_at = stored(demo_ctx.db)[one_failed]
     assert (status, attempts, next_at) == ("queued", 1, None)
-    assert error.startswith("Cannot connect")  # kept, for the record
+    assert last_error_text(error).startswith("Nothing answers at")  # kept, for the record
     assert texts(view.model, 0)[M.STATUS] == "Pending"
     assert view.banner_text() == (
         "1 email(s) will be sent as soon as a mail server is set up (Settings, SMTP server). "
@@ -283,15 +288,18 @@ def test_a_server_that_is_down_gives_a_message_and_loses_nothing(demo_ctx, three
     banner = view.banner_text()
     assert banner.startswith(
         "The mail server could not be used, so 3 email(s) stay in the outbox and will be "
-        "tried again later. The server said: Cannot connect to 127.0.0.1:"
+        f"tried again later. The server said: Nothing answers at 127.0.0.1:{port}. "
     )
     rows = stored(demo_ctx.db)
     assert sorted(rows) == sorted(three)  # every email is still there
     assert {r[0] for r in rows.values()} == {"failed"}
     assert {r[1] for r in rows.values()} == {1}
-    assert all(r[2].startswith(f"Cannot connect to 127.0.0.1:{port}") for r in rows.values())
+    assert all(
+        last_error_text(r[2]).startswith(f"Nothing answers at 127.0.0.1:{port}.")
+        for r in rows.values()
+    )
     assert view.model.rowCount() == 3
-    assert texts(view.model, 0)[M.STATUS].startswith("Failed: Cannot connect")
+    assert texts(view.model, 0)[M.STATUS].startswith("Failed: Nothing answers at")
 
 
 def test_without_a_server_nothing_is_sent_and_the_view_says_why(demo_ctx, three, qtbot):
@@ -334,3 +342,73 @@ def test_new_emails_appear_on_refresh_and_the_selection_stays(demo_ctx, three, q
     assert view.model.row_object(0).id == newest
     assert view.current_email().id == selected
     assert view.count_label.text() == "4 email(s)"
+
+
+# --------------------------------------------------------------------------- the reason, translated
+
+REFUSED_EN = (
+    "Nothing answers at smtp.example.test:587. Check that the mail server is running and that "
+    "the server name and port are right."
+)
+REFUSED_IT = (
+    "Nessuna risposta da smtp.example.test:587. Verifichi che il server di posta sia in "
+    "esecuzione e che il nome del server e la porta siano corretti."
+)
+
+
+def test_a_failed_email_says_why_in_the_language_of_the_moment(
+    demo_ctx, one_failed, qtbot, qapp, shipped_qm
+):
+    """The reason is stored as a key and values: switching to Italian shows it in Italian
+    (the list, its tooltip and the preview), switching back shows it in English."""
+    from faults.support import ui_language
+
+    view = show(qtbot, demo_ctx)
+    click_row(qtbot, view, 0)
+    assert texts(view.model, 0)[M.STATUS] == f"Failed: {REFUSED_EN}"
+    assert view.status_label.text().startswith(f"Failed after 1 attempt(s): {REFUSED_EN}")
+
+    with ui_language(qapp, shipped_qm, "it"):
+        qtbot.waitUntil(lambda: texts(view.model, 0)[M.STATUS] == f"Non riuscita: {REFUSED_IT}")
+        tip = view.model.data(view.model.index(0, M.STATUS), Qt.ItemDataRole.ToolTipRole)
+        assert tip.startswith(f"Non riuscita dopo 1 tentativo: {REFUSED_IT}")
+        assert view.status_label.text().startswith(f"Non riuscita dopo 1 tentativo: {REFUSED_IT}")
+    qtbot.waitUntil(lambda: texts(view.model, 0)[M.STATUS] == f"Failed: {REFUSED_EN}")
+    assert view.status_label.text().startswith(f"Failed after 1 attempt(s): {REFUSED_EN}")
+
+
+def test_an_older_versions_reason_shows_as_it_was_written(
+    demo_ctx, one_failed, qtbot, qapp, shipped_qm
+):
+    """A row failed under an older version holds an English sentence: shown as it is."""
+    from faults.support import ui_language
+
+    from billing_desktop.store.models import Email
+
+    old = "Cannot connect to smtp.example.test:587: Connection refused."
+    with demo_ctx.db.transaction() as session:
+        session.get(Email, one_failed).last_error = old
+    with ui_language(qapp, shipped_qm, "it"):
+        view = show(qtbot, demo_ctx)
+        click_row(qtbot, view, 0)
+        assert texts(view.model, 0)[M.STATUS] == f"Non riuscita: {old}"
+        assert view.status_label.text().startswith(f"Non riuscita dopo 1 tentativo: {old}")
+
+
+def test_the_banner_says_why_the_server_could_not_be_used_in_italian(
+    demo_ctx, three, qtbot, qapp, shipped_qm
+):
+    from faults.support import ui_language
+
+    port = free_port()  # nothing listens there
+    configure(demo_ctx, port)
+    with ui_language(qapp, shipped_qm, "it"):
+        view = show(qtbot, demo_ctx)
+        qtbot.mouseClick(view.send_button, Qt.MouseButton.LeftButton)
+        wait_delivery(qtbot, view)
+        banner = view.banner_text()
+        assert f"Nessuna risposta da 127.0.0.1:{port}. Verifichi che" in banner
+        assert "Nothing answers" not in banner
+        assert texts(view.model, 0)[M.STATUS].startswith(
+            f"Non riuscita: Nessuna risposta da 127.0.0.1:{port}."
+        )

@@ -31,6 +31,7 @@ from billing_desktop.services.smtp import (
     retry_now,
     save_smtp_settings,
 )
+from billing_desktop.services.smtp_errors import last_error_text
 
 NOW = datetime(2026, 4, 26, 9, 0)  # the conftest clock: 2026-04-26 09:00
 
@@ -166,11 +167,12 @@ def test_server_down_marks_failed_then_retries_later(ctx, account_id, smtp_serve
     assert summary.error is not None and f"127.0.0.1:{smtp_server.port}" in summary.error
     status, attempts, sent_at, last_error = emails(ctx)[email_id]
     assert (status, attempts, sent_at) == ("failed", 1, None)
-    # the error text alone; the retry time has its own column: 09:00 + 1 minute
-    assert last_error.startswith(f"Cannot connect to 127.0.0.1:{smtp_server.port}: ")
+    # the reason alone; the retry time has its own column: 09:00 + 1 minute
+    where = f"127.0.0.1:{smtp_server.port}"
+    assert last_error_text(last_error).startswith(f"Nothing answers at {where}.")
     assert retry_times(ctx) == {email_id: "2026-04-26 09:01:00.000000"}
     [row] = outbox(ctx, status="failed")
-    assert row.last_error.startswith("Cannot connect to 127.0.0.1:")
+    assert last_error_text(row.last_error).startswith("Nothing answers at 127.0.0.1:")
     assert row.last_attempt_at == NOW
     assert row.next_attempt_at == NOW + timedelta(minutes=1)  # first retry after 1 minute
 
@@ -314,9 +316,9 @@ def test_server_dying_mid_batch_keeps_earlier_sends(ctx, account_id, smtp_server
     state = emails(ctx)
     assert state[ids[0]][:2] == ("sent", 1)
     assert state[ids[1]][:2] == ("failed", 1)
-    assert "closed the connection" in state[ids[1]][3]
+    assert "closed the connection" in last_error_text(state[ids[1]][3])
     assert state[ids[2]][:2] == ("failed", 1)
-    assert "Connection refused" in state[ids[2]][3]
+    assert last_error_text(state[ids[2]][3]).startswith("Nothing answers at 127.0.0.1:")
 
     # later, with a healthy server, the two failed ones go out; nothing twice
     summary = deliver_outbox(at(ctx, NOW + timedelta(minutes=1)))
@@ -337,7 +339,9 @@ def test_a_refused_recipient_fails_alone(ctx, account_id, smtp_server) -> None:
     state = emails(ctx)
     assert state[good][0] == state[also_good][0] == "sent"
     assert state[bad][:2] == ("failed", 1)
-    assert "refuse@mueller.example: 550 5.1.1 No such user here" in state[bad][3]
+    assert last_error_text(state[bad][3]) == (
+        "The server refused the recipient refuse@mueller.example (550 5.1.1 No such user here)."
+    )
 
 
 def test_retry_now_makes_failed_emails_due_at_once(ctx, account_id, smtp_server) -> None:
@@ -350,7 +354,8 @@ def test_retry_now_makes_failed_emails_due_at_once(ctx, account_id, smtp_server)
     assert retry_times(ctx)[email_id] == "2026-04-26 09:01:00.000000"
     assert retry_now(ctx) == 1
     assert emails(ctx)[email_id][:2] == ("queued", 1)  # attempts kept
-    assert emails(ctx)[email_id][3].startswith("Cannot connect")  # and the last error
+    # and the last error
+    assert last_error_text(emails(ctx)[email_id][3]).startswith("Nothing answers at")
     assert retry_times(ctx)[email_id] is None  # due at once
     summary = deliver_outbox(ctx)  # same minute: no waiting for the back-off
 
@@ -368,7 +373,7 @@ def test_email_without_address_fails_with_a_reason(ctx, make_account, smtp_serve
     assert deliver_outbox(ctx).failed == 1
     status, attempts, _sent, error = emails(ctx)[email_id]
     assert (status, attempts) == ("failed", 1)
-    assert error == "The email has no recipient address."
+    assert last_error_text(error) == "The email has no recipient address."
 
 
 # --------------------------------------------------------------------------- settings

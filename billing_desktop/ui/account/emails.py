@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
+    QCoreApplication,
     QEvent,
     QItemSelection,
     QLocale,
@@ -43,6 +44,7 @@ from billing_desktop.services.auth import Action, authorize
 from billing_desktop.services.context import AppContext
 from billing_desktop.services.errors import PermissionDenied
 from billing_desktop.services.smtp import OutboxEmail, outbox, retry_now
+from billing_desktop.services.smtp_errors import last_error_text
 from billing_desktop.ui.errors import show_service_error
 from billing_desktop.ui.models.table import RowTableModel, setup_row_table
 from billing_desktop.ui.words import translated_word
@@ -89,6 +91,11 @@ def status_word(status: str) -> str:
     return _word(STATUS_WORDS, status)
 
 
+def error_sentence(last_error: str | None) -> str:
+    """Why an email failed, from its stored ``last_error``, in the UI language."""
+    return last_error_text(last_error, QCoreApplication.translate)
+
+
 class EmailsModel(RowTableModel):
     """One account's emails, newest first (a few hundred at most: read at once)."""
 
@@ -121,7 +128,9 @@ class EmailsModel(RowTableModel):
             return self.tr("Sent on {when}").format(when=format_datetime(email.sent_at, loc))
         if email.status == "failed":
             lines = [
-                self.tr("Last error: {error}").format(error=email.last_error or self.tr("unknown"))
+                self.tr("Last error: {error}").format(
+                    error=error_sentence(email.last_error) or self.tr("unknown")
+                )
             ]
             if email.next_attempt_at is not None:
                 lines.append(
@@ -362,7 +371,7 @@ class EmailsTab(QWidget):
             return self.tr("Sent on {when}").format(when=format_datetime(email.sent_at, loc))
         if email.status == "failed":
             return self.tr("Failed after %n attempt(s): {error}", "", email.attempts).format(
-                error=email.last_error or ""
+                error=error_sentence(email.last_error)
             )
         return self.tr("Queued since {when}").format(when=format_datetime(email.created_at, loc))
 

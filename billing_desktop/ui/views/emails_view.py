@@ -67,7 +67,8 @@ from billing_desktop.services.outbox import (
     outbox_status_counts,
     smtp_configured,
 )
-from billing_desktop.ui.errors import show_service_error
+from billing_desktop.services.smtp_errors import SmtpFailure, last_error_text
+from billing_desktop.ui.errors import error_text, show_service_error
 from billing_desktop.ui.formatting import format_date
 from billing_desktop.ui.models.table import (
     RowTableModel,
@@ -311,7 +312,7 @@ class OutboxModel(RowTableModel):
             if email.status == "failed" and email.last_error:
                 # the word first: it survives when the column elides the error
                 return QCoreApplication.translate("EmailsView", "{status}: {error}").format(
-                    status=status_word(email.status), error=email.last_error
+                    status=status_word(email.status), error=error_sentence(email.last_error)
                 )
             return status_word(email.status)
         if column == self.ATTEMPTS:
@@ -344,6 +345,11 @@ def account_text(email: OutboxRow) -> str:
     return email.company_name or email.account_number or ""
 
 
+def error_sentence(last_error: str | None) -> str:
+    """A stored ``last_error`` as a sentence in the UI language ("" for none)."""
+    return last_error_text(last_error, QCoreApplication.translate)
+
+
 def status_text(email: OutboxRow) -> str:
     """The delivery state as a sentence: when it went out, or why not and what happens next."""
     if email.status == "sent":
@@ -354,7 +360,8 @@ def status_text(email: OutboxRow) -> str:
         )
     if email.status == "failed":
         text = EmailsView.tr("Failed after %n attempt(s): {error}", "", email.attempts).format(
-            error=email.last_error or QCoreApplication.translate("EmailsView", "no reason given")
+            error=error_sentence(email.last_error)
+            or QCoreApplication.translate("EmailsView", "no reason given")
         )
         if email.next_attempt_at is not None:
             text += "\n" + QCoreApplication.translate("EmailsView", "Next attempt: {when}").format(
@@ -366,7 +373,7 @@ def status_text(email: OutboxRow) -> str:
             "Pending since {when}; %n earlier attempt(s) failed: {error}",
             "",
             email.attempts,
-        ).format(when=format_moment(email.created_at), error=email.last_error or "")
+        ).format(when=format_moment(email.created_at), error=error_sentence(email.last_error))
     return QCoreApplication.translate("EmailsView", "Pending since {when}").format(
         when=format_moment(email.created_at)
     )
@@ -383,8 +390,8 @@ class DeliveryOutcome:
     sent: int = 0
     failed: int = 0
     waiting: int = 0
-    #: the server-level problem (unreachable, login refused), in the service's words
-    error: str | None = None
+    #: the server-level problem (unreachable, login refused), translatable
+    error: SmtpFailure | None = None
 
 
 def deliver_in_batches(ctx: AppContext, progress: Any, total: int) -> DeliveryOutcome:
@@ -396,7 +403,7 @@ def deliver_in_batches(ctx: AppContext, progress: Any, total: int) -> DeliveryOu
     from billing_desktop.services.smtp import deliver_outbox
 
     sent = failed = waiting = 0
-    error: str | None = None
+    error: SmtpFailure | None = None
     # Failed emails wait for their retry time, so each batch takes new ones;
     # the bound only guards against emails queued faster than they go out.
     for _ in range(max(1, total // DELIVERY_BATCH + 2) * 2):
@@ -410,8 +417,8 @@ def deliver_in_batches(ctx: AppContext, progress: Any, total: int) -> DeliveryOu
         failed += summary.failed
         waiting = summary.waiting
         progress.update("", min(sent + failed, total), total)
-        if summary.error:
-            error = summary.error
+        if summary.failure is not None:
+            error = summary.failure
             break
         if summary.sent + summary.failed < DELIVERY_BATCH:
             break
@@ -894,7 +901,7 @@ class EmailsView(QWidget):
                 ),
             )
             return
-        if outcome.error:
+        if outcome.error is not None:
             self._show_banner(
                 "error",
                 self.tr(
@@ -902,7 +909,7 @@ class EmailsView(QWidget):
                     "will be tried again later. The server said: {error}",
                     "",
                     outcome.waiting,
-                ).format(error=outcome.error),
+                ).format(error=error_text(outcome.error)),
             )
             return
         text = self.tr("%n email(s) sent.", "", outcome.sent)
