@@ -22,7 +22,11 @@ same **Place order** button:
   naming who and when) an order whose subscriptions another operator changed
   since the review page showed them, so the invoice always matches the
   preview the user accepted (a stored cart's version does not move when a
-  subscription in it changes elsewhere: its items carry no version).
+  subscription in it changes elsewhere: its items carry no version). Given the
+  preview's ``account_terms`` it likewise refuses an order whose account data
+  the prices depend on (country, VAT number, currency, type, account credit,
+  payment terms) changed since; the account's ``version`` is not compared,
+  since every order and payment moves it.
 
 Customer-side and back-office requests: ``on_behalf_of_customer=True`` (the
 default) applies the Billing Center's rules to the operator acting for the
@@ -121,6 +125,7 @@ if TYPE_CHECKING:
     from billing_desktop.services.context import AppContext
 
 __all__ = [
+    "AccountTerms",
     "ExistingMethod",
     "ItemPreview",
     "NewBankAccount",
@@ -259,6 +264,39 @@ class ItemPreview:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountTerms:
+    """The account's own data an order's figures depend on, as a preview read them.
+
+    ``preview`` and ``place_order`` read exactly these from the account to price
+    and invoice an order: the billing ``country`` (VAT rate, reverse charge, the VAT
+    number asked for) and ``vat_number`` (reverse charge), the ``currency`` of every
+    price, the ``type`` (corporate: invoiced on terms instead of charged), the
+    account credit applied (``credit_balance_minor``) and the corporate
+    ``payment_terms_days`` (the due date the review states). Pass
+    :attr:`OrderPreview.account_terms` to ``place_order(expected_account_terms=...)``.
+    The account's ``version`` is not part of them: every order and payment moves it.
+    """
+
+    country: str
+    vat_number: str | None
+    currency: str
+    type: str
+    credit_balance_minor: int
+    payment_terms_days: int | None
+
+    @classmethod
+    def of(cls, account: AccountRow) -> AccountTerms:
+        return cls(
+            account.country,
+            account.vat_number,
+            account.currency,
+            account.type,
+            account.credit_balance_minor,
+            account.payment_terms_days,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class OrderPreview:
     """The review page: items, VAT, total, credit, amount due, inputs still needed."""
 
@@ -276,6 +314,10 @@ class OrderPreview:
     payment_method_on_file: str | None
     #: corporate: invoiced on payment terms instead of charged
     invoiced_on_terms: bool
+    #: the account data the figures were computed with: pass it to
+    #: ``place_order(expected_account_terms=...)`` so that the order is refused
+    #: (:class:`ConflictError`) if one of them changed since this preview
+    account_terms: AccountTerms
 
     @property
     def currency(self) -> str:
@@ -683,6 +725,7 @@ def _build_preview(
         warnings=_warnings(account, targets, items, figures, today),
         payment_method_on_file=method_summary(on_file[0]) if on_file else None,
         invoiced_on_terms=account.type == "corporate",
+        account_terms=AccountTerms.of(account),
     )
 
 
@@ -784,6 +827,12 @@ _ACCOUNT_UPDATE = Prepared(
     update(_ACCOUNTS).where(
         _ACCOUNTS.c.id == bindparam("b_id"), _ACCOUNTS.c.version == bindparam("b_version")
     )
+)
+#: checks (and locks) an account row the order does not otherwise change at its version
+_ACCOUNT_GUARD = Prepared(
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("b_id"), _ACCOUNTS.c.version == bindparam("b_version"))
+    .values(version=_ACCOUNTS.c.version)
 )
 
 
@@ -915,6 +964,21 @@ def check_subscription_versions(data: OrderData, expected: Mapping[int, int]) ->
             raise ConflictError(sub.product.name, account=data.account.id)
 
 
+def check_account_terms(data: OrderData, expected: AccountTerms) -> None:
+    """Refuse with :class:`ConflictError` (the account's number, as every conflict on an
+    account says, naming its last audited change) if the account's pricing data are no
+    longer those the operator's preview showed (``expected``).
+
+    Only :class:`AccountTerms` are compared, not the account's version: another
+    order, a payment that leaves the credit as it was, a new address… do not refuse.
+    The order's write of the account row is guarded by the version read here
+    (:meth:`_FlushedVersion.write`), so a change committed after this read is a
+    conflict too.
+    """
+    if AccountTerms.of(data.account) != expected:
+        raise ConflictError(data.account.account_number, account=data.account.id)
+
+
 def _state(sub: SubscriptionRow | None) -> dict[str, Any] | None:
     """Before/after values of a subscription for the audit trail."""
     if sub is None:
@@ -965,8 +1029,14 @@ class _FlushedVersion:
             self.version += 1
             self.flushed = values
 
-    def write(self, conn: Connection) -> None:
+    def write(self, conn: Connection, *, guard: bool = False) -> None:
+        """Write the changed columns, guarded by the version read; with ``guard`` an
+        unchanged row is still checked (and locked) at that version, nothing written."""
         if self.version == self.loaded:
+            if guard:
+                _checked(_ACCOUNT_GUARD.run(conn, {
+                    "b_id": self.account.id, "b_version": self.loaded,
+                }))  # fmt: skip
             return
         values = dict(zip(self.FIELDS, self.flushed, strict=True))
         _checked(_ACCOUNT_UPDATE.run(conn, {
@@ -1050,6 +1120,7 @@ def place_order(
     on_behalf_of_customer: bool = True,
     items: Sequence[CartChange] | None = None,
     expected_subscription_versions: Mapping[int, int] | None = None,
+    expected_account_terms: AccountTerms | None = None,
 ) -> OrderResult:
     """Place the account's cart as one order and one invoice, all in one transaction.
 
@@ -1069,8 +1140,15 @@ def place_order(
     these subscriptions since (licences, tier, frequency, cancellation…), the
     order is refused with :class:`ConflictError` naming who changed the account
     and when, and nothing is written — the invoice is never priced on data the
-    user did not see. A repeated ``idempotency_key`` still answers the first
-    result (whose own writes moved the versions on).
+    user did not see. ``expected_account_terms`` is
+    :attr:`OrderPreview.account_terms` of that review page: if the account's
+    country, VAT number, currency, type, credit or payment terms changed since,
+    the order is refused the same way (``ConflictError`` naming the account's
+    number and its last audited change); other changes to the account (an
+    address, another order, a payment that leaves the credit alone) are no
+    conflict. Either left ``None`` (the default) is not checked. A repeated
+    ``idempotency_key`` still answers the first result (whose own writes moved
+    the versions and the credit on).
     """
     key = _check_key(idempotency_key)
     try:
@@ -1089,6 +1167,7 @@ def place_order(
                 on_behalf_of_customer=on_behalf_of_customer,
                 order_items=items,
                 expected_versions=expected_subscription_versions,
+                expected_terms=expected_account_terms,
             )
     except IntegrityError:
         # Another submission with the same token committed first (a server
@@ -1130,6 +1209,7 @@ def _place(
     on_behalf_of_customer: bool,
     order_items: Sequence[CartChange] | None = None,
     expected_versions: Mapping[int, int] | None = None,
+    expected_terms: AccountTerms | None = None,
 ) -> OrderResult:
     today, now = ctx.clock.today(), ctx.clock.now()
     data = OrderData(conn, account_id, today, order_key=key, order_numbers=_order_numbers(today))
@@ -1144,6 +1224,8 @@ def _place(
         check_cart_version(cart, expected_cart_version)
     if expected_versions:
         check_subscription_versions(data, expected_versions)
+    if expected_terms is not None:
+        check_account_terms(data, expected_terms)
     if order_items is None:
         changes = stored_changes(cart)
     else:
@@ -1308,7 +1390,9 @@ def _place(
         due, oldest, live
     )  # fmt: skip
     version.flush()
-    version.write(conn)
+    # checked against the review: the row is written (or touched) at the version read,
+    # so that a change committed meanwhile is a conflict too
+    version.write(conn, guard=expected_terms is not None)
     paid = Money.from_minor(invoice["paid_minor"], currency)
 
     # -- cart, email, audit, result

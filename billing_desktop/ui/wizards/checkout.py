@@ -33,10 +33,12 @@ the change is never stored: **Place order** places it as it is
 (``place_order(items=…)``), the cart untouched.
 
 Concurrent editing (issue 8): **Place order** sends the versions of the
-subscriptions the review page priced (``OrderPreview.subscription_versions``),
-on both ways of placing. If another operator changed one of them since, the
-service refuses (nothing is written) and the page says who changed it and
-when; every input stays. Going back re-reads: **Edit order** shows the Plan
+subscriptions the review page priced (``OrderPreview.subscription_versions``)
+and the account data its figures depend on (``OrderPreview.account_terms``:
+country, VAT number, currency, type, credit, payment terms), on both ways of
+placing. If another operator changed one of them since, the service refuses
+(nothing is written) and the page says who changed it and when; every input
+stays. Going back re-reads: **Edit order** shows the Plan
 page with the subscription read again (the user's choices kept) or the cart
 read again, and the next review previews the current data; Back from the
 Payment page after a conflict reviews the order again.
@@ -1349,10 +1351,11 @@ class _PlacingPage(WizardPage):
                 vat_number=self.vat_number(),
                 on_behalf_of_customer=state.on_behalf_of_customer,
                 items=list(state.changes) if direct else None,
-                # the subscriptions as the review page priced them
+                # the subscriptions and the account's data as the review page priced them
                 expected_subscription_versions=(
                     review.subscription_versions if review is not None else None
                 ),
+                expected_account_terms=review.account_terms if review is not None else None,
             )
 
         self.clear_error()
