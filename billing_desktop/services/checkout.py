@@ -312,6 +312,9 @@ class OrderPreview:
     warnings: tuple[Notice, ...]
     #: the card or bank account that will be charged, e.g. "Visa •••• 4242"
     payment_method_on_file: str | None
+    #: its id: pass ``ExistingMethod(payment_method_id_on_file)`` to ``place_order`` to
+    #: charge exactly the method shown, even if the default changed since
+    payment_method_id_on_file: int | None
     #: corporate: invoiced on payment terms instead of charged
     invoiced_on_terms: bool
     #: the account data the figures were computed with: pass it to
@@ -724,6 +727,7 @@ def _build_preview(
         required_inputs=_requirements(account, items, today, vat_number),
         warnings=_warnings(account, targets, items, figures, today),
         payment_method_on_file=method_summary(on_file[0]) if on_file else None,
+        payment_method_id_on_file=on_file[0].id if on_file else None,
         invoiced_on_terms=account.type == "corporate",
         account_terms=AccountTerms.of(account),
     )

@@ -193,3 +193,35 @@ def test_place_order_on_the_payment_page_after_credit_was_added(
     assert db.reader.scalar(
         "SELECT credit_balance_minor FROM accounts WHERE account_number = 'A-100007'"
     ) == 0
+
+
+def test_the_card_on_file_that_was_shown_is_the_one_charged(
+    demo_ctx, db, bob, open_checkout, qtbot
+) -> None:
+    """A-100007 on the payment page, "Use the payment method on file: <card>" chosen;
+    Bob adds a new card and makes it the default: Place order charges the card the page
+    named, not Bob's."""
+    wizard = open_checkout(demo_ctx, "A-100007", "gotoassist_rs_v4")
+    click(qtbot, wizard.plan_page.tier_buttons["premium"])
+    press(qtbot, wizard, NEXT)  # Checkout
+    shown = wizard.state.review
+    assert shown is not None and shown.payment_method_id_on_file is not None
+    press(qtbot, wizard, NEXT)  # Checkout → payment
+    payment = wizard.payment_page
+    assert payment.on_file_radio.isChecked()
+    assert shown.payment_method_on_file in payment.on_file_radio.text()
+
+    new = payments.add_card(
+        bob, "A-100007", number="5555555555554444", exp_month=12, exp_year=2030,
+        holder_name="Bob's customer", make_default=True,
+    )  # fmt: skip
+    press(qtbot, wizard, COMMIT)  # Place order
+    assert wizard.currentId() == CheckoutWizard.RESULT
+    result = wizard.state.result
+    charged = db.reader.rows(
+        "SELECT payment_method_id FROM payments WHERE invoice_id = "
+        "(SELECT id FROM invoices WHERE number = :n)",
+        {"n": result.invoice_number},
+    )
+    assert charged == [(shown.payment_method_id_on_file,)]
+    assert new.id != shown.payment_method_id_on_file

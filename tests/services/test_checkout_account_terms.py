@@ -37,13 +37,14 @@ from billing_desktop.services.accounts import AccountChanges, account_overview, 
 from billing_desktop.services.cart import CartChange, OrderData, add_to_cart, get_cart
 from billing_desktop.services.checkout import (
     AccountTerms,
+    ExistingMethod,
     OrderPreview,
     _FlushedVersion,
     place_order,
     preview,
 )
 from billing_desktop.services.context import AppContext
-from billing_desktop.services.errors import ConflictError
+from billing_desktop.services.errors import ConflictError, DomainError
 
 TODAY = date(2026, 4, 26)
 ALICE_AT = datetime(2026, 4, 26, 10, 15)
@@ -351,4 +352,40 @@ def test_the_account_row_is_checked_even_when_the_order_leaves_it_alone(
         account = OrderData(conn, "A-100002", TODAY).account
         account.version -= 1  # read before another operator's change
         _FlushedVersion(account).write(conn, guard=True)
+    assert dump(alice.db) == before
+
+
+def test_the_card_charged_is_the_one_the_review_showed(alice: AppContext, bob: AppContext) -> None:
+    """Bob adds a new card and makes it the default after Alice's review showed the card
+    on file: the order charges the card her review named (the wizard passes its id), and
+    a card removed since is refused with nothing written."""
+    items = _alices_order(alice)
+    shown = preview(alice, "A-100002", items=items)
+    assert shown.payment_method_id_on_file is not None
+    shown_card = shown.payment_method_on_file
+    new = payments.add_card(
+        bob, "A-100002", number="5555555555554444", exp_month=12, exp_year=2030,
+        holder_name="Bob's customer", make_default=True,
+    )  # fmt: skip
+    assert new.id != shown.payment_method_id_on_file
+    result = _place(
+        alice, shown, "alice", items=items,
+        payment=ExistingMethod(shown.payment_method_id_on_file),
+    )  # fmt: skip
+    charged = alice.db.reader.rows(
+        "SELECT payment_method_id FROM payments WHERE invoice_id = "
+        "(SELECT id FROM invoices WHERE number = :n)",
+        {"n": result.invoice_number},
+    )
+    assert charged == [(shown.payment_method_id_on_file,)]
+    more = [CartChange.change_licences(sub_id(alice.db, "A-100002", "gotoassist_rs_v5"), 13)]
+    again = preview(alice, "A-100002", items=more)
+    assert again.payment_method_on_file != shown_card  # the new default, from now on
+    payments.remove_method(bob, "A-100002", again.payment_method_id_on_file)
+    before = dump(alice.db)
+    with pytest.raises(DomainError):
+        _place(
+            alice, again, "alice-2", items=more,
+            payment=ExistingMethod(again.payment_method_id_on_file),
+        )  # fmt: skip
     assert dump(alice.db) == before

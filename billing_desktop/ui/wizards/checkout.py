@@ -110,6 +110,7 @@ from billing_desktop.services.cart import (
 )
 from billing_desktop.services.catalog import shipped_catalog
 from billing_desktop.services.checkout import (
+    ExistingMethod,
     NewBankAccount,
     NewCard,
     OrderPreview,
@@ -1907,7 +1908,12 @@ class PaymentPage(_PlacingPage):
             return self.card_fields.payment()
         if method == self.NEW_BANK:
             return self.bank_fields.payment()
-        return None  # the default method on file
+        # The method on file the review showed, not whatever is the default when
+        # the order is placed (another operator may change it meanwhile).
+        review = self.state.review
+        if review is not None and review.payment_method_id_on_file is not None:
+            return ExistingMethod(review.payment_method_id_on_file)
+        return None
 
     def vat_number(self) -> str | None:
         if not self.vat_box.isVisibleTo(self):
