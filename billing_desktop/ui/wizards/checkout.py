@@ -1321,6 +1321,11 @@ class _PlacingPage(WizardPage):
         self.state = state
 
     def payment_input(self) -> PaymentInput:
+        """The method on file the review named, not whatever is the default when the
+        order is placed (another operator may change it meanwhile)."""
+        review = self.state.review
+        if review is not None and review.payment_method_id_on_file is not None:
+            return ExistingMethod(review.payment_method_id_on_file)
         return None
 
     def vat_number(self) -> str | None:
@@ -1908,12 +1913,7 @@ class PaymentPage(_PlacingPage):
             return self.card_fields.payment()
         if method == self.NEW_BANK:
             return self.bank_fields.payment()
-        # The method on file the review showed, not whatever is the default when
-        # the order is placed (another operator may change it meanwhile).
-        review = self.state.review
-        if review is not None and review.payment_method_id_on_file is not None:
-            return ExistingMethod(review.payment_method_id_on_file)
-        return None
+        return super().payment_input()  # the method on file
 
     def vat_number(self) -> str | None:
         if not self.vat_box.isVisibleTo(self):
