@@ -4,7 +4,9 @@
 logging and the crash handler come first so nothing that goes wrong later is
 lost; translations come before the first message box; the database is opened
 (checked, migrated) before any window exists, and a database that cannot be
-used ends in one clear, translated message instead of a traceback.
+used ends in one clear, translated message instead of a traceback. A database
+chosen in Settings whose file has vanished is never recreated empty: the user
+chooses what to open instead (``ui/missing_database.py``).
 
 Start-up speed: everything the first paint of the accounts list does not need
 waits until the window is on screen. Until then log records are kept in memory
@@ -408,6 +410,35 @@ class GuiSession(QObject):
             return False
         return self._show(db)
 
+    def open_at_start(self, target: DatabaseTarget, *, demo: bool = False) -> bool:
+        """:meth:`open` for the start of the application.
+
+        When ``target`` is the database chosen in Settings and its file has
+        vanished (a drive or share not connected, moved, deleted), nothing is
+        created in its place: the user is told and chooses the default
+        database, another file (remembered from now on) or to quit (False).
+        """
+        remember = False
+        if not demo:
+            from billing_desktop.ui.preferences import is_missing_saved_database
+
+            if is_missing_saved_database(target):
+                from billing_desktop.ui.missing_database import ask_for_missing_database
+
+                log.warning("the database chosen in Settings is missing: %s", target.path)
+                choice = ask_for_missing_database(target, self.window)
+                if choice is None:
+                    log.info("quitting: the database chosen in Settings is missing")
+                    return False
+                target, remember = choice
+        if not self.open(target, demo=demo):
+            return False
+        if remember and target.path is not None:
+            from billing_desktop.ui.preferences import set_saved_database
+
+            set_saved_database(str(target.path))
+        return True
+
     def open_demo(self) -> bool:
         """Switch to the demo database (filled with the curated accounts when new)."""
         db = self._open_database(demo_target(), demo=True)
@@ -557,9 +588,15 @@ def run_gui(target: DatabaseTarget, *, lang: str | None = None, demo: bool = Fal
         log.info("language %s", locale.name())
         QApplication.setApplicationDisplayName(QCoreApplication.translate("App", "Billing Desktop"))
         session = GuiSession(app)
-        if not session.open(target, demo=demo):
+        if not session.open_at_start(target, demo=demo):
             return 1
         gc.freeze()  # the window and the modules it imported, likewise
+        # From now on worker threads run (panels, exports, the warm-up): cyclic
+        # garbage is collected on the GUI thread only, never by a worker that
+        # would free Qt objects from the wrong thread (ui/gc_policy.py).
+        from billing_desktop.ui import gc_policy
+
+        gc_policy.install(app)  # stays off until exit: workers may outlive the loop
         try:
             QTimer.singleShot(LOG_FILE_DELAY_MS, app, open_log_file)
             return app.exec()

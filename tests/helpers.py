@@ -261,24 +261,34 @@ def smtp_settings(port: int, **changes: Any) -> Any:
 
 
 @contextmanager
-def answered_message_boxes() -> Iterator[list[str]]:
-    """The texts of the modal message boxes with an OK button the block opens, each closed
-    with OK (``show_service_error`` and the start-up error run their own event loop)."""
+def answered_message_boxes(*answers: str) -> Iterator[list[str]]:
+    """The texts of the modal message boxes the block opens, each closed with OK
+    (``show_service_error`` and the start-up error run their own event loop).
+
+    With ``answers``, the first box is closed with the button labelled ``answers[0]``
+    (its text without the ``&`` of its shortcut), the next with ``answers[1]``…, any
+    further ones with the last answer."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     texts: list[str] = []
     active = [True]
 
+    def button(box: QMessageBox) -> Any:
+        if not answers:
+            return box.button(QMessageBox.StandardButton.Ok)
+        wanted = answers[min(len(texts), len(answers) - 1)]
+        return next((b for b in box.buttons() if b.text().replace("&", "") == wanted), None)
+
     def answer() -> None:
         if not active[0]:
             return
         box = QApplication.activeModalWidget()
         if isinstance(box, QMessageBox) and box.isVisible():
-            ok = box.button(QMessageBox.StandardButton.Ok)
-            if ok is not None:
+            chosen = button(box)
+            if chosen is not None:
                 texts.append(box.text())
-                ok.click()
+                chosen.click()
         QTimer.singleShot(10, answer)
 
     QTimer.singleShot(0, answer)

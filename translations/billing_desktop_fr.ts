@@ -1250,7 +1250,7 @@
     </message>
     <message>
         <source>Nothing was unassigned. The checklist now shows the current data: check it and press Unassign all again if needed.</source>
-        <translation>Aucune licence n&apos;a été retirée. La liste de vérification affiche maintenant les données actuelles : vérifiez-la et cliquez de nouveau sur Retirer toutes les licences si nécessaire.</translation>
+        <translation>Aucune licence n&apos;a été retirée. La liste de vérification affiche maintenant les données actuelles&#xa0;: vérifiez-la et cliquez de nouveau sur Retirer toutes les licences si nécessaire.</translation>
     </message>
     <message numerus="yes">
         <source>%n licence(s) were unassigned.</source>
@@ -2132,15 +2132,15 @@
     </message>
     <message>
         <source>The disk holding the database {path} is full, so nothing was saved. Free some disk space and try again.</source>
-        <translation>Le disque contenant la base de données {path} est plein : rien n&apos;a été enregistré. Libérez de l&apos;espace disque et réessayez.</translation>
+        <translation>Le disque contenant la base de données {path} est plein&#xa0;: rien n&apos;a été enregistré. Libérez de l&apos;espace disque et réessayez.</translation>
     </message>
     <message>
         <source>The database file {path} cannot be found: it was moved or deleted, or its drive is not connected. Nothing was changed; put the file back and try again.</source>
-        <translation>Le fichier de base de données {path} est introuvable : il a été déplacé ou supprimé, ou son lecteur n&apos;est pas connecté. Rien n&apos;a été modifié ; remettez le fichier à sa place et réessayez.</translation>
+        <translation>Le fichier de base de données {path} est introuvable&#xa0;: il a été déplacé ou supprimé, ou son lecteur n&apos;est pas connecté. Rien n&apos;a été modifié&#xa0;; remettez le fichier à sa place et réessayez.</translation>
     </message>
     <message>
         <source>The database {path} could not be read or written (a disk or network error); nothing was saved. Check the drive and try again.</source>
-        <translation>La base de données {path} n&apos;a pas pu être lue ou écrite (erreur de disque ou de réseau) ; rien n&apos;a été enregistré. Vérifiez le lecteur et réessayez.</translation>
+        <translation>La base de données {path} n&apos;a pas pu être lue ou écrite (erreur de disque ou de réseau)&#xa0;; rien n&apos;a été enregistré. Vérifiez le lecteur et réessayez.</translation>
     </message>
     <message>
         <source>Cannot connect to the database server {path}: {detail}</source>
@@ -2302,11 +2302,12 @@
     </message>
     <message>
         <source>Unknown currency code: {currency}.</source>
-        <extracomment>Minor-unit exponent (digits after the decimal point) per ISO-4217 code. Largest magnitude of an amount in minor units: it must fit a signed 64-bit integer column (``|minor| &lt;= 2**63 - 1``).</extracomment>
+        <extracomment>Minor-unit exponent (digits after the decimal point) per ISO-4217 code.</extracomment>
         <translation>Code de devise inconnu&#xa0;: {currency}.</translation>
     </message>
     <message>
         <source>The amount {amount} is not a number.</source>
+        <extracomment>Largest magnitude of an amount in minor units: it must fit a signed 64-bit integer column (``|minor| &lt;= 2**63 - 1``).</extracomment>
         <translation>Le montant {amount} n&apos;est pas un nombre.</translation>
     </message>
     <message>
@@ -2891,7 +2892,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>A mail server is set up.</source>
-        <extracomment>the server-level problem (unreachable, login refused), in the service&apos;s words The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
+        <extracomment>the server-level problem (unreachable, login refused), translatable The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
         <translation>Un serveur de messagerie est configuré.</translation>
     </message>
     <message>
@@ -3266,7 +3267,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Number</source>
-        <extracomment>Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
+        <extracomment>What a row shows in one column: its text, alignment and colour (None: the default). Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
         <translation>Numéro</translation>
     </message>
     <message>
@@ -3512,15 +3513,15 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Invoice {number} was not saved: the folder {folder} is not writable. Choose another folder and save again.</source>
-        <translation>La facture {number} n&apos;a pas été enregistrée : le dossier {folder} n&apos;est pas accessible en écriture. Choisissez un autre dossier et enregistrez-la de nouveau.</translation>
+        <translation>La facture {number} n&apos;a pas été enregistrée&#xa0;: le dossier {folder} n&apos;est pas accessible en écriture. Choisissez un autre dossier et enregistrez-la de nouveau.</translation>
     </message>
     <message>
         <source>Invoice {number} was not saved: the folder {folder} does not exist. Choose another folder and save again.</source>
-        <translation>La facture {number} n&apos;a pas été enregistrée : le dossier {folder} n&apos;existe pas. Choisissez un autre dossier et enregistrez-la de nouveau.</translation>
+        <translation>La facture {number} n&apos;a pas été enregistrée&#xa0;: le dossier {folder} n&apos;existe pas. Choisissez un autre dossier et enregistrez-la de nouveau.</translation>
     </message>
     <message>
         <source>Invoice {number} was not saved: the disk is full. Free some space or choose another folder and save again.</source>
-        <translation>La facture {number} n&apos;a pas été enregistrée : le disque est plein. Libérez de l&apos;espace ou choisissez un autre dossier, puis enregistrez-la de nouveau.</translation>
+        <translation>La facture {number} n&apos;a pas été enregistrée&#xa0;: le disque est plein. Libérez de l&apos;espace ou choisissez un autre dossier, puis enregistrez-la de nouveau.</translation>
     </message>
     <message>
         <source>Invoice {number} was not saved to {folder} ({error}). Choose another folder and save again.</source>
@@ -4009,7 +4010,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Operator: {name} ({role})</source>
-        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the sandbox menu, simulated clock, guide and presentation mode are in place the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
+        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the sandbox menu, simulated clock, guide and presentation mode are in place View ▸ Accounts, Invoices, … by view key View ▸ Language ▸ each language by code the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
         <translation>Opérateur&#xa0;: {name} ({role})</translation>
     </message>
     <message>
@@ -4114,6 +4115,41 @@ Compte {account_number} · {company_name}
     </message>
 </context>
 <context>
+    <name>MissingDatabase</name>
+    <message>
+        <source>The database {path} cannot be found.</source>
+        <translation>La base de données {path} est introuvable.</translation>
+    </message>
+    <message>
+        <source>It was moved or deleted, or its drive or network share is not connected. Nothing was created in its place, and Billing Desktop looks for it again at the next start. You can open the default database for now, choose another database file, or quit and connect the drive first.</source>
+        <translation>Elle a été déplacée ou supprimée, ou son lecteur ou partage réseau n&apos;est pas connecté. Rien n&apos;a été créé à sa place et Billing Desktop la recherchera de nouveau au prochain démarrage. Vous pouvez ouvrir pour l&apos;instant la base de données par défaut, choisir un autre fichier de base de données, ou quitter et connecter d&apos;abord le lecteur.</translation>
+    </message>
+    <message>
+        <source>Open the &amp;default database</source>
+        <translation>Ouvrir la base de données par &amp;défaut</translation>
+    </message>
+    <message>
+        <source>&amp;Choose another file…</source>
+        <translation>&amp;Choisir un autre fichier…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Quitter</translation>
+    </message>
+    <message>
+        <source>Open a database file</source>
+        <translation>Ouvrir un fichier de base de données</translation>
+    </message>
+    <message>
+        <source>SQLite databases (*.sqlite3 *.sqlite *.db)</source>
+        <translation>Bases de données SQLite (*.sqlite3 *.sqlite *.db)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>Tous les fichiers (*)</translation>
+    </message>
+</context>
+<context>
     <name>OperatorAdminMenu</name>
     <message>
         <source>&amp;Operators…</source>
@@ -4133,7 +4169,7 @@ Compte {account_number} · {company_name}
     <message>
         <source>The two passwords are not the same; type it again.</source>
         <extracomment>None: a new operator; else the operator whose password is reset the service&apos;s answer (the new or changed ``OperatorRow``) once accepted</extracomment>
-        <translation>Les deux mots de passe ne sont pas identiques ; saisissez-le de nouveau.</translation>
+        <translation>Les deux mots de passe ne sont pas identiques&#xa0;; saisissez-le de nouveau.</translation>
     </message>
     <message>
         <source>New Operator</source>
@@ -4161,23 +4197,23 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>&amp;Name:</source>
-        <translation>&amp;Nom :</translation>
+        <translation>&amp;Nom&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Email address:</source>
-        <translation>Adresse &amp;e-mail :</translation>
+        <translation>Adresse &amp;e-mail&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Role:</source>
-        <translation>&amp;Rôle :</translation>
+        <translation>&amp;Rôle&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Password:</source>
-        <translation>&amp;Mot de passe :</translation>
+        <translation>&amp;Mot de passe&#xa0;:</translation>
     </message>
     <message>
         <source>R&amp;epeat password:</source>
-        <translation>&amp;Confirmer le mot de passe :</translation>
+        <translation>&amp;Confirmer le mot de passe&#xa0;:</translation>
     </message>
     <message>
         <source>At least {count} characters, not the email address. A few unrelated words make a good password that is easy to remember.</source>
@@ -4219,7 +4255,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>You cannot disable yourself; another administrator can.</source>
-        <translation>Vous ne pouvez pas vous désactiver vous-même ; un autre administrateur peut le faire.</translation>
+        <translation>Vous ne pouvez pas vous désactiver vous-même&#xa0;; un autre administrateur peut le faire.</translation>
     </message>
     <message>
         <source>Created the operator {name} ({role}).</source>
@@ -4231,7 +4267,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Role of {name}:</source>
-        <translation>Rôle de {name} :</translation>
+        <translation>Rôle de {name}&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Change Role</source>
@@ -4247,7 +4283,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Disable {name} ({email})?</source>
-        <translation>Désactiver {name} ({email}) ?</translation>
+        <translation>Désactiver {name} ({email})&#xa0;?</translation>
     </message>
     <message>
         <source>They can no longer sign in. Their work and the audit trail are kept, and you can enable them again at any time.</source>
@@ -4279,7 +4315,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Representative of {company} ({account}):</source>
-        <translation>Représentant de {company} ({account}) :</translation>
+        <translation>Représentant de {company} ({account})&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Assign</source>
@@ -4383,11 +4419,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Too many failed sign-ins: locked until {time}. Resetting the password unlocks it.</source>
-        <translation>Trop d&apos;échecs de connexion : verrouillé jusqu&apos;au {time}. La réinitialisation du mot de passe le déverrouille.</translation>
+        <translation>Trop d&apos;échecs de connexion&#xa0;: verrouillé jusqu&apos;au {time}. La réinitialisation du mot de passe le déverrouille.</translation>
     </message>
     <message>
         <source>Has no password, so cannot sign in to a shared database. Reset the password to give one.</source>
-        <translation>Aucun mot de passe : connexion impossible à une base de données partagée. Réinitialisez le mot de passe pour en définir un.</translation>
+        <translation>Aucun mot de passe&#xa0;: connexion impossible à une base de données partagée. Réinitialisez le mot de passe pour en définir un.</translation>
     </message>
     <message>
         <source>Never</source>
@@ -4584,7 +4620,7 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>This account was changed by {operator} at {time}. Your edits are kept; Reload shows the current data and discards them.</source>
-        <translation>Ce compte a été modifié par {operator} le {time}. Vos modifications sont conservées ; Recharger affiche les données actuelles et les abandonne.</translation>
+        <translation>Ce compte a été modifié par {operator} le {time}. Vos modifications sont conservées&#xa0;; Recharger affiche les données actuelles et les abandonne.</translation>
     </message>
     <message>
         <source>This account was changed elsewhere. Your edits are kept; Reload shows the current data and discards them.</source>
@@ -4919,11 +4955,11 @@ Compte {account_number} · {company_name}
     </message>
     <message>
         <source>Nothing was changed: {operator} changed this account at {time}. The list now shows the current data.</source>
-        <translation>Rien n&apos;a été modifié : {operator} a modifié ce compte le {time}. La liste affiche maintenant les données actuelles.</translation>
+        <translation>Rien n&apos;a été modifié&#xa0;: {operator} a modifié ce compte le {time}. La liste affiche maintenant les données actuelles.</translation>
     </message>
     <message>
         <source>Nothing was changed: this account was changed elsewhere. The list now shows the current data.</source>
-        <translation>Rien n&apos;a été modifié : ce compte a été modifié ailleurs. La liste affiche maintenant les données actuelles.</translation>
+        <translation>Rien n&apos;a été modifié&#xa0;: ce compte a été modifié ailleurs. La liste affiche maintenant les données actuelles.</translation>
     </message>
     <message>
         <source>{method} was added.</source>
@@ -6228,7 +6264,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Enter a card or bank account: there is no valid payment method on file.</source>
-        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited the version of the subscription as priced (``None``: a new subscription); see :attr:`OrderPreview.subscription_versions` version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
+        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited the version of the subscription as priced (``None``: a new subscription); see :attr:`OrderPreview.subscription_versions` version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; its id: pass ``ExistingMethod(payment_method_id_on_file)`` to ``place_order`` to charge exactly the method shown, even if the default changed since corporate: invoiced on payment terms instead of charged the account data the figures were computed with: pass it to ``place_order(expected_account_terms=...)`` so that the order is refused (:class:`ConflictError`) if one of them changed since this preview licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
         <translation>Saisissez une carte ou un compte bancaire&#xa0;: aucun moyen de paiement valide n&apos;est enregistré.</translation>
     </message>
     <message>
@@ -6273,7 +6309,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The order token must be 1 to {max} characters long.</source>
-        <extracomment>the SET clause comes from the values given (always the same columns) moves the version of a subscription the order checked but did not otherwise update</extracomment>
+        <extracomment>the SET clause comes from the values given (always the same columns) moves the version of a subscription the order checked but did not otherwise update checks (and locks) an account row the order does not otherwise change at its version</extracomment>
         <translation>Le jeton de commande doit comporter de 1 à {max} caractères.</translation>
     </message>
     <message>
@@ -6314,11 +6350,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>{what} was changed by {changed_by} at {changed_at} — reload to see the current data. Your input is kept.</source>
-        <translation>{what} : une modification a été faite par {changed_by} le {changed_at} — rechargez pour voir les données actuelles. Votre saisie est conservée.</translation>
+        <translation>{what}&#xa0;: une modification a été faite par {changed_by} le {changed_at} — rechargez pour voir les données actuelles. Votre saisie est conservée.</translation>
     </message>
     <message>
         <source>{what} was changed by {changed_by} in the meantime — reload to see the current data. Your input is kept.</source>
-        <translation>{what} : une modification a été faite entre-temps par {changed_by} — rechargez pour voir les données actuelles. Votre saisie est conservée.</translation>
+        <translation>{what}&#xa0;: une modification a été faite entre-temps par {changed_by} — rechargez pour voir les données actuelles. Votre saisie est conservée.</translation>
     </message>
     <message>
         <source>{what} was changed by someone else in the meantime; reload to see the current data. Your input is kept.</source>
@@ -6409,7 +6445,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>You are no longer an active administrator of this database; sign in again to continue.</source>
-        <translation>Vous n&apos;êtes plus administrateur actif de cette base de données ; reconnectez-vous pour continuer.</translation>
+        <translation>Vous n&apos;êtes plus administrateur actif de cette base de données&#xa0;; reconnectez-vous pour continuer.</translation>
     </message>
     <message>
         <source>{name} is the last active administrator. Make another operator an administrator first.</source>
@@ -6421,11 +6457,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>You cannot disable yourself; another administrator can.</source>
-        <translation>Vous ne pouvez pas vous désactiver vous-même ; un autre administrateur peut le faire.</translation>
+        <translation>Vous ne pouvez pas vous désactiver vous-même&#xa0;; un autre administrateur peut le faire.</translation>
     </message>
     <message>
         <source>Only corporate accounts have a representative; {account} is a standard account.</source>
-        <translation>Seuls les comptes Corporate ont un représentant ; {account} est un compte Standard.</translation>
+        <translation>Seuls les comptes Corporate ont un représentant&#xa0;; {account} est un compte Standard.</translation>
     </message>
     <message>
         <source>{name} is not a representative. Only operators with the role Representative can be assigned corporate accounts.</source>
@@ -6433,7 +6469,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>{name} is disabled and cannot be assigned accounts.</source>
-        <translation>Aucun compte ne peut être attribué à {name} : cet opérateur est désactivé.</translation>
+        <translation>Aucun compte ne peut être attribué à {name}&#xa0;: cet opérateur est désactivé.</translation>
     </message>
     <message>
         <source>Enter your name.</source>
@@ -6520,7 +6556,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The connection security must be none, STARTTLS or SSL/TLS.</source>
-        <extracomment>seconds to wait for the server before giving up on this run app_settings key of each field minutes to wait after the n-th failed attempt (the last one repeats) False: no server configured, nothing was attempted (emails stay queued) emails still waiting after the run (queued, or failed and to be retried) a server-level problem (unreachable, login refused) in plain English, if any the server&apos;s or the connection&apos;s complaint of the last failed attempt when the last failed attempt was made (None for queued and sent ones) when a failed email is tried again (None for queued and sent ones)</extracomment>
+        <extracomment>seconds to wait for the server before giving up on this run app_settings key of each field minutes to wait after the n-th failed attempt (the last one repeats) False: no server configured, nothing was attempted (emails stay queued) emails still waiting after the run (queued, or failed and to be retried) a server-level problem (unreachable, login refused), if any: translatable why the last attempt failed, as stored: show it with ``smtp_errors.last_error_text`` when the last failed attempt was made (None for queued and sent ones) when a failed email is tried again (None for queued and sent ones)</extracomment>
         <translation>La sécurité de la connexion doit être Aucune, STARTTLS ou SSL/TLS.</translation>
     </message>
     <message>
@@ -6572,8 +6608,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <translation>La connexion sécurisée à {server} a échoué ({detail}).</translation>
     </message>
     <message>
+        <source>The email has no recipient address.</source>
+        <translation>L&apos;e-mail n&apos;a aucune adresse de destinataire.</translation>
+    </message>
+    <message>
         <source>The server {server} did not answer within {seconds} seconds.</source>
-        <extracomment>A test waits at most this long for the server, whatever the settings say.</extracomment>
         <translation>Le serveur {server} n&apos;a pas répondu dans les {seconds} secondes.</translation>
     </message>
     <message>
@@ -6594,6 +6633,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Enter the name of the mail server first.</source>
+        <extracomment>A test waits at most this long for the server, whatever the settings say.</extracomment>
         <translation>Saisissez d&apos;abord le nom du serveur de messagerie.</translation>
     </message>
     <message>
@@ -6655,7 +6695,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The clock moves at most {years} years at a time: choose a date until {latest}, not {date}.</source>
-        <translation>L&apos;horloge avance d&apos;au plus {years} ans à la fois : choisissez une date jusqu&apos;au {latest}, et non le {date}.</translation>
+        <translation>L&apos;horloge avance d&apos;au plus {years} ans à la fois&#xa0;: choisissez une date jusqu&apos;au {latest}, et non le {date}.</translation>
     </message>
     <message>
         <source>The email address or the password is not correct.</source>
@@ -6668,7 +6708,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Too many failed sign-ins. Try again in {minutes} min.</source>
-        <translation>Trop d&apos;échecs de connexion. Réessayez dans {minutes} min.</translation>
+        <translation>Trop d&apos;échecs de connexion. Réessayez dans {minutes}&#xa0;min.</translation>
     </message>
     <message>
         <source>This database already has an administrator. Sign in with your email address and password, or ask an administrator to create your operator.</source>
@@ -6761,7 +6801,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The two passwords are not the same; type it again.</source>
-        <translation>Les deux mots de passe ne sont pas identiques ; saisissez-le de nouveau.</translation>
+        <translation>Les deux mots de passe ne sont pas identiques&#xa0;; saisissez-le de nouveau.</translation>
     </message>
     <message>
         <source>Enter your email address and password.</source>
@@ -6781,7 +6821,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Nobody can sign in to this shared database yet. Create the first administrator: you sign in with this email address and password, and can then add the other operators.</source>
-        <translation>Personne ne peut encore se connecter à cette base de données partagée. Créez le premier administrateur : vous vous connecterez avec cette adresse e-mail et ce mot de passe, puis pourrez ajouter les autres opérateurs.</translation>
+        <translation>Personne ne peut encore se connecter à cette base de données partagée. Créez le premier administrateur&#xa0;: vous vous connecterez avec cette adresse e-mail et ce mot de passe, puis pourrez ajouter les autres opérateurs.</translation>
     </message>
     <message>
         <source>Create &amp;Administrator</source>
@@ -6801,23 +6841,23 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Database: {name}</source>
-        <translation>Base de données : {name}</translation>
+        <translation>Base de données&#xa0;: {name}</translation>
     </message>
     <message>
         <source>&amp;Name:</source>
-        <translation>&amp;Nom :</translation>
+        <translation>&amp;Nom&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Email address:</source>
-        <translation>Adresse &amp;e-mail :</translation>
+        <translation>Adresse &amp;e-mail&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Password:</source>
-        <translation>&amp;Mot de passe :</translation>
+        <translation>&amp;Mot de passe&#xa0;:</translation>
     </message>
     <message>
         <source>&amp;Repeat password:</source>
-        <translation>&amp;Confirmer le mot de passe :</translation>
+        <translation>&amp;Confirmer le mot de passe&#xa0;:</translation>
     </message>
     <message>
         <source>At least {count} characters, not your email address. A few unrelated words make a good password that is easy to remember.</source>

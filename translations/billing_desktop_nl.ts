@@ -2302,11 +2302,12 @@
     </message>
     <message>
         <source>Unknown currency code: {currency}.</source>
-        <extracomment>Minor-unit exponent (digits after the decimal point) per ISO-4217 code. Largest magnitude of an amount in minor units: it must fit a signed 64-bit integer column (``|minor| &lt;= 2**63 - 1``).</extracomment>
+        <extracomment>Minor-unit exponent (digits after the decimal point) per ISO-4217 code.</extracomment>
         <translation>Onbekende valutacode: {currency}.</translation>
     </message>
     <message>
         <source>The amount {amount} is not a number.</source>
+        <extracomment>Largest magnitude of an amount in minor units: it must fit a signed 64-bit integer column (``|minor| &lt;= 2**63 - 1``).</extracomment>
         <translation>Het bedrag {amount} is geen getal.</translation>
     </message>
     <message>
@@ -2891,7 +2892,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>A mail server is set up.</source>
-        <extracomment>the server-level problem (unreachable, login refused), in the service&apos;s words The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
+        <extracomment>the server-level problem (unreachable, login refused), translatable The user wants to see the email&apos;s account; carries the account id. Emitted after emails were made due or delivered (other views may show them).</extracomment>
         <translation>Er is een mailserver ingesteld.</translation>
     </message>
     <message>
@@ -3266,7 +3267,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Number</source>
-        <extracomment>Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
+        <extracomment>What a row shows in one column: its text, alignment and colour (None: the default). Blocks of rows kept in memory (the rest is read again by id when shown).</extracomment>
         <translation>Nummer</translation>
     </message>
     <message>
@@ -4009,7 +4010,7 @@ Account {account_number} · {company_name}
     </message>
     <message>
         <source>Operator: {name} ({role})</source>
-        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the sandbox menu, simulated clock, guide and presentation mode are in place the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
+        <extracomment>The user asked for the demo database (welcome page, empty state or File menu). the Settings dialog chose another database (a file path or a server URL) the sandbox menu, simulated clock, guide and presentation mode are in place View ▸ Accounts, Invoices, … by view key View ▸ Language ▸ each language by code the views built so far; each is built when first shown the account shown, if any (one at a time, built when opened)</extracomment>
         <translation>Medewerker: {name} ({role})</translation>
     </message>
     <message>
@@ -4111,6 +4112,41 @@ Account {account_number} · {company_name}
     <message>
         <source>A demo database: fictitious customers and a simulated date.</source>
         <translation>Een demodatabase: fictieve klanten en een gesimuleerde datum.</translation>
+    </message>
+</context>
+<context>
+    <name>MissingDatabase</name>
+    <message>
+        <source>The database {path} cannot be found.</source>
+        <translation>De database {path} is niet gevonden.</translation>
+    </message>
+    <message>
+        <source>It was moved or deleted, or its drive or network share is not connected. Nothing was created in its place, and Billing Desktop looks for it again at the next start. You can open the default database for now, choose another database file, or quit and connect the drive first.</source>
+        <translation>Het bestand is verplaatst of verwijderd, of het station of de netwerkmap is niet verbonden. Er is niets voor in de plaats gemaakt en Billing Desktop zoekt er bij de volgende start opnieuw naar. U kunt nu de standaarddatabase openen, een ander databasebestand kiezen, of afsluiten en eerst het station verbinden.</translation>
+    </message>
+    <message>
+        <source>Open the &amp;default database</source>
+        <translation>&amp;Standaarddatabase openen</translation>
+    </message>
+    <message>
+        <source>&amp;Choose another file…</source>
+        <translation>Ander &amp;bestand kiezen…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Afsluiten</translation>
+    </message>
+    <message>
+        <source>Open a database file</source>
+        <translation>Databasebestand openen</translation>
+    </message>
+    <message>
+        <source>SQLite databases (*.sqlite3 *.sqlite *.db)</source>
+        <translation>SQLite-databases (*.sqlite3 *.sqlite *.db)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>Alle bestanden (*)</translation>
     </message>
 </context>
 <context>
@@ -6228,7 +6264,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>Enter a card or bank account: there is no valid payment method on file.</source>
-        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited the version of the subscription as priced (``None``: a new subscription); see :attr:`OrderPreview.subscription_versions` version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; corporate: invoiced on payment terms instead of charged licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
+        <extracomment>Longest idempotency key the orders table stores. billing address of the card; empty fields take the account&apos;s address What ``place_order(payment=...)`` accepts; a bare ``int`` is an existing method&apos;s id. licences paid before the order (0 for a trial or a new subscription) the new billing period: today → today + one period (end = next billing date) plan price per licence for one period of the new frequency the full new period, plan and add-ons (net of VAT) what the current configuration costs per period (None: nothing paid) credit for the unused days of the current paid period (zero for trials) the unused part of the current period that is credited the version of the subscription as priced (``None``: a new subscription); see :attr:`OrderPreview.subscription_versions` version of the stored cart previewed (pass to ``place_order``); None for unsaved items exactly what the invoice will hold the card or bank account that will be charged, e.g. &quot;Visa •••• 4242&quot; its id: pass ``ExistingMethod(payment_method_id_on_file)`` to ``place_order`` to charge exactly the method shown, even if the default changed since corporate: invoiced on payment terms instead of charged the account data the figures were computed with: pass it to ``place_order(expected_account_terms=...)`` so that the order is refused (:class:`ConflictError`) if one of them changed since this preview licences not assigned to anyone (offer to assign them) due at checkout (total − credit applied) charged now to ``payment_method`` left open on the invoice (corporate: payable on terms) a negative total becomes account credit licences were added: the next step offers to assign them ``next_period`` (a pure function of its arguments; its periods are immutable)</extracomment>
         <translation>Voer een kaart of bankrekening in: er is geen geldige betalingsmethode geregistreerd.</translation>
     </message>
     <message>
@@ -6273,7 +6309,7 @@ Subscription statuses that are &quot;bought&quot; and can be changed through che
     </message>
     <message>
         <source>The order token must be 1 to {max} characters long.</source>
-        <extracomment>the SET clause comes from the values given (always the same columns) moves the version of a subscription the order checked but did not otherwise update</extracomment>
+        <extracomment>the SET clause comes from the values given (always the same columns) moves the version of a subscription the order checked but did not otherwise update checks (and locks) an account row the order does not otherwise change at its version</extracomment>
         <translation>Het ordertoken moet 1 tot {max} tekens lang zijn.</translation>
     </message>
     <message>
@@ -6520,7 +6556,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>The connection security must be none, STARTTLS or SSL/TLS.</source>
-        <extracomment>seconds to wait for the server before giving up on this run app_settings key of each field minutes to wait after the n-th failed attempt (the last one repeats) False: no server configured, nothing was attempted (emails stay queued) emails still waiting after the run (queued, or failed and to be retried) a server-level problem (unreachable, login refused) in plain English, if any the server&apos;s or the connection&apos;s complaint of the last failed attempt when the last failed attempt was made (None for queued and sent ones) when a failed email is tried again (None for queued and sent ones)</extracomment>
+        <extracomment>seconds to wait for the server before giving up on this run app_settings key of each field minutes to wait after the n-th failed attempt (the last one repeats) False: no server configured, nothing was attempted (emails stay queued) emails still waiting after the run (queued, or failed and to be retried) a server-level problem (unreachable, login refused), if any: translatable why the last attempt failed, as stored: show it with ``smtp_errors.last_error_text`` when the last failed attempt was made (None for queued and sent ones) when a failed email is tried again (None for queued and sent ones)</extracomment>
         <translation>De verbindingsbeveiliging moet Geen, STARTTLS of SSL/TLS zijn.</translation>
     </message>
     <message>
@@ -6572,8 +6608,11 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
         <translation>De beveiligde verbinding met {server} is mislukt ({detail}).</translation>
     </message>
     <message>
+        <source>The email has no recipient address.</source>
+        <translation>De e-mail heeft geen ontvangeradres.</translation>
+    </message>
+    <message>
         <source>The server {server} did not answer within {seconds} seconds.</source>
-        <extracomment>A test waits at most this long for the server, whatever the settings say.</extracomment>
         <translation>De server {server} heeft niet binnen {seconds} seconden geantwoord.</translation>
     </message>
     <message>
@@ -6594,6 +6633,7 @@ SPEC §3: &quot;Up to five invoice recipient emails besides the billing contact.
     </message>
     <message>
         <source>Enter the name of the mail server first.</source>
+        <extracomment>A test waits at most this long for the server, whatever the settings say.</extracomment>
         <translation>Vul eerst de naam van de mailserver in.</translation>
     </message>
     <message>

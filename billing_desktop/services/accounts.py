@@ -360,10 +360,10 @@ def _overview(
 def account_overview(ctx: AppContext, account_id: int | str) -> AccountOverview:
     """The account's data, balances, contacts and the version to edit it against."""
     from billing_desktop.services.auth import Action, authorize
-    from billing_desktop.services.base import get_account
+    from billing_desktop.services.base import get_account, reading
     from billing_desktop.services.errors import PermissionDenied
 
-    with ctx.db.sessions() as session:
+    with reading(ctx) as session:
         account = get_account(session, account_id)
         authorize(ctx, Action.VIEW, account)
         try:

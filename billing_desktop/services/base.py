@@ -15,7 +15,8 @@ the operator's screen read
 :func:`writing` is the transaction of such a use case: it turns a lost race
 (``StaleDataError``) into :class:`ConflictError` and, after the failed
 transaction rolled back, names the operator and time of the latest change to
-the account (its latest audit entry).
+the account (its latest audit entry). :func:`reading` is the session of a
+read-only use case; both turn a fault of the database into its user message.
 """
 
 from __future__ import annotations
@@ -140,6 +141,34 @@ def _move_guarded_versions(session: Session, _flush: object, _instances: object)
             continue
         if not session.is_modified(entity, include_collections=False):
             entity.version = entity.version + 1
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@contextmanager
+def reading(ctx: AppContext) -> Iterator[Session]:
+    """A session for a read-only use case: a plain BEGIN (no write lock), rolled back
+    and closed at the end (what was loaded stays readable, detached).
+
+    A fault of the database raises its :class:`~billing_desktop.store.errors.DatabaseError`
+    with the user's message, as :meth:`Database.transaction` and the reader's lists do:
+    locked beyond the busy timeout, damaged, unreadable (a failing disk or share), a
+    server that went away; a file that vanished is refused before anything is read
+    (a new connection would create an empty database in its place). Afterwards the
+    next use reconnects, as after a failed transaction.
+    """
+    from billing_desktop.store import errors
+
+    db = ctx.db
+    try:
+        with errors.translated_errors(db.target.display_name(), is_sqlite=db.target.is_sqlite):
+            db._check_file()
+            with db.sessions() as session:
+                yield session
+    except errors.RECONNECT_AFTER:
+        db._reconnect()
+        raise
 
 
 # --------------------------------------------------------------------------- conflicts

@@ -86,8 +86,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -125,6 +124,7 @@ from billing_desktop.services.base import (
     get_account,
     get_subscription,
     lock,
+    reading,
     requesting_contact,
     writing,
 )
@@ -704,7 +704,7 @@ def cancellation_preview(
 
     ``on`` must lie in the current billing period.
     """
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         sub = get_subscription(session, subscription_id)
         authorize(ctx, Action.VIEW, sub.account)
         return _preview(sub.account, sub, on or ctx.clock.today())
@@ -808,7 +808,7 @@ def assisted_options(ctx: AppContext, account_id: int | str) -> AssistedOptions:
     """
     from billing_desktop.services.errors import DomainError
 
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         account = get_account(session, account_id)
         authorize(ctx, Action.VIEW, account)
         refusal: Notice | None = None
@@ -904,7 +904,7 @@ def assisted_checklist(
     Read-only. ``verification`` is the result (or token) of :func:`verify_caller`;
     ``addon_ids`` are ``subscription_addons`` ids.
     """
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         account = get_account(session, account_id)
         authorize(ctx, Action.VIEW, account)
         subs, addons = _selection(account, subscription_ids, addon_ids)
@@ -929,7 +929,7 @@ def assisted_preview(
     on: date | None = None,
 ) -> AssistedPreview:
     """What an assisted cancellation of the selection will still bill; writes nothing."""
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         account = get_account(session, account_id)
         authorize(ctx, Action.VIEW, account)
         subs, addons = _selection(account, subscription_ids, addon_ids)
@@ -1100,17 +1100,6 @@ def assisted_cancel(
 
 
 # --------------------------------------------------------------------------- internals
-
-
-@contextmanager
-def _reading(ctx: AppContext) -> Iterator[Session]:
-    """A session for a read-only use case: a plain BEGIN, always rolled back."""
-    session = ctx.db.sessions()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
 
 
 def _check_version(sub: Subscription, expected_version: int | None) -> None:

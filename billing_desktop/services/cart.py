@@ -33,8 +33,7 @@ work (see :mod:`billing_desktop.services.checkout`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -65,7 +64,7 @@ from billing_desktop.domain.policies import (
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
-from billing_desktop.services.base import billing_contact, requesting_contact, writing
+from billing_desktop.services.base import billing_contact, reading, requesting_contact, writing
 from billing_desktop.services.billing_lines import unit_price
 from billing_desktop.services.catalog import shipped_catalog
 from billing_desktop.services.errors import (
@@ -94,7 +93,6 @@ from billing_desktop.store.models import (
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
-    from sqlalchemy.orm import Session
 
     from billing_desktop.services.context import AppContext
 
@@ -1302,16 +1300,6 @@ def check_order(
 
 
 # --------------------------------------------------------------------------- storage
-
-
-@contextmanager
-def reading(ctx: AppContext) -> Iterator[Session]:
-    """A session for a read-only use case (no write lock; rolled back at the end)."""
-    with ctx.db.sessions() as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
 
 
 def check_cart_version(cart: CartRow | None, expected: int | None) -> None:

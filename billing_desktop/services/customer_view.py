@@ -49,7 +49,7 @@ from billing_desktop.domain.policies import (
 )
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP, Notice
 from billing_desktop.services.auth import Action, authorize
-from billing_desktop.services.base import get_account, requesting_contact
+from billing_desktop.services.base import get_account, reading, requesting_contact
 from billing_desktop.services.cart import check_requester, has_overdue_invoice
 from billing_desktop.services.context import AppContext, OperatorInfo
 from billing_desktop.services.errors import DomainError
@@ -61,7 +61,6 @@ from billing_desktop.services.subscriptions_view import (
     SubscriptionCard,
     _card,
     _rank,
-    _reading,
     discover_offers,
 )
 
@@ -172,7 +171,7 @@ def billing_center(
     is named and the account has no billing contact.
     """
     rules = _rules_context(ctx)
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         account = get_account(session, account_id)
         authorize(ctx, Action.VIEW, account)
         contact = requesting_contact(account, contact_id)

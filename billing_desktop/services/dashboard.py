@@ -174,7 +174,10 @@ def dashboard(
     authorize(ctx, Action.VIEW)
     today = ctx.clock.today()
     until = today + timedelta(days=renewal_days)
-    with ctx.db.engine.connect() as conn:
+    from billing_desktop.services.base import reading
+
+    with reading(ctx) as session:
+        conn = session.connection()
         currencies = _currencies(conn)
         revenue = _revenue(conn, today, months_back, months_ahead, currencies)
         licences = _licences(conn)

@@ -26,8 +26,7 @@ transaction that issues the invoice (gap-free per yearly series).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -44,6 +43,7 @@ from billing_desktop.services.base import (
     billing_contact,
     check_version,
     get_account,
+    reading,
     requesting_contact,
     writing,
 )
@@ -194,12 +194,6 @@ class InvoiceRecipients:
 # --------------------------------------------------------------------------- helpers
 
 
-@contextmanager
-def _reading(ctx: AppContext) -> Iterator[Session]:
-    with ctx.db.sessions() as session:
-        yield session
-
-
 def _money(minor: int, currency: str) -> Money:
     return Money.from_minor(minor, currency)
 
@@ -336,7 +330,7 @@ def list_invoices(
             QT_TRANSLATE_NOOP("ServiceError", "{status} is not an invoice status."),
             status=status,
         )
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         account = get_account(session, account_id)
         authorize(ctx, Action.VIEW, account)
         today = ctx.clock.today()
@@ -387,7 +381,7 @@ def list_invoices(
 
 def invoice_detail(ctx: AppContext, invoice_id: int | str) -> InvoiceDetail:
     """Lines and figures of one invoice (by id or number)."""
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         invoice = _get_invoice(session, invoice_id)
         account = get_account(session, invoice.account_id)
         authorize(ctx, Action.VIEW, account)
@@ -584,7 +578,7 @@ def _normalise_recipients(emails: Iterable[str], billing_email: str | None) -> l
 
 
 def invoice_recipients(ctx: AppContext, account_id: int | str) -> InvoiceRecipients:
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         account = get_account(session, account_id)
         authorize(ctx, Action.VIEW, account)
         billing = billing_contact(account)

@@ -20,8 +20,7 @@ Every change is audited with the assigned contact ids before and after.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -34,6 +33,7 @@ from billing_desktop.services.base import (
     get_account,
     get_subscription,
     lock,
+    reading,
     requesting_contact,
     writing,
 )
@@ -142,13 +142,6 @@ class LicenceChange:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@contextmanager
-def _reading(ctx: AppContext) -> Iterator[Session]:
-    """A read-only session (plain BEGIN, no write lock); rolled back on exit."""
-    with ctx.db.sessions() as session:
-        yield session
 
 
 def _assigned_ids(sub: Subscription) -> list[int]:
@@ -264,7 +257,7 @@ def _remove(session: Session, sub: Subscription, contact_ids: Iterable[int]) -> 
 
 def licence_overview(ctx: AppContext, account_id: int | str) -> AccountLicences:
     """Per live subscription: licences bought, assigned, free and who holds them."""
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         account = get_account(session, account_id)
         authorize(ctx, Action.VIEW, account)
         contacts: dict[int, Contact] = {c.id: c for c in account.contacts}

@@ -24,11 +24,10 @@ long as another active administrator remains.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from billing_desktop.domain.errors import PolicyViolation, ValidationError
 from billing_desktop.domain.policies import OperatorRole
@@ -101,11 +100,12 @@ class CorporateAccountRow:
 # --------------------------------------------------------------------------- helpers
 
 
-@contextmanager
-def _reading(ctx: AppContext) -> Iterator[Any]:
-    """A read-only connection with typed values (datetimes, booleans) on every engine."""
-    with ctx.db.engine.connect() as conn:
-        yield conn
+def _reading(ctx: AppContext) -> AbstractContextManager[Session]:
+    """:func:`billing_desktop.services.base.reading`, imported when used (this module is
+    imported without SQLAlchemy: the operators dialog reads its ``ROLES``)."""
+    from billing_desktop.services.base import reading
+
+    return reading(ctx)
 
 
 def _operator_word() -> str:

@@ -32,8 +32,6 @@ Decisions where the spec is silent:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -45,7 +43,7 @@ from billing_desktop.domain.money import Money
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 from billing_desktop.services import audit
 from billing_desktop.services.auth import Action, authorize
-from billing_desktop.services.base import get_account, requesting_contact, writing
+from billing_desktop.services.base import get_account, reading, requesting_contact, writing
 from billing_desktop.services.context import AppContext
 from billing_desktop.services.errors import (
     NotFound,
@@ -180,12 +178,6 @@ class PaymentResult:
 # --------------------------------------------------------------------------- helpers
 
 
-@contextmanager
-def _reading(ctx: AppContext) -> Iterator[Session]:
-    with ctx.db.sessions() as session:
-        yield session
-
-
 def _is_expired(method: PaymentMethod, today: date) -> bool:
     if method.kind != "card" or method.exp_year is None or method.exp_month is None:
         return False
@@ -302,7 +294,7 @@ def _add_method(
 
 def list_payment_methods(ctx: AppContext, account_id: int | str) -> tuple[PaymentMethodInfo, ...]:
     """The account's payment methods, default first."""
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         account = get_account(session, account_id)
         authorize(ctx, Action.VIEW, account)
         today = ctx.clock.today()
@@ -312,7 +304,7 @@ def list_payment_methods(ctx: AppContext, account_id: int | str) -> tuple[Paymen
 
 def payment_settings(ctx: AppContext, account_id: int | str) -> PaymentSettings:
     """Autopay, payment terms, balances and whether the operator may change them."""
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         account = get_account(session, account_id)
         authorize(ctx, Action.VIEW, account)
         try:

@@ -397,6 +397,13 @@ def processed_through(ctx: AppContext) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def _reading(ctx: AppContext) -> Any:
+    """``services.base.reading``: a read whose database faults are the user's messages."""
+    from billing_desktop.services.base import reading
+
+    return reading(ctx)
+
+
 def _default_cursor(ctx: AppContext) -> date:
     """Before the first run everything up to yesterday counts as done (the data was current)."""
     return ctx.clock.today() - timedelta(days=1)
@@ -674,7 +681,7 @@ class _Engine:
 
     def run(self) -> RenewalSummary:
         ctx = self.ctx
-        with ctx.db.sessions() as session:
+        with _reading(ctx) as session:
             stored = _read_date(session, PROCESSED_KEY)
             self.start_cursor = stored if stored is not None else _default_cursor(ctx)
             self.cursor = self.start_cursor
@@ -2373,7 +2380,7 @@ def upcoming_events(ctx: AppContext, limit: int = 20) -> list[UpcomingEvent]:
     from billing_desktop.store.models import Account, Invoice, Product, Subscription
 
     authorize(ctx, Action.VIEW)
-    with ctx.db.sessions() as session:
+    with _reading(ctx) as session:
         events = _pending(session, ctx, limit)[:limit]
         account_ids = {e.account_id for e in events}
         sub_ids = {e.target_id for e in events if e.kind is not EventKind.INVOICE_OVERDUE}
@@ -2444,7 +2451,7 @@ def renewal_previews(ctx: AppContext, subscription_ids: Iterable[int]) -> dict[i
         return {}
     engine = _Engine(ctx, ctx.clock.today(), _Progress(None))
     result: dict[int, Money] = {}
-    with ctx.db.sessions() as session, session.no_autoflush:
+    with _reading(ctx) as session, session.no_autoflush:
         subs = session.scalars(
             select(Subscription)
             .where(Subscription.id.in_(wanted))
@@ -2490,7 +2497,7 @@ def next_event_date(ctx: AppContext, after: date | None = None) -> date | None:
     """The date of the first event after ``after`` (default: today), for "next event"."""
     authorize(ctx, Action.VIEW)
     after = after or ctx.clock.today()
-    with ctx.db.sessions() as session:
+    with _reading(ctx) as session:
         events = _pending(session, ctx, 1, after=after)
         return events[0].date if events else None
 
@@ -2508,7 +2515,7 @@ def discover_products(ctx: AppContext, account_id: int | str) -> list[DiscoverIt
 
     authorize(ctx, Action.VIEW)
     today = ctx.clock.today()
-    with ctx.db.sessions() as session:
+    with _reading(ctx) as session:
         account = get_account(session, account_id)
         by_product: dict[int, list[Subscription]] = {}
         for sub in account.subscriptions:

@@ -36,8 +36,7 @@ Choices where the specification is silent:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -59,7 +58,7 @@ from billing_desktop.domain.policies import (
 )
 from billing_desktop.domain.text import QT_TRANSLATE_NOOP
 from billing_desktop.services.auth import Action, authorize
-from billing_desktop.services.base import get_account, requesting_contact
+from billing_desktop.services.base import get_account, reading, requesting_contact
 from billing_desktop.services.cancellation import (
     Notice,
     _policy,
@@ -216,7 +215,7 @@ class DiscoverOffer:
 
 def subscription_cards(ctx: AppContext, account_id: int | str) -> list[SubscriptionCard]:
     """One card per product of the account, in catalog order (read-only)."""
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         account = get_account(session, account_id)
         authorize(ctx, Action.VIEW, account)
         today = ctx.clock.today()
@@ -235,7 +234,7 @@ def discover_offers(ctx: AppContext, account_id: int | str) -> list[DiscoverOffe
     items = discover_products(ctx, account_id)
     if not items:
         return []
-    with _reading(ctx) as session:
+    with reading(ctx) as session:
         currency = get_account(session, account_id).currency
     catalog = shipped_catalog()
     offers = []
@@ -260,17 +259,6 @@ def discover_offers(ctx: AppContext, account_id: int | str) -> list[DiscoverOffe
 
 
 # --------------------------------------------------------------------------- internals
-
-
-@contextmanager
-def _reading(ctx: AppContext) -> Iterator[Session]:
-    """A read-only session (plain BEGIN, no write lock), rolled back at the end."""
-    session = ctx.db.sessions()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
 
 
 _STATUS_RANK = {

@@ -8,7 +8,10 @@ The Settings dialog writes them; the start-up code reads them:
   nothing imported, for "system");
 - :func:`startup_database` — the database to open: ``--db`` if given, else
   ``$BILLING_DESKTOP_DB``, else the one chosen in Settings, else the default
-  file in the user data folder.
+  file in the user data folder;
+- :func:`is_missing_saved_database` — whether that is the file chosen in
+  Settings and it has vanished (the start-up then asks what to open instead of
+  creating an empty database in its place).
 
 QtCore only at import (it runs before the first paint). Reads and writes use
 the application's QSettings once its organisation and name are set, and the
@@ -37,6 +40,7 @@ __all__ = [
     "DatabaseChoice",
     "apply_startup_theme",
     "check_database_location",
+    "is_missing_saved_database",
     "saved_database",
     "saved_language",
     "saved_theme",
@@ -291,3 +295,24 @@ def startup_database(cli_db: str | None = None) -> DatabaseTarget:
             except ValueError:
                 pass
     return default_target()
+
+
+def is_missing_saved_database(target: DatabaseTarget) -> bool:
+    """Whether ``target`` is the database file chosen in Settings, other than the default
+    one, and no file is there any more (deleted, moved, on a drive or share that is not
+    connected). Opening it would create a new, empty database in its place.
+
+    The default database is never "missing": on the first start it is created."""
+    from billing_desktop.config import default_target, target_from
+
+    path = target.path
+    if path is None or path.exists():  # a server, or the file is there: cheap and usual
+        return False
+    saved = saved_database()
+    if not saved:
+        return False
+    try:
+        remembered = target_from(saved)
+    except ValueError:
+        return False
+    return remembered == target and target != default_target()

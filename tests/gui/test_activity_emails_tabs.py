@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from PySide6.QtCore import QLocale, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from helpers import answered_message_boxes
+from PySide6.QtCore import QLocale, Qt
 
 from billing_desktop.documents.formatting import format_datetime
 from billing_desktop.services.cancellation import cancel_online
@@ -48,25 +46,6 @@ def _subscription(db, number: str) -> int:
 
 def _texts(model, row: int) -> list[str]:
     return [model.data(model.index(row, c)) for c in range(model.columnCount())]
-
-
-@contextmanager
-def answered_message_box() -> Iterator[list[str]]:
-    """Record the text of the message box the block opens, and close it with OK."""
-    texts: list[str] = []
-    tries = [0]
-
-    def answer() -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            texts.append(box.text())
-            box.button(QMessageBox.StandardButton.Ok).click()
-        elif tries[0] < 500:
-            tries[0] += 1
-            QTimer.singleShot(10, answer)
-
-    QTimer.singleShot(0, answer)
-    yield texts
 
 
 def _show(qtbot, widget):
@@ -304,7 +283,7 @@ def test_a_viewer_cannot_retry(as_role, failed_email, qtbot) -> None:
     assert tab.model.data(tab.model.index(0, EmailsModel.STATUS)) == "Failed"
     assert tab.retry_button.isHidden()
     # even when asked directly, the service refuses and says why
-    with answered_message_box() as texts:
+    with answered_message_boxes() as texts:
         tab.retry()
     assert texts == ["Your role (viewer) does not allow this action."]
     assert db.reader.scalar("SELECT status FROM emails") == "failed"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from helpers import answered_message_boxes
+from PySide6.QtCore import QModelIndex, Qt
 
 from billing_desktop.ui.account.licences import LicencesModel, LicencesTab
 
@@ -98,25 +97,6 @@ def _click_cell(qtbot, tab: LicencesTab, index: QModelIndex) -> None:
     tab.table.scrollTo(index)
     rect = tab.table.visualRect(index)
     qtbot.mouseClick(tab.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-
-
-@contextmanager
-def answered_message_box() -> Iterator[list[str]]:
-    """Record the text of the message box the block opens, and close it with OK."""
-    texts: list[str] = []
-    tries = [0]
-
-    def answer() -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            texts.append(box.text())
-            box.button(QMessageBox.StandardButton.Ok).click()
-        elif tries[0] < 500:
-            tries[0] += 1
-            QTimer.singleShot(10, answer)
-
-    QTimer.singleShot(0, answer)
-    yield texts
 
 
 @pytest.fixture
@@ -250,7 +230,7 @@ def test_staging_beyond_free_seats_is_refused(demo_ctx, open_tab, qtbot) -> None
     assert row.seats.text() == "2 too many for 10 licences"
     assert not row.assign_all.isEnabled()
 
-    with answered_message_box() as texts:
+    with answered_message_boxes() as texts:
         qtbot.mouseClick(tab.apply_button, Qt.MouseButton.LeftButton)
     assert texts == [
         f"Only 4 of the 10 licences of {V5} are free; 6 contacts were to be assigned. "
@@ -287,7 +267,7 @@ def test_a_viewer_is_refused_by_the_service(as_role, open_tab, qtbot) -> None:
     before = _assigned(db, sub)
     tab = open_tab(viewer, "A-100002")
     _click_cell(qtbot, tab, _cell(tab, "Chiara Rinaldi"))
-    with answered_message_box() as texts:
+    with answered_message_boxes() as texts:
         qtbot.mouseClick(tab.apply_button, Qt.MouseButton.LeftButton)
     assert texts == ["Your role is read-only."]
     assert _assigned(db, sub) == before

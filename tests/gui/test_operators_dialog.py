@@ -11,6 +11,7 @@ import functools
 from datetime import datetime, timedelta
 
 import pytest
+from helpers import shown_child
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -18,7 +19,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QMessageBox,
     QPushButton,
-    QWidget,
 )
 
 from billing_desktop.services import operator_admin as admin
@@ -108,17 +108,6 @@ def select(qtbot, table, text: str, column: int = 0) -> None:
     assert table.selectionModel().selectedRows()[0].row() == row
 
 
-def opened(qtbot, parent: QWidget, cls: type, name: str) -> QWidget:
-    found: list = []
-
-    def visible() -> bool:
-        found[:] = [w for w in parent.findChildren(cls, name) if w.isVisible()]
-        return bool(found)
-
-    qtbot.waitUntil(visible)
-    return found[0]
-
-
 def click(qtbot, button) -> None:
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
@@ -187,7 +176,7 @@ def test_the_models_pass_the_qt_model_tester(qtmodeltester, dialog) -> None:
 
 def test_new_operator(qtbot, dialog, ctx) -> None:
     click(qtbot, dialog.new_button)
-    form = opened(qtbot, dialog, OperatorFormDialog, "newOperatorDialog")
+    form = shown_child(qtbot, dialog, OperatorFormDialog, "newOperatorDialog")
     assert form.windowTitle() == "New Operator"
     fill(qtbot, form.name_edit, "Carla Gialli")
     fill(qtbot, form.email_edit, "carla@billing-desk.example")
@@ -219,7 +208,7 @@ def test_new_operator(qtbot, dialog, ctx) -> None:
 def test_change_role(qtbot, dialog, ctx) -> None:
     select(qtbot, dialog.operators_table, "Bruno Verdi")
     click(qtbot, dialog.role_button)
-    box = opened(qtbot, dialog, QInputDialog, "roleInput")
+    box = shown_child(qtbot, dialog, QInputDialog, "roleInput")
     assert box.labelText() == "Role of Bruno Verdi:"
     combo = box.findChild(QComboBox)
     assert combo.currentText() == "Support"
@@ -235,13 +224,13 @@ def test_disable_asks_first_and_enable_does_not(qtbot, dialog, ctx) -> None:
     select(qtbot, dialog.operators_table, "Bruno Verdi")
     assert dialog.active_button.text() == "&Disable…"
     click(qtbot, dialog.active_button)
-    box = opened(qtbot, dialog, QMessageBox, "disableOperatorConfirmation")
+    box = shown_child(qtbot, dialog, QMessageBox, "disableOperatorConfirmation")
     assert box.text() == "Disable Bruno Verdi (bruno@billing-desk.example)?"
     click(qtbot, box.button(QMessageBox.StandardButton.Cancel))
     assert operator(ctx.db, "bruno@billing-desk.example")[2] == 1
 
     click(qtbot, dialog.active_button)
-    box = opened(qtbot, dialog, QMessageBox, "disableOperatorConfirmation")
+    box = shown_child(qtbot, dialog, QMessageBox, "disableOperatorConfirmation")
     click(qtbot, box.findChild(QPushButton, "confirmDisable"))
     qtbot.waitUntil(lambda: operator(ctx.db, "bruno@billing-desk.example")[2] == 0)
     assert dialog.status_label.text() == "Disabled Bruno Verdi."
@@ -264,7 +253,7 @@ def test_you_cannot_disable_yourself(qtbot, dialog, ctx) -> None:
 def test_reset_password(qtbot, dialog, ctx) -> None:
     select(qtbot, dialog.operators_table, "Ida Blu")
     click(qtbot, dialog.password_button)
-    form = opened(qtbot, dialog, OperatorFormDialog, "resetPasswordDialog")
+    form = shown_child(qtbot, dialog, OperatorFormDialog, "resetPasswordDialog")
     assert not form.name_edit.isVisible() and not form.role_combo.isVisible()
     fill(qtbot, form.password_edit, "copper kettle whistles 7")
     fill(qtbot, form.confirm_edit, "copper kettle whistles")
@@ -292,7 +281,7 @@ def test_a_change_made_meanwhile_is_reported_and_the_list_reloaded(
     before = operator(ctx.db, "bruno@billing-desk.example")
 
     click(qtbot, dialog.active_button)
-    box = opened(qtbot, dialog, QMessageBox, "disableOperatorConfirmation")
+    box = shown_child(qtbot, dialog, QMessageBox, "disableOperatorConfirmation")
     click(qtbot, box.findChild(QPushButton, "confirmDisable"))
 
     qtbot.waitUntil(lambda: len(errors) == 1)
@@ -326,7 +315,7 @@ def test_assign_and_remove_a_representative(qtbot, dialog, ctx, people) -> None:
     select(qtbot, dialog.accounts_table, "A-100001")
     assert not dialog.unassign_button.isEnabled()
     click(qtbot, dialog.assign_button)
-    box = opened(qtbot, dialog, QInputDialog, "representativeInput")
+    box = shown_child(qtbot, dialog, QInputDialog, "representativeInput")
     assert box.labelText() == "Representative of Alfa Holding (A-100001):"
     combo = box.findChild(QComboBox)
     assert [combo.itemText(i) for i in range(combo.count())] == [
@@ -378,7 +367,7 @@ def test_the_menu_action_is_for_administrators(qtbot, ctx, people) -> None:
     assert menu.action.isEnabled()
 
     menu.action.trigger()
-    dialog = opened(qtbot, win, OperatorsDialog, "operatorsDialog")
+    dialog = shown_child(qtbot, win, OperatorsDialog, "operatorsDialog")
     assert dialog.windowTitle() == "Operators"
     dialog.reject()
     qtbot.waitUntil(lambda: menu.dialog is None)

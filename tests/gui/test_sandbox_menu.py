@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import shown_child
 from PySide6.QtCore import QEvent, Qt, QThreadPool
 from PySide6.QtWidgets import (
     QApplication,
@@ -109,17 +110,6 @@ def errors(monkeypatch) -> list:
     monkeypatch.setattr("billing_desktop.ui.dialogs.snapshots_dialog.show_service_error", record)
     monkeypatch.setattr("billing_desktop.ui.workers.show_service_error", record, raising=False)
     return shown
-
-
-def _modal(qtbot, parent: QWidget, cls: type, name: str) -> QWidget:
-    found: list = []
-
-    def opened() -> bool:
-        found[:] = [w for w in parent.findChildren(cls, name) if w.isVisible()]
-        return bool(found)
-
-    qtbot.waitUntil(opened)
-    return found[0]
 
 
 def _click(qtbot, box: QWidget, name: str) -> None:
@@ -220,7 +210,7 @@ def test_reset_asks_first_and_restores_the_curated_data(qtbot, demo, demo_path, 
     menu.open_requested.connect(requests.append)
 
     menu.reset_demo_action.trigger()
-    box = _modal(qtbot, win, QMessageBox, "resetDemoConfirmation")
+    box = shown_child(qtbot, win, QMessageBox, "resetDemoConfirmation")
     assert box.text() == ("Reset the demo database “demo.sqlite3” to the curated demo accounts?")
     detail = box.informativeText()
     assert "orders, cancellations" in detail and "Snapshots are kept." in detail
@@ -235,7 +225,7 @@ def test_reset_asks_first_and_restores_the_curated_data(qtbot, demo, demo_path, 
 
     # From the banner this time.
     qtbot.mouseClick(menu.banner.widgetForAction(menu.reset_demo_action), Qt.MouseButton.LeftButton)
-    box = _modal(qtbot, win, QMessageBox, "resetDemoConfirmation")
+    box = shown_child(qtbot, win, QMessageBox, "resetDemoConfirmation")
     with qtbot.waitSignals([menu.content_replaced, menu.open_requested], timeout=10_000):
         _click(qtbot, box, "confirmReset")
     assert requests == [str(demo_path)]
@@ -284,7 +274,7 @@ def test_after_a_reset_the_session_shows_the_restored_data(
     qtbot.waitUntil(lambda: _status(first, "A-100009") == "Active")
 
     first.sandbox_menu.reset_demo_action.trigger()
-    box = _modal(qtbot, first, QMessageBox, "resetDemoConfirmation")
+    box = shown_child(qtbot, first, QMessageBox, "resetDemoConfirmation")
     _click(qtbot, box, "confirmReset")
     qtbot.waitUntil(lambda: session.window is not first, timeout=10_000)
     second = session.window
@@ -312,7 +302,7 @@ def _snapshots_dialog(qtbot, win: MainWindow) -> SnapshotsDialog:
         win.sandbox_menu.banner.widgetForAction(win.sandbox_menu.snapshots_action),
         Qt.MouseButton.LeftButton,
     )
-    return _modal(qtbot, win, SnapshotsDialog, "snapshotsDialog")
+    return shown_child(qtbot, win, SnapshotsDialog, "snapshotsDialog")
 
 
 def _rows(dialog: SnapshotsDialog) -> list[tuple[str, str, str]]:
@@ -334,7 +324,7 @@ def test_snapshots_save_restore_and_delete(qtbot, demo, demo_path) -> None:
 
     # Save Current State…: a name box with a suggestion, then the list shows it.
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    box = _modal(qtbot, dialog, QInputDialog, "snapshotNameInput")
+    box = shown_child(qtbot, dialog, QInputDialog, "snapshotNameInput")
     assert box.textValue() == f"State on {format_date(START)}"
     edit = box.findChild(QLineEdit)
     edit.selectAll()
@@ -353,14 +343,14 @@ def test_snapshots_save_restore_and_delete(qtbot, demo, demo_path) -> None:
     set_simulated_date(demo, START + timedelta(days=10))
     changed = dump_content(demo_path)
     qtbot.mouseClick(dialog.restore_button, Qt.MouseButton.LeftButton)
-    box = _modal(qtbot, dialog, QMessageBox, "restoreSnapshotConfirmation")
+    box = shown_child(qtbot, dialog, QMessageBox, "restoreSnapshotConfirmation")
     assert box.text() == "Return the demo database to the snapshot “Before the payment”?"
     assert f"The simulated date goes back to {format_date(START)}." in box.informativeText()
     _cancel(qtbot, box)
     qtbot.waitUntil(lambda: dialog._question is None)
     assert dump_content(demo_path) == changed
     qtbot.mouseClick(dialog.restore_button, Qt.MouseButton.LeftButton)
-    box = _modal(qtbot, dialog, QMessageBox, "restoreSnapshotConfirmation")
+    box = shown_child(qtbot, dialog, QMessageBox, "restoreSnapshotConfirmation")
     with qtbot.waitSignals([dialog.restored, menu.open_requested], timeout=10_000):
         _click(qtbot, box, "confirmRestore")
     assert requests == [str(demo_path)]
@@ -370,7 +360,7 @@ def test_snapshots_save_restore_and_delete(qtbot, demo, demo_path) -> None:
     # Delete, from a new dialog: asked first; the database does not change.
     dialog = _snapshots_dialog(qtbot, win)
     qtbot.mouseClick(dialog.delete_button, Qt.MouseButton.LeftButton)
-    box = _modal(qtbot, dialog, QMessageBox, "deleteSnapshotConfirmation")
+    box = shown_child(qtbot, dialog, QMessageBox, "deleteSnapshotConfirmation")
     assert box.text() == "Delete the snapshot “Before the payment”?"
     _click(qtbot, box, "confirmDelete")
     qtbot.waitUntil(lambda: dialog.model.rowCount() == 0)
@@ -385,12 +375,12 @@ def test_saving_under_an_existing_name_asks_to_replace(qtbot, demo) -> None:
     win = _window(qtbot, demo)
     dialog = _snapshots_dialog(qtbot, win)
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    name_box = _modal(qtbot, dialog, QInputDialog, "snapshotNameInput")
+    name_box = shown_child(qtbot, dialog, QInputDialog, "snapshotNameInput")
     edit = name_box.findChild(QLineEdit)
     edit.selectAll()
     qtbot.keyClicks(edit, "scene")
     qtbot.keyClick(edit, Qt.Key.Key_Return)
-    box = _modal(qtbot, dialog, QMessageBox, "replaceSnapshotConfirmation")
+    box = shown_child(qtbot, dialog, QMessageBox, "replaceSnapshotConfirmation")
     assert box.text() == (
         "A snapshot named “Scene” already exists. Replace it with the current state?"
     )
@@ -409,12 +399,12 @@ def test_keyboard_delete_and_enter_on_the_list(qtbot, demo) -> None:
     qtbot.keyClick(dialog.table, Qt.Key.Key_Down)
     assert dialog.selected().name == "First"
     qtbot.keyClick(dialog.table, Qt.Key.Key_Delete)
-    box = _modal(qtbot, dialog, QMessageBox, "deleteSnapshotConfirmation")
+    box = shown_child(qtbot, dialog, QMessageBox, "deleteSnapshotConfirmation")
     assert box.text() == "Delete the snapshot “First”?"
     _cancel(qtbot, box)
     qtbot.waitUntil(lambda: dialog._question is None)
     qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
-    box = _modal(qtbot, dialog, QMessageBox, "restoreSnapshotConfirmation")
+    box = shown_child(qtbot, dialog, QMessageBox, "restoreSnapshotConfirmation")
     assert "“First”" in box.text()
     _cancel(qtbot, box)
 
@@ -456,7 +446,7 @@ def test_snapshots_model_passes_the_model_tester(qtmodeltester, demo) -> None:
 
 def _choose_file(qtbot, win: MainWindow, path: Path) -> QFileDialog:
     win.sandbox_menu.new_demo_action.trigger()
-    dialog = _modal(qtbot, win, QFileDialog, "newDemoFileDialog")
+    dialog = shown_child(qtbot, win, QFileDialog, "newDemoFileDialog")
     edit = dialog.findChild(QLineEdit, "fileNameEdit")
     edit.setText(str(path))  # pasted: typing would race the dialog's path completer
     qtbot.keyClick(edit, Qt.Key.Key_Return)
@@ -472,7 +462,7 @@ def test_new_demo_database_from_a_real_database(
     requested: list[str] = []
     win.database_change_requested.connect(requested.append)  # what GuiSession answers
     win.sandbox_menu.new_demo_action.trigger()
-    dialog = _modal(qtbot, win, QFileDialog, "newDemoFileDialog")
+    dialog = shown_child(qtbot, win, QFileDialog, "newDemoFileDialog")
     assert dialog.selectedFiles()[0].endswith("demo.sqlite3")  # the standard demo file
     assert dialog.acceptMode() == QFileDialog.AcceptMode.AcceptSave
     dialog.reject()
@@ -510,7 +500,7 @@ def test_new_demo_database_over_another_file_asks_first(
     other = tmp_path / "notes.sqlite3"
     other.write_text("my notes", encoding="utf-8")
     _choose_file(qtbot, win, other)
-    box = _modal(qtbot, win, QMessageBox, "replaceDemoConfirmation")
+    box = shown_child(qtbot, win, QMessageBox, "replaceDemoConfirmation")
     assert box.text() == "“notes.sqlite3” already exists. Replace it with a new demo database?"
     _click(qtbot, box, "confirmReplaceDemo")
     qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
@@ -521,14 +511,14 @@ def test_new_demo_database_over_another_file_asks_first(
 def test_new_demo_database_on_the_open_demo_is_a_reset(qtbot, demo, demo_path) -> None:
     win = _window(qtbot, demo)
     _choose_file(qtbot, win, demo_path)
-    _modal(qtbot, win, QMessageBox, "resetDemoConfirmation")
+    shown_child(qtbot, win, QMessageBox, "resetDemoConfirmation")
 
 
 def test_the_standard_demo_file_is_offered(qtbot, ctx, make_account) -> None:
     make_account("Acme Software")
     win = _window(qtbot, ctx)
     win.sandbox_menu.new_demo_action.trigger()
-    dialog = _modal(qtbot, win, QFileDialog, "newDemoFileDialog")
+    dialog = shown_child(qtbot, win, QFileDialog, "newDemoFileDialog")
     assert Path(dialog.selectedFiles()[0]).name == demo_target().path.name
     dialog.reject()
 
